@@ -1,0 +1,79 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "AgentOS",
+    products: [
+        .executable(name: "agentosd", targets: ["agentosd"]),
+        .executable(name: "agentctl", targets: ["agentctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+    ],
+    targets: [
+        // The C ABI (sdk/include/agentos.h) exposed to Swift.
+        .systemLibrary(name: "CAgentOS"),
+
+        // Process table, mailboxes, lifecycle, syscalls: pure logic, no sockets.
+        .target(
+            name: "KernelCore",
+            dependencies: [
+                "CAgentOS",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
+        .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
+        // Requests and responses shared by agentosd and agentctl, and the client.
+        .target(
+            name: "ControlAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The HTTP/JSON control API on the Unix socket.
+        .target(
+            name: "ControlServer",
+            dependencies: [
+                "KernelCore", "ControlAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "agentosd",
+            dependencies: [
+                "KernelCore", "KernelPOSIX", "ControlServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "agentctl",
+            dependencies: [
+                "ControlAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "agentos-bench",
+            dependencies: [
+                "ControlAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/agentos-bench"
+        ),
+        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelPOSIX"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ControlAPI", "agentosd", "agentctl"]
+        ),
+    ]
+)

@@ -1,0 +1,181 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A failed control request, as `agentctl` reports it.
+public enum ControlClientError: Error, CustomStringConvertible, Sendable {
+    /// Nothing listens on the socket (absent, stale, or refused).
+    case kernelNotRunning(socketPath: String)
+    /// The kernel answered with an error body.
+    case api(status: Int, code: String, message: String)
+    /// The connection failed in another way, or timed out.
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .kernelNotRunning(let path): "kernel not running at \(path) (start it with `make run`)"
+        case .api(_, _, let message): message
+        case .transport(let what): what
+        }
+    }
+}
+
+/// The control API's client: HTTP/1.1 with JSON over the kernel's Unix socket.
+///
+/// Stateless and `Sendable`; it uses AsyncHTTPClient's shared client, so it
+/// needs no shutdown.
+public struct ControlClient: Sendable {
+    public let home: AgentOSHome
+
+    public init(home: AgentOSHome = .fromEnvironment()) {
+        self.home = home
+    }
+
+    public func version() async throws -> VersionInfo {
+        try await request(.GET, "/v1/version")
+    }
+
+    public func status() async throws -> KernelStatus {
+        try await request(.GET, "/v1/status")
+    }
+
+    public func instances(all: Bool = false) async throws -> [InstanceInfo] {
+        let list: InstanceList = try await request(.GET, "/v1/instances" + (all ? "?all=1" : ""))
+        return list.instances
+    }
+
+    public func instance(_ name: String) async throws -> InstanceInfo {
+        try await request(.GET, "/v1/instances/\(escaped(name))")
+    }
+
+    public func load(_ load: LoadRequest) async throws -> InstanceInfo {
+        try await request(.POST, "/v1/instances", body: load)
+    }
+
+    /// Unloads `name`, waiting up to `timeout` seconds for its handler to finish.
+    public func unload(_ name: String, timeout: Double? = nil) async throws -> InstanceInfo {
+        let query = timeout.map { "?timeout_ms=\(Int(($0 * 1000).rounded()))" } ?? ""
+        return try await request(.DELETE, "/v1/instances/\(escaped(name))\(query)", deadline: (timeout ?? 10) + 30)
+    }
+
+    public func send(_ name: String, _ message: SendRequest) async throws -> SendResponse {
+        let wait = message.wait ? Double(message.timeoutMs == 0 ? 30_000 : message.timeoutMs) / 1000 : 0
+        return try await request(.POST, "/v1/instances/\(escaped(name))/messages", body: message, deadline: wait + 30)
+    }
+
+    /// The last `tail` lines of `name`'s log (all kept lines when nil); with
+    /// `follow`, then every new line until the instance is unloaded.
+    public func logs(_ name: String, tail: Int? = nil, follow: Bool = false) -> AsyncThrowingStream<LogEntry, Error> {
+        var query = ["follow=\(follow ? 1 : 0)"]
+        if let tail { query.append("tail=\(tail)") }
+        let path = "/v1/instances/\(escaped(name))/logs?" + query.joined(separator: "&")
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let response = try await execute(.GET, path, body: nil, deadline: follow ? nil : 30)
+                    guard response.status == .ok else {
+                        let body = try await response.body.collect(upTo: 1 << 20)
+                        throw apiError(status: response.status, body: body)
+                    }
+                    var pending = ByteBuffer()
+                    for try await var chunk in response.body {
+                        pending.writeBuffer(&chunk)
+                        while let line = pending.readLine() {
+                            continuation.yield(try ControlJSON.decoder().decode(LogEntry.self, from: Data(line.readableBytesView)))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: mapped(error))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Sends one request and returns the raw status and body: for tests and tools.
+    public func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+        let response = try await execute(method, path, body: body.map { ByteBuffer(bytes: $0) }, deadline: 30)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), Data(bytes.readableBytesView))
+    }
+
+    // MARK: - Plumbing
+
+    private func request<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, deadline: Double = 30
+    ) async throws -> Response {
+        try await decode(execute(method, path, body: nil, deadline: deadline))
+    }
+
+    private func request<Body: Encodable, Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: Body, deadline: Double = 30
+    ) async throws -> Response {
+        let data = try ControlJSON.encoder().encode(body)
+        return try await decode(execute(method, path, body: ByteBuffer(bytes: data), deadline: deadline))
+    }
+
+    private func execute(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, deadline: Double?) async throws -> HTTPClientResponse {
+        guard let url = URL(httpURLWithSocketPath: home.socketPath, uri: path) else {
+            throw ControlClientError.transport("cannot build a URL for socket \(home.socketPath)")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(body)
+        }
+        do {
+            return try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(deadline ?? 365 * 86_400)))
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    private func decode<Response: Decodable>(_ response: HTTPClientResponse) async throws -> Response {
+        let body = try await response.body.collect(upTo: 64 << 20)
+        guard (200..<300).contains(response.status.code) else { throw apiError(status: response.status, body: body) }
+        do {
+            return try ControlJSON.decoder().decode(Response.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ControlClientError.transport("kernel sent an unreadable \(Response.self): \(error)")
+        }
+    }
+
+    private func apiError(status: HTTPResponseStatus, body: ByteBuffer) -> ControlClientError {
+        if let error = try? ControlJSON.decoder().decode(ErrorBody.self, from: Data(body.readableBytesView)) {
+            return .api(status: Int(status.code), code: error.error.code, message: error.error.message)
+        }
+        return .api(status: Int(status.code), code: "http_\(status.code)", message: "kernel answered \(status)")
+    }
+
+    private func mapped(_ error: Error) -> Error {
+        if error is ControlClientError { return error }
+        if let io = error as? IOError, [ENOENT, ECONNREFUSED, ENOTSOCK].contains(io.errnoCode) {
+            return ControlClientError.kernelNotRunning(socketPath: home.displaySocketPath)
+        }
+        let text = String(describing: error)
+        if text.contains("connection refused") || text.contains("No such file") || text.contains("connectTimeout") {
+            return ControlClientError.kernelNotRunning(socketPath: home.displaySocketPath)
+        }
+        if let http = error as? HTTPClientError, http == .deadlineExceeded {
+            return ControlClientError.transport("kernel did not answer in time (\(home.displaySocketPath))")
+        }
+        return ControlClientError.transport("cannot talk to the kernel at \(home.displaySocketPath): \(error)")
+    }
+
+    private func escaped(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
+    }
+}
+
+extension ByteBuffer {
+    /// Reads one `\n`-terminated line (without the newline), or nil when none is complete.
+    fileprivate mutating func readLine() -> ByteBuffer? {
+        guard let newline = readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = readSlice(length: newline - readerIndex)
+        moveReaderIndex(forwardBy: 1)
+        return line
+    }
+}

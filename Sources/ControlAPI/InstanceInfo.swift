@@ -1,0 +1,61 @@
+import Foundation
+
+/// One row of `agentctl ps`: a plugin instance and what it has done.
+public struct InstanceInfo: Codable, Sendable, Equatable {
+    /// Instance name, unique among live instances.
+    public var name: String
+    /// Kernel-minted id, never reused in a kernel's run.
+    public var id: UInt64
+    /// loading, running, stopping, stopped, failed or hung.
+    public var state: String
+    /// The file the instance was loaded from (not the private copy).
+    public var plugin: String
+    /// The descriptor's own name, version, one-line description and kind ("agent").
+    public var pluginName: String
+    public var version: String
+    public var description: String
+    public var kind: String
+    /// Capabilities the descriptor requests.
+    public var capabilities: [String]
+    /// "agentctl" or "plugins_dir": who asked for the load.
+    public var origin: String
+    public var loadedAt: Date
+    public var uptimeSeconds: Double
+    public var messagesIn: UInt64
+    public var messagesOut: UInt64
+    public var mailboxDepth: Int
+    public var mailboxLimit: Int
+    /// The last error the instance hit (init status, handler status, hang), if any.
+    public var lastError: String?
+
+    public init(
+        name: String, id: UInt64, state: String, plugin: String, pluginName: String, version: String,
+        description: String, kind: String, capabilities: [String], origin: String, loadedAt: Date,
+        uptimeSeconds: Double, messagesIn: UInt64, messagesOut: UInt64, mailboxDepth: Int, mailboxLimit: Int,
+        lastError: String?
+    ) {
+        self.name = name
+        self.id = id
+        self.state = state
+        self.plugin = plugin
+        self.pluginName = pluginName
+        self.version = version
+        self.description = description
+        self.kind = kind
+        self.capabilities = capabilities
+        self.origin = origin
+        self.loadedAt = loadedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.messagesIn = messagesIn
+        self.messagesOut = messagesOut
+        self.mailboxDepth = mailboxDepth
+        self.mailboxLimit = mailboxLimit
+        self.lastError = lastError
+    }
+}
+
+/// `GET /v1/instances`: every instance (with `?all=1`, stopped and failed ones too).
+public struct InstanceList: Codable, Sendable, Equatable {
+    public var instances: [InstanceInfo]
+    public init(instances: [InstanceInfo]) { self.instances = instances }
+}

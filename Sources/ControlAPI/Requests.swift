@@ -1,0 +1,55 @@
+/// `POST /v1/instances`: load a plugin file as a new instance.
+public struct LoadRequest: Codable, Sendable, Equatable {
+    /// Path of the `.so`, absolute or relative to the kernel's working directory.
+    public var path: String
+    /// Instance name; the descriptor's name when nil.
+    public var name: String?
+    /// Passed to the plugin's `init`; "" when nil.
+    public var config: String?
+
+    public init(path: String, name: String? = nil, config: String? = nil) {
+        self.path = path
+        self.name = name
+        self.config = config
+    }
+}
+
+/// `POST /v1/instances/NAME/messages`: send a message from the control API.
+public struct SendRequest: Codable, Sendable, Equatable {
+    /// The message body, UTF-8.
+    public var text: String
+    /// When true the message is a request and the response carries the reply.
+    public var wait: Bool
+    /// How long to wait for the reply, in milliseconds (0 = the kernel's default).
+    public var timeoutMs: UInt32
+
+    public init(text: String, wait: Bool = false, timeoutMs: UInt32 = 0) {
+        self.text = text
+        self.wait = wait
+        self.timeoutMs = timeoutMs
+    }
+
+    /// `wait` and `timeout_ms` may be left out: `{"text":"hi"}` is a plain send.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        text = try container.decode(String.self, forKey: .text)
+        wait = try container.decodeIfPresent(Bool.self, forKey: .wait) ?? false
+        timeoutMs = try container.decodeIfPresent(UInt32.self, forKey: .timeoutMs) ?? 0
+    }
+}
+
+/// The answer to `SendRequest`.
+public struct SendResponse: Codable, Sendable, Equatable {
+    /// The kernel-minted message id (the correlation id of a request).
+    public var messageId: UInt64
+    /// The reply text when `wait` was set (invalid UTF-8 replaced with U+FFFD).
+    public var reply: String?
+    /// Seconds from queueing to the reply, when `wait` was set.
+    public var elapsedSeconds: Double?
+
+    public init(messageId: UInt64, reply: String? = nil, elapsedSeconds: Double? = nil) {
+        self.messageId = messageId
+        self.reply = reply
+        self.elapsedSeconds = elapsedSeconds
+    }
+}

@@ -1,0 +1,132 @@
+import ControlAPI
+import CAgentOS
+import Foundation
+import Hummingbird
+import KernelCore
+
+/// Facts about the running kernel that the control API reports.
+public struct ControlEnvironment: Sendable {
+    public var version: String
+    public var home: String
+    public var pluginsDirectory: String?
+
+    public init(version: String, home: String, pluginsDirectory: String?) {
+        self.version = version
+        self.home = home
+        self.pluginsDirectory = pluginsDirectory
+    }
+}
+
+/// The control API: HTTP/1.1 with JSON bodies, versioned under `/v1`.
+///
+///     GET    /v1/version
+///     GET    /v1/status
+///     GET    /v1/instances[?all=1]
+///     POST   /v1/instances                      LoadRequest → InstanceInfo (201)
+///     GET    /v1/instances/NAME
+///     DELETE /v1/instances/NAME[?timeout_ms=N]  → InstanceInfo of the stopped instance
+///     POST   /v1/instances/NAME/messages        SendRequest → SendResponse
+///     GET    /v1/instances/NAME/logs[?tail=N&follow=1]  → JSON Lines
+public enum ControlRoutes {
+    /// Largest request body accepted: a maximal message, JSON-escaped, with room to spare.
+    static func bodyLimit(_ kernel: Kernel) -> Int { kernel.configuration.maxMessageBytes * 6 + 64 * 1024 }
+
+    public static func router(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        let v1 = router.group("v1")
+
+        v1.get("version") { _, _ in
+            try JSONResponse.make(VersionInfo(version: environment.version, abiMajor: Int(AOS_ABI_MAJOR), abiMinor: Int(AOS_ABI_MINOR)))
+        }
+
+        v1.get("status") { _, _ in
+            var counts: [String: Int] = [:]
+            for summary in kernel.summaries(all: true) { counts[summary.state.rawValue, default: 0] += 1 }
+            return try JSONResponse.make(KernelStatus(
+                version: environment.version, abiMajor: Int(AOS_ABI_MAJOR), abiMinor: Int(AOS_ABI_MINOR),
+                pid: getpid(), home: environment.home, pluginsDir: environment.pluginsDirectory,
+                startedAt: kernel.startedAt, uptimeSeconds: Date().timeIntervalSince(kernel.startedAt),
+                instances: counts, messagesDelivered: kernel.deliveredCount, messagesRefused: kernel.refusedCount))
+        }
+
+        v1.get("instances") { request, _ in
+            let all = try flag(request, "all")
+            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map(InstanceInfo.init)))
+        }
+
+        v1.post("instances") { request, _ in
+            let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit(kernel))
+            let instance = try await kernel.load(path: load.path, name: load.name, config: load.config ?? "")
+            return try JSONResponse.make(InstanceInfo(instance.summary()), status: .created)
+        }
+
+        v1.get("instances/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
+            return try JSONResponse.make(InstanceInfo(instance.summary()))
+        }
+
+        v1.delete("instances/:name") { request, context in
+            let name = try context.parameters.require("name")
+            let timeoutMs = try integer(request, "timeout_ms", default: 5000, range: 0...3_600_000)
+            let summary = try await kernel.unload(name: name, timeout: Double(timeoutMs) / 1000)
+            return try JSONResponse.make(InstanceInfo(summary))
+        }
+
+        v1.post("instances/:name/messages") { request, context in
+            let name = try context.parameters.require("name")
+            let message = try await JSONResponse.decode(SendRequest.self, from: request, limit: bodyLimit(kernel))
+            let started = Date()
+            let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
+            let (id, reply) = try await kernel.send(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+            return try JSONResponse.make(SendResponse(
+                messageId: id,
+                reply: reply.map { String(decoding: $0, as: UTF8.self) },
+                elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil))
+        }
+
+        v1.get("instances/:name/logs") { request, context in
+            let name = try context.parameters.require("name")
+            let tail = try request.uri.queryParameters["tail"].map { _ in try integer(request, "tail", default: 0, range: 0...1_000_000) }
+            guard let log = kernel.log(of: name) else { throw noInstance(name) }
+            let lines = try flag(request, "follow") ? log.follow(tail: tail) : AsyncStream { continuation in
+                for line in log.tail(tail) { continuation.yield(line) }
+                continuation.finish()
+            }
+            let encoder = ControlJSON.encoder()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    for await line in lines {
+                        var data = try encoder.encode(LogEntry(line))
+                        data.append(UInt8(ascii: "\n"))
+                        try await writer.write(ByteBuffer(bytes: data))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        return router
+    }
+
+    private static func noInstance(_ name: String) -> KernelError {
+        KernelError(.notFound, "no instance named \(name) (see `agentctl ps -a`)")
+    }
+
+    private static func flag(_ request: Request, _ name: String) throws -> Bool {
+        switch request.uri.queryParameters[Substring(name)].map(String.init) {
+        case nil, "0", "false": false
+        case "", "1", "true": true
+        case let other?: throw RequestError.badQuery("query parameter \(name)=\(other) should be 0 or 1")
+        }
+    }
+
+    private static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let raw = request.uri.queryParameters[Substring(name)] else { return value }
+        guard let number = Int(raw), range.contains(number) else {
+            throw RequestError.badQuery("query parameter \(name)=\(raw) should be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+}

@@ -1,0 +1,31 @@
+import CAgentOS
+
+/// A status returned across the plugin ABI. Mirrors `aos_status` in agentos.h:
+/// the codes, names and messages come from the header, one table for two languages.
+public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let ok = AOSStatus(rawValue: AOS_OK)
+    public static let invalidArgument = AOSStatus(rawValue: AOS_EINVAL)
+    public static let notFound = AOSStatus(rawValue: AOS_ENOTFOUND)
+    public static let full = AOSStatus(rawValue: AOS_EFULL)
+    public static let timedOut = AOSStatus(rawValue: AOS_ETIMEDOUT)
+    public static let stopping = AOSStatus(rawValue: AOS_ESTOPPING)
+    public static let permissionDenied = AOSStatus(rawValue: AOS_EPERM)
+    public static let quotaExceeded = AOSStatus(rawValue: AOS_EQUOTA)
+    public static let abiMismatch = AOSStatus(rawValue: AOS_EABI)
+    public static let `internal` = AOSStatus(rawValue: AOS_EINTERNAL)
+    public static let tooBig = AOSStatus(rawValue: AOS_ETOOBIG)
+    public static let exists = AOSStatus(rawValue: AOS_EEXIST)
+    public static let outOfMemory = AOSStatus(rawValue: AOS_ENOMEM)
+    public static let wrongThread = AOSStatus(rawValue: AOS_EWRONGTHREAD)
+    public static let cancelled = AOSStatus(rawValue: AOS_ECANCELLED)
+    public static let handlerFailed = AOSStatus(rawValue: AOS_EHANDLER)
+
+    /// The header's symbolic name, e.g. "AOS_EFULL".
+    public var name: String { String(cString: aos_status_name(rawValue)) }
+    /// The header's short description, e.g. "mailbox full".
+    public var message: String { String(cString: aos_status_message(rawValue)) }
+    public var description: String { "\(name) (\(message))" }
+}

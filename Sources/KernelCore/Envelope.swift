@@ -1,0 +1,9 @@
+/// A message in a mailbox: the body the kernel copied, who sent it, and for a
+/// request, the reply its sender waits for.
+struct Envelope: Sendable {
+    let id: UInt64
+    let sender: SenderIdentity
+    let body: [UInt8]
+    /// Set when the sender waits for a reply (`call`, `agentctl send --wait`).
+    let pendingReply: PendingReply?
+}

@@ -1,0 +1,203 @@
+import CAgentOS
+import Foundation
+import Synchronization
+
+/// Something a blocked syscall waits on, which unload must be able to wake.
+protocol WakeUpTarget: AnyObject, Sendable {
+    func wakeWaiters()
+}
+
+extension ConditionLock: WakeUpTarget {
+    func wakeWaiters() { withLock { broadcast() } }
+}
+
+extension Mailbox: WakeUpTarget {
+    func wakeWaiters() { wakeSenders() }
+}
+
+/// One loaded plugin instance: its identity, mailbox, log, counters and state.
+///
+/// Created by `Kernel.load`; its thread is run by `InstanceRunner`. The
+/// address of an instance is the `aos_ctx *` its plugin sees.
+/// Thread-safe: counters are atomics, state is guarded by `stateLock`, and
+/// the fields marked thread-confined are touched only on the instance's thread.
+public final class Instance: @unchecked Sendable {
+    public let id: UInt64
+    public let name: String
+    public let image: PluginImage
+    public let origin: InstanceSummary.Origin
+    public let loadedAt = Date()
+    public let log: LogRing
+    let identity: SenderIdentity
+    let config: String
+    let mailbox: Mailbox
+    /// What this instance's thread blocks on while it waits for a reply.
+    let parker = ConditionLock()
+    unowned let kernel: Kernel
+
+    let messagesIn = Atomic<UInt64>(0)
+    let messagesOut = Atomic<UInt64>(0)
+    /// Monotonic ns when the running handler started; 0 when idle.
+    let handlerStartedAt = Atomic<UInt64>(0)
+    /// The instance's thread, set by that thread before `init`.
+    let thread = Atomic<UInt>(0)
+    /// Set once unload begins: new syscalls and blocked ones return AOS_ESTOPPING.
+    let stopRequested = Atomic<Bool>(false)
+
+    // Thread-confined to the instance's thread.
+    /// Requests this instance received and has not answered yet.
+    var outstanding: [UInt64: PendingReply] = [:]
+    var pluginState: UnsafeMutableRawPointer?
+
+    private let stateLock = ConditionLock()
+    private var _state = InstanceState.loading
+    private var _lastError: String?
+    private var endedAt: Date?
+    private var waitTarget: WakeUpTarget?
+    private var exitWaiters: [OnceContinuation<Bool>] = []
+    private var exited = false
+
+    init(
+        id: UInt64, name: String, image: PluginImage, config: String, origin: InstanceSummary.Origin,
+        kernel: Kernel
+    ) {
+        self.id = id
+        self.name = name
+        self.image = image
+        self.config = config
+        self.origin = origin
+        self.kernel = kernel
+        self.identity = SenderIdentity(name: name, instanceID: id)
+        self.mailbox = Mailbox(capacity: kernel.configuration.mailboxCapacity)
+        self.log = LogRing(capacity: kernel.configuration.logCapacity)
+    }
+
+    /// The `aos_ctx *` handed to the plugin.
+    var context: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    /// The instance behind a plugin's `aos_ctx *`.
+    @inline(__always)
+    static func from(_ context: OpaquePointer?) -> Instance? {
+        guard let context else { return nil }
+        return Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(context)).takeUnretainedValue()
+    }
+
+    /// True when the caller runs on this instance's own thread.
+    @inline(__always)
+    var isOwnThread: Bool { thread.load(ordering: .relaxed) == pthread_self() }
+
+    public var state: InstanceState { stateLock.withLock { _state } }
+    public var lastError: String? { stateLock.withLock { _lastError } }
+
+    /// Moves to `state`, recording `error` as the last error when given.
+    func transition(to state: InstanceState, error: String? = nil) {
+        stateLock.withLock {
+            _state = state
+            if let error { _lastError = error }
+            if !state.isLive && endedAt == nil { endedAt = Date() }
+        }
+    }
+
+    /// Moves to `to` only while the state is `from`; returns whether it moved.
+    @discardableResult
+    func transition(from: InstanceState, to: InstanceState, error: String? = nil) -> Bool {
+        stateLock.withLock {
+            guard _state == from else { return false }
+            _state = to
+            if let error { _lastError = error }
+            return true
+        }
+    }
+
+    func recordError(_ error: String) {
+        stateLock.withLock { _lastError = error }
+    }
+
+    // MARK: Interruptible waits
+
+    /// Registers `target` as what this thread is about to block on.
+    /// Returns false (do not block) when a stop was already requested.
+    func beginWait(on target: WakeUpTarget) -> Bool {
+        stateLock.withLock {
+            if stopRequested.load(ordering: .relaxed) { return false }
+            waitTarget = target
+            return true
+        }
+    }
+
+    func endWait() {
+        stateLock.withLock { waitTarget = nil }
+    }
+
+    /// Marks the instance as stopping and wakes its thread from any blocked syscall.
+    func requestStop() {
+        let target = stateLock.withLock {
+            stopRequested.store(true, ordering: .relaxed)
+            if _state.isLive && _state != .hung { _state = .stopping }
+            return waitTarget
+        }
+        target?.wakeWaiters()
+    }
+
+    // MARK: Exit
+
+    /// Called once the thread has been joined and the image closed.
+    func didExit(finalState: InstanceState) {
+        let waiters = stateLock.withLock {
+            _state = finalState
+            endedAt = Date()
+            exited = true
+            defer { exitWaiters.removeAll() }
+            return exitWaiters
+        }
+        log.finish()
+        for waiter in waiters { waiter.resume(true) }
+    }
+
+    /// Waits until the instance has exited (its library closed) or `seconds` pass.
+    /// Returns whether it exited.
+    func waitForExit(seconds: Double) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let waiter = OnceContinuation(continuation)
+            let done = stateLock.withLock {
+                if exited { return true }
+                exitWaiters.append(waiter)
+                return false
+            }
+            if done {
+                waiter.resume(true)
+            } else {
+                DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { waiter.resume(false) }
+            }
+        }
+    }
+
+    // MARK: ps
+
+    public func summary() -> InstanceSummary {
+        let descriptor = image.descriptor.pointee
+        let (state, lastError, endedAt) = stateLock.withLock { (_state, _lastError, self.endedAt) }
+        return InstanceSummary(
+            name: name, id: id, state: state, plugin: image.sourcePath,
+            pluginName: descriptor.name.map { String(cString: $0) } ?? name,
+            version: descriptor.version.map { String(cString: $0) } ?? "",
+            description: descriptor.description.map { String(cString: $0) } ?? "",
+            kind: descriptor.kind == AOS_KIND_AGENT ? "agent" : "tool",
+            capabilities: Instance.capabilities(of: image.descriptor),
+            origin: origin, loadedAt: loadedAt, endedAt: endedAt,
+            messagesIn: messagesIn.load(ordering: .relaxed), messagesOut: messagesOut.load(ordering: .relaxed),
+            mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
+            lastError: lastError
+        )
+    }
+
+    static func capabilities(of descriptor: UnsafePointer<aos_plugin_descriptor>) -> [String] {
+        guard var cursor = descriptor.pointee.capabilities else { return [] }
+        var result: [String] = []
+        while let capability = cursor.pointee, result.count < 256 {
+            result.append(String(cString: capability))
+            cursor += 1
+        }
+        return result
+    }
+}

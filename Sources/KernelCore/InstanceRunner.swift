@@ -1,0 +1,105 @@
+import CAgentOS
+import Foundation
+import Glibc
+
+/// The body of an instance's OS thread: `init`, then one `on_message` per
+/// mailbox message in order, then `stop`. Nothing here runs on another thread.
+enum InstanceRunner {
+    /// Starts the thread. `initDone` receives `init`'s status once it returns.
+    /// Throws when the OS refuses a thread. The thread is joined by the kernel's reaper.
+    static func start(_ instance: Instance, initDone: @escaping @Sendable (AOSStatus) -> Void) throws(KernelError) {
+        let body = ThreadBody { run(instance, initDone: initDone) }
+        let argument = Unmanaged.passRetained(body).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
+            body.run()
+            return nil
+        }, argument)
+        guard result == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(argument).release()
+            throw KernelError(.internal, "cannot start a thread for \(instance.name): \(String(cString: strerror(result)))")
+        }
+    }
+
+    private static func run(_ instance: Instance, initDone: @Sendable (AOSStatus) -> Void) {
+        instance.thread.store(pthread_self(), ordering: .relaxed)
+        nameCurrentThread("aos:" + instance.name)
+        let descriptor = instance.image.descriptor.pointee
+        let kernel = instance.kernel
+
+        var state: UnsafeMutableRawPointer?
+        let initStatus = AOSStatus(rawValue: instance.config.withCString { config in
+            descriptor.`init`(instance.context, Syscalls.table, config, &state)
+        })
+        instance.pluginState = state
+        guard initStatus == .ok else {
+            instance.transition(to: .failed, error: "init returned \(initStatus)")
+            instance.log.append(.error, .kernel, "init failed: \(initStatus)")
+            initDone(initStatus)
+            kernel.instanceThreadFinished(instance, finalState: .failed)
+            return
+        }
+        instance.transition(from: .loading, to: .running)
+        initDone(.ok)
+
+        while let envelope = instance.mailbox.pop() {
+            deliver(envelope, to: instance, handler: descriptor.on_message)
+        }
+
+        for pending in instance.outstanding.values { pending.complete(.failure(.stopping)) }
+        instance.outstanding.removeAll()
+        descriptor.stop?(instance.context, instance.pluginState)
+        kernel.instanceThreadFinished(instance, finalState: .stopped)
+    }
+
+    private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
+
+    @inline(__always)
+    private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?) {
+        if let pending = envelope.pendingReply {
+            instance.outstanding[envelope.id] = pending
+        }
+        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
+        let status = envelope.body.withUnsafeBufferPointer { body in
+            var message = aos_message(
+                struct_size: UInt32(MemoryLayout<aos_message>.size),
+                flags: envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
+                id: envelope.id,
+                from: UnsafePointer(envelope.sender.cName),
+                body: aos_bytes(ptr: body.baseAddress, len: body.count)
+            )
+            return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+        }
+        let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
+        if instance.transition(from: .hung, to: .running) {
+            let seconds = Double(monotonicNanos() - started) / 1e9
+            instance.log.append(.warn, .kernel, "handler returned after \(String(format: "%.1f", seconds)) s; running again")
+        }
+        if status != .ok {
+            instance.recordError("on_message returned \(status.name) for message \(envelope.id) from \(envelope.sender.name)")
+            instance.log.append(.warn, .kernel, "on_message returned \(status) for message \(envelope.id) from \(envelope.sender.name)")
+            if let pending = envelope.pendingReply, instance.outstanding.removeValue(forKey: envelope.id) != nil {
+                pending.complete(.failure(.handlerFailed))
+            }
+        }
+        if instance.outstanding.count > 4096 {
+            instance.outstanding = instance.outstanding.filter { !$0.value.isCompleted }
+        }
+    }
+}
+
+/// Names the calling thread for `top -H` and debuggers (15 bytes at most, as Linux allows).
+private func nameCurrentThread(_ name: String) {
+    let file = open("/proc/thread-self/comm", O_WRONLY)
+    guard file >= 0 else { return }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = write(file, bytes, bytes.count)
+    close(file)
+}
+
+/// Carries the thread's closure through `pthread_create`'s `void *`.
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}

@@ -1,0 +1,69 @@
+import DequeModule
+
+/// The process table: live instances by name, in load order, and a bounded
+/// history of the ones that stopped or failed (for `ps -a`). Thread-safe.
+final class InstanceTable: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var live: [String: Instance] = [:]
+    private var loadOrder: [Instance] = []
+    /// Stopped and failed instances, oldest first, with their logs.
+    private var ended = Deque<(summary: InstanceSummary, log: LogRing?)>()
+    private let endedLimit: Int
+
+    init(endedLimit: Int) {
+        self.endedLimit = endedLimit
+    }
+
+    /// Adds `instance` under its name; false when the name is taken by a live instance.
+    func insert(_ instance: Instance) -> Bool {
+        lock.withLock {
+            guard live[instance.name] == nil else { return false }
+            live[instance.name] = instance
+            loadOrder.append(instance)
+            ended.removeAll { $0.summary.id == 0 && $0.summary.plugin == instance.image.sourcePath }
+            return true
+        }
+    }
+
+    @inline(__always)
+    func lookup(_ name: String) -> Instance? {
+        lock.withLock { live[name] }
+    }
+
+    /// Moves `instance` from the live table to the history.
+    func retire(_ instance: Instance) {
+        let summary = instance.summary()
+        lock.withLock {
+            if live[instance.name] === instance { live[instance.name] = nil }
+            loadOrder.removeAll { $0 === instance }
+            remember(summary, log: instance.log)
+        }
+    }
+
+    /// Records a file that failed to load before it became an instance (id 0).
+    func recordFailure(_ summary: InstanceSummary) {
+        lock.withLock {
+            ended.removeAll { $0.summary.id == 0 && $0.summary.plugin == summary.plugin }
+            remember(summary, log: nil)
+        }
+    }
+
+    /// The log of the live instance `name`, else of the last ended one of that name.
+    func log(of name: String) -> LogRing? {
+        lock.withLock { live[name]?.log ?? ended.last { $0.summary.name == name }?.log }
+    }
+
+    /// Live instances in load order.
+    var liveInstances: [Instance] { lock.withLock { loadOrder } }
+
+    /// Summaries of live instances, and with `includeEnded` the history too, by id.
+    func summaries(includeEnded: Bool) -> [InstanceSummary] {
+        let (instances, history) = lock.withLock { (loadOrder, includeEnded ? ended.map(\.summary) : []) }
+        return (instances.map { $0.summary() } + history).sorted { ($0.id, $0.name) < ($1.id, $1.name) }
+    }
+
+    private func remember(_ summary: InstanceSummary, log: LogRing?) {
+        ended.append((summary, log))
+        if ended.count > endedLimit { ended.removeFirst() }
+    }
+}

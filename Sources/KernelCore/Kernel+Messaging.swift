@@ -1,0 +1,159 @@
+import CAgentOS
+import Foundation
+import Glibc
+
+/// Message routing: the `send`, `call` and `reply` syscalls, and messages from the control API.
+extension Kernel {
+    // MARK: Syscalls (on the calling instance's own thread)
+
+    func send(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32) -> AOSStatus {
+        switch prepare(from: instance, to: to, body: body) {
+        case .failure(let status):
+            return status
+        case .success(let (receiver, bytes)):
+            let envelope = Envelope(id: mintMessageID(), sender: instance.identity, body: bytes, pendingReply: nil)
+            return enqueue(envelope, to: receiver, from: instance, until: timeoutMs == 0 ? nil : deadline(afterMilliseconds: timeoutMs))
+        }
+    }
+
+    func call(
+        from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32,
+        reply: UnsafeMutablePointer<aos_buffer>
+    ) -> AOSStatus {
+        reply.pointee = aos_buffer(ptr: nil, len: 0)
+        let receiver: Instance
+        let bytes: [UInt8]
+        switch prepare(from: instance, to: to, body: body) {
+        case .failure(let status): return status
+        case .success(let prepared): (receiver, bytes) = prepared
+        }
+        if receiver === instance { return .invalidArgument }
+        let until = timeoutMs == 0 ? nil : deadline(afterMilliseconds: timeoutMs)
+        let id = mintMessageID()
+        let pending = PendingReply(requestID: id, lock: instance.parker)
+        let queued = enqueue(
+            Envelope(id: id, sender: instance.identity, body: bytes, pendingReply: pending),
+            to: receiver, from: instance, until: until ?? UInt64.max)
+        guard queued == .ok else { return queued }
+
+        var outcome: ReplyOutcome?
+        if instance.beginWait(on: instance.parker) {
+            outcome = pending.wait(until: until) { instance.stopRequested.load(ordering: .relaxed) }
+            instance.endWait()
+        }
+        let final = outcome ?? pending.outcome(orElse: instance.stopRequested.load(ordering: .relaxed) ? .stopping : .timedOut)
+        switch final {
+        case .failure(let status):
+            return status
+        case .success(let replyBytes):
+            guard let buffer = malloc(max(replyBytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else {
+                return .outOfMemory
+            }
+            replyBytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: $0.count) }
+            reply.pointee = aos_buffer(ptr: buffer, len: replyBytes.count)
+            return .ok
+        }
+    }
+
+    func reply(from instance: Instance, requestID: UInt64, body: aos_bytes) -> AOSStatus {
+        guard body.len <= configuration.maxMessageBytes else { return .tooBig }
+        guard body.ptr != nil || body.len == 0 else { return .invalidArgument }
+        guard let pending = instance.outstanding.removeValue(forKey: requestID) else { return .notFound }
+        return pending.complete(.success(copy(body))) ? .ok : .notFound
+    }
+
+    // MARK: Control API
+
+    /// Queues `body` for `name` from the control API ("agentctl"). With `wait`,
+    /// sends a request and suspends until the reply or `timeoutMs`.
+    /// Never blocks a thread: a full mailbox is refused at once.
+    ///
+    /// Returns the message id and, with `wait`, the reply. Throws `.notFound`,
+    /// `.tooBig`, `.full`, `.stopping`, `.timedOut` or `.handlerFailed`.
+    public func send(
+        to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
+    ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?) {
+        guard body.count <= configuration.maxMessageBytes else {
+            messagesRefused.add(1, ordering: .relaxed)
+            throw KernelError(.tooBig, "message is \(body.count) bytes; the limit is \(configuration.maxMessageBytes) (agentosd --max-message-bytes)")
+        }
+        guard let receiver = table.lookup(name) else {
+            messagesRefused.add(1, ordering: .relaxed)
+            throw KernelError(.notFound, "no agent named \(name) is running (see `agentctl ps`)")
+        }
+        let id = mintMessageID()
+        let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
+        let status = enqueue(Envelope(id: id, sender: .controlAPI, body: body, pendingReply: pending), to: receiver, from: nil, until: nil)
+        switch status {
+        case .ok: break
+        case .full: throw KernelError(.full, "mailbox of \(name) is full (\(receiver.mailbox.capacity) messages); retry later")
+        default: throw KernelError(.stopping, "\(name) is being unloaded")
+        }
+        guard let pending else { return (id, nil) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs))) {
+            pending.complete(.failure(.timedOut))
+        }
+        switch await pending.value() {
+        case .success(let reply):
+            return (id, reply)
+        case .failure(.timedOut):
+            throw KernelError(.timedOut, "\(name) did not reply within \(String(format: "%g", Double(timeoutMs) / 1000)) s")
+        case .failure(.handlerFailed):
+            throw KernelError(.handlerFailed, "the handler of \(name) failed before replying (see `agentctl logs \(name)`)")
+        case .failure(.stopping):
+            throw KernelError(.stopping, "\(name) was unloaded before it replied")
+        case .failure(let status):
+            throw KernelError(.internal, "request to \(name) failed: \(status)")
+        }
+    }
+
+    // MARK: Plumbing
+
+    @inline(__always)
+    func mintMessageID() -> UInt64 { nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    /// Checks a syscall's caller, receiver and body; returns the receiver and a copy of the body.
+    private func prepare(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes) -> Result<(Instance, [UInt8]), AOSStatus> {
+        guard instance.isOwnThread else { return .failure(.wrongThread) }
+        guard !instance.stopRequested.load(ordering: .relaxed) else { return .failure(.stopping) }
+        guard let to, let name = String(validatingCString: to) else { return .failure(.invalidArgument) }
+        guard body.ptr != nil || body.len == 0 else { return .failure(.invalidArgument) }
+        guard body.len <= configuration.maxMessageBytes else {
+            messagesRefused.add(1, ordering: .relaxed)
+            return .failure(.tooBig)
+        }
+        guard let receiver = table.lookup(name) else {
+            messagesRefused.add(1, ordering: .relaxed)
+            return .failure(.notFound)
+        }
+        return .success((receiver, copy(body)))
+    }
+
+    /// Queues `envelope`; when the mailbox is full, waits until `until` (monotonic ns;
+    /// nil = refuse at once), interruptible by unloading `sender`.
+    private func enqueue(_ envelope: Envelope, to receiver: Instance, from sender: Instance?, until: UInt64?) -> AOSStatus {
+        var status = receiver.mailbox.push(envelope, until: nil)
+        if status == .full, let until, let sender {
+            if sender.beginWait(on: receiver.mailbox) {
+                status = receiver.mailbox.push(envelope, until: until) { sender.stopRequested.load(ordering: .relaxed) }
+                sender.endWait()
+            } else {
+                status = .stopping
+            }
+        }
+        if status == .ok {
+            receiver.messagesIn.add(1, ordering: .relaxed)
+            sender?.messagesOut.add(1, ordering: .relaxed)
+            messagesDelivered.add(1, ordering: .relaxed)
+        } else {
+            messagesRefused.add(1, ordering: .relaxed)
+        }
+        return status
+    }
+
+    @inline(__always)
+    private func copy(_ bytes: aos_bytes) -> [UInt8] {
+        guard let pointer = bytes.ptr, bytes.len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: pointer, count: bytes.len))
+    }
+}

@@ -1,0 +1,198 @@
+import CAgentOS
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The kernel: loads plugins into instances, routes their messages, and
+/// unloads them safely. Everything the control API and the Plugins/ watcher
+/// do goes through here. Thread-safe.
+public final class Kernel: @unchecked Sendable {
+    public let configuration: KernelConfiguration
+    public let logger: Logger
+    public let startedAt = Date()
+    let loader: PluginLoading
+    let table: InstanceTable
+
+    let nextMessageID = Atomic<UInt64>(1)
+    private let nextInstanceID = Atomic<UInt64>(1)
+    let messagesDelivered = Atomic<UInt64>(0)
+    let messagesRefused = Atomic<UInt64>(0)
+    /// Joins finished instance threads and closes their libraries, off every plugin thread.
+    private let reaper = DispatchQueue(label: "agentos.reaper")
+
+    public init(configuration: KernelConfiguration, loader: PluginLoading, logger: Logger) {
+        self.configuration = configuration
+        self.loader = loader
+        self.logger = logger
+        self.table = InstanceTable(endedLimit: configuration.endedLimit)
+    }
+
+    // MARK: Queries
+
+    public func instance(named name: String) -> Instance? { table.lookup(name) }
+
+    /// The log of instance `name`: the live one, else the last that ended under that name.
+    public func log(of name: String) -> LogRing? { table.log(of: name) }
+
+    /// `ps`: live instances, and with `all` the stopped and failed ones, by id.
+    public func summaries(all: Bool) -> [InstanceSummary] { table.summaries(includeEnded: all) }
+
+    public var deliveredCount: UInt64 { messagesDelivered.load(ordering: .relaxed) }
+    public var refusedCount: UInt64 { messagesRefused.load(ordering: .relaxed) }
+
+    // MARK: Load
+
+    /// Loads `path` as a new instance named `name` (the descriptor's name when nil)
+    /// and waits for its `init`.
+    ///
+    /// Throws a `KernelError` naming the file and the problem: a bad file, a
+    /// descriptor the kernel refuses, a taken or invalid name, or `init` failing
+    /// (the instance is then listed as failed in `ps -a`).
+    public func load(
+        path: String, name requestedName: String? = nil, config: String = "", origin: InstanceSummary.Origin = .agentctl
+    ) async throws(KernelError) -> Instance {
+        if let requestedName { try Self.validate(name: requestedName) }
+        let image = try loader.open(path: path)
+        let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
+        do {
+            try Self.validate(name: name)
+        } catch {
+            image.close()
+            throw KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
+        }
+        let instance = Instance(
+            id: nextInstanceID.wrappingAdd(1, ordering: .relaxed).oldValue, name: name, image: image,
+            config: config, origin: origin, kernel: self)
+        guard table.insert(instance) else {
+            image.close()
+            throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
+        }
+        var startError: KernelError?
+        let initStatus = await withCheckedContinuation { continuation in
+            do throws(KernelError) {
+                try InstanceRunner.start(instance) { status in continuation.resume(returning: status) }
+            } catch {
+                startError = error
+                continuation.resume(returning: .internal)
+            }
+        }
+        if let startError {
+            table.retire(instance)
+            image.close()
+            throw startError
+        }
+        guard initStatus == .ok else {
+            _ = await instance.waitForExit(seconds: 5)
+            logger.warning("init failed", metadata: ["agent": "\(name)", "status": "\(initStatus.name)"])
+            throw KernelError(.initFailed, "cannot load \(path): init of \(name) returned \(initStatus) (see `agentctl logs \(name)`)")
+        }
+        instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)")
+        logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
+        return instance
+    }
+
+    /// Records a file that could not be loaded, so `ps -a` shows it as failed.
+    public func recordLoadFailure(path: String, name: String, error: KernelError, origin: InstanceSummary.Origin) {
+        table.recordFailure(InstanceSummary(
+            name: name, id: 0, state: .failed, plugin: path, pluginName: name, version: "", description: "",
+            kind: "agent", capabilities: [], origin: origin, loadedAt: Date(), endedAt: Date(),
+            messagesIn: 0, messagesOut: 0, mailboxDepth: 0, mailboxLimit: 0, lastError: error.message))
+    }
+
+    // MARK: Unload
+
+    /// Unloads `name`: stops delivery, fails its queued requests with
+    /// AOS_ESTOPPING (plain messages become logged dead letters), wakes its
+    /// blocked syscalls, lets the current handler finish for up to `timeout`
+    /// seconds, runs `stop` and closes the library.
+    ///
+    /// Throws `.notFound`, or `.hung` when the handler does not return in time:
+    /// the instance then stays listed as hung and its library open, and is
+    /// closed when its thread finally ends.
+    public func unload(name: String, timeout: Double) async throws(KernelError) -> InstanceSummary {
+        guard let instance = table.lookup(name) else {
+            throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
+        }
+        instance.log.append(.info, .kernel, "unloading")
+        instance.requestStop()
+        returnUndelivered(instance.mailbox.close(), of: instance)
+        if await instance.waitForExit(seconds: timeout) {
+            logger.info("unloaded", metadata: ["agent": "\(name)"])
+            return instance.summary()
+        }
+        let seconds = String(format: "%g", timeout)
+        instance.transition(to: .hung, error: "did not stop within \(seconds) s; its handler is still running")
+        instance.log.append(.error, .kernel, "did not stop within \(seconds) s; left loaded as hung")
+        logger.error("instance did not stop", metadata: ["agent": "\(name)", "timeout_s": "\(seconds)"])
+        throw KernelError(.hung, "\(name) did not stop within \(seconds) s: its handler is still running; it stays listed as hung and is closed when the handler returns")
+    }
+
+    /// Unloads every instance, newest first, each with `timeout` seconds.
+    public func shutdown(timeout: Double) async {
+        for instance in table.liveInstances.reversed() {
+            _ = try? await unload(name: instance.name, timeout: timeout)
+        }
+    }
+
+    /// Fails queued requests with AOS_ESTOPPING and logs plain messages as dead letters.
+    private func returnUndelivered(_ envelopes: [Envelope], of instance: Instance) {
+        for envelope in envelopes {
+            if let pending = envelope.pendingReply {
+                pending.complete(.failure(.stopping))
+            } else {
+                instance.log.append(.warn, .kernel, "dead letter: message \(envelope.id) from \(envelope.sender.name) (\(envelope.body.count) bytes) was never delivered")
+                logger.warning("dead letter", metadata: ["agent": "\(instance.name)", "message": "\(envelope.id)", "from": "\(envelope.sender.name)"])
+            }
+        }
+    }
+
+    /// Called on an instance's thread as its last act: the reaper joins the
+    /// thread, and only then closes the library, so no thread can be in its code.
+    func instanceThreadFinished(_ instance: Instance, finalState: InstanceState) {
+        reaper.async { [self] in
+            pthread_join(instance.thread.load(ordering: .relaxed), nil)
+            instance.image.close()
+            instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
+            table.retire(instance)
+            instance.didExit(finalState: finalState)
+        }
+    }
+
+    // MARK: Names
+
+    /// Instance names: 1-63 bytes of [A-Za-z0-9_.-], not starting with '.' or '-'.
+    static func validate(name: String) throws(KernelError) {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2E || byte == 0x2D
+        }
+        guard !name.isEmpty, name.utf8.count <= 63, allowed, let first = name.utf8.first, first != 0x2E, first != 0x2D
+        else {
+            throw KernelError(.badName, "invalid instance name \"\(name)\": use 1-63 letters, digits, '_', '.' or '-', not starting with '.' or '-'")
+        }
+    }
+}
+
+// MARK: - Handler deadlines
+
+extension Kernel {
+    /// Marks instances whose handler has run past `configuration.handlerDeadline` as hung.
+    /// The instance runs again when the handler returns. Call it periodically.
+    public func checkHandlerDeadlines(now: UInt64 = monotonicNanos()) {
+        let limit = UInt64(configuration.handlerDeadline * 1e9)
+        for instance in table.liveInstances {
+            let started = instance.handlerStartedAt.load(ordering: .relaxed)
+            guard started != 0, now > started, now - started > limit else { continue }
+            let seconds = String(format: "%.1f", Double(now - started) / 1e9)
+            let deadline = String(format: "%g", configuration.handlerDeadline)
+            guard instance.transition(from: .running, to: .hung, error: "handler has run for \(seconds) s, past the \(deadline) s deadline") else { continue }
+            if instance.handlerStartedAt.load(ordering: .relaxed) != started {
+                instance.transition(from: .hung, to: .running)  // it returned meanwhile
+                continue
+            }
+            instance.log.append(.error, .kernel, "hung: handler has run for \(seconds) s, past the \(deadline) s deadline")
+            logger.error("instance hung", metadata: ["agent": "\(instance.name)", "handler_s": "\(seconds)"])
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/// Limits and defaults of one kernel, set from `agentosd`'s flags.
+public struct KernelConfiguration: Sendable {
+    /// Messages each instance's mailbox holds before senders get AOS_EFULL.
+    public var mailboxCapacity = 1024
+    /// The largest message body, in bytes.
+    public var maxMessageBytes = 1 << 20
+    /// A handler running longer than this, in seconds, marks its instance hung.
+    public var handlerDeadline: Double = 10
+    /// Log lines kept per instance.
+    public var logCapacity = 1000
+    /// Stopped and failed instances kept for `ps -a`.
+    public var endedLimit = 256
+    /// Where private copies of loaded plugins go.
+    public var pluginCopiesPath: String
+
+    public init(pluginCopiesPath: String) {
+        self.pluginCopiesPath = pluginCopiesPath
+    }
+}

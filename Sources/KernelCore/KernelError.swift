@@ -1,0 +1,46 @@
+/// A kernel operation that failed, with a stable code and one line for the user.
+///
+/// `code` is what the control API puts in `{"error":{"code"}}` and scripts
+/// match on; `message` says what happened and, where it helps, what to do.
+public struct KernelError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        // Loading a file
+        case fileNotFound = "file_not_found"
+        case notELF = "not_elf"
+        case wrongClass = "wrong_elf_class"
+        case wrongArchitecture = "wrong_architecture"
+        case notSharedObject = "not_shared_object"
+        case truncated
+        case noDescriptor = "no_descriptor"
+        case dlopenFailed = "dlopen_failed"
+        case badMagic = "bad_magic"
+        case abiMismatch = "abi_mismatch"
+        case buildMismatch = "build_mismatch"
+        case structTooSmall = "struct_too_small"
+        case badDescriptor = "bad_descriptor"
+        case initFailed = "init_failed"
+        // Names and instances
+        case badName = "bad_name"
+        case nameTaken = "name_taken"
+        case notFound = "not_found"
+        case hung
+        // Messages (named after the aos_status they carry)
+        case invalidArgument = "invalid_argument"
+        case full
+        case timedOut = "timed_out"
+        case stopping
+        case tooBig = "too_big"
+        case handlerFailed = "handler_failed"
+        case `internal`
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

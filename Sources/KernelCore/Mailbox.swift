@@ -1,0 +1,104 @@
+import DequeModule
+import Glibc
+
+/// A bounded FIFO of messages for one instance: many senders, one receiver.
+///
+/// Senders never wait longer than the deadline they chose, and a closed
+/// mailbox refuses at once. The receiver blocks in `pop` until a message
+/// arrives or the mailbox closes. Thread-safe.
+final class Mailbox: @unchecked Sendable {
+    let capacity: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var queue = Deque<Envelope>()
+    private var closed = false
+    private var receiverWaiting = false
+    private var sendersWaiting = 0
+
+    init(capacity: Int) {
+        precondition(capacity > 0, "mailbox capacity must be positive")
+        self.capacity = capacity
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(notEmpty, &attributes)
+        pthread_cond_init(notFull, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(notEmpty)
+        pthread_cond_destroy(notFull)
+        pthread_mutex_destroy(mutex)
+        notEmpty.deallocate()
+        notFull.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Messages waiting now.
+    var depth: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.count
+    }
+
+    /// Appends `envelope`. When full, waits until `deadline` (monotonic ns; nil = do not wait)
+    /// unless `interrupted()` becomes true, which `wakeSenders()` makes it re-check.
+    ///
+    /// Returns `.ok`, `.full` (still full at the deadline), or `.stopping`
+    /// (closed, or the sender was interrupted).
+    func push(_ envelope: Envelope, until deadline: UInt64?, interrupted: () -> Bool = { false }) -> AOSStatus {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !closed && queue.count >= capacity {
+            guard let deadline else { return .full }
+            if interrupted() { return .stopping }
+            var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            sendersWaiting += 1
+            let result = pthread_cond_timedwait(notFull, mutex, &time)
+            sendersWaiting -= 1
+            if result == ETIMEDOUT && queue.count >= capacity && !closed { return .full }
+        }
+        if closed { return .stopping }
+        queue.append(envelope)
+        if receiverWaiting { pthread_cond_signal(notEmpty) }
+        return .ok
+    }
+
+    /// Removes the oldest message, blocking while the mailbox is empty.
+    /// Returns nil once the mailbox is closed.
+    func pop() -> Envelope? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while queue.isEmpty && !closed {
+            receiverWaiting = true
+            pthread_cond_wait(notEmpty, mutex)
+            receiverWaiting = false
+        }
+        if closed { return nil }
+        let envelope = queue.removeFirst()
+        if sendersWaiting > 0 { pthread_cond_signal(notFull) }
+        return envelope
+    }
+
+    /// Stops accepting and delivering; returns the messages still queued, oldest first.
+    func close() -> [Envelope] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        closed = true
+        let leftovers = Array(queue)
+        queue.removeAll()
+        pthread_cond_broadcast(notEmpty)
+        pthread_cond_broadcast(notFull)
+        return leftovers
+    }
+
+    /// Makes senders blocked in `push` re-check their `interrupted` condition.
+    func wakeSenders() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(notFull)
+        pthread_mutex_unlock(mutex)
+    }
+}

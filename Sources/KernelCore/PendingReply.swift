@@ -1,0 +1,80 @@
+/// The outcome of a request: the reply body, or why there is none.
+public typealias ReplyOutcome = Result<[UInt8], AOSStatus>
+
+/// One request's reply slot, shared by the caller who waits and the receiver
+/// who answers. The first completion wins (a reply, a timeout, the receiver
+/// stopping); later ones return false.
+///
+/// A plugin thread waits on its own instance's `ConditionLock`; the control
+/// API awaits it. Thread-safe.
+final class PendingReply: @unchecked Sendable {
+    let requestID: UInt64
+    private let lock: ConditionLock
+    private var outcome: ReplyOutcome?
+    private var continuation: CheckedContinuation<ReplyOutcome, Never>?
+
+    /// `lock` is the waiting thread's parker, or a fresh one for an async waiter.
+    init(requestID: UInt64, lock: ConditionLock) {
+        self.requestID = requestID
+        self.lock = lock
+    }
+
+    var isCompleted: Bool { lock.withLock { outcome != nil } }
+
+    /// Records `result` unless the request already has an outcome; wakes the waiter.
+    /// Returns whether `result` became the outcome.
+    @discardableResult
+    func complete(_ result: ReplyOutcome) -> Bool {
+        resolve(result).won
+    }
+
+    /// The outcome after offering `failure`: the existing one, or `failure` if there was none.
+    func outcome(orElse failure: AOSStatus) -> ReplyOutcome {
+        resolve(.failure(failure)).outcome
+    }
+
+    private func resolve(_ result: ReplyOutcome) -> (won: Bool, outcome: ReplyOutcome) {
+        lock.lock()
+        if let outcome {
+            lock.unlock()
+            return (false, outcome)
+        }
+        outcome = result
+        let waiting = continuation
+        continuation = nil
+        lock.broadcast()
+        lock.unlock()
+        waiting?.resume(returning: result)
+        return (true, result)
+    }
+
+    /// Blocks the calling thread until an outcome, `deadline` (monotonic ns, nil = none)
+    /// or `interrupted()` (checked under the lock after every wake-up).
+    /// Returns nil when the wait ended without an outcome.
+    func wait(until deadline: UInt64?, interrupted: () -> Bool) -> ReplyOutcome? {
+        lock.withLock {
+            while outcome == nil && !interrupted() {
+                if let deadline {
+                    if !lock.wait(until: deadline) { break }
+                } else {
+                    lock.wait()
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// Suspends until an outcome. Complete it with a timeout from elsewhere to bound the wait.
+    func value() async -> ReplyOutcome {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if let outcome {
+                lock.unlock()
+                continuation.resume(returning: outcome)
+            } else {
+                self.continuation = continuation
+                lock.unlock()
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import CAgentOS
+import Glibc
+
+/// The `aos_kernel_api` table every instance receives: C entry points that
+/// find the calling instance from its `aos_ctx *` and hand over to the kernel.
+/// No Swift error crosses it; every path returns an `aos_status`.
+enum Syscalls {
+    /// Longest log line kept, in bytes; longer ones are cut and marked.
+    static let maxLogLineBytes = 4096
+
+    /// The one table, shared by all instances and never freed.
+    nonisolated(unsafe) static let table: UnsafePointer<aos_kernel_api> = {
+        let table = UnsafeMutablePointer<aos_kernel_api>.allocate(capacity: 1)
+        table.initialize(to: aos_kernel_api(
+            struct_size: UInt32(MemoryLayout<aos_kernel_api>.size),
+            abi_major: UInt16(AOS_ABI_MAJOR),
+            abi_minor: UInt16(AOS_ABI_MINOR),
+            send: { context, to, body, timeoutMs in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return instance.kernel.send(from: instance, to: to, body: body, timeoutMs: timeoutMs).rawValue
+            },
+            call: { context, to, body, timeoutMs, reply in
+                guard let instance = Instance.from(context), let reply else { return AOS_EINVAL }
+                return instance.kernel.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply).rawValue
+            },
+            reply: { context, requestID, body in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard instance.isOwnThread else { return AOS_EWRONGTHREAD }
+                return instance.kernel.reply(from: instance, requestID: requestID, body: body).rawValue
+            },
+            log: { context, level, text in
+                guard let instance = Instance.from(context), let text else { return AOS_EINVAL }
+                guard let level = logLevel(level) else { return AOS_EINVAL }
+                instance.log.append(level, .plugin, logText(text))
+                return AOS_OK
+            },
+            now: { _, clock, nanoseconds in
+                guard let nanoseconds else { return AOS_EINVAL }
+                switch UInt32(clock) {
+                case AOS_CLOCK_REALTIME: nanoseconds.pointee = realtimeNanos()
+                case AOS_CLOCK_MONOTONIC: nanoseconds.pointee = monotonicNanos()
+                default: return AOS_EINVAL
+                }
+                return AOS_OK
+            },
+            self: { context, info in
+                guard let instance = Instance.from(context), let info else { return AOS_EINVAL }
+                let required = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.name)! + MemoryLayout<UnsafePointer<CChar>>.size
+                guard Int(info.pointee.struct_size) >= required else { return AOS_EINVAL }
+                info.pointee.instance_id = instance.id
+                info.pointee.name = UnsafePointer(instance.identity.cName)
+                return AOS_OK
+            },
+            release: { _, buffer in
+                guard let buffer else { return }
+                free(buffer.pointee.ptr)
+                buffer.pointee = aos_buffer(ptr: nil, len: 0)
+            }
+        ))
+        return UnsafePointer(table)
+    }()
+
+    private static func logLevel(_ level: UInt32) -> InstanceLogLine.Level? {
+        switch level {
+        case AOS_LOG_DEBUG: .debug
+        case AOS_LOG_INFO: .info
+        case AOS_LOG_WARN: .warn
+        case AOS_LOG_ERROR: .error
+        default: nil
+        }
+    }
+
+    /// The text of a log line: invalid UTF-8 replaced with U+FFFD, cut at `maxLogLineBytes`.
+    private static func logText(_ text: UnsafePointer<CChar>) -> String {
+        let length = strlen(text)
+        let kept = min(length, maxLogLineBytes)
+        let line = text.withMemoryRebound(to: UInt8.self, capacity: kept) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: kept), as: UTF8.self)
+        }
+        return kept < length ? line + " …[cut \(length - kept) bytes]" : line
+    }
+}

@@ -1,0 +1,39 @@
+import CAgentOS
+import KernelCore
+
+/// The handshake every descriptor must pass before the kernel calls into it:
+/// magic, ABI major, struct size, build id, kind, and the required fields.
+/// Fields are read in that order, so a short struct is never read past its size.
+public enum DescriptorCheck {
+    public static func validate(_ descriptor: UnsafePointer<aos_plugin_descriptor>, path: String) throws(KernelError) {
+        let fields = descriptor.pointee
+        guard fields.magic == AOS_PLUGIN_MAGIC else {
+            throw KernelError(.badMagic, "cannot load \(path): bad magic 0x\(String(fields.magic, radix: 16)) (expected 0x\(String(AOS_PLUGIN_MAGIC, radix: 16)); not built against sdk/include/agentos.h)")
+        }
+        guard Int32(fields.abi_major) == AOS_ABI_MAJOR else {
+            throw KernelError(.abiMismatch, "cannot load \(path): ABI major \(fields.abi_major), kernel speaks \(AOS_ABI_MAJOR) (rebuild against sdk/include/agentos.h)")
+        }
+        let required = MemoryLayout<aos_plugin_descriptor>.size
+        guard Int(fields.struct_size) >= required else {
+            throw KernelError(.structTooSmall, "cannot load \(path): descriptor struct_size \(fields.struct_size) is smaller than the \(required) bytes of ABI \(AOS_ABI_MAJOR).0 (rebuild against sdk/include/agentos.h)")
+        }
+        guard fields.build_id == aos_build_id() else {
+            throw KernelError(.buildMismatch, "cannot load \(path): built for \(buildName(fields.build_id)), kernel is \(buildName(aos_build_id()))")
+        }
+        guard fields.kind == AOS_KIND_AGENT else {
+            throw KernelError(.badDescriptor, "cannot load \(path): plugin kind \(fields.kind) is not supported by this kernel (agents are kind \(AOS_KIND_AGENT))")
+        }
+        guard fields.name != nil else {
+            throw KernelError(.badDescriptor, "cannot load \(path): descriptor has no name")
+        }
+        guard fields.`init` != nil, fields.on_message != nil else {
+            throw KernelError(.badDescriptor, "cannot load \(path): descriptor lacks \(fields.`init` == nil ? "init" : "on_message")")
+        }
+    }
+
+    private static func buildName(_ id: UInt32) -> String {
+        let bits = id & 0xFF
+        let order = (id >> 8) == 1 ? "little-endian" : (id >> 8) == 2 ? "big-endian" : "unknown byte order"
+        return "\(bits)-bit \(order)"
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import ControlAPI
+import ControlServer
+import Foundation
+import Hummingbird
+import KernelCore
+import KernelPOSIX
+import Logging
+import ServiceLifecycle
+
+/// `agentosd`: the AgentOS kernel daemon.
+@main
+struct AgentOSD: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "agentosd",
+        abstract: "The AgentOS kernel: loads agent plugins and runs each on its own thread with a mailbox.",
+        discussion: """
+            Everything it writes at runtime lives under $AGENTOS_HOME (default ./.agentos): the control \
+            socket agentosd.sock, private copies of loaded plugins, and its lock. Manage it with agentctl. \
+            SIGINT or SIGTERM unloads every instance, newest first, and removes the socket.
+            """,
+        version: version
+    )
+
+    @Option(name: .long, help: "Drop-in folder to watch for .so files.")
+    var plugins = "Plugins"
+
+    @Flag(name: .long, help: "Do not watch a drop-in folder.")
+    var noPluginsDir = false
+
+    @Option(name: .long, help: "Messages each instance's mailbox holds.")
+    var mailbox = 1024
+
+    @Option(name: .long, help: "Largest message body, in bytes.")
+    var maxMessageBytes = 1 << 20
+
+    @Option(name: .long, help: "Seconds a handler may run before its instance is shown as hung.")
+    var handlerDeadline: Double = 10
+
+    @Option(name: .long, help: "Seconds to wait for each instance at shutdown and for dropped-file unloads.")
+    var unloadTimeout: Double = 5
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard mailbox >= 1 && mailbox <= 1_000_000 else { throw ValidationError("--mailbox must be in 1...1000000") }
+        guard maxMessageBytes >= 1 && maxMessageBytes <= 64 << 20 else { throw ValidationError("--max-message-bytes must be in 1...67108864") }
+        guard handlerDeadline > 0 else { throw ValidationError("--handler-deadline must be positive") }
+        guard unloadTimeout >= 0 else { throw ValidationError("--unload-timeout must not be negative") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "agentosd")
+        let home = AgentOSHome.fromEnvironment()
+        umask(0o077)
+
+        let lock: HomeLock
+        do {
+            lock = try HomeLock.acquire(home)
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        defer { lock.release() }
+
+        var settings = KernelConfiguration(pluginCopiesPath: home.pluginCopiesPath)
+        settings.mailboxCapacity = mailbox
+        settings.maxMessageBytes = maxMessageBytes
+        settings.handlerDeadline = handlerDeadline
+        let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
+        try loader.prepare()
+        let kernel = Kernel(configuration: settings, loader: loader, logger: logger)
+
+        let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
+        let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
+        let environment = ControlEnvironment(version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory)
+        let socketPath = home.socketPath
+        let app = Application(
+            router: ControlRoutes.router(kernel: kernel, environment: environment),
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "agentosd/\(Self.version)"),
+            onServerRunning: { _ in
+                chmod(socketPath, 0o600)
+                Banner.print(home: home, pluginsDirectory: pluginsDirectory, version: Self.version)
+            },
+            logger: logger
+        )
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app),
+                    .init(service: KernelService(kernel: kernel, watcher: watcher, unloadTimeout: unloadTimeout)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+        try await services.run()
+        unlink(socketPath)
+        logger.info("stopped")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,37 @@
+import Foundation
+import KernelCore
+import KernelPOSIX
+import ServiceLifecycle
+
+/// The kernel's own service in the daemon's service group: watches the
+/// Plugins/ folder and handler deadlines while running, and on graceful
+/// shutdown unloads every instance, newest first.
+struct KernelService: Service {
+    let kernel: Kernel
+    let watcher: PluginsWatcher?
+    let unloadTimeout: Double
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if let watcher {
+                    group.addTask {
+                        do {
+                            try await watcher.run()
+                        } catch {
+                            kernel.logger.error("cannot watch the plugins folder", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(nanoseconds: 100_000_000)
+                        kernel.checkHandlerDeadlines()
+                    }
+                }
+            }
+        }
+        kernel.logger.info("shutting down: unloading instances")
+        await kernel.shutdown(timeout: unloadTimeout)
+    }
+}

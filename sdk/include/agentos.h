@@ -1,0 +1,432 @@
+/*
+ * agentos.h — the AgentOS plugin ABI.
+ *
+ * The single source of truth for what crosses the boundary between the
+ * AgentOS kernel (agentosd) and its plugins. A plugin is a shared library
+ * that exports exactly one symbol, `aos_plugin`, an aos_plugin_descriptor.
+ * The kernel hands each instance a table of syscalls, aos_kernel_api, whose
+ * first field is its size; new syscalls are only ever appended (minor bump).
+ * Plugins never link against kernel symbols.
+ *
+ * Conventions
+ *   - Every fallible call returns aos_status: AOS_OK (0) or a negative code.
+ *   - Buffers are {ptr, len}; strings are NUL-terminated UTF-8.
+ *   - Each syscall says who owns every pointer and for how long, and on
+ *     which thread it may be called.
+ *   - Nothing may unwind across this boundary: no C++ exception, no Swift
+ *     error, no longjmp. A plugin that fails returns a status.
+ *
+ * Compiles clean as C11 and C++17 with -Wall -Wextra -pedantic.
+ */
+#ifndef AGENTOS_H
+#define AGENTOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions and magic                                                       */
+/* ------------------------------------------------------------------------ */
+
+/** A plugin built against another major version is refused at load. */
+#define AOS_ABI_MAJOR 1
+/** Bumped when syscalls or descriptor fields are appended. */
+#define AOS_ABI_MINOR 0
+
+/** First field of every descriptor: "AOSP". */
+#define AOS_PLUGIN_MAGIC 0x414F5350u
+
+/** The exported symbol the kernel looks up. */
+#define AOS_PLUGIN_SYMBOL "aos_plugin"
+
+/**
+ * AOS_BUILD_ID — the build magic: pointer width in bits, and byte order.
+ *
+ * A plugin records the value it was compiled with in its descriptor; the
+ * kernel refuses one whose build id differs from its own (a 32-bit or
+ * big-endian build cannot share structs with this kernel).
+ */
+#define AOS_BUILD_ID                                        \
+    ((uint32_t)(sizeof(void *) * 8u) |                      \
+     ((__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 1u : 2u) << 8))
+
+/** AOS_BUILD_ID as a function, for languages that cannot expand the macro. */
+static inline uint32_t aos_build_id(void) { return AOS_BUILD_ID; }
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/** The result of every fallible call: AOS_OK or one of the codes below. */
+typedef int32_t aos_status;
+
+#define AOS_OK           0   /* success */
+#define AOS_EINVAL      (-1)  /* an argument is invalid (NULL, bad UTF-8, unknown flag) */
+#define AOS_ENOTFOUND   (-2)  /* no such agent, request or entry */
+#define AOS_EFULL       (-3)  /* the receiver's mailbox is full */
+#define AOS_ETIMEDOUT   (-4)  /* the caller's timeout passed first */
+#define AOS_ESTOPPING   (-5)  /* this instance or the receiver is being unloaded */
+#define AOS_EPERM       (-6)  /* permission denied: a capability is not granted */
+#define AOS_EQUOTA      (-7)  /* a resource quota is exhausted */
+#define AOS_EABI        (-8)  /* ABI mismatch (magic, version, struct size, build) */
+#define AOS_EINTERNAL   (-9)  /* a kernel bug or resource failure; see the kernel log */
+#define AOS_ETOOBIG     (-10) /* a message or buffer exceeds the kernel's limit */
+#define AOS_EEXIST      (-11) /* the name is already taken */
+#define AOS_ENOMEM      (-12) /* out of memory */
+#define AOS_EWRONGTHREAD (-13) /* called from a thread that is not the instance's own */
+#define AOS_ECANCELLED  (-14) /* the operation was cancelled */
+#define AOS_EHANDLER    (-15) /* the receiver's handler failed before it replied */
+
+/**
+ * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
+ * Returns a static string; "AOS_E?" for a code this header does not know.
+ */
+static inline const char *aos_status_name(aos_status status) {
+    switch (status) {
+    case AOS_OK: return "AOS_OK";
+    case AOS_EINVAL: return "AOS_EINVAL";
+    case AOS_ENOTFOUND: return "AOS_ENOTFOUND";
+    case AOS_EFULL: return "AOS_EFULL";
+    case AOS_ETIMEDOUT: return "AOS_ETIMEDOUT";
+    case AOS_ESTOPPING: return "AOS_ESTOPPING";
+    case AOS_EPERM: return "AOS_EPERM";
+    case AOS_EQUOTA: return "AOS_EQUOTA";
+    case AOS_EABI: return "AOS_EABI";
+    case AOS_EINTERNAL: return "AOS_EINTERNAL";
+    case AOS_ETOOBIG: return "AOS_ETOOBIG";
+    case AOS_EEXIST: return "AOS_EEXIST";
+    case AOS_ENOMEM: return "AOS_ENOMEM";
+    case AOS_EWRONGTHREAD: return "AOS_EWRONGTHREAD";
+    case AOS_ECANCELLED: return "AOS_ECANCELLED";
+    case AOS_EHANDLER: return "AOS_EHANDLER";
+    default: return "AOS_E?";
+    }
+}
+
+/**
+ * aos_status_message — a short lower-case description, e.g. "mailbox full".
+ * Returns a static string.
+ */
+static inline const char *aos_status_message(aos_status status) {
+    switch (status) {
+    case AOS_OK: return "ok";
+    case AOS_EINVAL: return "invalid argument";
+    case AOS_ENOTFOUND: return "not found";
+    case AOS_EFULL: return "mailbox full";
+    case AOS_ETIMEDOUT: return "timed out";
+    case AOS_ESTOPPING: return "stopping";
+    case AOS_EPERM: return "permission denied";
+    case AOS_EQUOTA: return "quota exceeded";
+    case AOS_EABI: return "ABI mismatch";
+    case AOS_EINTERNAL: return "internal error";
+    case AOS_ETOOBIG: return "too big";
+    case AOS_EEXIST: return "already exists";
+    case AOS_ENOMEM: return "out of memory";
+    case AOS_EWRONGTHREAD: return "wrong thread";
+    case AOS_ECANCELLED: return "cancelled";
+    case AOS_EHANDLER: return "handler failed";
+    default: return "unknown status";
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Data types                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** The calling instance. Opaque; valid from init until stop returns. */
+typedef struct aos_ctx aos_ctx;
+
+/** Bytes lent for the duration of one call; the owner keeps them. */
+typedef struct aos_bytes {
+    const uint8_t *ptr;
+    size_t len;
+} aos_bytes;
+
+/** Bytes the kernel allocated for the plugin; free with api->release. */
+typedef struct aos_buffer {
+    uint8_t *ptr;
+    size_t len;
+} aos_buffer;
+
+/** aos_message.flags: the sender waits for api->reply(msg->id, ...). */
+#define AOS_MSG_REQUEST 0x1u
+
+/**
+ * A message delivered to on_message.
+ *
+ * Every pointer in it (the struct, `from`, `body.ptr`) is owned by the kernel
+ * and valid only until on_message returns: copy what you keep.
+ */
+typedef struct aos_message {
+    uint32_t struct_size; /* sizeof(aos_message) of the kernel that built it */
+    uint32_t flags;       /* AOS_MSG_REQUEST, or 0 for a plain send */
+    uint64_t id;          /* kernel-minted, unique in this kernel's run; the correlation id of a request */
+    const char *from;     /* the sender's instance name, or "agentctl" for the control API */
+    aos_bytes body;
+} aos_message;
+
+/** What api->self reports. The caller sets struct_size before the call. */
+typedef struct aos_self_info {
+    uint32_t struct_size;
+    uint32_t reserved;
+    uint64_t instance_id; /* unique in this kernel's run, never reused */
+    const char *name;     /* owned by the kernel; valid until stop returns */
+} aos_self_info;
+
+/** Levels for api->log. */
+#define AOS_LOG_DEBUG 10u
+#define AOS_LOG_INFO  20u
+#define AOS_LOG_WARN  30u
+#define AOS_LOG_ERROR 40u
+
+/** Clocks for api->now. */
+#define AOS_CLOCK_REALTIME  0u /* nanoseconds since the Unix epoch */
+#define AOS_CLOCK_MONOTONIC 1u /* nanoseconds since an arbitrary start; never goes back */
+
+/* ------------------------------------------------------------------------ */
+/* The kernel API table                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The syscalls the kernel hands to init. Valid until stop returns.
+ *
+ * Append-only: a field added in ABI 1.N is present when
+ * AOS_API_HAS(api, field) is true. Call nothing the table does not have.
+ */
+typedef struct aos_kernel_api {
+    uint32_t struct_size; /* sizeof(aos_kernel_api) in the kernel's build */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /**
+     * send — queue a message for another agent.
+     *
+     *   aos_status (*send)(aos_ctx *ctx, const char *to, aos_bytes body, uint32_t timeout_ms);
+     *
+     * Copies `body` into the receiver's mailbox; the caller keeps ownership of
+     * `body` and `to`. Returns at once when there is room, else waits up to
+     * `timeout_ms` (0 = never wait). Messages from one sender to one receiver
+     * arrive in the order they were sent, each at most once.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `to` is NULL or not UTF-8, or body.ptr is NULL with len > 0
+     *   AOS_ENOTFOUND    no agent named `to` is running
+     *   AOS_EFULL        the mailbox stayed full for `timeout_ms`
+     *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
+     *   AOS_ESTOPPING    this instance or the receiver is being unloaded
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*send)(aos_ctx *ctx, const char *to, aos_bytes body, uint32_t timeout_ms);
+
+    /**
+     * call — send a request and wait for its reply.
+     *
+     *   aos_status (*call)(aos_ctx *ctx, const char *to, aos_bytes body,
+     *                      uint32_t timeout_ms, aos_buffer *reply);
+     *
+     * Queues `body` as a request (AOS_MSG_REQUEST, with a kernel-minted
+     * correlation id) and blocks until the receiver answers it with
+     * api->reply or `timeout_ms` passes (0 = wait without limit). The timeout
+     * covers both the wait for mailbox room and the wait for the reply.
+     * On AOS_OK, `*reply` holds a buffer the kernel allocated: the caller owns
+     * it and frees it with api->release. On error `*reply` is {NULL, 0}.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `to` or `reply` is NULL, or `to` calls itself
+     *   AOS_ENOTFOUND    no agent named `to` is running
+     *   AOS_EFULL        the receiver's mailbox stayed full until the timeout
+     *   AOS_ETIMEDOUT    no reply came within `timeout_ms`
+     *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
+     *   AOS_ESTOPPING    this instance or the receiver was unloaded first
+     *   AOS_EHANDLER     the receiver's handler returned an error without replying
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*call)(aos_ctx *ctx, const char *to, aos_bytes body, uint32_t timeout_ms,
+                       aos_buffer *reply);
+
+    /**
+     * reply — answer a request this instance received.
+     *
+     *   aos_status (*reply)(aos_ctx *ctx, uint64_t request_id, aos_bytes body);
+     *
+     * Completes the caller's wait for request `request_id` (the `id` of a
+     * message with AOS_MSG_REQUEST) with a copy of `body`; the caller keeps
+     * ownership of `body`. May be called during on_message or later, once per
+     * request.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       body.ptr is NULL with len > 0
+     *   AOS_ENOTFOUND    no caller waits for `request_id` from this instance
+     *                    (not a request, already answered, or the caller gave up)
+     *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*reply)(aos_ctx *ctx, uint64_t request_id, aos_bytes body);
+
+    /**
+     * log — write one line to this instance's log.
+     *
+     *   aos_status (*log)(aos_ctx *ctx, uint32_t level, const char *text);
+     *
+     * Copies `text` (NUL-terminated) into the instance's log, which
+     * `agentctl logs NAME` reads. Invalid UTF-8 is replaced with U+FFFD and
+     * lines longer than the kernel's limit (4096 bytes) are cut and marked, so a
+     * log line never fails.
+     * Thread: any thread of the plugin while the instance is loaded.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `text` is NULL or `level` is not an AOS_LOG_* value
+     */
+    aos_status (*log)(aos_ctx *ctx, uint32_t level, const char *text);
+
+    /**
+     * now — read a clock.
+     *
+     *   aos_status (*now)(aos_ctx *ctx, uint32_t clock, uint64_t *ns);
+     *
+     * Stores the time of `clock` (AOS_CLOCK_REALTIME or AOS_CLOCK_MONOTONIC)
+     * in nanoseconds into `*ns`.
+     * Thread: any thread.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `ns` is NULL or `clock` is unknown
+     */
+    aos_status (*now)(aos_ctx *ctx, uint32_t clock, uint64_t *ns);
+
+    /**
+     * self — describe the calling instance.
+     *
+     *   aos_status (*self)(aos_ctx *ctx, aos_self_info *info);
+     *
+     * Fills `info` up to info->struct_size (set it to sizeof(aos_self_info)).
+     * `info->name` is owned by the kernel and valid until stop returns.
+     * Thread: any thread.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `info` is NULL or info->struct_size is too small
+     */
+    aos_status (*self)(aos_ctx *ctx, aos_self_info *info);
+
+    /**
+     * release — free a buffer the kernel allocated for this plugin.
+     *
+     *   void (*release)(aos_ctx *ctx, aos_buffer *buffer);
+     *
+     * Frees buffer->ptr and sets the buffer to {NULL, 0}. NULL buffers and
+     * {NULL, 0} are ignored, so releasing twice is harmless.
+     * Thread: any thread.
+     */
+    void (*release)(aos_ctx *ctx, aos_buffer *buffer);
+
+    /* ABI 1.1 and later append here. */
+} aos_kernel_api;
+
+/** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */
+#define AOS_API_HAS(api, field) \
+    ((api)->struct_size >= offsetof(aos_kernel_api, field) + sizeof((api)->field))
+
+/* ------------------------------------------------------------------------ */
+/* The plugin descriptor                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** aos_plugin_descriptor.kind */
+#define AOS_KIND_AGENT 1u
+#define AOS_KIND_TOOL  2u
+
+/**
+ * The one exported symbol of a plugin, named AOS_PLUGIN_SYMBOL.
+ *
+ * Fill the first five fields with AOS_PLUGIN_HEADER. Every string is owned by
+ * the plugin and must stay valid while the library is loaded (string literals
+ * are right).
+ */
+typedef struct aos_plugin_descriptor {
+    uint32_t magic;        /* AOS_PLUGIN_MAGIC */
+    uint16_t abi_major;    /* AOS_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor;    /* AOS_ABI_MINOR the plugin was built with */
+    uint32_t struct_size;  /* sizeof(aos_plugin_descriptor) in the plugin's build */
+    uint32_t build_id;     /* aos_build_id() in the plugin's build */
+    uint32_t kind;         /* AOS_KIND_AGENT */
+    uint32_t reserved;     /* 0 */
+
+    const char *name;        /* default instance name: [A-Za-z0-9_.-], 1-63 bytes */
+    const char *version;     /* free-form, e.g. "1.2.0" */
+    const char *description; /* one line */
+    const char *const *capabilities; /* NULL-terminated list the plugin will request, or NULL */
+
+    /**
+     * init — create one instance.
+     *
+     *   aos_status (*init)(aos_ctx *ctx, const aos_kernel_api *api,
+     *                      const char *config, void **state);
+     *
+     * Called once per instance, on the instance's own thread, before any
+     * message. `api` stays valid until stop returns; keep the pointer.
+     * `config` is the operator's string (`agentctl load --config`), "" when
+     * none, valid only during init. Store per-instance state in `*state`
+     * (NULL is fine); the kernel passes it back to on_message and stop.
+     *
+     * Return AOS_OK, or any error: the instance is then listed as failed with
+     * that status, and stop is not called.
+     */
+    aos_status (*init)(aos_ctx *ctx, const aos_kernel_api *api, const char *config, void **state);
+
+    /**
+     * on_message — handle one message.
+     *
+     *   aos_status (*on_message)(aos_ctx *ctx, void *state, const aos_message *msg);
+     *
+     * Called on the instance's own thread, one message at a time, in mailbox
+     * order. `msg` and everything it points to are valid only until this
+     * returns. An error return is logged and counted; for a request not yet
+     * answered, the caller gets AOS_EHANDLER.
+     */
+    aos_status (*on_message)(aos_ctx *ctx, void *state, const aos_message *msg);
+
+    /**
+     * stop — destroy the instance. May be NULL.
+     *
+     *   void (*stop)(aos_ctx *ctx, void *state);
+     *
+     * Called once, on the instance's own thread, after the last on_message.
+     * Free `state` here. Syscalls other than log, now, self and release
+     * return AOS_ESTOPPING from now on.
+     */
+    void (*stop)(aos_ctx *ctx, void *state);
+} aos_plugin_descriptor;
+
+/** Marks the descriptor as the library's one exported symbol. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AOS_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define AOS_PLUGIN_EXPORT
+#endif
+
+/**
+ * The handshake fields of a descriptor, for a C designated initializer:
+ *
+ *   AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
+ *       AOS_PLUGIN_HEADER,
+ *       .kind = AOS_KIND_AGENT,
+ *       .name = "echo",
+ *       ...
+ *   };
+ */
+#define AOS_PLUGIN_HEADER                                   \
+    .magic = AOS_PLUGIN_MAGIC, .abi_major = AOS_ABI_MAJOR,  \
+    .abi_minor = AOS_ABI_MINOR,                             \
+    .struct_size = sizeof(aos_plugin_descriptor),           \
+    .build_id = AOS_BUILD_ID
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGENTOS_H */
