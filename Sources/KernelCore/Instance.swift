@@ -28,6 +28,8 @@ public final class Instance: @unchecked Sendable {
     public let origin: InstanceSummary.Origin
     public let loadedAt = Date()
     public let log: LogRing
+    /// The descriptor's strings, copied at load: plugin memory is gone after unload.
+    public let plugin: PluginInfo
     let identity: SenderIdentity
     let config: String
     let mailbox: Mailbox
@@ -67,6 +69,7 @@ public final class Instance: @unchecked Sendable {
         self.config = config
         self.origin = origin
         self.kernel = kernel
+        self.plugin = PluginInfo(image.descriptor)
         self.identity = SenderIdentity(name: name, instanceID: id)
         self.mailbox = Mailbox(capacity: kernel.configuration.mailboxCapacity)
         self.log = LogRing(capacity: kernel.configuration.logCapacity)
@@ -141,11 +144,9 @@ public final class Instance: @unchecked Sendable {
 
     // MARK: Exit
 
-    /// Called once the thread has been joined and the image closed.
-    func didExit(finalState: InstanceState) {
+    /// Called once the thread has been joined, the image closed and the final state set.
+    func didExit() {
         let waiters = stateLock.withLock {
-            _state = finalState
-            endedAt = Date()
             exited = true
             defer { exitWaiters.removeAll() }
             return exitWaiters
@@ -175,29 +176,41 @@ public final class Instance: @unchecked Sendable {
     // MARK: ps
 
     public func summary() -> InstanceSummary {
-        let descriptor = image.descriptor.pointee
         let (state, lastError, endedAt) = stateLock.withLock { (_state, _lastError, self.endedAt) }
         return InstanceSummary(
             name: name, id: id, state: state, plugin: image.sourcePath,
-            pluginName: descriptor.name.map { String(cString: $0) } ?? name,
-            version: descriptor.version.map { String(cString: $0) } ?? "",
-            description: descriptor.description.map { String(cString: $0) } ?? "",
-            kind: descriptor.kind == AOS_KIND_AGENT ? "agent" : "tool",
-            capabilities: Instance.capabilities(of: image.descriptor),
+            pluginName: plugin.name, version: plugin.version, description: plugin.description,
+            kind: plugin.kind, capabilities: plugin.capabilities,
             origin: origin, loadedAt: loadedAt, endedAt: endedAt,
             messagesIn: messagesIn.load(ordering: .relaxed), messagesOut: messagesOut.load(ordering: .relaxed),
             mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
             lastError: lastError
         )
     }
+}
 
-    static func capabilities(of descriptor: UnsafePointer<aos_plugin_descriptor>) -> [String] {
-        guard var cursor = descriptor.pointee.capabilities else { return [] }
-        var result: [String] = []
-        while let capability = cursor.pointee, result.count < 256 {
-            result.append(String(cString: capability))
-            cursor += 1
+/// What a descriptor says about its plugin, copied out of the library's memory.
+public struct PluginInfo: Sendable, Equatable {
+    public let name: String
+    public let version: String
+    public let description: String
+    /// "agent" or "tool".
+    public let kind: String
+    public let capabilities: [String]
+
+    init(_ descriptor: UnsafePointer<aos_plugin_descriptor>) {
+        let fields = descriptor.pointee
+        name = fields.name.map { String(cString: $0) } ?? ""
+        version = fields.version.map { String(cString: $0) } ?? ""
+        description = fields.description.map { String(cString: $0) } ?? ""
+        kind = fields.kind == AOS_KIND_AGENT ? "agent" : "tool"
+        var capabilities: [String] = []
+        if var cursor = fields.capabilities {
+            while let capability = cursor.pointee, capabilities.count < 256 {
+                capabilities.append(String(cString: capability))
+                cursor += 1
+            }
         }
-        return result
+        self.capabilities = capabilities
     }
 }

@@ -72,7 +72,7 @@ enum InstanceRunner {
             return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
         }
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
-        if instance.transition(from: .hung, to: .running) {
+        if !instance.stopRequested.load(ordering: .relaxed) && instance.transition(from: .hung, to: .running) {
             let seconds = Double(monotonicNanos() - started) / 1e9
             instance.log.append(.warn, .kernel, "handler returned after \(String(format: "%.1f", seconds)) s; running again")
         }

@@ -154,8 +154,9 @@ public final class Kernel: @unchecked Sendable {
             pthread_join(instance.thread.load(ordering: .relaxed), nil)
             instance.image.close()
             instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
+            instance.transition(to: finalState)
             table.retire(instance)
-            instance.didExit(finalState: finalState)
+            instance.didExit()
         }
     }
 

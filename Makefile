@@ -1,0 +1,69 @@
+# AgentOS — build, run, test and benchmark.
+#
+#   make run     build everything and start the kernel in the foreground
+#   make test    build what the tests need and run them all
+#   make bench   run the benchmarks (bench/results.json)
+#
+# Every step is cached and safe to repeat. Runtime state goes to
+# $(AGENTOS_HOME) (default ./.agentos); build outputs to .build/ and build/.
+
+SHELL := /bin/bash
+AGENTOS_HOME ?= $(CURDIR)/.agentos
+export AGENTOS_HOME
+PLUGINS_DIR ?= $(CURDIR)/Plugins
+SWIFT ?= swift
+CC ?= cc
+
+EXAMPLES := echo counter pinger
+EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
+
+.PHONY: all build release examples fixtures baselines run test bench check-tools clean
+
+all: build examples
+
+## Tools: say exactly what is missing, and how to get it.
+check-tools:
+	@command -v $(SWIFT) >/dev/null || { echo "make: swift not found: install Swift 6 (https://www.swift.org/install) and put it on PATH" >&2; exit 1; }
+	@command -v $(CC) >/dev/null || { echo "make: no C compiler ($(CC)): apt-get install build-essential" >&2; exit 1; }
+	@command -v c++ >/dev/null || { echo "make: no C++ compiler (c++): apt-get install g++" >&2; exit 1; }
+
+## The examples agents, as shared objects in build/plugins.
+examples: check-tools
+	@$(MAKE) --no-print-directory -C sdk/examples
+
+## Broken and special plugins the integration tests load, in build/fixtures.
+fixtures: check-tools
+	@$(MAKE) --no-print-directory -C Tests/Fixtures/plugins
+
+## Bare C programs the benchmarks compare against, in build/bench.
+baselines: check-tools
+	@$(MAKE) --no-print-directory -C bench/baselines
+
+build: check-tools
+	$(SWIFT) build
+
+release: check-tools
+	$(SWIFT) build -c release --product agentosd
+	$(SWIFT) build -c release --product agentctl
+
+## Start the kernel with the examples in Plugins/ (Ctrl-C stops it and unloads them).
+run: release examples
+	@mkdir -p $(PLUGINS_DIR)
+	@for so in $(EXAMPLE_SOS); do cmp -s $$so $(PLUGINS_DIR)/$$(basename $$so) || cp $$so $(PLUGINS_DIR)/; done
+	@echo "agentctl is at $(CURDIR)/.build/release/agentctl; in another terminal:"
+	@echo "  export PATH=$(CURDIR)/.build/release:\$$PATH AGENTOS_HOME=$(AGENTOS_HOME)"
+	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR)
+
+## All tests: unit tests, and integration tests against real kernels and plugins.
+test: examples fixtures
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Benchmarks, each beside a baseline measured in the same run.
+bench: examples baselines
+	$(SWIFT) build -c release --product agentosd
+	$(SWIFT) build -c release --product agentos-bench
+	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json
+
+clean:
+	rm -rf build .build

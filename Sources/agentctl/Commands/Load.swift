@@ -1,0 +1,43 @@
+import ArgumentParser
+import ControlAPI
+
+/// `agentctl load PATH`: start a plugin as a new instance.
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load a plugin (.so) into the kernel as a new instance.",
+        discussion: """
+            PATH is made absolute from the current directory before it is sent, \
+            so it works wherever the kernel runs. The kernel checks the file \
+            (ELF class, architecture, ABI version) and calls the plugin's init \
+            with --config; any refusal is reported with its reason.
+
+            Examples:
+              agentctl load ./build/plugins/echo.so
+              agentctl load ./build/plugins/echo.so --name echo2 --config '{"greeting":"hi"}'
+            """
+    )
+
+    @Argument(help: "The plugin's shared library.")
+    var path: String
+
+    @Option(help: "Instance name (default: the name in the plugin's descriptor).")
+    var name: String?
+
+    @Option(
+        help: ArgumentHelp("String passed to the plugin's init (default: empty).", valueName: "string"))
+    var config: String?
+
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("Output format; json prints the new InstanceInfo.", valueName: "format"))
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        let request = LoadRequest(path: absolutePath(path), name: name, config: config)
+        let instance = try await ControlClient().load(request)
+        switch output {
+        case .json: try printJSON(instance)
+        case .table: print("loaded \(instance.name) (id \(instance.id)) from \(displayPath(instance.plugin))")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import ControlAPI
+
+/// `agentctl ps`: list instances.
+struct Ps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List plugin instances.",
+        discussion: """
+            Columns: NAME, ID (kernel-minted, never reused), STATE (loading, \
+            running, stopping, stopped, failed, hung), PLUGIN (the file it was \
+            loaded from), UPTIME, IN and OUT (messages received and sent), \
+            MAILBOX (queued/limit), LAST ERROR.
+
+            With -o json prints {"instances":[...]}, each instance with every \
+            field the kernel knows (descriptor, capabilities, origin, load time).
+            """
+    )
+
+    @Flag(name: .shortAndLong, help: "Show all instances, also stopped and failed ones (default: only live ones).")
+    var all = false
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output format.", valueName: "format"))
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        let instances = try await ControlClient().instances(all: all)
+        switch output {
+        case .json:
+            try printJSON(InstanceList(instances: instances))
+        case .table:
+            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "IN", "OUT", "MAILBOX", "LAST ERROR"]
+            printTable([header] + instances.map(Self.row))
+        }
+    }
+
+    private static func row(_ instance: InstanceInfo) -> [String] {
+        [
+            instance.name, "\(instance.id)", instance.state, displayPath(instance.plugin),
+            humanDuration(instance.uptimeSeconds), "\(instance.messagesIn)", "\(instance.messagesOut)",
+            "\(instance.mailboxDepth)/\(instance.mailboxLimit)", instance.lastError ?? "-",
+        ]
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import ControlAPI
+
+/// `agentctl status`: the kernel at a glance.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the kernel's version, home, uptime, instances and message counts.",
+        discussion: """
+            Instances are counted per state; messages counts those the kernel \
+            queued since it started and those it refused (full mailbox, unknown \
+            receiver, too big, ...).
+            """
+    )
+
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("Output format; json prints the KernelStatus.", valueName: "format"))
+    var output: OutputFormat = .table
+
+    /// The order states are listed in; unknown ones follow alphabetically.
+    private static let stateOrder = ["loading", "running", "stopping", "stopped", "failed", "hung"]
+
+    func run() async throws {
+        let status = try await ControlClient().status()
+        switch output {
+        case .json:
+            try printJSON(status)
+        case .table:
+            printTable([
+                ["version", "agentosd \(status.version) (ABI \(status.abiMajor).\(status.abiMinor))"],
+                ["pid", "\(status.pid)"],
+                ["home", displayPath(status.home)],
+                ["plugins dir", status.pluginsDir.map(displayPath) ?? "- (not watching)"],
+                ["uptime", humanDuration(status.uptimeSeconds)],
+                ["instances", Self.counts(status.instances)],
+                ["messages", "\(status.messagesDelivered) delivered, \(status.messagesRefused) refused"],
+            ])
+        }
+    }
+
+    /// "2 running, 1 failed", or "none".
+    private static func counts(_ perState: [String: Int]) -> String {
+        func rank(_ state: String) -> (Int, String) { (stateOrder.firstIndex(of: state) ?? stateOrder.count, state) }
+        let parts = perState.sorted { rank($0.key) < rank($1.key) }.map { "\($0.value) \($0.key)" }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}

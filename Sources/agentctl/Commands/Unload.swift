@@ -1,0 +1,45 @@
+import ArgumentParser
+import ControlAPI
+
+/// `agentctl unload NAME`: stop an instance and unload its plugin.
+struct Unload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop an instance and unload its plugin.",
+        discussion: """
+            The kernel stops delivering messages to the instance, lets its \
+            current handler finish for up to --timeout seconds, then returns \
+            queued messages to their senders. Prints the instance's final state \
+            when it is not "stopped" (for example "hung" when the handler did \
+            not return in time).
+            """
+    )
+
+    @Argument(help: "The instance's name, as shown by `agentctl ps`.")
+    var name: String
+
+    @Option(
+        help: ArgumentHelp("Seconds to wait for the instance's running handler to finish.", valueName: "seconds"))
+    var timeout: Double = 5
+
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp("Output format; json prints the final InstanceInfo.", valueName: "format"))
+    var output: OutputFormat = .table
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds.") }
+    }
+
+    func run() async throws {
+        let instance = try await ControlClient().unload(name, timeout: timeout)
+        switch output {
+        case .json:
+            try printJSON(instance)
+        case .table where instance.state == "stopped":
+            print("unloaded \(instance.name)")
+        case .table:
+            let reason = instance.lastError.map { " (\($0))" } ?? ""
+            print("unloaded \(instance.name): state \(instance.state)\(reason)")
+        }
+    }
+}
