@@ -70,7 +70,10 @@ let package = Package(
             ],
             path: "bench/Sources/agentos-bench"
         ),
-        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelPOSIX"]),
+        .testTarget(
+            name: "KernelCoreTests",
+            dependencies: ["KernelCore", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ControlAPI", "agentosd", "agentctl"]

@@ -50,6 +50,8 @@ public final class Instance: @unchecked Sendable {
     /// Requests this instance received and has not answered yet.
     var outstanding: [UInt64: PendingReply] = [:]
     var pluginState: UnsafeMutableRawPointer?
+    /// The receiver of this instance's last send or call, to skip the name lookup next time.
+    var lastReceiver: Instance?
 
     private let stateLock = ConditionLock()
     private var _state = InstanceState.loading

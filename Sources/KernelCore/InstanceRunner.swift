@@ -1,4 +1,5 @@
 import CAgentOS
+import DequeModule
 import Foundation
 import Glibc
 
@@ -43,9 +44,19 @@ enum InstanceRunner {
         instance.transition(from: .loading, to: .running)
         initDone(.ok)
 
-        while let envelope = instance.mailbox.pop() {
-            deliver(envelope, to: instance, handler: descriptor.on_message)
+        var batch = Deque<Envelope>()
+        while instance.mailbox.take(into: &batch) {
+            while let envelope = batch.popFirst() {
+                if instance.mailbox.isClosed {
+                    batch.prepend(envelope)
+                    kernel.returnUndelivered(Array(batch), of: instance)
+                    batch.removeAll()
+                    break
+                }
+                deliver(envelope, to: instance, handler: descriptor.on_message)
+            }
         }
+        instance.lastReceiver = nil
 
         for pending in instance.outstanding.values { pending.complete(.failure(.stopping)) }
         instance.outstanding.removeAll()

@@ -12,7 +12,7 @@ extension Kernel {
             return status
         case .success(let (receiver, bytes)):
             let envelope = Envelope(id: mintMessageID(), sender: instance.identity, body: bytes, pendingReply: nil)
-            return enqueue(envelope, to: receiver, from: instance, until: timeoutMs == 0 ? nil : deadline(afterMilliseconds: timeoutMs))
+            return enqueue(envelope, to: receiver, from: instance, until: timeoutMs == 0 ? nil : Self.deadline(timeoutMs) ?? .max)
         }
     }
 
@@ -27,8 +27,8 @@ extension Kernel {
         case .failure(let status): return status
         case .success(let prepared): (receiver, bytes) = prepared
         }
-        if receiver === instance { return .invalidArgument }
-        let until = timeoutMs == 0 ? nil : deadline(afterMilliseconds: timeoutMs)
+        if receiver === instance || timeoutMs == 0 { return .invalidArgument }
+        let until = Self.deadline(timeoutMs)
         let id = mintMessageID()
         let pending = PendingReply(requestID: id, lock: instance.parker)
         let queued = enqueue(
@@ -109,6 +109,11 @@ extension Kernel {
 
     // MARK: Plumbing
 
+    /// The monotonic deadline of a syscall's `timeout_ms`; nil for AOS_FOREVER.
+    private static func deadline(_ timeoutMs: UInt32) -> UInt64? {
+        timeoutMs == AOS_FOREVER ? nil : KernelCore.deadline(afterMilliseconds: timeoutMs)
+    }
+
     @inline(__always)
     func mintMessageID() -> UInt64 { nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
@@ -116,17 +121,29 @@ extension Kernel {
     private func prepare(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes) -> Result<(Instance, [UInt8]), AOSStatus> {
         guard instance.isOwnThread else { return .failure(.wrongThread) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .failure(.stopping) }
-        guard let to, let name = String(validatingCString: to) else { return .failure(.invalidArgument) }
+        guard let to else { return .failure(.invalidArgument) }
         guard body.ptr != nil || body.len == 0 else { return .failure(.invalidArgument) }
         guard body.len <= configuration.maxMessageBytes else {
             messagesRefused.add(1, ordering: .relaxed)
             return .failure(.tooBig)
         }
-        guard let receiver = table.lookup(name) else {
+        guard let receiver = receiver(named: to, for: instance) else {
             messagesRefused.add(1, ordering: .relaxed)
-            return .failure(.notFound)
+            return .failure(String(validatingCString: to) == nil ? .invalidArgument : .notFound)
         }
         return .success((receiver, copy(body)))
+    }
+
+    /// The live instance named `to`: the sender's last receiver when the name
+    /// matches and it is not stopping, else a table lookup.
+    @inline(__always)
+    private func receiver(named to: UnsafePointer<CChar>, for sender: Instance) -> Instance? {
+        if let last = sender.lastReceiver, strcmp(to, last.identity.cName) == 0, !last.stopRequested.load(ordering: .relaxed) {
+            return last
+        }
+        guard let name = String(validatingCString: to), let receiver = table.lookup(name) else { return nil }
+        sender.lastReceiver = receiver
+        return receiver
     }
 
     /// Queues `envelope`; when the mailbox is full, waits until `until` (monotonic ns;

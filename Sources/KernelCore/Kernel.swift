@@ -136,7 +136,7 @@ public final class Kernel: @unchecked Sendable {
     }
 
     /// Fails queued requests with AOS_ESTOPPING and logs plain messages as dead letters.
-    private func returnUndelivered(_ envelopes: [Envelope], of instance: Instance) {
+    func returnUndelivered(_ envelopes: [Envelope], of instance: Instance) {
         for envelope in envelopes {
             if let pending = envelope.pendingReply {
                 pending.complete(.failure(.stopping))

@@ -49,6 +49,11 @@ enum Syscalls {
                 guard Int(info.pointee.struct_size) >= required else { return AOS_EINVAL }
                 info.pointee.instance_id = instance.id
                 info.pointee.name = UnsafePointer(instance.identity.cName)
+                let full = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.reserved2)!
+                if Int(info.pointee.struct_size) >= full {
+                    info.pointee.max_message_bytes = UInt64(instance.kernel.configuration.maxMessageBytes)
+                    info.pointee.mailbox_capacity = UInt32(instance.mailbox.capacity)
+                }
                 return AOS_OK
             },
             release: { _, buffer in

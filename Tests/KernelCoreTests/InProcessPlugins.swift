@@ -60,12 +60,12 @@ enum InProcessPlugins {
     }
     /// Never replies.
     static let silent: Handler = { _, _, _ in AOS_OK }
-    /// "call TARGET": calls TARGET without a timeout and records the status.
+    /// "call TARGET": calls TARGET with no time limit and records the status.
     static let caller: Handler = { context, _, message in
         let target = String(text(message).dropFirst(5))
         var reply = aos_buffer()
         let status = target.withCString { name in
-            Syscalls.table.pointee.call(context, name, aos_bytes(ptr: nil, len: 0), 0, &reply)
+            Syscalls.table.pointee.call(context, name, aos_bytes(ptr: nil, len: 0), AOS_FOREVER, &reply)
         }
         Syscalls.table.pointee.release(context, &reply)
         let me = name(context)

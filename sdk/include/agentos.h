@@ -175,7 +175,13 @@ typedef struct aos_self_info {
     uint32_t reserved;
     uint64_t instance_id; /* unique in this kernel's run, never reused */
     const char *name;     /* owned by the kernel; valid until stop returns */
+    uint64_t max_message_bytes; /* the largest body send, call and reply accept */
+    uint32_t mailbox_capacity;  /* messages this instance's mailbox holds */
+    uint32_t reserved2;
 } aos_self_info;
+
+/** A timeout that never expires, for api->send and api->call. */
+#define AOS_FOREVER 0xFFFFFFFFu
 
 /** Levels for api->log. */
 #define AOS_LOG_DEBUG 10u
@@ -209,8 +215,8 @@ typedef struct aos_kernel_api {
      *
      * Copies `body` into the receiver's mailbox; the caller keeps ownership of
      * `body` and `to`. Returns at once when there is room, else waits up to
-     * `timeout_ms` (0 = never wait). Messages from one sender to one receiver
-     * arrive in the order they were sent, each at most once.
+     * `timeout_ms` (0 = never wait, AOS_FOREVER = no limit). Messages from one
+     * sender to one receiver arrive in the order they were sent, each at most once.
      * Thread: the calling instance's own thread only.
      *
      * Returns AOS_OK, or
@@ -231,14 +237,15 @@ typedef struct aos_kernel_api {
      *
      * Queues `body` as a request (AOS_MSG_REQUEST, with a kernel-minted
      * correlation id) and blocks until the receiver answers it with
-     * api->reply or `timeout_ms` passes (0 = wait without limit). The timeout
+     * api->reply or `timeout_ms` passes (AOS_FOREVER = no limit). The timeout
      * covers both the wait for mailbox room and the wait for the reply.
-     * On AOS_OK, `*reply` holds a buffer the kernel allocated: the caller owns
-     * it and frees it with api->release. On error `*reply` is {NULL, 0}.
+     * On AOS_OK, `*reply` holds a buffer the kernel allocated (reply->ptr is
+     * never NULL, even for an empty reply): the caller owns it and frees it
+     * with api->release. On error `*reply` is {NULL, 0}.
      * Thread: the calling instance's own thread only.
      *
      * Returns AOS_OK, or
-     *   AOS_EINVAL       `to` or `reply` is NULL, or `to` calls itself
+     *   AOS_EINVAL       `to` or `reply` is NULL, `to` is this instance, or `timeout_ms` is 0
      *   AOS_ENOTFOUND    no agent named `to` is running
      *   AOS_EFULL        the receiver's mailbox stayed full until the timeout
      *   AOS_ETIMEDOUT    no reply came within `timeout_ms`
@@ -359,7 +366,10 @@ typedef struct aos_plugin_descriptor {
     const char *name;        /* default instance name: [A-Za-z0-9_.-], 1-63 bytes */
     const char *version;     /* free-form, e.g. "1.2.0" */
     const char *description; /* one line */
-    const char *const *capabilities; /* NULL-terminated list the plugin will request, or NULL */
+    /* NULL-terminated list of capabilities the plugin will request, or NULL:
+     * "infer", "tool:NAME", "send:AGENT" (NAME and AGENT may be globs such as
+     * "catalog.*"), "kv", "admin". The operator decides what is granted. */
+    const char *const *capabilities;
 
     /**
      * init — create one instance.
@@ -418,6 +428,12 @@ typedef struct aos_plugin_descriptor {
  *       .name = "echo",
  *       ...
  *   };
+ *
+ * In C++ (before C++20 there are no designated initializers), fill the fields
+ * in order and give the symbol C linkage, or the kernel will not find it:
+ *
+ *   extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin;
+ *   const aos_plugin_descriptor aos_plugin = {AOS_PLUGIN_MAGIC, AOS_ABI_MAJOR, ...};
  */
 #define AOS_PLUGIN_HEADER                                   \
     .magic = AOS_PLUGIN_MAGIC, .abi_major = AOS_ABI_MAJOR,  \

@@ -1,0 +1,103 @@
+import ArgumentParser
+import ControlAPI
+import Foundation
+
+/// `agentos-bench`: measures the kernel against bare C baselines in the same run
+/// and prints one markdown table (and `--results` JSON) in the shape of STYLE.md.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agentos-bench",
+        abstract: "Benchmark agentosd against bare C baselines measured in the same run."
+    )
+
+    @Option(help: "The build directory holding plugins/ and bench/ (from `make examples baselines`).")
+    var buildDir: String
+
+    @Option(help: "The agentosd binary to measure (a release build).")
+    var agentosd: String
+
+    @Option(help: "Where to write the rows as JSON.")
+    var results = "bench/results.json"
+
+    @Option(help: "Runs per figure; the median is reported.")
+    var runs = 3
+
+    @Option(help: "Idle echo instances for the footprint row.")
+    var idleInstances = 1000
+
+    func run() async throws {
+        let kernel = try await BenchKernel.start(agentosd: agentosd)
+        defer { kernel.stop() }
+        let plugins = buildDir + "/plugins"
+        let baselines = buildDir + "/bench"
+        for plugin in ["echo", "counter", "pinger"] {
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so"))
+        }
+        var table = ResultTable()
+
+        // Request/reply round trip: pinger → echo → pinger, vs a C pthread ping-pong.
+        let roundTrip = try await median(runs) { try await kernel.pinger("ping 100000 echo 16")["mean_ns"] }
+        let pingPong = try median(runs) { try Baseline.run("\(baselines)/pingpong", "100000", "16")["per_op_ns"] }
+        table.add("request/reply round trip", agentos: roundTrip, baseline: pingPong, unit: .nanoseconds,
+                  baselineIs: "C pthread ping-pong, mutex+condvar queues", goal: "≤ 2×", lowerIsBetter: true)
+
+        // Async messages per second, one sender → one receiver, vs a C bounded queue.
+        let flood = try await median(runs) { try await kernel.pinger("flood 2000000 counter 16", timeoutMs: 120_000)["per_second"] }
+        let queue = try median(runs) { try Baseline.run("\(baselines)/queue", "2000000", "16", "1024")["per_second"] }
+        table.add("async messages, 1 sender → 1 receiver", agentos: flood, baseline: queue, unit: .perSecond,
+                  baselineIs: "C bounded queue, mutex+condvar", goal: "≥ 1,000,000/s", lowerIsBetter: false)
+
+        // Load + unload through agentctl's API vs bare dlopen + dlclose.
+        let cycles = 50
+        let loadUnload = try await median(runs) {
+            let started = DispatchTime.now().uptimeNanoseconds
+            for index in 0..<cycles {
+                _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/echo.so", name: "cycle-\(index)"))
+                _ = try await kernel.client.unload("cycle-\(index)")
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - started) / Double(cycles)
+        }
+        let dlopen = try median(runs) { try Baseline.run("\(baselines)/dlopen", "\(plugins)/echo.so", "200")["mean_ns"] }
+        table.add("load + unload (control API)", agentos: loadUnload, baseline: dlopen, unit: .nanoseconds,
+                  baselineIs: "dlopen + dlsym + dlclose", goal: "≤ 5 ms", lowerIsBetter: true)
+
+        // Footprint of idle instances.
+        let before = try kernel.processStatus()
+        for index in 0..<idleInstances {
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/echo.so", name: "idle-\(index)"))
+        }
+        let after = try kernel.processStatus()
+        let perInstance = Double(after.rssBytes - before.rssBytes) / Double(idleInstances)
+        table.addReport("RSS, \(idleInstances) idle echo instances", value: "\(after.rssBytes / (1 << 20)) MiB (\(Int(perInstance / 1024)) KiB each)",
+                        baseline: "\(before.rssBytes / (1 << 20)) MiB", baselineIs: "the same kernel with 3 instances")
+        table.addReport("threads, \(idleInstances) idle echo instances", value: "\(after.threads)",
+                        baseline: "\(before.threads)", baselineIs: "the same kernel with 3 instances")
+
+        print(table.markdown)
+        try table.writeJSON(to: results)
+    }
+
+    private func median(_ runs: Int, _ measure: () async throws -> Double?) async throws -> Double {
+        var values: [Double] = []
+        for _ in 0..<max(1, runs) {
+            guard let value = try await measure() else { throw BenchError("a run reported no figure") }
+            values.append(value)
+        }
+        return values.sorted()[values.count / 2]
+    }
+
+    private func median(_ runs: Int, _ measure: () throws -> Double?) throws -> Double {
+        var values: [Double] = []
+        for _ in 0..<max(1, runs) {
+            guard let value = try measure() else { throw BenchError("a run reported no figure") }
+            values.append(value)
+        }
+        return values.sorted()[values.count / 2]
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

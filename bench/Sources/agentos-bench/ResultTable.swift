@@ -1,0 +1,63 @@
+import Foundation
+
+/// The rows of `make bench`: a markdown table on stdout and the same rows as JSON.
+struct ResultTable {
+    enum Unit { case nanoseconds, perSecond }
+
+    struct Row: Codable {
+        var benchmark: String
+        var agentos: String
+        var baseline: String
+        var baselineIs: String
+        var ratio: String
+        var goal: String
+        var agentosValue: Double?
+        var baselineValue: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case benchmark, agentos, baseline, ratio, goal
+            case baselineIs = "baseline is"
+            case agentosValue = "agentos_value"
+            case baselineValue = "baseline_value"
+        }
+    }
+
+    private(set) var rows: [Row] = []
+
+    /// A measured figure beside its baseline; the ratio is agentos / baseline.
+    mutating func add(_ benchmark: String, agentos: Double, baseline: Double, unit: Unit, baselineIs: String, goal: String, lowerIsBetter: Bool) {
+        rows.append(Row(
+            benchmark: benchmark, agentos: Self.format(agentos, unit), baseline: Self.format(baseline, unit),
+            baselineIs: baselineIs, ratio: String(format: "%.2f×", agentos / baseline), goal: goal,
+            agentosValue: agentos, baselineValue: baseline))
+    }
+
+    /// A reported figure with no ratio (a later issue sets its goal).
+    mutating func addReport(_ benchmark: String, value: String, baseline: String, baselineIs: String) {
+        rows.append(Row(benchmark: benchmark, agentos: value, baseline: baseline, baselineIs: baselineIs, ratio: "–", goal: "report"))
+    }
+
+    var markdown: String {
+        var lines = ["| benchmark | agentos | baseline | baseline is | ratio | goal |", "|---|---|---|---|---|---|"]
+        for row in rows {
+            lines.append("| \(row.benchmark) | \(row.agentos) | \(row.baseline) | \(row.baselineIs) | \(row.ratio) | \(row.goal) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func writeJSON(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(rows).write(to: URL(fileURLWithPath: path))
+    }
+
+    private static func format(_ value: Double, _ unit: Unit) -> String {
+        switch unit {
+        case .nanoseconds:
+            value >= 1_000_000 ? String(format: "%.2f ms", value / 1_000_000)
+                : value >= 1_000 ? String(format: "%.1f µs", value / 1_000) : String(format: "%.0f ns", value)
+        case .perSecond:
+            value >= 1_000_000 ? String(format: "%.2f M/s", value / 1_000_000) : String(format: "%.0f k/s", value / 1_000)
+        }
+    }
+}
