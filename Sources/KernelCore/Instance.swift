@@ -52,6 +52,10 @@ public final class Instance: @unchecked Sendable {
     var pluginState: UnsafeMutableRawPointer?
     /// The receiver of this instance's last send or call, to skip the name lookup next time.
     var lastReceiver: Instance?
+    /// Set once the message loop has ended: `stop` is running or has run.
+    var loopEnded = false
+    /// Sweep answered requests out of `outstanding` when it grows past this.
+    var outstandingSweepAt = 4096
 
     private let stateLock = ConditionLock()
     private var _state = InstanceState.loading
@@ -110,6 +114,17 @@ public final class Instance: @unchecked Sendable {
             guard _state == from else { return false }
             _state = to
             if let error { _lastError = error }
+            return true
+        }
+    }
+
+    /// After an unload timed out: marks the instance hung unless its thread has
+    /// already exited. Returns false when it had exited (the unload succeeded).
+    func markHungIfRunning(error: String) -> Bool {
+        stateLock.withLock {
+            guard !exited else { return false }
+            _state = .hung
+            _lastError = error
             return true
         }
     }

@@ -35,9 +35,12 @@ enum InstanceRunner {
         })
         instance.pluginState = state
         guard initStatus == .ok else {
+            instance.requestStop()
+            kernel.returnUndelivered(instance.mailbox.close(), of: instance)
             instance.transition(to: .failed, error: "init returned \(initStatus)")
             instance.log.append(.error, .kernel, "init failed: \(initStatus)")
             initDone(initStatus)
+            instance.lastReceiver = nil
             kernel.instanceThreadFinished(instance, finalState: .failed)
             return
         }
@@ -57,6 +60,7 @@ enum InstanceRunner {
             }
         }
         instance.lastReceiver = nil
+        instance.loopEnded = true
 
         for pending in instance.outstanding.values { pending.complete(.failure(.stopping)) }
         instance.outstanding.removeAll()
@@ -94,8 +98,9 @@ enum InstanceRunner {
                 pending.complete(.failure(.handlerFailed))
             }
         }
-        if instance.outstanding.count > 4096 {
+        if instance.outstanding.count > instance.outstandingSweepAt {
             instance.outstanding = instance.outstanding.filter { !$0.value.isCompleted }
+            instance.outstandingSweepAt = max(4096, instance.outstanding.count * 2)
         }
     }
 }

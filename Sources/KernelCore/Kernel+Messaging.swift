@@ -58,6 +58,7 @@ extension Kernel {
     func reply(from instance: Instance, requestID: UInt64, body: aos_bytes) -> AOSStatus {
         guard body.len <= configuration.maxMessageBytes else { return .tooBig }
         guard body.ptr != nil || body.len == 0 else { return .invalidArgument }
+        guard !instance.loopEnded else { return .stopping }
         guard let pending = instance.outstanding.removeValue(forKey: requestID) else { return .notFound }
         return pending.complete(.success(copy(body))) ? .ok : .notFound
     }
@@ -90,10 +91,11 @@ extension Kernel {
         default: throw KernelError(.stopping, "\(name) is being unloaded")
         }
         guard let pending else { return (id, nil) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs))) {
-            pending.complete(.failure(.timedOut))
-        }
-        switch await pending.value() {
+        let timeout = DispatchWorkItem { pending.complete(.failure(.timedOut)) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs)), execute: timeout)
+        let outcome = await pending.value()
+        timeout.cancel()
+        switch outcome {
         case .success(let reply):
             return (id, reply)
         case .failure(.timedOut):
@@ -138,7 +140,7 @@ extension Kernel {
     /// matches and it is not stopping, else a table lookup.
     @inline(__always)
     private func receiver(named to: UnsafePointer<CChar>, for sender: Instance) -> Instance? {
-        if let last = sender.lastReceiver, strcmp(to, last.identity.cName) == 0, !last.stopRequested.load(ordering: .relaxed) {
+        if let last = sender.lastReceiver, !last.stopRequested.load(ordering: .relaxed), strcmp(to, last.identity.cName) == 0 {
             return last
         }
         guard let name = String(validatingCString: to), let receiver = table.lookup(name) else { return nil }
@@ -150,7 +152,8 @@ extension Kernel {
     /// nil = refuse at once), interruptible by unloading `sender`.
     private func enqueue(_ envelope: Envelope, to receiver: Instance, from sender: Instance?, until: UInt64?) -> AOSStatus {
         var status = receiver.mailbox.push(envelope, until: nil)
-        if status == .full, let until, let sender {
+        // Waiting for room in one's own mailbox would wait forever: only the waiter can make room.
+        if status == .full, let until, let sender, sender !== receiver {
             if sender.beginWait(on: receiver.mailbox) {
                 status = receiver.mailbox.push(envelope, until: until) { sender.stopRequested.load(ordering: .relaxed) }
                 sender.endWait()

@@ -53,7 +53,7 @@ public final class Kernel: @unchecked Sendable {
         path: String, name requestedName: String? = nil, config: String = "", origin: InstanceSummary.Origin = .agentctl
     ) async throws(KernelError) -> Instance {
         if let requestedName { try Self.validate(name: requestedName) }
-        let image = try loader.open(path: path)
+        let image = try await open(path)
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
         do {
             try Self.validate(name: name)
@@ -69,12 +69,15 @@ public final class Kernel: @unchecked Sendable {
             throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
         }
         var startError: KernelError?
-        let initStatus = await withCheckedContinuation { continuation in
+        let initTimeout = configuration.initTimeout
+        let initStatus: AOSStatus? = await withCheckedContinuation { continuation in
+            let once = OnceContinuation<AOSStatus?>(continuation)
             do throws(KernelError) {
-                try InstanceRunner.start(instance) { status in continuation.resume(returning: status) }
+                try InstanceRunner.start(instance) { status in once.resume(status) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + initTimeout) { once.resume(nil) }
             } catch {
                 startError = error
-                continuation.resume(returning: .internal)
+                once.resume(.internal)
             }
         }
         if let startError {
@@ -82,14 +85,42 @@ public final class Kernel: @unchecked Sendable {
             image.close()
             throw startError
         }
+        guard let initStatus else {
+            let seconds = String(format: "%g", configuration.initTimeout)
+            instance.requestStop()
+            returnUndelivered(instance.mailbox.close(), of: instance)
+            instance.transition(to: .hung, error: "init did not return within \(seconds) s")
+            instance.log.append(.error, .kernel, "init did not return within \(seconds) s; left loaded as hung")
+            logger.error("init did not return", metadata: ["agent": "\(name)", "timeout_s": "\(seconds)"])
+            throw KernelError(.hung, "cannot load \(path): init of \(name) did not return within \(seconds) s; it stays listed as hung")
+        }
         guard initStatus == .ok else {
             _ = await instance.waitForExit(seconds: 5)
             logger.warning("init failed", metadata: ["agent": "\(name)", "status": "\(initStatus.name)"])
             throw KernelError(.initFailed, "cannot load \(path): init of \(name) returned \(initStatus) (see `agentctl logs \(name)`)")
         }
+        guard !instance.stopRequested.load(ordering: .relaxed) else {
+            throw KernelError(.stopping, "\(name) was unloaded while its init ran")
+        }
         instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)")
         logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
         return instance
+    }
+
+    /// Opens `path` on a GCD thread: reading, copying and dlopen block, and must
+    /// not hold one of the Swift concurrency pool's few threads.
+    private func open(_ path: String) async throws(KernelError) -> PluginImage {
+        let loader = self.loader
+        let result: Result<PluginImage, KernelError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KernelError) {
+                    continuation.resume(returning: .success(try loader.open(path: path)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
     }
 
     /// Records a file that could not be loaded, so `ps -a` shows it as failed.
@@ -117,12 +148,12 @@ public final class Kernel: @unchecked Sendable {
         instance.log.append(.info, .kernel, "unloading")
         instance.requestStop()
         returnUndelivered(instance.mailbox.close(), of: instance)
-        if await instance.waitForExit(seconds: timeout) {
+        let seconds = String(format: "%g", timeout)
+        if await instance.waitForExit(seconds: timeout)
+            || !instance.markHungIfRunning(error: "did not stop within \(seconds) s; its handler is still running") {
             logger.info("unloaded", metadata: ["agent": "\(name)"])
             return instance.summary()
         }
-        let seconds = String(format: "%g", timeout)
-        instance.transition(to: .hung, error: "did not stop within \(seconds) s; its handler is still running")
         instance.log.append(.error, .kernel, "did not stop within \(seconds) s; left loaded as hung")
         logger.error("instance did not stop", metadata: ["agent": "\(name)", "timeout_s": "\(seconds)"])
         throw KernelError(.hung, "\(name) did not stop within \(seconds) s: its handler is still running; it stays listed as hung and is closed when the handler returns")

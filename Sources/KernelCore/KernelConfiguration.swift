@@ -6,6 +6,8 @@ public struct KernelConfiguration: Sendable {
     public var maxMessageBytes = 1 << 20
     /// A handler running longer than this, in seconds, marks its instance hung.
     public var handlerDeadline: Double = 10
+    /// Seconds `init` may run before the load fails and the instance is left hung.
+    public var initTimeout: Double = 10
     /// Log lines kept per instance.
     public var logCapacity = 1000
     /// Stopped and failed instances kept for `ps -a`.

@@ -3,20 +3,23 @@ import KernelCore
 
 /// The handshake every descriptor must pass before the kernel calls into it:
 /// magic, ABI major, struct size, build id, kind, and the required fields.
-/// Fields are read in that order, so a short struct is never read past its size.
+/// The first three are read field by field, so a short struct is never read past its size.
 public enum DescriptorCheck {
-    public static func validate(_ descriptor: UnsafePointer<aos_plugin_descriptor>, path: String) throws(KernelError) {
-        let fields = descriptor.pointee
-        guard fields.magic == AOS_PLUGIN_MAGIC else {
-            throw KernelError(.badMagic, "cannot load \(path): bad magic 0x\(String(fields.magic, radix: 16)) (expected 0x\(String(AOS_PLUGIN_MAGIC, radix: 16)); not built against sdk/include/agentos.h)")
+    public static func validate(_ symbol: UnsafeRawPointer, path: String) throws(KernelError) {
+        let magic = symbol.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+        guard magic == AOS_PLUGIN_MAGIC else {
+            throw KernelError(.badMagic, "cannot load \(path): bad magic 0x\(String(magic, radix: 16)) (expected 0x\(String(AOS_PLUGIN_MAGIC, radix: 16)); not built against sdk/include/agentos.h)")
         }
-        guard Int32(fields.abi_major) == AOS_ABI_MAJOR else {
-            throw KernelError(.abiMismatch, "cannot load \(path): ABI major \(fields.abi_major), kernel speaks \(AOS_ABI_MAJOR) (rebuild against sdk/include/agentos.h)")
+        let major = symbol.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
+        guard Int32(major) == AOS_ABI_MAJOR else {
+            throw KernelError(.abiMismatch, "cannot load \(path): ABI major \(major), kernel speaks \(AOS_ABI_MAJOR) (rebuild against sdk/include/agentos.h)")
         }
+        let size = symbol.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         let required = MemoryLayout<aos_plugin_descriptor>.size
-        guard Int(fields.struct_size) >= required else {
-            throw KernelError(.structTooSmall, "cannot load \(path): descriptor struct_size \(fields.struct_size) is smaller than the \(required) bytes of ABI \(AOS_ABI_MAJOR).0 (rebuild against sdk/include/agentos.h)")
+        guard Int(size) >= required else {
+            throw KernelError(.structTooSmall, "cannot load \(path): descriptor struct_size \(size) is smaller than the \(required) bytes of ABI \(AOS_ABI_MAJOR).0 (rebuild against sdk/include/agentos.h)")
         }
+        let fields = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self).pointee
         guard fields.build_id == aos_build_id() else {
             throw KernelError(.buildMismatch, "cannot load \(path): built for \(buildName(fields.build_id)), kernel is \(buildName(aos_build_id()))")
         }

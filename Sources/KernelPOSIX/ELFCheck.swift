@@ -5,17 +5,12 @@ import KernelCore
 /// shared object of this machine's class, byte order and architecture, not
 /// truncated, with `aos_plugin` among its defined dynamic symbols.
 ///
-/// Reads the file only; dlopen (which runs constructors) comes after.
+/// Reads bytes already in memory; dlopen (which runs constructors) comes after.
 public enum ELFCheck {
+    /// Checks `contents`, the bytes of the file at `path`.
     /// Throws a `KernelError` naming `path` and the first problem found.
-    public static func validate(path: String) throws(KernelError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw KernelError(.fileNotFound, "cannot load \(path): \(describe(error))")
-        }
-        let problem: KernelError? = data.withUnsafeBytes { bytes in
+    public static func validate(_ contents: Data, path: String) throws(KernelError) {
+        let problem: KernelError? = contents.withUnsafeBytes { bytes in
             do throws(KernelError) {
                 try validate(ELFFile(bytes: bytes), path: path)
                 return nil
@@ -49,56 +44,47 @@ public enum ELFCheck {
             throw KernelError(.notSharedObject, "cannot load \(path): ELF type \(type) is not a shared object (build it with -shared -fPIC)")
         }
         // Program headers: every loadable segment must lie inside the file.
-        let phoff = Int(file.u64(32)), phentsize = Int(file.u16(54)), phnum = Int(file.u16(56))
-        guard phoff + phentsize * phnum <= size else {
-            throw truncated(path, size: size, needed: phoff + phentsize * phnum, what: "program headers")
+        let phentsize = UInt64(file.u16(54)), phnum = UInt64(file.u16(56))
+        guard phnum == 0 || phentsize >= 56, let programHeaders = file.range(file.u64(32), phentsize, times: phnum) else {
+            throw truncated(path, size: size, what: "program headers")
         }
-        for index in 0..<phnum {
-            let header = phoff + index * phentsize
+        for header in stride(from: programHeaders.lowerBound, to: programHeaders.upperBound, by: Int(phentsize)) {
             guard file.u32(header) == 1 else { continue }  // PT_LOAD
-            let end = Int(file.u64(header + 8)) + Int(file.u64(header + 32))
-            guard end <= size else { throw truncated(path, size: size, needed: end, what: "a loadable segment") }
+            guard file.range(file.u64(header + 8), file.u64(header + 32)) != nil else {
+                throw truncated(path, size: size, what: "a loadable segment")
+            }
         }
         // Section headers: find the dynamic symbol table and look for the descriptor.
-        let shoff = Int(file.u64(40)), shentsize = Int(file.u16(58)), shnum = Int(file.u16(60))
-        guard shoff + shentsize * shnum <= size else {
-            throw truncated(path, size: size, needed: shoff + shentsize * shnum, what: "section headers")
+        let shentsize = UInt64(file.u16(58)), shnum = UInt64(file.u16(60))
+        guard shnum == 0 || shentsize >= 64, let sections = file.range(file.u64(40), shentsize, times: shnum) else {
+            throw truncated(path, size: size, what: "section headers")
         }
         guard shnum > 0 else { return }  // stripped of sections: dlsym decides
-        for index in 0..<shnum {
-            let section = shoff + index * shentsize
+        for section in stride(from: sections.lowerBound, to: sections.upperBound, by: Int(shentsize)) {
             guard file.u32(section + 4) == 11 else { continue }  // SHT_DYNSYM
-            let symbols = Int(file.u64(section + 24)), symbolsSize = Int(file.u64(section + 32))
-            let entrySize = max(Int(file.u64(section + 56)), 24)
-            let link = Int(file.u32(section + 40))
-            guard link < shnum else { break }
-            let strings = Int(file.u64(shoff + link * shentsize + 24))
-            let stringsSize = Int(file.u64(shoff + link * shentsize + 32))
-            guard symbols + symbolsSize <= size, strings + stringsSize <= size else {
-                throw truncated(path, size: size, needed: max(symbols + symbolsSize, strings + stringsSize), what: "the dynamic symbol table")
-            }
-            for symbol in stride(from: symbols, to: symbols + symbolsSize - entrySize + 1, by: entrySize) {
+            let link = UInt64(file.u32(section + 40))
+            guard link < shnum, let symbols = file.range(file.u64(section + 24), file.u64(section + 32)),
+                  let stringsHeader = file.range(file.u64(40) + link * shentsize, shentsize),
+                  let strings = file.range(file.u64(stringsHeader.lowerBound + 24), file.u64(stringsHeader.lowerBound + 32))
+            else { throw truncated(path, size: size, what: "the dynamic symbol table") }
+            let entrySize = max(Int(clamping: file.u64(section + 56)), 24)
+            for symbol in stride(from: symbols.lowerBound, through: symbols.upperBound - entrySize, by: entrySize) {
                 let nameOffset = Int(file.u32(symbol))
                 let sectionIndex = file.u16(symbol + 6)
-                guard sectionIndex != 0, nameOffset < stringsSize,
-                      file.cStringEquals(at: strings + nameOffset, limit: strings + stringsSize, "aos_plugin")
+                guard sectionIndex != 0, sectionIndex < 0xFF00, nameOffset < strings.count,
+                      file.cStringEquals(at: strings.lowerBound + nameOffset, limit: strings.upperBound, "aos_plugin")
                 else { continue }
+                guard file.u64(symbol + 16) >= 16 else {
+                    throw KernelError(.noDescriptor, "cannot load \(path): aos_plugin is \(file.u64(symbol + 16)) bytes, too small to be a descriptor")
+                }
                 return
             }
         }
         throw KernelError(.noDescriptor, "cannot load \(path): no aos_plugin symbol (define the descriptor with AOS_PLUGIN_EXPORT, see sdk/include/agentos.h)")
     }
 
-    private static func truncated(_ path: String, size: Int, needed: Int, what: String) -> KernelError {
-        KernelError(.truncated, "cannot load \(path): truncated (\(size) bytes, but \(what) extend to byte \(needed))")
-    }
-
-    private static func describe(_ error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code))).lowercased()
-        }
-        return nsError.code == NSFileReadNoSuchFileError ? "no such file" : nsError.localizedDescription
+    private static func truncated(_ path: String, size: Int, what: String) -> KernelError {
+        KernelError(.truncated, "cannot load \(path): truncated or corrupt (\(size) bytes, and \(what) lie outside them)")
     }
 
     #if arch(x86_64)
@@ -121,9 +107,17 @@ public enum ELFCheck {
     }
 }
 
-/// Little-endian reads from a mapped ELF file; out-of-range reads return 0.
+/// Little-endian reads from an ELF file in memory; out-of-range reads return 0.
 private struct ELFFile {
     let bytes: UnsafeRawBufferPointer
+
+    /// The byte range `offset ..< offset + count * times`, or nil when it overflows or leaves the file.
+    func range(_ offset: UInt64, _ count: UInt64, times: UInt64 = 1) -> Range<Int>? {
+        let (length, overflowA) = count.multipliedReportingOverflow(by: times)
+        let (end, overflowB) = offset.addingReportingOverflow(length)
+        guard !overflowA, !overflowB, end <= UInt64(bytes.count) else { return nil }
+        return Int(offset)..<Int(end)
+    }
 
     func u16(_ offset: Int) -> UInt16 { read(offset) }
     func u32(_ offset: Int) -> UInt32 { read(offset) }

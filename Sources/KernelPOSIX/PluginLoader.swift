@@ -3,11 +3,13 @@ import Foundation
 import KernelCore
 import Synchronization
 
-/// Opens plugin files for the kernel: checks the ELF file, copies it to a
-/// private path under `$AGENTOS_HOME/plugins` (dlopen returns the handle it
-/// already has for a path it has open, so a unique copy is what lets a file be
-/// replaced, reloaded, or loaded twice), dlopens the copy and checks the
-/// descriptor's handshake before the kernel calls into it.
+/// Opens plugin files for the kernel: reads the file once, checks its ELF
+/// headers, writes those exact bytes to a private path under
+/// `$AGENTOS_HOME/plugins` (dlopen returns the handle it already has for a
+/// path it has open, so a unique copy is what lets a file be replaced,
+/// reloaded, or loaded twice), dlopens the copy and checks the descriptor's
+/// handshake before the kernel calls into it. Blocking: call it off the
+/// Swift concurrency pool.
 public struct PluginLoader: PluginLoading {
     /// Where private copies go; emptied when the kernel starts.
     public let copiesDirectory: String
@@ -23,14 +25,16 @@ public struct PluginLoader: PluginLoading {
         try FileManager.default.createDirectory(atPath: copiesDirectory, withIntermediateDirectories: true)
     }
 
+    /// Largest plugin file accepted.
+    public static let maxFileBytes = 256 << 20
+
     public func open(path: String) throws(KernelError) -> PluginImage {
-        try ELFCheck.validate(path: path)
+        let contents = try Self.read(path)
+        try ELFCheck.validate(contents, path: path)
         let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let copyPath = "\(copiesDirectory)/\(sequence.next())-\(base).so"
-        do {
-            try FileManager.default.copyItem(atPath: path, toPath: copyPath)
-        } catch {
-            throw KernelError(.fileNotFound, "cannot load \(path): cannot copy it to \(copiesDirectory): \(error.localizedDescription)")
+        guard FileManager.default.createFile(atPath: copyPath, contents: contents, attributes: [.posixPermissions: 0o500]) else {
+            throw KernelError(.internal, "cannot load \(path): cannot write its private copy in \(copiesDirectory)")
         }
         guard let handle = dlopen(copyPath, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
@@ -42,15 +46,38 @@ public struct PluginLoader: PluginLoading {
             unlink(copyPath)
             throw KernelError(.noDescriptor, "cannot load \(path): no aos_plugin symbol (define the descriptor with AOS_PLUGIN_EXPORT, see sdk/include/agentos.h)")
         }
-        let descriptor = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self)
         do {
-            try DescriptorCheck.validate(descriptor, path: path)
+            try DescriptorCheck.validate(UnsafeRawPointer(symbol), path: path)
         } catch {
             dlclose(handle)
             unlink(copyPath)
             throw error
         }
-        return DynamicLibraryImage(handle: handle, descriptor: descriptor, sourcePath: path, copyPath: copyPath)
+        return DynamicLibraryImage(
+            handle: handle, descriptor: symbol.assumingMemoryBound(to: aos_plugin_descriptor.self),
+            sourcePath: path, copyPath: copyPath)
+    }
+
+    /// The whole file, read once: what is checked is what gets copied and loaded,
+    /// even if the file changes meanwhile.
+    private static func read(_ path: String) throws(KernelError) -> Data {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw KernelError(.fileNotFound, "cannot load \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw KernelError(.notELF, "cannot load \(path): not a regular file")
+        }
+        guard Int(info.st_size) <= maxFileBytes else {
+            throw KernelError(.tooBig, "cannot load \(path): \(info.st_size) bytes; plugins may be at most \(maxFileBytes >> 20) MiB")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: maxFileBytes + 1) else {
+            throw KernelError(.fileNotFound, "cannot load \(path): cannot read it")
+        }
+        guard data.count <= maxFileBytes else {
+            throw KernelError(.tooBig, "cannot load \(path): plugins may be at most \(maxFileBytes >> 20) MiB")
+        }
+        return data
     }
 }
 

@@ -24,6 +24,12 @@ public final class PluginsWatcher: Sendable {
         self.unloadTimeout = unloadTimeout
     }
 
+    /// The instance a file became; the id tells it apart from a later instance of the same name.
+    private struct Loaded {
+        let name: String
+        let id: UInt64
+    }
+
     private enum Change: Sendable {
         case appeared(String)
         case removed(String)
@@ -54,7 +60,7 @@ public final class PluginsWatcher: Sendable {
             sink.finish()
         }
 
-        var instances: [String: String] = [:]  // file name → instance name
+        var instances: [String: Loaded] = [:]  // by file name
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for file in existing.sorted() where Self.isPlugin(file) {
             await handle(.appeared(file), instances: &instances)
@@ -70,17 +76,17 @@ public final class PluginsWatcher: Sendable {
         }
     }
 
-    private func handle(_ change: Change, instances: inout [String: String]) async {
+    private func handle(_ change: Change, instances: inout [String: Loaded]) async {
         switch change {
         case .appeared(let file):
-            if let name = instances.removeValue(forKey: file) {
-                logger.info("plugin file changed; reloading", metadata: ["file": "\(file)", "agent": "\(name)"])
-                await unload(name)
+            if let loaded = instances.removeValue(forKey: file) {
+                logger.info("plugin file changed; reloading", metadata: ["file": "\(file)", "agent": "\(loaded.name)"])
+                await unload(loaded)
             }
             let path = directory + "/" + file
             do {
                 let instance = try await kernel.load(path: path, origin: .pluginsDir)
-                instances[file] = instance.name
+                instances[file] = Loaded(name: instance.name, id: instance.id)
             } catch {
                 logger.error("cannot load dropped plugin", metadata: ["file": "\(file)", "error": "\(error.message)"])
                 if error.code != .initFailed {
@@ -88,17 +94,19 @@ public final class PluginsWatcher: Sendable {
                 }
             }
         case .removed(let file):
-            guard let name = instances.removeValue(forKey: file) else { return }
-            logger.info("plugin file removed; unloading", metadata: ["file": "\(file)", "agent": "\(name)"])
-            await unload(name)
+            guard let loaded = instances.removeValue(forKey: file) else { return }
+            logger.info("plugin file removed; unloading", metadata: ["file": "\(file)", "agent": "\(loaded.name)"])
+            await unload(loaded)
         }
     }
 
-    private func unload(_ name: String) async {
+    /// Unloads the instance the file became, unless it is gone or its name now belongs to another.
+    private func unload(_ loaded: Loaded) async {
+        guard kernel.instance(named: loaded.name)?.id == loaded.id else { return }
         do {
-            _ = try await kernel.unload(name: name, timeout: unloadTimeout)
+            _ = try await kernel.unload(name: loaded.name, timeout: unloadTimeout)
         } catch {
-            logger.error("unload failed", metadata: ["agent": "\(name)", "error": "\(error.message)"])
+            logger.error("unload failed", metadata: ["agent": "\(loaded.name)", "error": "\(error.message)"])
         }
     }
 

@@ -39,6 +39,9 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a handler may run before its instance is shown as hung.")
     var handlerDeadline: Double = 10
 
+    @Option(name: .long, help: "Seconds a plugin's init may run before its load fails and it is shown as hung.")
+    var initTimeout: Double = 10
+
     @Option(name: .long, help: "Seconds to wait for each instance at shutdown and for dropped-file unloads.")
     var unloadTimeout: Double = 5
 
@@ -48,8 +51,9 @@ struct AgentOSD: AsyncParsableCommand {
     func validate() throws {
         guard mailbox >= 1 && mailbox <= 1_000_000 else { throw ValidationError("--mailbox must be in 1...1000000") }
         guard maxMessageBytes >= 1 && maxMessageBytes <= 64 << 20 else { throw ValidationError("--max-message-bytes must be in 1...67108864") }
-        guard handlerDeadline > 0 else { throw ValidationError("--handler-deadline must be positive") }
-        guard unloadTimeout >= 0 else { throw ValidationError("--unload-timeout must not be negative") }
+        for (flag, value) in [("--handler-deadline", handlerDeadline), ("--init-timeout", initTimeout), ("--unload-timeout", unloadTimeout)] {
+            guard value.isFinite, value > 0, value <= 86_400 else { throw ValidationError("\(flag) must be a number of seconds in (0, 86400]") }
+        }
     }
 
     func run() async throws {
@@ -76,6 +80,7 @@ struct AgentOSD: AsyncParsableCommand {
         settings.mailboxCapacity = mailbox
         settings.maxMessageBytes = maxMessageBytes
         settings.handlerDeadline = handlerDeadline
+        settings.initTimeout = initTimeout
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let kernel = Kernel(configuration: settings, loader: loader, logger: logger)

@@ -91,7 +91,10 @@ import Testing
         let name = "gated-\(UUID().uuidString.prefix(6))"
         let instance = try await kernel.load(path: "gated", name: name)
         _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)
-        try await Task.sleep(nanoseconds: 20_000_000)
+        // Unload only once the handler runs; before, the message would be a dead letter.
+        for _ in 0..<500 where instance.handlerStartedAt.load(ordering: .relaxed) == 0 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
         do {
             _ = try await kernel.unload(name: name, timeout: 0.1)
             Issue.record("unload of a blocked handler succeeded")

@@ -222,7 +222,8 @@ typedef struct aos_kernel_api {
      * Returns AOS_OK, or
      *   AOS_EINVAL       `to` is NULL or not UTF-8, or body.ptr is NULL with len > 0
      *   AOS_ENOTFOUND    no agent named `to` is running
-     *   AOS_EFULL        the mailbox stayed full for `timeout_ms`
+     *   AOS_EFULL        the mailbox stayed full for `timeout_ms` (at once
+     *                    when `to` is this instance: only it could make room)
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
      *   AOS_ESTOPPING    this instance or the receiver is being unloaded
      *   AOS_EWRONGTHREAD called from another thread
@@ -395,8 +396,9 @@ typedef struct aos_plugin_descriptor {
      *
      * Called on the instance's own thread, one message at a time, in mailbox
      * order. `msg` and everything it points to are valid only until this
-     * returns. An error return is logged and counted; for a request not yet
-     * answered, the caller gets AOS_EHANDLER.
+     * returns. An error return is logged and becomes the instance's last
+     * error in `agentctl ps`; for a request not yet answered, the caller gets
+     * AOS_EHANDLER.
      */
     aos_status (*on_message)(aos_ctx *ctx, void *state, const aos_message *msg);
 
@@ -406,8 +408,9 @@ typedef struct aos_plugin_descriptor {
      *   void (*stop)(aos_ctx *ctx, void *state);
      *
      * Called once, on the instance's own thread, after the last on_message.
-     * Free `state` here. Syscalls other than log, now, self and release
-     * return AOS_ESTOPPING from now on.
+     * Free `state` here, and join any thread the plugin started: the library
+     * is closed after stop returns. Syscalls other than log, now, self and
+     * release return AOS_ESTOPPING from now on.
      */
     void (*stop)(aos_ctx *ctx, void *state);
 } aos_plugin_descriptor;
