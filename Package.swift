@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelCoreTests",
-            dependencies: ["KernelCore", "KernelPOSIX", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: ["KernelCore", "KernelPOSIX"]
         ),
         .testTarget(
             name: "IntegrationTests",

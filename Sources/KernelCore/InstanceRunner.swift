@@ -1,5 +1,4 @@
 import CAgentOS
-import DequeModule
 import Foundation
 import Glibc
 
@@ -47,17 +46,8 @@ enum InstanceRunner {
         instance.transition(from: .loading, to: .running)
         initDone(.ok)
 
-        var batch = Deque<Envelope>()
-        while instance.mailbox.take(into: &batch) {
-            while let envelope = batch.popFirst() {
-                if instance.mailbox.isClosed {
-                    batch.prepend(envelope)
-                    kernel.returnUndelivered(Array(batch), of: instance)
-                    batch.removeAll()
-                    break
-                }
-                deliver(envelope, to: instance, handler: descriptor.on_message)
-            }
+        while let envelope = instance.mailbox.pop() {
+            deliver(envelope, to: instance, handler: descriptor.on_message)
         }
         instance.lastReceiver = nil
         instance.loopEnded = true

@@ -1,14 +1,12 @@
 import DequeModule
 import Glibc
-import Synchronization
 
 /// A bounded FIFO of messages for one instance: many senders, one receiver.
 ///
 /// Senders never wait longer than the deadline they chose, and a closed
-/// mailbox refuses at once. The receiver takes every queued message at once
-/// (one lock per batch, not per message); a taken batch still counts against
-/// the capacity until the receiver comes back for the next one, so the bound
-/// holds. Thread-safe.
+/// mailbox refuses at once. The receiver takes one message at a time, so at
+/// unload every message it has not started is still here to be returned.
+/// Thread-safe.
 final class Mailbox: @unchecked Sendable {
     let capacity: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -16,9 +14,6 @@ final class Mailbox: @unchecked Sendable {
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue = Deque<Envelope>()
     private var closed = false
-    private let closedFlag = Atomic<Bool>(false)
-    /// Messages the receiver took with its last `take` and may still be handling.
-    private var inHand = 0
     private var receiverWaiting = false
     private var sendersWaiting = 0
 
@@ -43,15 +38,12 @@ final class Mailbox: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Messages queued or in the receiver's current batch.
+    /// Messages waiting now.
     var depth: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return queue.count + inHand
+        return queue.count
     }
-
-    /// True once `close()` ran; the receiver checks it between messages of a batch.
-    var isClosed: Bool { closedFlag.load(ordering: .relaxed) }
 
     /// Appends `envelope`. When full, waits until `deadline` (monotonic ns; nil = do not wait)
     /// unless `interrupted()` becomes true, which `wakeSenders()` makes it re-check.
@@ -61,14 +53,14 @@ final class Mailbox: @unchecked Sendable {
     func push(_ envelope: Envelope, until deadline: UInt64?, interrupted: () -> Bool = { false }) -> AOSStatus {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while !closed && queue.count + inHand >= capacity {
+        while !closed && queue.count >= capacity {
             guard let deadline else { return .full }
             if interrupted() { return .stopping }
             var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             sendersWaiting += 1
             let result = pthread_cond_timedwait(notFull, mutex, &time)
             sendersWaiting -= 1
-            if result == ETIMEDOUT && queue.count + inHand >= capacity && !closed { return .full }
+            if result == ETIMEDOUT && queue.count >= capacity && !closed { return .full }
         }
         if closed { return .stopping }
         queue.append(envelope)
@@ -76,32 +68,27 @@ final class Mailbox: @unchecked Sendable {
         return .ok
     }
 
-    /// Moves every queued message, oldest first, into `batch` (which must be
-    /// empty), blocking while none is queued; the previous batch is done.
-    /// Returns false once the mailbox is closed.
-    func take(into batch: inout Deque<Envelope>) -> Bool {
+    /// Removes the oldest message, blocking while the mailbox is empty.
+    /// Returns nil once the mailbox is closed.
+    func pop() -> Envelope? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        inHand = 0
-        if sendersWaiting > 0 { pthread_cond_broadcast(notFull) }
         while queue.isEmpty && !closed {
             receiverWaiting = true
             pthread_cond_wait(notEmpty, mutex)
             receiverWaiting = false
         }
-        if closed { return false }
-        swap(&queue, &batch)
-        inHand = batch.count
-        return true
+        if closed { return nil }
+        let envelope = queue.removeFirst()
+        if sendersWaiting > 0 { pthread_cond_signal(notFull) }
+        return envelope
     }
 
-    /// Stops accepting and delivering; returns the messages still queued, oldest
-    /// first (not those in the receiver's batch: it returns them itself).
+    /// Stops accepting and delivering; returns the messages still queued, oldest first.
     func close() -> [Envelope] {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         closed = true
-        closedFlag.store(true, ordering: .relaxed)
         let leftovers = Array(queue)
         queue.removeAll()
         pthread_cond_broadcast(notEmpty)

@@ -72,6 +72,10 @@ import Testing
         let name = "gated-\(UUID().uuidString.prefix(6))"
         let instance = try await kernel.load(path: "gated", name: name)
         _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)
+        // Past the deadline counts from when the handler starts, not from the send.
+        for _ in 0..<500 where instance.handlerStartedAt.load(ordering: .relaxed) == 0 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
         try await Task.sleep(nanoseconds: 100_000_000)
         kernel.checkHandlerDeadlines()
         #expect(instance.state == .hung)
