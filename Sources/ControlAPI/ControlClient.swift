@@ -117,6 +117,11 @@ public struct ControlClient: Sendable {
     }
 
     private func execute(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, deadline: Double?) async throws -> HTTPClientResponse {
+        // AsyncHTTPClient retries a failed connect until the deadline; a kernel
+        // that is not running should be reported at once.
+        guard Self.acceptsConnections(home.socketPath) else {
+            throw ControlClientError.kernelNotRunning(socketPath: home.displaySocketPath)
+        }
         guard let url = URL(httpURLWithSocketPath: home.socketPath, uri: path) else {
             throw ControlClientError.transport("cannot build a URL for socket \(home.socketPath)")
         }
@@ -163,6 +168,25 @@ public struct ControlClient: Sendable {
             return ControlClientError.transport("kernel did not answer in time (\(home.displaySocketPath))")
         }
         return ControlClientError.transport("cannot talk to the kernel at \(home.displaySocketPath): \(error)")
+    }
+
+    /// True when something accepts connections on the Unix socket at `path`.
+    private static func acceptsConnections(_ path: String) -> Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return true }  // let the real request report the problem
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return true }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return result == 0
     }
 
     private func escaped(_ segment: String) -> String {

@@ -30,6 +30,7 @@ public struct ControlEnvironment: Sendable {
 public enum ControlRoutes {
     /// Largest request body accepted: a maximal message, JSON-escaped, with room to spare.
     static func bodyLimit(_ kernel: Kernel) -> Int { kernel.configuration.maxMessageBytes * 6 + 64 * 1024 }
+    static let bodyLimitDescription = "6 × --max-message-bytes + 64 KiB"
 
     public static func router(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
         let router = Router()

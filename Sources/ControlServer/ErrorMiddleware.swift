@@ -1,6 +1,7 @@
 import ControlAPI
 import Hummingbird
 import KernelCore
+import NIOCore
 
 /// Turns every failure into the control API's JSON error shape with a fitting
 /// HTTP status: kernel errors, bad requests, unknown routes, oversize bodies.
@@ -13,12 +14,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as RequestError {
             let code = if case .badJSON = error { "bad_json" } else { "bad_request" }
             return JSONResponse.error(.badRequest, code: code, message: error.message)
+        } catch is NIOTooManyBytesError {
+            return JSONResponse.error(.contentTooLarge, code: "body_too_large", message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:
                 return JSONResponse.error(.notFound, code: "route_not_found", message: "no route \(request.method) \(request.uri.path) (see `agentctl --help`)")
             case .contentTooLarge:
-                return JSONResponse.error(.contentTooLarge, code: "body_too_large", message: "request body is larger than the control API accepts")
+                return JSONResponse.error(.contentTooLarge, code: "body_too_large", message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
             default:
                 return JSONResponse.error(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
             }
