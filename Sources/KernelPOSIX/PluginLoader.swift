@@ -71,10 +71,13 @@ public struct PluginLoader: PluginLoading {
         guard Int(info.st_size) <= maxFileBytes else {
             throw KernelError(.tooBig, "cannot load \(path): \(info.st_size) bytes; plugins may be at most \(maxFileBytes >> 20) MiB")
         }
-        guard let handle = FileHandle(forReadingAtPath: path), let read = try? handle.read(upToCount: maxFileBytes + 1) else {
+        let data: Data
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission) }
+            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()  // nil: the file is empty
+        } catch {
             throw KernelError(.fileNotFound, "cannot load \(path): cannot read it")
         }
-        let data = read ?? Data()  // nil at end of file: the file is empty
         guard data.count <= maxFileBytes else {
             throw KernelError(.tooBig, "cannot load \(path): plugins may be at most \(maxFileBytes >> 20) MiB")
         }

@@ -99,15 +99,18 @@ struct AgentOSD: AsyncParsableCommand {
             },
             logger: logger
         )
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app),
-                    .init(service: KernelService(kernel: kernel, watcher: watcher, unloadTimeout: unloadTimeout)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                .init(service: KernelService(kernel: kernel, watcher: watcher, unloadTimeout: unloadTimeout)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        // A client stalled mid-request must not hold the kernel up: past this the
+        // server is cancelled (instances still finish unloading first).
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64((unloadTimeout + 3) * 1000))
+        let services = ServiceGroup(configuration: group)
         try await services.run()
         unlink(socketPath)
         logger.info("stopped")
