@@ -5,6 +5,8 @@ import Testing
 /// A real `agentosd` on a temporary home, for one test. `stop()` ends it with
 /// SIGTERM and checks it exited cleanly; the home is removed afterwards.
 final class KernelProcess: @unchecked Sendable {
+    /// The test's temporary folder: `home`, `Plugins`, the kernel's output, scratch files.
+    let root: String
     let home: AgentOSHome
     let pluginsDirectory: String
     let process = Process()
@@ -12,8 +14,10 @@ final class KernelProcess: @unchecked Sendable {
     var client: ControlClient { ControlClient(home: home) }
 
     /// Starts a kernel with `arguments` (after `--plugins DIR`) and waits until it answers.
-    init(_ arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-test-\(UUID().uuidString.prefix(8))").path
+    /// `root` reuses a folder (another kernel's, or one prepared by the test); default: a new one.
+    init(_ arguments: [String] = [], root: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let root = root ?? Self.newRoot()
+        self.root = root
         home = AgentOSHome(path: root + "/home")
         pluginsDirectory = root + "/Plugins"
         try FileManager.default.createDirectory(atPath: pluginsDirectory, withIntermediateDirectories: true)
@@ -39,6 +43,26 @@ final class KernelProcess: @unchecked Sendable {
         throw CancellationError()
     }
 
+    /// A fresh temporary folder path for a test (not created).
+    static func newRoot() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("agentos-test-\(UUID().uuidString.prefix(8))").path
+    }
+
+    /// A path for a scratch file in the test's folder (removed by `stop()`).
+    func scratch(_ name: String) -> String { root + "/" + name }
+
+    /// Sends `signal` to the kernel process.
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits, off the concurrency pool, until the kernel process has exited; returns its status.
+    func waitForExit() async -> Int32 {
+        let process = process
+        return await onThread {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
     /// Everything the kernel printed so far.
     func log() -> String {
         (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
@@ -57,6 +81,35 @@ final class KernelProcess: @unchecked Sendable {
     /// Runs `agentctl` against this kernel.
     func agentctl(_ arguments: String...) throws -> CommandResult {
         try CommandResult.run(Paths.agentctl, Array(arguments), environment: ["AGENTOS_HOME": home.path])
+    }
+
+    /// Runs `agentctl` against this kernel on a thread of its own (for async tests).
+    func agentctlAsync(_ arguments: String..., timeout: Double = 60) async throws -> CommandResult {
+        try await startAgentctl(arguments).finish(timeout: timeout)
+    }
+
+    /// Starts `agentctl` against this kernel and returns at once; `finish()` collects it.
+    func startAgentctl(_ arguments: [String]) throws -> BackgroundCommand {
+        try BackgroundCommand(Paths.agentctl, arguments, environment: ["AGENTOS_HOME": home.path])
+    }
+
+    /// The instance named `name` in `ps -a` (the newest one of that name), or nil.
+    func listed(_ name: String) async throws -> InstanceInfo? {
+        try await client.instances(all: true).last { $0.name == name }
+    }
+
+    /// Polls `name`'s log for up to `seconds` until a line contains `text`.
+    func waitForLog(_ name: String, containing text: String, seconds: Double = 10) async throws -> Bool {
+        try await eventually(seconds) {
+            var found = false
+            for try await entry in client.logs(name) where entry.text.contains(text) { found = true }
+            return found
+        }
+    }
+
+    /// The private plugin copies under `HOME/plugins`: one per loaded library.
+    func privateCopies() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: home.pluginCopiesPath)) ?? []
     }
 
     /// Loads a fixture (`build/fixtures/NAME.so`) or example (`build/plugins/NAME.so`).
@@ -93,6 +146,34 @@ final class KernelProcess: @unchecked Sendable {
             process.terminate()
             process.waitUntilExit()
         }
+    }
+}
+
+/// Runs `body`, which must fail with the control API error `code` (and HTTP
+/// `status` when given); returns the error's message for further checks.
+@discardableResult
+func expectAPIError<T>(
+    _ code: String, status: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
+) async -> String {
+    do {
+        let value = try await body()
+        Issue.record("expected error \(code), got \(value)", sourceLocation: sourceLocation)
+    } catch ControlClientError.api(let actualStatus, let actualCode, let message) {
+        #expect(actualCode == code, "\(message)", sourceLocation: sourceLocation)
+        if let status { #expect(actualStatus == status, "\(actualCode): \(message)", sourceLocation: sourceLocation) }
+        return message
+    } catch {
+        Issue.record("expected error \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    return ""
+}
+
+/// Runs blocking `work` on its own OS thread and awaits its result, so tests
+/// never block the cooperative pool (two threads on a two-core machine).
+func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }
 

@@ -9,6 +9,8 @@
  *   abiold       abi_major 0
  *   smallstruct  struct_size 16
  *   wrongbuild   build_id of a 32-bit little-endian build
+ *   badkind      kind AOS_KIND_TOOL (this kernel runs agents only)
+ *   badname      name "bad name!", not a valid instance name
  *
  * The entry points work, so a kernel that wrongly accepts one shows it by
  * running it rather than by crashing.
@@ -31,6 +33,12 @@
 #elif defined(VARIANT_wrongbuild)
 #define NAME     "wrongbuild"
 #define BUILD_ID (32u | (1u << 8))
+#elif defined(VARIANT_badkind)
+#define NAME "badkind"
+#define KIND AOS_KIND_TOOL
+#elif defined(VARIANT_badname)
+#define NAME            "badname"
+#define DESCRIPTOR_NAME "bad name!"
 #else
 #error "build with -DVARIANT_<name>, one of the variants listed above"
 #endif
@@ -47,6 +55,12 @@
 #endif
 #ifndef BUILD_ID
 #define BUILD_ID AOS_BUILD_ID
+#endif
+#ifndef KIND
+#define KIND AOS_KIND_AGENT
+#endif
+#ifndef DESCRIPTOR_NAME
+#define DESCRIPTOR_NAME NAME
 #endif
 
 static aos_status variant_init(aos_ctx *ctx, const aos_kernel_api *api, const char *config,
@@ -70,8 +84,8 @@ AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     .abi_minor = AOS_ABI_MINOR,
     .struct_size = STRUCT_SIZE,
     .build_id = BUILD_ID,
-    .kind = AOS_KIND_AGENT,
-    .name = NAME,
+    .kind = KIND,
+    .name = DESCRIPTOR_NAME,
     .version = "0",
     .description = "Test fixture: a descriptor the kernel must refuse (" NAME ").",
     .capabilities = NULL,
