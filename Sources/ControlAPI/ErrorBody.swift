@@ -20,7 +20,6 @@ public enum ErrorCode {
     public static let badRequest = "bad_request"
     public static let badJSON = "bad_json"
     public static let routeNotFound = "route_not_found"
-    public static let methodNotAllowed = "method_not_allowed"
     public static let bodyTooLarge = "body_too_large"
     // Loading
     public static let fileNotFound = "file_not_found"
