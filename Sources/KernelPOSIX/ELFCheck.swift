@@ -84,7 +84,7 @@ public enum ELFCheck {
     }
 
     private static func truncated(_ path: String, size: Int, what: String) -> KernelError {
-        KernelError(.truncated, "cannot load \(path): truncated or corrupt (\(size) bytes, and \(what) lie outside them)")
+        KernelError(.truncated, "cannot load \(path): truncated or corrupt: \(what) would lie past the end of its \(size) bytes")
     }
 
     #if arch(x86_64)
