@@ -77,8 +77,11 @@ enum InstanceRunner {
             return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
         }
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
-        if !instance.stopRequested.load(ordering: .relaxed) && instance.transition(from: .hung, to: .running) {
-            let seconds = Double(monotonicNanos() - started) / 1e9
+        // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
+        let elapsed = monotonicNanos() &- started
+        if Double(elapsed) > instance.kernel.configuration.handlerDeadline * 1e9,
+           !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
+            let seconds = Double(elapsed) / 1e9
             instance.log.append(.warn, .kernel, "handler returned after \(String(format: "%.1f", seconds)) s; running again")
         }
         if status != .ok {
