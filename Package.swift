@@ -1,5 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
+import Foundation
+
+/// llama.cpp as installed by `make engine`; pkg-config gives no rpath, so the binaries carry one.
+let llamaLibraryPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent(".deps/llama.cpp/install/lib").path
 
 let package = Package(
     name: "AgentOS",
@@ -29,6 +34,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // llama.cpp's C API (from `make engine`, through llama.pc).
+        .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+        // Inference engines: embedded llama.cpp, OpenAI-compatible HTTP, a simulated one for tests.
+        .target(
+            name: "Engines",
+            dependencies: [
+                "KernelCore", "CLlama",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", llamaLibraryPath])]
+        ),
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
         .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
         // Requests and responses shared by agentosd and agentctl, and the client.
@@ -50,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlServer",
+                "KernelCore", "KernelPOSIX", "ControlServer", "Engines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +92,10 @@ let package = Package(
         .testTarget(
             name: "KernelCoreTests",
             dependencies: ["KernelCore", "KernelPOSIX"]
+        ),
+        .testTarget(
+            name: "EnginesTests",
+            dependencies: ["Engines", "KernelCore", "CLlama"]
         ),
         .testTarget(
             name: "IntegrationTests",

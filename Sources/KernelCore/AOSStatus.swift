@@ -22,6 +22,7 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let wrongThread = AOSStatus(rawValue: AOS_EWRONGTHREAD)
     public static let cancelled = AOSStatus(rawValue: AOS_ECANCELLED)
     public static let handlerFailed = AOSStatus(rawValue: AOS_EHANDLER)
+    public static let engineUnavailable = AOSStatus(rawValue: AOS_EUNAVAIL)
 
     /// The header's symbolic name, e.g. "AOS_EFULL".
     public var name: String { String(cString: aos_status_name(rawValue)) }

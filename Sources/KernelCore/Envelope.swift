@@ -6,4 +6,6 @@ struct Envelope: Sendable {
     let body: [UInt8]
     /// Set when the sender waits for a reply (`call`, `agentctl send --wait`).
     let pendingReply: PendingReply?
+    /// Set for the result of `infer_submit`: the message carries it as `aos_message.inference`.
+    var inference: Result<InferenceResult, KernelError>? = nil
 }

@@ -32,6 +32,8 @@ public final class Instance: @unchecked Sendable {
     public let plugin: PluginInfo
     let identity: SenderIdentity
     let config: String
+    /// Added to each inference request's priority under the priority policy.
+    public let priority: Int
     let mailbox: Mailbox
     /// What this instance's thread blocks on while it waits for a reply.
     let parker = ConditionLock()
@@ -66,9 +68,10 @@ public final class Instance: @unchecked Sendable {
     private var exited = false
 
     init(
-        id: UInt64, name: String, image: PluginImage, config: String, origin: InstanceSummary.Origin,
-        kernel: Kernel
+        id: UInt64, name: String, image: PluginImage, config: String, priority: Int,
+        origin: InstanceSummary.Origin, kernel: Kernel
     ) {
+        self.priority = priority
         self.id = id
         self.name = name
         self.image = image

@@ -69,12 +69,20 @@ enum InstanceRunner {
         let status = envelope.body.withUnsafeBufferPointer { body in
             var message = aos_message(
                 struct_size: UInt32(MemoryLayout<aos_message>.size),
-                flags: envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
+                flags: envelope.inference != nil ? AOS_MSG_INFERENCE
+                    : envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
                 id: envelope.id,
                 from: UnsafePointer(envelope.sender.cName),
-                body: aos_bytes(ptr: body.baseAddress, len: body.count)
+                body: aos_bytes(ptr: body.baseAddress, len: body.count),
+                inference: nil
             )
-            return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+            guard var result = envelope.inference.map(aos_infer_result.init(message:)) else {
+                return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+            }
+            return withUnsafePointer(to: &result) { result in
+                message.inference = result
+                return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+            }
         }
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
         // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.

@@ -20,12 +20,23 @@ public final class Kernel: @unchecked Sendable {
     let messagesRefused = Atomic<UInt64>(0)
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
     private let reaper = DispatchQueue(label: "agentos.reaper")
+    /// The inference device, when the kernel has an engine.
+    public let engine: InferenceEngine?
+    /// Queues every inference request in front of `engine`.
+    public let scheduler: InferenceScheduler
 
-    public init(configuration: KernelConfiguration, loader: PluginLoading, logger: Logger) {
+    /// A kernel; with an `engine`, it starts serving inference requests at once.
+    public init(
+        configuration: KernelConfiguration, loader: PluginLoading, logger: Logger,
+        engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair
+    ) {
         self.configuration = configuration
         self.loader = loader
         self.logger = logger
         self.table = InstanceTable(endedLimit: configuration.endedLimit)
+        self.engine = engine
+        self.scheduler = InferenceScheduler(policy: policy, capacity: configuration.inferenceQueueCapacity)
+        engine?.start(serving: scheduler)
     }
 
     // MARK: Queries
@@ -50,7 +61,8 @@ public final class Kernel: @unchecked Sendable {
     /// descriptor the kernel refuses, a taken or invalid name, or `init` failing
     /// (the instance is then listed as failed in `ps -a`).
     public func load(
-        path: String, name requestedName: String? = nil, config: String = "", origin: InstanceSummary.Origin = .agentctl
+        path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
+        origin: InstanceSummary.Origin = .agentctl
     ) async throws(KernelError) -> Instance {
         if let requestedName { try Self.validate(name: requestedName) }
         let image = try await open(path)
@@ -63,7 +75,7 @@ public final class Kernel: @unchecked Sendable {
         }
         let instance = Instance(
             id: nextInstanceID.wrappingAdd(1, ordering: .relaxed).oldValue, name: name, image: image,
-            config: config, origin: origin, kernel: self)
+            config: config, priority: priority, origin: origin, kernel: self)
         guard table.insert(instance) else {
             image.close()
             throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
@@ -147,6 +159,7 @@ public final class Kernel: @unchecked Sendable {
         }
         instance.log.append(.info, .kernel, "unloading")
         instance.requestStop()
+        scheduler.cancelAll(owner: instance.id)
         returnUndelivered(instance.mailbox.close(), of: instance)
         let seconds = String(format: "%g", timeout)
         if await instance.waitForExit(seconds: timeout)
@@ -159,10 +172,19 @@ public final class Kernel: @unchecked Sendable {
         throw KernelError(.hung, "\(name) did not stop within \(seconds) s: its handler is still running; it stays listed as hung and is closed when the handler returns")
     }
 
-    /// Unloads every instance, newest first, each with `timeout` seconds.
+    /// Unloads every instance, newest first, each with `timeout` seconds, then stops the engine.
     public func shutdown(timeout: Double) async {
         for instance in table.liveInstances.reversed() {
             _ = try? await unload(name: instance.name, timeout: timeout)
+        }
+        scheduler.close(reason: KernelError(.stopping, "the kernel is shutting down"))
+        if let engine {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    engine.shutdown()
+                    continuation.resume()
+                }
+            }
         }
     }
 

@@ -12,6 +12,8 @@ public struct KernelConfiguration: Sendable {
     public var logCapacity = 1000
     /// Stopped and failed instances kept for `ps -a`.
     public var endedLimit = 256
+    /// Inference requests queued at most before submitters get AOS_EFULL.
+    public var inferenceQueueCapacity = 4096
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

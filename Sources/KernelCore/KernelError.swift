@@ -32,6 +32,13 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case tooBig = "too_big"
         case handlerFailed = "handler_failed"
         case `internal`
+        // Inference
+        case promptTooLong = "prompt_too_long"
+        case invalidGrammar = "invalid_grammar"
+        case invalidSchema = "invalid_schema"
+        case cancelled
+        case engineUnavailable = "engine_unavailable"
+        case engineFailed = "engine_failed"
     }
 
     public let code: Code
@@ -43,4 +50,20 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// The status a plugin sees for this error.
+    public var status: AOSStatus {
+        switch code {
+        case .notFound: .notFound
+        case .full: .full
+        case .timedOut: .timedOut
+        case .stopping: .stopping
+        case .tooBig, .promptTooLong: .tooBig
+        case .handlerFailed: .handlerFailed
+        case .cancelled: .cancelled
+        case .engineUnavailable, .engineFailed: .engineUnavailable
+        case .invalidArgument, .invalidGrammar, .invalidSchema, .badName: .invalidArgument
+        default: .internal
+        }
+    }
 }

@@ -68,6 +68,19 @@ final class Mailbox: @unchecked Sendable {
         return .ok
     }
 
+    /// Appends a message from the kernel itself, even past capacity: a kernel
+    /// thread never waits on a plugin, and the result of a request the
+    /// instance made is never dropped (their number is bounded by the
+    /// inference queue). Returns false once the mailbox is closed.
+    func pushFromKernel(_ envelope: Envelope) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if closed { return false }
+        queue.append(envelope)
+        if receiverWaiting { pthread_cond_signal(notEmpty) }
+        return true
+    }
+
     /// Removes the oldest message, blocking while the mailbox is empty.
     /// Returns nil once the mailbox is closed.
     func pop() -> Envelope? {

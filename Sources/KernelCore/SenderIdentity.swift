@@ -21,4 +21,7 @@ public final class SenderIdentity: Sendable {
 
     /// The control API, the sender of messages from `agentctl send`.
     public static let controlAPI = SenderIdentity(name: "agentctl", instanceID: 0)
+
+    /// The kernel itself, the sender of inference results.
+    public static let kernel = SenderIdentity(name: "kernel", instanceID: 0)
 }

@@ -60,6 +60,26 @@ enum Syscalls {
                 guard let buffer else { return }
                 free(buffer.pointee.ptr)
                 buffer.pointee = aos_buffer(ptr: nil, len: 0)
+            },
+            infer: { context, request, result in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return instance.kernel.infer(
+                    from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false
+                ).rawValue
+            },
+            infer_stream: { context, request, onToken, user, result in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return instance.kernel.infer(
+                    from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true
+                ).rawValue
+            },
+            infer_submit: { context, request, requestID in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return instance.kernel.inferSubmit(from: instance, request: request, requestID: requestID).rawValue
+            },
+            infer_cancel: { context, requestID in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return instance.kernel.inferCancel(from: instance, requestID: requestID).rawValue
             }
         ))
         return UnsafePointer(table)

@@ -35,7 +35,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 0
+#define AOS_ABI_MINOR 1
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -80,6 +80,7 @@ typedef int32_t aos_status;
 #define AOS_EWRONGTHREAD (-13) /* called from a thread that is not the instance's own */
 #define AOS_ECANCELLED  (-14) /* the operation was cancelled */
 #define AOS_EHANDLER    (-15) /* the receiver's handler failed before it replied */
+#define AOS_EUNAVAIL    (-16) /* the inference engine is unavailable (none, unreachable, failed) */
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
@@ -103,6 +104,7 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_EWRONGTHREAD: return "AOS_EWRONGTHREAD";
     case AOS_ECANCELLED: return "AOS_ECANCELLED";
     case AOS_EHANDLER: return "AOS_EHANDLER";
+    case AOS_EUNAVAIL: return "AOS_EUNAVAIL";
     default: return "AOS_E?";
     }
 }
@@ -129,6 +131,7 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_EWRONGTHREAD: return "wrong thread";
     case AOS_ECANCELLED: return "cancelled";
     case AOS_EHANDLER: return "handler failed";
+    case AOS_EUNAVAIL: return "engine unavailable";
     default: return "unknown status";
     }
 }
@@ -154,6 +157,40 @@ typedef struct aos_buffer {
 
 /** aos_message.flags: the sender waits for api->reply(msg->id, ...). */
 #define AOS_MSG_REQUEST 0x1u
+/** aos_message.flags: the result of api->infer_submit; see aos_message.inference. */
+#define AOS_MSG_INFERENCE 0x2u
+
+/** Why a generation ended (aos_infer_result.finish_reason). */
+#define AOS_FINISH_STOP      1u /* the model ended its turn, or a stop string matched */
+#define AOS_FINISH_LENGTH    2u /* max_tokens were generated, or the context filled */
+#define AOS_FINISH_CANCELLED 3u /* cancelled by infer_cancel, a stream callback, or unload */
+
+/** Token counts and timings of one inference request. */
+typedef struct aos_infer_usage {
+    uint32_t prompt_tokens;     /* tokens of the templated prompt */
+    uint32_t completion_tokens; /* tokens generated */
+    uint64_t queue_ns;          /* submitted until the engine took it */
+    uint64_t ttft_ns;           /* submitted until the first generated token (0 if none) */
+    uint64_t total_ns;          /* submitted until finished */
+} aos_infer_usage;
+
+/**
+ * What an inference request produced. The caller sets struct_size.
+ *
+ * From api->infer and api->infer_stream, `text` is a buffer the kernel
+ * allocated: the caller owns it and frees it with api->release (it is
+ * {NULL, 0} when the call fails). In an AOS_MSG_INFERENCE message, `text`
+ * is {NULL, 0}: the text is the message body, lent like any body.
+ */
+typedef struct aos_infer_result {
+    uint32_t struct_size;   /* sizeof(aos_infer_result) */
+    aos_status status;      /* AOS_OK, or why the request failed (messages only; calls return it) */
+    uint64_t request_id;    /* kernel-minted; names the request in logs, ps and infer_cancel */
+    uint32_t finish_reason; /* AOS_FINISH_* (0 when status is not AOS_OK) */
+    uint32_t reserved;
+    aos_buffer text;        /* the generated text, UTF-8, without the stop string */
+    aos_infer_usage usage;
+} aos_infer_result;
 
 /**
  * A message delivered to on_message.
@@ -165,8 +202,13 @@ typedef struct aos_message {
     uint32_t struct_size; /* sizeof(aos_message) of the kernel that built it */
     uint32_t flags;       /* AOS_MSG_REQUEST, or 0 for a plain send */
     uint64_t id;          /* kernel-minted, unique in this kernel's run; the correlation id of a request */
-    const char *from;     /* the sender's instance name, or "agentctl" for the control API */
+    const char *from;     /* the sender's instance name, "agentctl" for the control API,
+                             or "kernel" for an inference result */
     aos_bytes body;
+    /* ABI 1.1: with AOS_MSG_INFERENCE, the result of api->infer_submit (`id` is
+     * its request id and `body` its text); NULL otherwise. Check
+     * struct_size > offsetof(aos_message, inference) before reading. */
+    const aos_infer_result *inference;
 } aos_message;
 
 /** What api->self reports. The caller sets struct_size before the call. */
@@ -188,6 +230,42 @@ typedef struct aos_self_info {
 #define AOS_LOG_INFO  20u
 #define AOS_LOG_WARN  30u
 #define AOS_LOG_ERROR 40u
+
+/** One turn of a chat. Both strings are NUL-terminated UTF-8, owned by the caller. */
+typedef struct aos_chat_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content;
+} aos_chat_message;
+
+/**
+ * An inference request. The caller owns every pointer; the kernel copies
+ * what it needs before the syscall returns. Zero-initialise, then set
+ * struct_size, messages and max_tokens: the zero of every other field is its
+ * default.
+ */
+typedef struct aos_infer_request {
+    uint32_t struct_size;               /* sizeof(aos_infer_request) */
+    uint32_t n_messages;                /* at least 1 */
+    const aos_chat_message *messages;   /* the chat so far, oldest first */
+    uint32_t max_tokens;                /* tokens to generate at most: 1 .. the context size */
+    float temperature;                  /* 0 = greedy, deterministic; up to 2 */
+    float top_p;                        /* nucleus sampling in (0, 1]; 0 means 1 (off) */
+    int32_t priority;                   /* added to the agent's priority under --policy priority */
+    uint64_t seed;                      /* sampling seed; the same seed gives the same text */
+    const char *const *stop;            /* n_stop strings that end the generation, or NULL */
+    uint32_t n_stop;                    /* at most 8 */
+    uint32_t reserved;
+    const char *grammar;                /* a GBNF grammar (root rule "root") the output must match, or NULL */
+    const char *json_schema;            /* a JSON Schema of an object the output must match, or NULL;
+                                           not together with `grammar` */
+} aos_infer_request;
+
+/**
+ * A streaming callback: receives each piece of generated text (UTF-8, whole
+ * characters, not NUL-terminated, lent for the call) on the caller's own
+ * thread. Return AOS_OK to go on; any other status cancels the request.
+ */
+typedef aos_status (*aos_token_fn)(void *user, const char *piece, size_t len);
 
 /** Clocks for api->now. */
 #define AOS_CLOCK_REALTIME  0u /* nanoseconds since the Unix epoch */
@@ -333,7 +411,86 @@ typedef struct aos_kernel_api {
      */
     void (*release)(aos_ctx *ctx, aos_buffer *buffer);
 
-    /* ABI 1.1 and later append here. */
+    /* ---- ABI 1.1: inference ---- */
+
+    /**
+     * infer — generate a chat completion and wait for it.
+     *
+     *   aos_status (*infer)(aos_ctx *ctx, const aos_infer_request *request,
+     *                       aos_infer_result *result);
+     *
+     * Queues `request` on the kernel's inference scheduler and blocks until
+     * it finishes. On AOS_OK, `*result` holds the text (the caller owns
+     * result->text and frees it with api->release), the finish reason and
+     * the usage. Time spent here does not count against the handler deadline.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       a NULL or malformed field: no messages, an unknown role,
+     *                    invalid UTF-8, max_tokens 0 or over the context size,
+     *                    temperature or top_p out of range, too many stop strings,
+     *                    an invalid grammar or schema, or both (the log says which)
+     *   AOS_ETOOBIG      the prompt does not fit in the context
+     *   AOS_EFULL        the kernel's inference queue is full
+     *   AOS_EUNAVAIL     no engine is configured, or the engine failed
+     *   AOS_ESTOPPING    this instance is being unloaded (the request was cancelled)
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*infer)(aos_ctx *ctx, const aos_infer_request *request, aos_infer_result *result);
+
+    /**
+     * infer_stream — infer, handing each piece of text to a callback as it is generated.
+     *
+     *   aos_status (*infer_stream)(aos_ctx *ctx, const aos_infer_request *request,
+     *                              aos_token_fn on_token, void *user,
+     *                              aos_infer_result *result);
+     *
+     * As infer; `on_token(user, piece, len)` runs on the caller's thread for
+     * each piece, in order, before infer_stream returns. The pieces
+     * concatenated equal result->text. A callback that returns non-AOS_OK
+     * cancels the request: infer_stream returns AOS_OK with finish_reason
+     * AOS_FINISH_CANCELLED and the text so far.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns as infer, and AOS_EINVAL when `on_token` is NULL.
+     */
+    aos_status (*infer_stream)(aos_ctx *ctx, const aos_infer_request *request, aos_token_fn on_token,
+                               void *user, aos_infer_result *result);
+
+    /**
+     * infer_submit — queue an inference request and return at once.
+     *
+     *   aos_status (*infer_submit)(aos_ctx *ctx, const aos_infer_request *request,
+     *                              uint64_t *request_id);
+     *
+     * Checks and queues `request`, stores its id in `*request_id` and
+     * returns. The result arrives later in this instance's mailbox as a
+     * message from "kernel" with flags AOS_MSG_INFERENCE, msg->id equal to the
+     * request id, the text as msg->body and the rest in msg->inference (whose
+     * status says whether the request failed later, e.g. AOS_ETOOBIG).
+     * Exactly one such message arrives per submitted request, unless the
+     * instance is unloaded first.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or the errors of infer found before queueing.
+     */
+    aos_status (*infer_submit)(aos_ctx *ctx, const aos_infer_request *request, uint64_t *request_id);
+
+    /**
+     * infer_cancel — cancel a request this instance submitted.
+     *
+     *   aos_status (*infer_cancel)(aos_ctx *ctx, uint64_t request_id);
+     *
+     * Stops the generation and frees its place in the engine. The result
+     * message still arrives, with AOS_FINISH_CANCELLED and the text so far.
+     * Thread: any thread of the plugin while the instance is loaded.
+     *
+     * Returns AOS_OK, or
+     *   AOS_ENOTFOUND    no unfinished request of this instance has that id
+     */
+    aos_status (*infer_cancel)(aos_ctx *ctx, uint64_t request_id);
+
+    /* ABI 1.2 and later append here. */
 } aos_kernel_api;
 
 /** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */

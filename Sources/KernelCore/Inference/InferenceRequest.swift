@@ -1,0 +1,129 @@
+import Synchronization
+
+/// Receives what the engine produces for one request.
+///
+/// Called on an engine thread: implementations must not block. Exactly one
+/// `finished` follows zero or more `received` calls.
+public protocol InferenceSink: AnyObject, Sendable {
+    /// A piece of generated text: whole UTF-8 characters, never empty.
+    func received(_ piece: String)
+    func finished(_ outcome: Result<InferenceResult, KernelError>)
+}
+
+/// One inference request on its way through the scheduler and the engine.
+///
+/// Created by the kernel, queued by `InferenceScheduler`, run by an engine.
+/// The engine reports progress with `markStarted`, `record`, `finish` and
+/// `fail`; the first `finish` or `fail` wins. Thread-safe.
+public final class InferenceRequest: @unchecked Sendable {
+    public let id: UInt64
+    /// The agent it is accounted to: an instance name, or "agentctl".
+    public let agent: String
+    /// The instance that may cancel it; 0 for the control API.
+    public let owner: UInt64
+    /// Higher runs first under the priority policy.
+    public let priority: Int
+    public let parameters: InferenceParameters
+    /// Monotonic ns.
+    public let submittedAt: UInt64
+
+    private struct Progress {
+        var text = ""
+        var usage = InferenceUsage()
+        var startedAt: UInt64 = 0
+        var finished = false
+        var cancelHandler: (@Sendable () -> Void)?
+    }
+
+    private let progress = Mutex(Progress())
+    private let cancelFlag = Atomic<Bool>(false)
+    private let sink: InferenceSink
+    /// Set by the scheduler: accounting once the request ends.
+    var onEnd: (@Sendable (InferenceRequest, Result<InferenceResult, KernelError>) -> Void)?
+
+    public init(
+        id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
+        submittedAt: UInt64, sink: InferenceSink
+    ) {
+        self.id = id
+        self.agent = agent
+        self.owner = owner
+        self.priority = priority
+        self.parameters = parameters
+        self.submittedAt = submittedAt
+        self.sink = sink
+    }
+
+    /// True once `cancel` was called; the engine stops at its next step.
+    public var isCancelled: Bool { cancelFlag.load(ordering: .relaxed) }
+
+    /// Asks the engine to stop this request; it then finishes as `.cancelled`.
+    public func cancel() {
+        guard !cancelFlag.exchange(true, ordering: .relaxed) else { return }
+        let handler = progress.withLock { $0.finished ? nil : $0.cancelHandler }
+        handler?()
+    }
+
+    /// Runs `handler` when the request is cancelled (at once if it already is).
+    /// For engines that must interrupt a wait, such as an HTTP stream.
+    public func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        progress.withLock { $0.cancelHandler = handler }
+        if isCancelled { handler() }
+    }
+
+    /// The engine took the request: its queue time ends.
+    public func markStarted(at now: UInt64) {
+        progress.withLock {
+            $0.startedAt = now
+            $0.usage.queueNanos = now &- submittedAt
+        }
+    }
+
+    public func setPromptTokens(_ count: Int) {
+        progress.withLock { $0.usage.promptTokens = count }
+    }
+
+    /// `tokens` more were generated, producing `piece` (possibly empty while a
+    /// character is incomplete or a stop string may be starting).
+    public func record(tokens: Int, piece: String, at now: UInt64) {
+        let deliver = progress.withLock { progress -> Bool in
+            guard !progress.finished else { return false }
+            if progress.usage.completionTokens == 0, tokens > 0 {
+                progress.usage.timeToFirstTokenNanos = now &- submittedAt
+            }
+            progress.usage.completionTokens += tokens
+            progress.text += piece
+            return !piece.isEmpty
+        }
+        if deliver { sink.received(piece) }
+    }
+
+    /// Ends the request with its text so far.
+    public func finish(_ reason: FinishReason, at now: UInt64) {
+        let result = progress.withLock { progress -> InferenceResult? in
+            guard !progress.finished else { return nil }
+            progress.finished = true
+            progress.usage.totalNanos = now &- submittedAt
+            if progress.startedAt == 0 { progress.usage.queueNanos = progress.usage.totalNanos }
+            return InferenceResult(requestID: id, text: progress.text, finishReason: reason, usage: progress.usage)
+        }
+        guard let result else { return }
+        end(.success(result))
+    }
+
+    /// Ends the request with an error.
+    public func fail(_ error: KernelError) {
+        let first = progress.withLock { progress -> Bool in
+            defer { progress.finished = true }
+            return !progress.finished
+        }
+        if first { end(.failure(error)) }
+    }
+
+    public var isFinished: Bool { progress.withLock { $0.finished } }
+
+    private func end(_ outcome: Result<InferenceResult, KernelError>) {
+        onEnd?(self, outcome)
+        sink.finished(outcome)
+    }
+}
