@@ -14,8 +14,12 @@ export AGENTOS_HOME
 PLUGINS_DIR ?= $(CURDIR)/Plugins
 SWIFT ?= swift
 CC ?= cc
+# llama.cpp as `make engine` installs it: Swift finds it through llama.pc.
+export PKG_CONFIG_PATH := $(CURDIR)/.deps/llama.cpp/install/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+MODEL := $(CURDIR)/.deps/models/SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-EXAMPLES := echo counter pinger
+EXAMPLES := echo counter pinger support summarizer
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
 .PHONY: all build release examples fixtures baselines engine run test bench check-tools clean
@@ -44,10 +48,10 @@ baselines: check-tools
 engine:
 	@scripts/setup-engine.sh
 
-build: check-tools
+build: check-tools engine
 	$(SWIFT) build
 
-release: check-tools
+release: check-tools engine
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 
@@ -57,15 +61,15 @@ run: release examples
 	@for so in $(EXAMPLE_SOS); do cmp -s $$so $(PLUGINS_DIR)/$$(basename $$so) || cp $$so $(PLUGINS_DIR)/; done
 	@echo "agentctl is at $(CURDIR)/.build/release/agentctl; in another terminal:"
 	@echo "  export PATH=$(CURDIR)/.build/release:\$$PATH AGENTOS_HOME=$(AGENTOS_HOME)"
-	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR)
+	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR) --model $(MODEL) --model-sha256 $(MODEL_SHA256)
 
 ## All tests: unit tests, and integration tests against real kernels and plugins.
-test: examples fixtures
+test: engine examples fixtures
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 ## Benchmarks, each beside a baseline measured in the same run.
-bench: examples baselines
+bench: engine examples baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentos-bench
 	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json

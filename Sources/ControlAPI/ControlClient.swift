@@ -94,6 +94,56 @@ public struct ControlClient: Sendable {
         }
     }
 
+    /// Runs an inference request and waits for the whole result.
+    public func infer(_ request: InferRequest) async throws -> InferResult {
+        var request = request
+        request.stream = false
+        return try await self.request(.POST, "/v1/infer", body: request, deadline: 3600)
+    }
+
+    /// Runs an inference request, streaming: `started`, then pieces, then the
+    /// result or an error. Ending the stream early (cancelling its task) closes
+    /// the connection, which cancels the request in the kernel.
+    public func inferStream(_ request: InferRequest) -> AsyncThrowingStream<InferStreamEvent, Error> {
+        var request = request
+        request.stream = true
+        let body = request
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let data = try ControlJSON.encoder().encode(body)
+                    let response = try await execute(.POST, "/v1/infer", body: ByteBuffer(bytes: data), deadline: nil)
+                    guard response.status == .ok else {
+                        throw apiError(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
+                    }
+                    var pending = ByteBuffer()
+                    for try await var chunk in response.body {
+                        pending.writeBuffer(&chunk)
+                        while let line = pending.readLine() {
+                            continuation.yield(try ControlJSON.decoder().decode(InferStreamEvent.self, from: Data(line.readableBytesView)))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: mapped(error))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Cancels an unfinished inference request.
+    public func cancelInference(_ id: UInt64) async throws {
+        let response = try await execute(.DELETE, "/v1/infer/\(id)", body: nil, deadline: 30)
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else { throw apiError(status: response.status, body: body) }
+    }
+
+    /// The inference engine and its load.
+    public func engine() async throws -> EngineStatus {
+        try await request(.GET, "/v1/engine")
+    }
+
     /// Sends one request and returns the raw status and body: for tests and tools.
     public func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
         let response = try await execute(method, path, body: body.map { ByteBuffer(bytes: $0) }, deadline: 30)

@@ -6,6 +6,11 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public struct Detail: Codable, Sendable, Equatable {
         public var code: String
         public var message: String
+
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
     public var error: Detail
 
@@ -47,4 +52,11 @@ public enum ErrorCode {
     public static let hung = "hung"
     public static let handlerFailed = "handler_failed"
     public static let `internal` = "internal"
+    // Inference
+    public static let promptTooLong = "prompt_too_long"
+    public static let invalidGrammar = "invalid_grammar"
+    public static let invalidSchema = "invalid_schema"
+    public static let cancelled = "cancelled"
+    public static let engineUnavailable = "engine_unavailable"
+    public static let engineFailed = "engine_failed"
 }

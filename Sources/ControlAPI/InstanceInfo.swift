@@ -27,13 +27,16 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
     public var mailboxLimit: Int
     /// The last error the instance hit (init status, handler status, hang), if any.
     public var lastError: String?
+    /// Inference use under this instance's name since the kernel started.
+    public var inference: InferenceUse?
 
     public init(
         name: String, id: UInt64, state: String, plugin: String, pluginName: String, version: String,
         description: String, kind: String, capabilities: [String], origin: String, loadedAt: Date,
         uptimeSeconds: Double, messagesIn: UInt64, messagesOut: UInt64, mailboxDepth: Int, mailboxLimit: Int,
-        lastError: String?
+        lastError: String?, inference: InferenceUse? = nil
     ) {
+        self.inference = inference
         self.name = name
         self.id = id
         self.state = state

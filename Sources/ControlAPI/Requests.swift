@@ -6,11 +6,14 @@ public struct LoadRequest: Codable, Sendable, Equatable {
     public var name: String?
     /// Passed to the plugin's `init`; "" when nil.
     public var config: String?
+    /// Added to the priority of the instance's inference requests; 0 when nil.
+    public var priority: Int?
 
-    public init(path: String, name: String? = nil, config: String? = nil) {
+    public init(path: String, name: String? = nil, config: String? = nil, priority: Int? = nil) {
         self.path = path
         self.name = name
         self.config = config
+        self.priority = priority
     }
 }
 

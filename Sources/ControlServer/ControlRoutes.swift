@@ -27,6 +27,9 @@ public struct ControlEnvironment: Sendable {
 ///     DELETE /v1/instances/NAME[?timeout_ms=N]  → InstanceInfo of the stopped instance
 ///     POST   /v1/instances/NAME/messages        SendRequest → SendResponse
 ///     GET    /v1/instances/NAME/logs[?tail=N&follow=1]  → JSON Lines
+///     POST   /v1/infer                          InferRequest → InferResult, or JSON Lines with stream
+///     DELETE /v1/infer/ID                       cancel a request
+///     GET    /v1/engine                         → EngineStatus
 public enum ControlRoutes {
     /// Largest request body accepted: a maximal message, JSON-escaped, with room to spare.
     static func bodyLimit(_ kernel: Kernel) -> Int { kernel.configuration.maxMessageBytes * 6 + 64 * 1024 }
@@ -53,19 +56,22 @@ public enum ControlRoutes {
 
         v1.get("instances") { request, _ in
             let all = try flag(request, "all")
-            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map(InstanceInfo.init)))
+            let accounts = kernel.scheduler.allAccounts()
+            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
+                InstanceInfo($0, inference: accounts[$0.name])
+            }))
         }
 
         v1.post("instances") { request, _ in
             let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit(kernel))
-            let instance = try await kernel.load(path: load.path, name: load.name, config: load.config ?? "")
+            let instance = try await kernel.load(path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0)
             return try JSONResponse.make(InstanceInfo(instance.summary()), status: .created)
         }
 
         v1.get("instances/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
-            return try JSONResponse.make(InstanceInfo(instance.summary()))
+            return try JSONResponse.make(InstanceInfo(instance.summary(), inference: kernel.scheduler.account(of: name)))
         }
 
         v1.delete("instances/:name") { request, context in
@@ -108,6 +114,7 @@ public enum ControlRoutes {
                     try await writer.finish(nil)
                 })
         }
+        InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         return router
     }
 

@@ -37,12 +37,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
              .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed:
             .unprocessableContent
-        case .badName, .invalidArgument: .badRequest
+        case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .promptTooLong: .badRequest
         case .nameTaken: .conflict
         case .full, .stopping: .serviceUnavailable
         case .hung, .timedOut: .gatewayTimeout
         case .tooBig: .contentTooLarge
-        case .handlerFailed: .badGateway
+        case .handlerFailed, .engineFailed: .badGateway
+        case .engineUnavailable: .serviceUnavailable
+        case .cancelled: .conflict
         case .internal: .internalServerError
         }
     }

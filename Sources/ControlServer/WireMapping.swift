@@ -3,14 +3,39 @@ import KernelCore
 
 extension InstanceInfo {
     /// The wire form of a kernel snapshot.
-    init(_ summary: InstanceSummary) {
+    init(_ summary: InstanceSummary, inference: InferenceAccount? = nil) {
         self.init(
             name: summary.name, id: summary.id, state: summary.state.rawValue, plugin: summary.plugin,
             pluginName: summary.pluginName, version: summary.version, description: summary.description,
             kind: summary.kind, capabilities: summary.capabilities, origin: summary.origin.rawValue,
             loadedAt: summary.loadedAt, uptimeSeconds: summary.uptime, messagesIn: summary.messagesIn,
             messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth,
-            mailboxLimit: summary.mailboxLimit, lastError: summary.lastError)
+            mailboxLimit: summary.mailboxLimit, lastError: summary.lastError,
+            inference: inference.map(InferenceUse.init))
+    }
+}
+
+extension InferenceUse {
+    init(_ account: InferenceAccount) {
+        let ended = Double(max(account.ended, 1))
+        self.init(
+            requests: account.requests, completed: account.completed, failed: account.failed,
+            cancelled: account.cancelled, inFlight: account.inFlight, promptTokens: account.promptTokens,
+            completionTokens: account.completionTokens, meanQueueMs: Double(account.queueNanos) / ended / 1e6,
+            meanTimeToFirstTokenMs: Double(account.timeToFirstTokenNanos) / ended / 1e6,
+            meanDecodeMs: Double(account.decodeNanos) / ended / 1e6)
+    }
+}
+
+extension InferResult {
+    init(_ result: InferenceResult, agent: String) {
+        let usage = result.usage
+        self.init(
+            requestId: result.requestID, agent: agent, text: result.text, finishReason: result.finishReason.rawValue,
+            usage: InferUsage(
+                promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                queueMs: Double(usage.queueNanos) / 1e6, timeToFirstTokenMs: Double(usage.timeToFirstTokenNanos) / 1e6,
+                totalMs: Double(usage.totalNanos) / 1e6))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlAPI
 import ControlServer
+import Engines
 import Foundation
 import Hummingbird
 import KernelCore
@@ -48,6 +49,9 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup(title: "Inference")
+    var inference: EngineOptions
+
     func validate() throws {
         guard mailbox >= 1 && mailbox <= 1_000_000 else { throw ValidationError("--mailbox must be in 1...1000000") }
         guard maxMessageBytes >= 1 && maxMessageBytes <= 64 << 20 else { throw ValidationError("--max-message-bytes must be in 1...67108864") }
@@ -83,7 +87,15 @@ struct AgentOSD: AsyncParsableCommand {
         settings.initTimeout = initTimeout
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
-        let kernel = Kernel(configuration: settings, loader: loader, logger: logger)
+        let engine: InferenceEngine?
+        do {
+            engine = try inference.makeEngine()
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
+        let kernel = Kernel(configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy)
+        let engineDescription = engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" } ?? "none"
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
@@ -95,7 +107,7 @@ struct AgentOSD: AsyncParsableCommand {
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "agentosd/\(Self.version)"),
             onServerRunning: { _ in
                 chmod(socketPath, 0o600)
-                Banner.print(home: home, pluginsDirectory: pluginsDirectory, version: Self.version)
+                Banner.print(home: home, pluginsDirectory: pluginsDirectory, version: Self.version, engine: engineDescription)
             },
             logger: logger
         )

@@ -14,8 +14,12 @@ final class KernelProcess: @unchecked Sendable {
     var client: ControlClient { ControlClient(home: home) }
 
     /// Starts a kernel with `arguments` (after `--plugins DIR`) and waits until it answers.
+    /// Without an `--engine` or `--model` argument it runs with `--engine none`:
+    /// only the inference tests pay for loading the model.
     /// `root` reuses a folder (another kernel's, or one prepared by the test); default: a new one.
     init(_ arguments: [String] = [], root: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let usesEngine = arguments.contains { $0 == "--engine" || $0 == "--model" }
+        let arguments = usesEngine ? arguments : ["--engine", "none"] + arguments
         let root = root ?? Self.newRoot()
         self.root = root
         home = AgentOSHome(path: root + "/home")
@@ -190,6 +194,9 @@ enum Paths {
     }()
     static var agentosd: URL { products.appendingPathComponent("agentosd") }
     static var agentctl: URL { products.appendingPathComponent("agentctl") }
+    /// The default model and llama.cpp's tools, from `make engine`.
+    static let model = root.appendingPathComponent(".deps/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    static let llamaTools = root.appendingPathComponent(".deps/llama.cpp/install/bin")
 
     /// `build/fixtures/NAME.so`, else `build/plugins/NAME.so` (built by `make test`).
     static func plugin(_ name: String) -> String {

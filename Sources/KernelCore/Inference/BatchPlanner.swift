@@ -3,8 +3,9 @@
 ///
 /// Every generating sequence decodes one token each step, so a long prompt
 /// never stalls the others; the budget left over prefills waiting prompts,
-/// oldest first, at most `prefillChunk` tokens each per step. Pure logic,
-/// shared by the llama.cpp engine and the simulated one.
+/// oldest first, at most `prefillChunk` tokens each per step — or the whole
+/// budget when no sequence is generating, since then nobody waits. Pure
+/// logic, shared by the llama.cpp engine and the simulated one.
 public struct BatchPlanner: Sendable {
     /// Tokens one step may carry (llama.cpp's n_batch).
     public let tokenBudget: Int
@@ -47,8 +48,9 @@ public struct BatchPlanner: Sendable {
         var step = Step()
         step.decode = sequences.filter { $0.pendingPrompt == 0 }.prefix(tokenBudget).map(\.slot)
         var budget = tokenBudget - step.decode.count
+        let chunk = step.decode.isEmpty ? tokenBudget : prefillChunk
         for sequence in sequences where sequence.pendingPrompt > 0 && budget > 0 {
-            let tokens = min(sequence.pendingPrompt, prefillChunk, budget)
+            let tokens = min(sequence.pendingPrompt, chunk, budget)
             step.prefill.append((sequence.slot, tokens))
             budget -= tokens
         }

@@ -27,13 +27,16 @@ struct Load: AsyncParsableCommand {
         help: ArgumentHelp("String passed to the plugin's init (default: empty).", valueName: "string"))
     var config: String?
 
+    @Option(help: "Scheduling priority of the instance's inference requests under --policy priority (higher first).")
+    var priority = 0
+
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp("Output format; json prints the new InstanceInfo.", valueName: "format"))
     var output: OutputFormat = .table
 
     func run() async throws {
-        let request = LoadRequest(path: absolutePath(path), name: name, config: config)
+        let request = LoadRequest(path: absolutePath(path), name: name, config: config, priority: priority == 0 ? nil : priority)
         let instance = try await ControlClient().load(request)
         switch output {
         case .json: try printJSON(instance)

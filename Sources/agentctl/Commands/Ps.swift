@@ -9,7 +9,8 @@ struct Ps: AsyncParsableCommand {
             Columns: NAME, ID (kernel-minted, never reused), STATE (loading, \
             running, stopping, stopped, failed, hung), PLUGIN (the file it was \
             loaded from), UPTIME, IN and OUT (messages received and sent), \
-            MAILBOX (queued/limit), LAST ERROR.
+            MAILBOX (queued/limit), INFER (inference requests, in flight), \
+            TOKENS (prompt/generated), TTFT (mean time to first token), LAST ERROR.
 
             With -o json prints {"instances":[...]}, each instance with every \
             field the kernel knows (descriptor, capabilities, origin, load time).
@@ -28,7 +29,7 @@ struct Ps: AsyncParsableCommand {
         case .json:
             try printJSON(InstanceList(instances: instances))
         case .table:
-            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "IN", "OUT", "MAILBOX", "LAST ERROR"]
+            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
         }
     }
@@ -37,7 +38,11 @@ struct Ps: AsyncParsableCommand {
         [
             instance.name, "\(instance.id)", instance.state, displayPath(instance.plugin),
             humanDuration(instance.uptimeSeconds), "\(instance.messagesIn)", "\(instance.messagesOut)",
-            "\(instance.mailboxDepth)/\(instance.mailboxLimit)", instance.lastError ?? "-",
+            "\(instance.mailboxDepth)/\(instance.mailboxLimit)",
+            instance.inference.map { "\($0.requests) (\($0.inFlight))" } ?? "-",
+            instance.inference.map { "\($0.promptTokens)/\($0.completionTokens)" } ?? "-",
+            instance.inference.map { String(format: "%.0fms", $0.meanTimeToFirstTokenMs) } ?? "-",
+            instance.lastError ?? "-",
         ]
     }
 }

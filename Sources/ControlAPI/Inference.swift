@@ -1,0 +1,165 @@
+/// `POST /v1/infer`: a chat completion through the kernel's scheduler.
+///
+/// Give `messages`, or `prompt` (one user message) with an optional `system`.
+/// Every field but the text may be left out.
+public struct InferRequest: Codable, Sendable, Equatable {
+    public struct Message: Codable, Sendable, Equatable {
+        public var role: String
+        public var content: String
+        public init(role: String, content: String) {
+            self.role = role
+            self.content = content
+        }
+    }
+
+    /// The agent the request is accounted to; "agentctl" when nil.
+    public var agent: String?
+    public var messages: [Message]?
+    public var prompt: String?
+    public var system: String?
+    public var maxTokens: Int?
+    public var temperature: Float?
+    public var topP: Float?
+    public var seed: UInt64?
+    public var stop: [String]?
+    /// A GBNF grammar the output must match.
+    public var grammar: String?
+    /// A JSON Schema (as JSON text) of an object the output must match.
+    public var jsonSchema: String?
+    public var priority: Int?
+    /// Stream the output as JSON Lines of `InferStreamEvent`.
+    public var stream: Bool?
+
+    public init(prompt: String) { self.prompt = prompt }
+
+    /// Tokens generated when `maxTokens` is not given.
+    public static let defaultMaxTokens = 256
+}
+
+/// Token counts and timings of one request.
+public struct InferUsage: Codable, Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var queueMs: Double
+    public var timeToFirstTokenMs: Double
+    public var totalMs: Double
+
+    public init(promptTokens: Int, completionTokens: Int, queueMs: Double, timeToFirstTokenMs: Double, totalMs: Double) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.queueMs = queueMs
+        self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.totalMs = totalMs
+    }
+}
+
+/// The answer to `InferRequest`.
+public struct InferResult: Codable, Sendable, Equatable {
+    public var requestId: UInt64
+    public var agent: String
+    public var text: String
+    /// stop, length or cancelled.
+    public var finishReason: String
+    public var usage: InferUsage
+
+    public init(requestId: UInt64, agent: String, text: String, finishReason: String, usage: InferUsage) {
+        self.requestId = requestId
+        self.agent = agent
+        self.text = text
+        self.finishReason = finishReason
+        self.usage = usage
+    }
+}
+
+/// One line of a streamed `POST /v1/infer`: first `started`, then `piece`s,
+/// then exactly one of `result` or `error`.
+public struct InferStreamEvent: Codable, Sendable, Equatable {
+    /// The request id, in the first line.
+    public var started: UInt64?
+    public var piece: String?
+    public var result: InferResult?
+    public var error: ErrorBody.Detail?
+
+    public init(started: UInt64? = nil, piece: String? = nil, result: InferResult? = nil, error: ErrorBody.Detail? = nil) {
+        self.started = started
+        self.piece = piece
+        self.result = result
+        self.error = error
+    }
+}
+
+/// `GET /v1/engine`: the inference engine, its load and its throughput.
+public struct EngineStatus: Codable, Sendable, Equatable {
+    /// "llama.cpp", "openai", or "none".
+    public var kind: String
+    public var model: String
+    public var endpoint: String
+    public var slots: Int
+    public var contextTokens: Int
+    /// fair, priority or fifo.
+    public var policy: String
+    public var activeSequences: Int
+    public var queueLength: Int
+    public var kvCellsUsed: Int
+    public var kvCellsTotal: Int
+    public var steps: UInt64
+    public var promptTokens: UInt64
+    public var generatedTokens: UInt64
+    /// Tokens per engine step, on average.
+    public var meanBatchTokens: Double
+    /// Tokens generated per second of engine work.
+    public var generatedTokensPerSecond: Double
+
+    public init(
+        kind: String, model: String, endpoint: String, slots: Int, contextTokens: Int, policy: String,
+        activeSequences: Int, queueLength: Int, kvCellsUsed: Int, kvCellsTotal: Int, steps: UInt64,
+        promptTokens: UInt64, generatedTokens: UInt64, meanBatchTokens: Double, generatedTokensPerSecond: Double
+    ) {
+        self.kind = kind
+        self.model = model
+        self.endpoint = endpoint
+        self.slots = slots
+        self.contextTokens = contextTokens
+        self.policy = policy
+        self.activeSequences = activeSequences
+        self.queueLength = queueLength
+        self.kvCellsUsed = kvCellsUsed
+        self.kvCellsTotal = kvCellsTotal
+        self.steps = steps
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.meanBatchTokens = meanBatchTokens
+        self.generatedTokensPerSecond = generatedTokensPerSecond
+    }
+}
+
+/// An agent's inference use, in `agentctl ps -o json`.
+public struct InferenceUse: Codable, Sendable, Equatable {
+    public var requests: UInt64
+    public var completed: UInt64
+    public var failed: UInt64
+    public var cancelled: UInt64
+    public var inFlight: Int
+    public var promptTokens: UInt64
+    public var completionTokens: UInt64
+    /// Means over ended requests, in milliseconds.
+    public var meanQueueMs: Double
+    public var meanTimeToFirstTokenMs: Double
+    public var meanDecodeMs: Double
+
+    public init(
+        requests: UInt64, completed: UInt64, failed: UInt64, cancelled: UInt64, inFlight: Int, promptTokens: UInt64,
+        completionTokens: UInt64, meanQueueMs: Double, meanTimeToFirstTokenMs: Double, meanDecodeMs: Double
+    ) {
+        self.requests = requests
+        self.completed = completed
+        self.failed = failed
+        self.cancelled = cancelled
+        self.inFlight = inFlight
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.meanQueueMs = meanQueueMs
+        self.meanTimeToFirstTokenMs = meanTimeToFirstTokenMs
+        self.meanDecodeMs = meanDecodeMs
+    }
+}

@@ -1,0 +1,137 @@
+import ControlAPI
+import Foundation
+import Hummingbird
+import KernelCore
+
+/// The inference part of the control API: `agentctl infer` and `agentctl engine`.
+enum InferenceRoutes {
+    static func add(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, bodyLimit: Int) {
+        v1.post("infer") { request, _ in
+            let body = try await JSONResponse.decode(InferRequest.self, from: request, limit: bodyLimit)
+            let agent = body.agent ?? "agentctl"
+            let events = StreamingSink(keepPieces: body.stream == true)
+            let inference = try kernel.submitInference(
+                agent: agent, priority: body.priority ?? 0, parameters: try parameters(of: body), sink: events)
+            guard body.stream == true else {
+                let outcome = await withTaskCancellationHandler {
+                    await events.outcome()
+                } onCancel: {
+                    inference.cancel()
+                }
+                return try JSONResponse.make(InferResult(try outcome.get(), agent: agent))
+            }
+            let encoder = ControlJSON.encoder()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    // A client that goes away (Ctrl-C in agentctl) cancels the request.
+                    do {
+                        func send(_ event: InferStreamEvent) async throws {
+                            var line = try encoder.encode(event)
+                            line.append(UInt8(ascii: "\n"))
+                            try await writer.write(ByteBuffer(bytes: line))
+                        }
+                        try await send(InferStreamEvent(started: inference.id))
+                        for await event in events.stream {
+                            switch event {
+                            case .piece(let piece): try await send(InferStreamEvent(piece: piece))
+                            case .finished(.success(let result)): try await send(InferStreamEvent(result: InferResult(result, agent: agent)))
+                            case .finished(.failure(let error)):
+                                try await send(InferStreamEvent(error: .init(code: error.code.rawValue, message: error.message)))
+                            }
+                        }
+                        try await writer.finish(nil)
+                    } catch {
+                        inference.cancel()
+                        throw error
+                    }
+                })
+        }
+
+        v1.delete("infer/:id") { _, context in
+            let raw = try context.parameters.require("id")
+            guard let id = UInt64(raw), kernel.scheduler.cancel(id: id, owner: nil) else {
+                throw KernelError(.notFound, "no unfinished inference request \(raw) (it may have finished)")
+            }
+            return Response(status: .noContent)
+        }
+
+        v1.get("engine") { _, _ in
+            try JSONResponse.make(EngineStatus(kernel))
+        }
+    }
+
+    /// The kernel's parameters for a control request. Throws `.invalidArgument` naming the problem.
+    static func parameters(of body: InferRequest) throws(KernelError) -> InferenceParameters {
+        var messages: [ChatMessage]
+        switch (body.messages, body.prompt) {
+        case (let given?, nil): messages = given.map { ChatMessage(role: $0.role, content: $0.content) }
+        case (nil, let prompt?): messages = [ChatMessage(role: "user", content: prompt)]
+        case (.some, .some): throw KernelError(.invalidArgument, "give messages or prompt, not both")
+        case (nil, nil): throw KernelError(.invalidArgument, "nothing to infer: give messages or prompt")
+        }
+        if let system = body.system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
+        var parameters = InferenceParameters(messages: messages, maxTokens: body.maxTokens ?? InferRequest.defaultMaxTokens)
+        parameters.temperature = body.temperature ?? 0
+        parameters.topP = body.topP ?? 1
+        parameters.seed = body.seed ?? 0
+        parameters.stop = body.stop ?? []
+        switch (body.grammar, body.jsonSchema) {
+        case (.some, .some): throw KernelError(.invalidArgument, "give grammar or json_schema, not both")
+        case (let grammar?, nil): parameters.constraint = .grammar(grammar)
+        case (nil, let schema?): parameters.constraint = .jsonSchema(schema)
+        case (nil, nil): break
+        }
+        return parameters
+    }
+}
+
+extension EngineStatus {
+    init(_ kernel: Kernel) {
+        let info = kernel.engine?.info ?? EngineInfo(kind: "none", model: "", slots: 0, contextTokens: 0, endpoint: "")
+        let stats = kernel.engine?.stats() ?? EngineStats()
+        self.init(
+            kind: info.kind, model: info.model, endpoint: info.endpoint, slots: info.slots,
+            contextTokens: info.contextTokens, policy: kernel.scheduler.policy.rawValue,
+            activeSequences: stats.activeSequences, queueLength: kernel.scheduler.queueLength,
+            kvCellsUsed: stats.kvCellsUsed, kvCellsTotal: stats.kvCellsTotal, steps: stats.steps,
+            promptTokens: stats.promptTokens, generatedTokens: stats.generatedTokens,
+            meanBatchTokens: stats.steps == 0 ? 0 : Double(stats.batchTokens) / Double(stats.steps),
+            generatedTokensPerSecond: stats.busySeconds == 0 ? 0 : Double(stats.generatedTokens) / stats.busySeconds)
+    }
+}
+
+/// Carries an engine's output to a control request's task.
+final class StreamingSink: InferenceSink, Sendable {
+    enum Event: Sendable {
+        case piece(String)
+        case finished(Result<InferenceResult, KernelError>)
+    }
+
+    let stream: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private let keepPieces: Bool
+
+    init(keepPieces: Bool) {
+        (stream, continuation) = AsyncStream.makeStream()
+        self.keepPieces = keepPieces
+    }
+
+    func received(_ piece: String) {
+        if keepPieces { continuation.yield(.piece(piece)) }
+    }
+
+    func finished(_ outcome: Result<InferenceResult, KernelError>) {
+        continuation.yield(.finished(outcome))
+        continuation.finish()
+    }
+
+    /// Waits for the end of the request.
+    func outcome() async -> Result<InferenceResult, KernelError> {
+        for await event in stream {
+            if case .finished(let outcome) = event { return outcome }
+        }
+        return .failure(KernelError(.cancelled, "the request was cancelled"))
+    }
+}

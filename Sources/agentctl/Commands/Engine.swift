@@ -1,0 +1,36 @@
+import ArgumentParser
+import ControlAPI
+
+/// `agentctl engine`: the inference engine, its load and its throughput.
+struct Engine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the inference engine: model, slots, queue, KV cache and throughput.",
+        discussion: """
+            ACTIVE is the number of sequences in the engine now and QUEUED the \
+            requests waiting for a slot; KV is the cache cells in use; MEAN BATCH \
+            the tokens per engine step since start; GEN T/S the tokens generated \
+            per second of engine work.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output format.", valueName: "format"))
+    var output: OutputFormat = .table
+
+    func run() async throws {
+        let engine = try await ControlClient().engine()
+        switch output {
+        case .json:
+            try printJSON(engine)
+        case .table:
+            printTable([
+                ["ENGINE", "MODEL", "POLICY", "SLOTS", "ACTIVE", "QUEUED", "KV", "PROMPT", "GENERATED", "MEAN BATCH", "GEN T/S"],
+                [
+                    engine.kind, displayPath(engine.model), engine.policy, "\(engine.slots)", "\(engine.activeSequences)",
+                    "\(engine.queueLength)", "\(engine.kvCellsUsed)/\(engine.kvCellsTotal)", "\(engine.promptTokens)",
+                    "\(engine.generatedTokens)", String(format: "%.1f", engine.meanBatchTokens),
+                    String(format: "%.1f", engine.generatedTokensPerSecond),
+                ],
+            ])
+        }
+    }
+}
