@@ -156,11 +156,15 @@ import Testing
     }
 
     @Test func prefillFillsTheBudgetOldestFirstInChunks() {
-        let planner = BatchPlanner(tokenBudget: 10, prefillChunk: 4)
-        let step = planner.plan([.init(slot: 3, pendingPrompt: 9), .init(slot: 1, pendingPrompt: 2), .init(slot: 2, pendingPrompt: 9)])
+        let planner = BatchPlanner(tokenBudget: 11, prefillChunk: 4)
+        let step = planner.plan([
+            .init(slot: 3, pendingPrompt: 9), .init(slot: 0, pendingPrompt: 0), .init(slot: 1, pendingPrompt: 2),
+            .init(slot: 2, pendingPrompt: 9), .init(slot: 4, pendingPrompt: 9),
+        ])
+        #expect(step.decode == [0])
         #expect(step.prefill.map(\.slot) == [3, 1, 2])
         #expect(step.prefill.map(\.tokens) == [4, 2, 4])
-        #expect(step.tokenCount == 10)
+        #expect(step.tokenCount == 11)
     }
 
     @Test func withNobodyDecodingAPromptMayTakeTheWholeBudget() {

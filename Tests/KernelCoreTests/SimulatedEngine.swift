@@ -54,20 +54,20 @@ final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
         return request
     }
 
-    /// One engine step: admit into free slots, plan, "decode", advance time.
+    /// One engine step: drop cancelled sequences, admit into free slots, plan, "decode", advance time.
     func step() {
         guard let scheduler else { return }
+        sequences.removeAll { sequence in
+            guard sequence.request.isCancelled else { return false }
+            sequence.request.finish(.cancelled, at: now)
+            return true
+        }
         while sequences.count < info.slots, let request = scheduler.take() {
             request.markStarted(at: now)
             let words = request.parameters.messages.reduce(0) { $0 + $1.content.split(separator: " ").count }
             request.setPromptTokens(words)
             let slot = (0..<info.slots).first { slot in !sequences.contains { $0.slot == slot } }!
             sequences.append(Sequence(request: request, slot: slot, promptTokens: words))
-        }
-        sequences.removeAll { sequence in
-            guard sequence.request.isCancelled else { return false }
-            sequence.request.finish(.cancelled, at: now)
-            return true
         }
         let plan = planner.plan(sequences.map { .init(slot: $0.slot, pendingPrompt: $0.promptTokens - $0.prefilled) })
         plans.append(plan)
