@@ -72,7 +72,7 @@ test: engine examples fixtures
 bench: engine examples baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentos-bench
-	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json
+	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL)
 
 clean:
 	rm -rf build .build

@@ -1,202 +1,462 @@
 import Foundation
 import KernelCore
 
-/// Converts a JSON Schema into a GBNF grammar (root rule `root`) that llama.cpp's
-/// grammar sampler enforces, so a model can only produce JSON the schema accepts.
+/// Converts a JSON Schema (as JSON text) into a GBNF grammar whose root rule is `root`,
+/// so llama.cpp's grammar sampler lets a model write only JSON the schema accepts.
 ///
-/// Supports what agents' schemas use: object (properties, required), string,
-/// integer, number, boolean, null, array (items, minItems, maxItems), enum,
-/// const, type lists, anyOf/oneOf and local `$ref`s. Required properties come
-/// first, optional ones after them. Keywords that constrain in ways GBNF cannot
-/// follow here (pattern, format, not, …) are refused rather than ignored.
+/// Covers what agents' schemas use, much like llama.cpp's json-schema-to-grammar and
+/// OpenAI structured outputs: `type` (object, string, integer, number, boolean, null,
+/// array, or a list of these), `properties`, `required`, `additionalProperties` (false or
+/// true), `items`, `minItems`/`maxItems`, `minLength`/`maxLength`, `enum` and `const` of
+/// scalars, `anyOf`/`oneOf`, and local `$ref`s such as `#/$defs/Name`. Properties come in
+/// declaration order, required ones first. Where a schema has several of `$ref`, `const`,
+/// `enum`, `anyOf`/`oneOf` and `type`, the first of these wins. Annotations (title,
+/// description, …) are ignored; keywords that constrain in ways the grammar cannot follow
+/// (pattern, format, minimum, not, …) are refused rather than ignored.
 public enum JSONSchemaGrammar {
-    /// Throws `.invalidSchema` naming the problem and where in the schema it is.
+    /// Throws `.invalidSchema` with one line naming the problem and its JSON pointer:
+    /// text that is not JSON, a top level that is not an object schema, an unsupported
+    /// keyword or type, a malformed value, or a `$ref` that does not resolve.
     public static func grammar(fromSchema json: String) throws(KernelError) -> String {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
-        } catch {
-            throw KernelError(.invalidSchema, "the JSON Schema is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let schema = root as? [String: Any] else { throw KernelError(.invalidSchema, "the JSON Schema must be a JSON object") }
-        var builder = Builder(document: schema)
-        let resolved = try builder.resolve(schema, at: "")
-        guard (resolved.schema["type"] as? String) == "object" || resolved.schema["properties"] != nil else {
-            throw KernelError(.invalidSchema, "the schema must describe an object (\"type\": \"object\")")
-        }
-        let body = try builder.rule(for: schema, at: "", name: "value")
-        return (["root ::= \(body) space"] + builder.rules.map { "\($0.key) ::= \($0.value)" }.sorted() + Builder.primitives)
-            .joined(separator: "\n")
+        var converter = Converter(document: try parse(json))
+        return try converter.grammar()
     }
 
-    private struct Builder {
-        let document: [String: Any]
-        var rules: [String: String] = [:]
+    /// The largest count written as a repetition. llama.cpp expands `x{m,n}` into n rules,
+    /// refuses minima above 2000 and ignores maxima above 2000, so schemas' bounds are kept
+    /// below that: larger maxLength/maxItems are lowered to this (the grammar then allows
+    /// fewer values, all still valid) and larger minLength/minItems are refused.
+    static let maxRepetition = 1000
 
-        static let primitives = [
-            #"space ::= | " " | "\n" [ \t]{0,20}"#,
-            #"string ::= "\"" char{0,512} "\"" space"#,
-            #"char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#,
-            #"integer ::= ("-"? ([0-9] | [1-9] [0-9]{1,15})) space"#,
-            #"number ::= ("-"? ([0-9] | [1-9] [0-9]{1,15})) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})? space"#,
-            #"boolean ::= ("true" | "false") space"#,
-            #"null ::= "null" space"#,
-        ]
-        static let ignored: Set<String> = ["title", "description", "examples", "default", "$schema", "$id", "$comment",
-                                            "$defs", "definitions", "additionalProperties", "strict"]
-        static let understood: Set<String> = ["type", "properties", "required", "items", "minItems", "maxItems",
-                                               "enum", "const", "anyOf", "oneOf", "$ref", "minLength", "maxLength"]
-
-        init(document: [String: Any]) { self.document = document }
-
-        func fail(_ path: String, _ reason: String) -> KernelError {
-            KernelError(.invalidSchema, "schema at \(path.isEmpty ? "/" : path): \(reason)")
+    private static func parse(_ json: String) throws(KernelError) -> JSONValue {
+        let data = Data(json.utf8)
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw KernelError(.invalidSchema, "the schema is not valid JSON: \(reason)")
         }
+        var reader = JSONReader(bytes: Array(data))
+        guard let document = reader.value() else { throw KernelError(.invalidSchema, "the schema is not valid JSON") }
+        return document
+    }
+}
 
-        /// Follows `$ref` chains to the schema they name.
-        func resolve(_ schema: [String: Any], at path: String, depth: Int = 0) throws(KernelError) -> (schema: [String: Any], path: String) {
-            guard let reference = schema["$ref"] as? String else { return (schema, path) }
-            guard depth < 32 else { throw fail(path, "$ref chain too deep") }
-            let parts = reference.split(separator: "/").map(String.init)
-            guard parts.count == 3, parts[0] == "#", ["$defs", "definitions"].contains(parts[1]),
-                  let table = document[parts[1]] as? [String: Any], let target = table[parts[2]] as? [String: Any] else {
-                throw fail(path, "unresolvable $ref \"\(reference)\" (only #/$defs/NAME and #/definitions/NAME)")
-            }
-            return try resolve(target, at: "/\(parts[1])/\(parts[2])", depth: depth + 1)
-        }
+/// The rules a grammar can need whatever the schema; `value` is any JSON value.
+private enum Primitive: String {
+    case char, string, integralPart = "integral-part", decimalPart = "decimal-part"
+    case integer, number, boolean, null, value
+}
 
-        /// A grammar expression for `schema`; named sub-rules go to `rules`.
-        mutating func rule(for schema: [String: Any], at path: String, name: String) throws(KernelError) -> String {
-            if let reference = schema["$ref"] as? String {
-                let ruleName = "ref-" + Self.ruleName(reference)
-                if rules[ruleName] == nil {
-                    rules[ruleName] = "\"\""  // placeholder: lets recursive references terminate
-                    let (target, targetPath) = try resolve(schema, at: path)
-                    rules[ruleName] = try rule(for: target, at: targetPath, name: ruleName)
-                }
-                return ruleName
-            }
-            for key in schema.keys where !Self.ignored.contains(key) && !Self.understood.contains(key) {
-                throw fail(path, "keyword \"\(key)\" is not supported")
-            }
-            if let constant = schema["const"] { return try literal(constant, at: path + "/const") }
-            if let options = schema["enum"] {
-                guard let values = options as? [Any], !values.isEmpty else { throw fail(path, "enum must be a non-empty array") }
-                return "(" + (try values.enumerated().map { (index, value) throws(KernelError) in
-                    try literal(value, at: "\(path)/enum/\(index)")
-                }).joined(separator: " | ") + ")"
-            }
-            for keyword in ["anyOf", "oneOf"] {
-                guard let options = schema[keyword] else { continue }
-                guard let alternatives = options as? [[String: Any]], !alternatives.isEmpty else {
-                    throw fail(path, "\(keyword) must be a non-empty array of schemas")
-                }
-                var expressions: [String] = []
-                for (index, alternative) in alternatives.enumerated() {
-                    expressions.append(try rule(for: alternative, at: "\(path)/\(keyword)/\(index)", name: "\(name)-\(index)"))
-                }
-                return "(" + expressions.joined(separator: " | ") + ")"
-            }
-            switch schema["type"] {
-            case let types as [Any]:
-                var expressions: [String] = []
-                for (index, type) in types.enumerated() {
-                    guard let type = type as? String else { throw fail(path, "type list entries must be strings") }
-                    var single = schema
-                    single["type"] = type
-                    expressions.append(try rule(for: single, at: "\(path)/type/\(index)", name: "\(name)-\(type)"))
-                }
-                return "(" + expressions.joined(separator: " | ") + ")"
-            case let type as String:
-                return try typed(type, schema, at: path, name: name)
-            case nil where schema["properties"] != nil:
-                return try typed("object", schema, at: path, name: name)
-            case nil:
-                throw fail(path, "no type (give \"type\", \"enum\", \"const\", \"anyOf\" or \"$ref\")")
-            default:
-                throw fail(path, "type must be a string or a list of strings")
-            }
-        }
+/// Walks a schema document, adding a rule for each part worth naming.
+private struct Converter {
+    let document: JSONValue
+    var rules = RuleSet()
+    var primitiveNames: [Primitive: String] = [:]
+    var referenceNames: [String: String] = [:]
 
-        private mutating func typed(_ type: String, _ schema: [String: Any], at path: String, name: String) throws(KernelError) -> String {
-            switch type {
-            case "string":
-                let minimum = schema["minLength"] as? Int ?? 0
-                let maximum = schema["maxLength"] as? Int ?? 512
-                guard minimum >= 0, maximum >= minimum, maximum <= 4096 else { throw fail(path, "minLength/maxLength must satisfy 0 ≤ min ≤ max ≤ 4096") }
-                if minimum == 0 && maximum == 512 { return "string" }
-                return #""\"" char{\#(minimum),\#(maximum)} "\"" space"#
-            case "integer", "number", "boolean", "null":
-                return type
-            case "array":
-                let items = try (schema["items"] as? [String: Any]).map { (item) throws(KernelError) in
-                    try rule(for: item, at: path + "/items", name: name + "-item")
-                } ?? "value-any"
-                if items == "value-any" { try addAnyValue() }
-                let minimum = schema["minItems"] as? Int ?? 0
-                let maximum = schema["maxItems"] as? Int ?? 64
-                guard minimum >= 0, maximum >= minimum, maximum <= 1024 else { throw fail(path, "minItems/maxItems must satisfy 0 ≤ min ≤ max ≤ 1024") }
-                let ruleName = name + "-array"
-                if maximum == 0 {
-                    rules[ruleName] = #""[" space "]" space"#
-                } else if minimum == 0 {
-                    rules[ruleName] = #""[" space (\#(items) ("," space \#(items)){0,\#(maximum - 1)})? "]" space"#
-                } else {
-                    rules[ruleName] = #""[" space \#(items) ("," space \#(items)){\#(minimum - 1),\#(maximum - 1)} "]" space"#
-                }
-                return ruleName
-            case "object":
-                let properties = schema["properties"] as? [String: Any] ?? [:]
-                let required = Set(schema["required"] as? [String] ?? [])
-                for key in required where properties[key] == nil { throw fail(path, "required property \"\(key)\" is not in properties") }
-                // Declaration order is lost by JSONSerialization: sort for a stable grammar.
-                var pairs: [(key: String, rule: String, required: Bool)] = []
-                for key in properties.keys.sorted() {
-                    guard let property = properties[key] as? [String: Any] else { throw fail(path + "/properties/" + key, "must be a schema object") }
-                    let value = try rule(for: property, at: path + "/properties/" + key, name: name + "-" + Self.ruleName(key))
-                    pairs.append((key, #"\#(try literal(key, at: path)) ":" space \#(value)"#, required.contains(key)))
-                }
-                let mandatory = pairs.filter(\.required).map(\.rule)
-                let optional = pairs.filter { !$0.required }.map(\.rule)
-                var body: String
-                if !mandatory.isEmpty {
-                    body = mandatory.joined(separator: #" "," space "#) + optional.map { #" ("," space \#($0))?"# }.joined()
-                } else if !optional.isEmpty {
-                    // Without a required property, each optional one may follow only the ones before it.
-                    body = "(" + optional.reversed().reduce("") { rest, pair in
-                        rest.isEmpty ? pair : #"\#(pair) ("," space \#(rest))?"#
-                    } + ")?"
-                } else {
-                    body = ""
-                }
-                let ruleName = name + "-object"
-                rules[ruleName] = #""{" space \#(body) "}" space"#
-                return ruleName
-            default:
-                throw fail(path, "unsupported type \"\(type)\"")
+    /// Keywords that constrain values in ways this converter does not express.
+    static let refused: Set<String> = [
+        "pattern", "format", "patternProperties", "propertyNames", "if", "then", "else", "not", "allOf",
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minProperties",
+        "maxProperties", "dependentRequired", "dependentSchemas", "dependencies", "uniqueItems", "contains",
+        "minContains", "maxContains", "prefixItems", "additionalItems", "unevaluatedProperties",
+        "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+    ]
+
+    init(document: JSONValue) {
+        self.document = document
+        // Bounded, so a model cannot loop on whitespace forever.
+        _ = rules.add("space", #"| " " | "\n" [ \t]{0,20}"#)
+        referenceNames["#"] = rules.reserve("root")
+    }
+
+    mutating func grammar() throws(KernelError) -> String {
+        var top = (schema: document, path: "")
+        var followed: Set<String> = []
+        while let reference = top.schema["$ref"] {
+            guard case .string(let target) = reference, followed.insert(target).inserted else {
+                throw fail(top.path, "$ref must be a string and not lead back to itself")
+            }
+            top = try resolve(target, from: top.path)
+        }
+        guard case .string("object")? = top.schema["type"] else {
+            throw fail(top.path, #"the top level must be an object schema ("type": "object")"#)
+        }
+        rules.define("root", try body(for: document, at: "", name: "root"))
+        return rules.text
+    }
+
+    /// A GBNF expression for `schema`; the rules it uses are named after `name`.
+    private mutating func body(for schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
+        switch schema {
+        case .bool(true): return primitive(.value)
+        case .object(let members):
+            if let keyword = members.map(\.key).first(where: Self.refused.contains) {
+                throw fail(path, "keyword \"\(keyword)\" is not supported")
+            }
+        default: throw fail(path, "a schema must be a JSON object (or true)")
+        }
+        if let reference = schema["$ref"] {
+            guard case .string(let target) = reference else { throw fail(path, "$ref must be a string") }
+            return try self.reference(target, from: path)
+        }
+        if let constant = schema["const"] { return try literal(constant, at: path + "/const") + " space" }
+        if let options = schema["enum"] {
+            guard case .array(let values) = options, !values.isEmpty else { throw fail(path, "enum must be a non-empty array") }
+            var literals: [String] = []
+            for (index, value) in values.enumerated() { literals.append(try literal(value, at: "\(path)/enum/\(index)")) }
+            return "(" + literals.joined(separator: " | ") + ") space"
+        }
+        for keyword in ["anyOf", "oneOf"] {
+            guard let options = schema[keyword] else { continue }
+            guard case .array(let alternatives) = options, !alternatives.isEmpty else {
+                throw fail(path, "\(keyword) must be a non-empty array of schemas")
+            }
+            var expressions: [String] = []
+            for (index, alternative) in alternatives.enumerated() {
+                expressions.append(try expression(for: alternative, at: "\(path)/\(keyword)/\(index)", name: "\(name)-\(index)"))
+            }
+            return "(" + expressions.joined(separator: " | ") + ")"
+        }
+        switch schema["type"] {
+        case .string(let type)?:
+            return try typed(type, schema, at: path, name: name)
+        case .array(let types)? where !types.isEmpty:
+            var expressions: [String] = []
+            for case .string(let type) in types {
+                expressions.append(named(try typed(type, schema, at: path, name: "\(name)-\(type)"), "\(name)-\(type)"))
+            }
+            guard expressions.count == types.count else { throw fail(path, "type lists must hold type names") }
+            return "(" + expressions.joined(separator: " | ") + ")"
+        case nil where schema["properties"] != nil:
+            return try typed("object", schema, at: path, name: name)
+        case nil where schema["items"] != nil:
+            return try typed("array", schema, at: path, name: name)
+        case nil:
+            return primitive(.value)
+        default:
+            throw fail(path, "type must be a type name or a non-empty list of them")
+        }
+    }
+
+    /// `schema` as a rule name: its own rule unless its body already is a single name.
+    private mutating func expression(for schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
+        named(try body(for: schema, at: path, name: name), name)
+    }
+
+    private mutating func named(_ body: String, _ name: String) -> String {
+        body.allSatisfy(RuleSet.isNameCharacter) ? body : rules.add(name, body)
+    }
+
+    private mutating func typed(_ type: String, _ schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
+        switch type {
+        case "object": return try object(schema, at: path, name: name)
+        case "array": return try array(schema, at: path, name: name)
+        case "string":
+            let (minimum, maximum) = try bounds("minLength", "maxLength", in: schema, at: path)
+            if minimum == 0 && maximum == nil { return primitive(.string) }
+            return #""\"" \#(repeated(primitive(.char), minimum, maximum)) "\"" space"#
+        case "integer": return primitive(.integer)
+        case "number": return primitive(.number)
+        case "boolean": return primitive(.boolean)
+        case "null": return primitive(.null)
+        default: throw fail(path, "unsupported type \"\(type)\"")
+        }
+    }
+
+    /// Required properties in declaration order, then each optional one, also in order.
+    private mutating func object(_ schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
+        guard case .object(let properties) = schema["properties"] ?? .object([]) else { throw fail(path, "properties must be an object") }
+        guard case .array(let list) = schema["required"] ?? .array([]) else { throw fail(path, "required must be an array of names") }
+        var required: Set<String> = []
+        for item in list {
+            guard case .string(let key) = item else { throw fail(path, "required must be an array of names") }
+            guard properties.contains(where: { $0.key == key }) else { throw fail(path, "required property \"\(key)\" is not in properties") }
+            required.insert(key)
+        }
+        switch schema["additionalProperties"] {
+        case nil, .bool?: break
+        default: throw fail(path, "additionalProperties must be false or true (schemas for extra properties are not supported)")
+        }
+        var mandatory: [String] = [], optional: [String] = []
+        for (key, property) in properties {
+            let child = name == "root" ? key : "\(name)-\(key)"
+            let value = try expression(for: property, at: "\(path)/properties/\(Self.pointerToken(key))", name: child)
+            let pair = rules.add(child + "-kv", #"\#(Self.quoted(Self.jsonString(key))) space ":" space \#(value)"#)
+            if required.contains(key) { mandatory.append(pair) } else { optional.append(pair) }
+        }
+        let members: String
+        if !mandatory.isEmpty {
+            members = (mandatory.joined(separator: #" "," space "#) + optional.map { #" ("," space \#($0))?"# }.joined())
+        } else if !optional.isEmpty {
+            // The first property present opens the object; any later ones may follow it.
+            let starts = optional.indices.map { first in
+                ([optional[first]] + optional[(first + 1)...].map { #"("," space \#($0))?"# }).joined(separator: " ")
+            }
+            members = "(" + starts.joined(separator: " | ") + ")?"
+        } else {
+            members = ""
+        }
+        return #""{" space \#(members.isEmpty ? "" : members + " ")"}" space"#
+    }
+
+    private mutating func array(_ schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
+        let item = if let items = schema["items"] {
+            try expression(for: items, at: path + "/items", name: name + "-item")
+        } else {
+            primitive(.value)
+        }
+        let (minimum, maximum) = try bounds("minItems", "maxItems", in: schema, at: path)
+        if maximum == 0 { return #""[" space "]" space"# }
+        let more = repeated(#"("," space \#(item))"#, max(minimum - 1, 0), maximum.map { $0 - 1 })
+        let elements = [item, more].filter { !$0.isEmpty }.joined(separator: " ")
+        return #""[" space \#(minimum == 0 ? "(\(elements))?" : elements) "]" space"#
+    }
+
+    /// A minimum and optional maximum count, checked and kept to `maxRepetition`.
+    private func bounds(_ minimumKey: String, _ maximumKey: String, in schema: JSONValue, at path: String) throws(KernelError) -> (Int, Int?) {
+        func count(_ key: String) throws(KernelError) -> Int? {
+            guard let value = schema[key] else { return nil }
+            guard case .number(let text) = value, let number = Double(text), number >= 0, number <= 1e9, number.rounded() == number else {
+                throw fail(path, "\(key) must be a non-negative integer")
+            }
+            return Int(number)
+        }
+        let minimum = try count(minimumKey) ?? 0
+        let maximum = try count(maximumKey)
+        if let maximum, maximum < minimum { throw fail(path, "\(minimumKey) is greater than \(maximumKey)") }
+        guard minimum <= JSONSchemaGrammar.maxRepetition else {
+            throw fail(path, "\(minimumKey) above \(JSONSchemaGrammar.maxRepetition) is not supported")
+        }
+        return (minimum, maximum.map { min($0, JSONSchemaGrammar.maxRepetition) })
+    }
+
+    /// `item` written `minimum` to `maximum` (nil: unbounded) times in GBNF.
+    private func repeated(_ item: String, _ minimum: Int, _ maximum: Int?) -> String {
+        switch (minimum, maximum) {
+        case (0, 0?): ""
+        case (1, 1?): item
+        case (0, 1?): item + "?"
+        case (0, nil): item + "*"
+        case (1, nil): item + "+"
+        case (_, nil): item + "{\(minimum),}"
+        case (_, let maximum?) where maximum == minimum: item + "{\(minimum)}"
+        case (_, let maximum?): item + "{\(minimum),\(maximum)}"
+        }
+    }
+
+    private mutating func reference(_ target: String, from path: String) throws(KernelError) -> String {
+        if let name = referenceNames[target] { return name }
+        let (schema, targetPath) = try resolve(target, from: path)
+        let name = rules.reserve(targetPath.split(separator: "/").last.map(String.init) ?? "ref")
+        referenceNames[target] = name  // before the body, so recursive references end here
+        rules.define(name, try body(for: schema, at: targetPath, name: name))
+        return name
+    }
+
+    /// The schema a local `$ref` (`#`, then a JSON pointer) names, with its pointer.
+    private func resolve(_ target: String, from path: String) throws(KernelError) -> (schema: JSONValue, path: String) {
+        guard target == "#" || target.hasPrefix("#/") else {
+            throw fail(path, "$ref \"\(target)\" is not supported (only local ones such as \"#/$defs/Name\")")
+        }
+        var schema = document
+        let tokens = target == "#" ? [] : target.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false)
+        for token in tokens {
+            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            guard let next = schema[key] else { throw fail(path, "$ref \"\(target)\" does not resolve") }
+            schema = next
+        }
+        return (schema, String(target.dropFirst()))
+    }
+
+    /// The GBNF literal matching the JSON text of a scalar.
+    private func literal(_ value: JSONValue, at path: String) throws(KernelError) -> String {
+        switch value {
+        case .string(let text): Self.quoted(Self.jsonString(text))
+        case .number(let text): Self.quoted(text)
+        case .bool(let flag): Self.quoted(flag ? "true" : "false")
+        case .null: Self.quoted("null")
+        case .array, .object: throw fail(path, "enum and const values must be strings, numbers, booleans or null")
+        }
+    }
+
+    private mutating func primitive(_ primitive: Primitive) -> String {
+        if let name = primitiveNames[primitive] { return name }
+        let name = rules.reserve(primitive.rawValue)
+        primitiveNames[primitive] = name
+        let body = switch primitive {
+        case .char: #"[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#
+        case .string: #""\"" \#(self.primitive(.char))* "\"" space"#
+        case .integralPart: "[0] | [1-9] [0-9]{0,15}"
+        case .decimalPart: "[0-9]{1,16}"
+        case .integer: #""-"? \#(self.primitive(.integralPart)) space"#
+        case .number:
+            #""-"? \#(self.primitive(.integralPart)) ("." \#(self.primitive(.decimalPart)))? ([eE] [-+]? [0-9]{1,3})? space"#
+        case .boolean: #"("true" | "false") space"#
+        case .null: #""null" space"#
+        case .value:
+            [#""{" space (\#(self.primitive(.string)) ":" space \#(name) ("," space \#(self.primitive(.string)) ":" space \#(name))*)? "}" space"#,
+             #""[" space (\#(name) ("," space \#(name))*)? "]" space"#,
+             self.primitive(.string), self.primitive(.number), self.primitive(.boolean), self.primitive(.null)].joined(separator: " | ")
+        }
+        rules.define(name, body)
+        return name
+    }
+
+    private func fail(_ path: String, _ problem: String) -> KernelError {
+        KernelError(.invalidSchema, "schema at \(path.isEmpty ? "/" : path): \(problem)")
+    }
+
+    /// `text` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
+    static func jsonString(_ text: String) -> String {
+        var json = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case "\n": json += "\\n"
+            case "\r": json += "\\r"
+            case "\t": json += "\\t"
+            case _ where scalar.value < 0x20: json += String(format: "\\u%04x", scalar.value)
+            default: json.unicodeScalars.append(scalar)
             }
         }
+        return json + "\""
+    }
 
-        /// Any JSON value, for arrays without `items`.
-        private mutating func addAnyValue() throws(KernelError) {
-            rules["value-any"] = #"(string | number | boolean | null | "[" space (value-any ("," space value-any)*)? "]" space | "{" space (string ":" space value-any ("," space string ":" space value-any)*)? "}" space)"#
+    /// A GBNF string literal matching `text` exactly.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func pointerToken(_ key: String) -> String {
+        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+}
+
+/// Named GBNF rules. A body that is already there is reused under its first name.
+private struct RuleSet {
+    private var bodies: [String: String] = [:]
+    private var nameOfBody: [String: String] = [:]
+
+    static func isNameCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || character == "-")
+    }
+
+    /// The name `body` has, or `name` (made valid and unique) for it.
+    mutating func add(_ name: String, _ body: String) -> String {
+        if let existing = nameOfBody[body] { return existing }
+        let unique = reserve(name)
+        define(unique, body)
+        return unique
+    }
+
+    /// A free name like `name`, for a rule defined later (so it can refer to itself).
+    mutating func reserve(_ name: String) -> String {
+        let words = name.split { !Self.isNameCharacter($0) || $0 == "-" }
+        let base = words.isEmpty ? "rule" : words.joined(separator: "-")
+        var unique = base, suffix = 2
+        while bodies[unique] != nil {
+            unique = "\(base)-\(suffix)"
+            suffix += 1
         }
+        bodies[unique] = ""
+        return unique
+    }
 
-        /// A grammar literal matching exactly the JSON text of `value`.
-        private func literal(_ value: Any, at path: String) throws(KernelError) -> String {
-            guard JSONSerialization.isValidJSONObject([value]),
-                  let data = try? JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed, .withoutEscapingSlashes]),
-                  let text = String(data: data, encoding: .utf8) else {
-                throw fail(path, "value is not JSON")
+    mutating func define(_ name: String, _ body: String) {
+        bodies[name] = body
+        if nameOfBody[body] == nil { nameOfBody[body] = name }
+    }
+
+    /// The grammar: `root` first, then the other rules by name.
+    var text: String {
+        let others = bodies.filter { $0.key != "root" }.sorted { $0.key < $1.key }
+        return "root ::= \(bodies["root"] ?? "")\n" + others.map { "\($0.key) ::= \($0.value)\n" }.joined()
+    }
+}
+
+/// A JSON value whose object members keep their document order (JSONSerialization's do not).
+private enum JSONValue {
+    case null, bool(Bool), number(String), string(String)
+    case array([JSONValue]), object([(key: String, value: JSONValue)])
+
+    subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.last { $0.key == key }?.value
+    }
+}
+
+/// Reads JSON text that JSONSerialization has accepted; numbers keep their text.
+private struct JSONReader {
+    let bytes: [UInt8]
+    var index = 0
+
+    mutating func value() -> JSONValue? {
+        skipWhitespace()
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            var members: [(key: String, value: JSONValue)] = []
+            while skipWhitespace(), index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "}"): index += 1; return .object(members)
+                case UInt8(ascii: ","): index += 1
+                default:
+                    guard case .string(let key)? = value(), skipWhitespace(), index < bytes.count,
+                          bytes[index] == UInt8(ascii: ":") else { return nil }
+                    index += 1
+                    guard let member = value() else { return nil }
+                    members.append((key, member))
+                }
             }
-            let json = String(text.dropFirst().dropLast())
-            let escaped = json.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            return "\"\(escaped)\" space"
+            return nil
+        case UInt8(ascii: "["):
+            index += 1
+            var elements: [JSONValue] = []
+            while skipWhitespace(), index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "]"): index += 1; return .array(elements)
+                case UInt8(ascii: ","): index += 1
+                default:
+                    guard let element = value() else { return nil }
+                    elements.append(element)
+                }
+            }
+            return nil
+        case UInt8(ascii: "\""): return string()
+        case UInt8(ascii: "t"): index += 4; return .bool(true)
+        case UInt8(ascii: "f"): index += 5; return .bool(false)
+        case UInt8(ascii: "n"): index += 4; return .null
+        default:
+            let start = index
+            while index < bytes.count, "+-.0123456789eE".utf8.contains(bytes[index]) { index += 1 }
+            return index > start ? .number(String(decoding: bytes[start..<index], as: UTF8.self)) : nil
         }
+    }
 
-        static func ruleName(_ text: String) -> String {
-            let cleaned = text.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? String($0) : "-" }.joined()
-            return cleaned.isEmpty ? "x" : cleaned
+    /// A string token, its escapes decoded by JSONSerialization.
+    private mutating func string() -> JSONValue? {
+        let start = index
+        index += 1
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
         }
+        guard index < bytes.count else { return nil }
+        index += 1
+        let token = bytes[start..<index]
+        guard token.contains(UInt8(ascii: "\\")) else {
+            return .string(String(decoding: token.dropFirst().dropLast(), as: UTF8.self))
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(token), options: [.fragmentsAllowed]) as? String).map(JSONValue.string)
+    }
+
+    /// Skips whitespace; true, so it can lead a condition list.
+    @discardableResult
+    private mutating func skipWhitespace() -> Bool {
+        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        return true
     }
 }

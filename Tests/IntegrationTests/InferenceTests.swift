@@ -262,20 +262,17 @@ import Testing
         let kernel = try await KernelProcess(["--model", Paths.model, "--slots", "8", "--ctx", "8192", "--policy", "fifo"])
         defer { _ = kernel.stop() }
         let client = kernel.client
-        let results = try await withThrowingTaskGroup(of: InferResult.self) { group in
-            for index in 0..<100 {
-                group.addTask {
-                    var request = InferRequest(prompt: "Say a number.")
-                    request.agent = "agent-\(index % 4)"
-                    request.maxTokens = 4
-                    return try await client.infer(request)
-                }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
+        // Four agents submit 25 requests each without waiting: 100 in the kernel at once.
+        for agent in 0..<4 { try await kernel.load("inferer", as: "agent-\(agent)") }
+        for index in 0..<100 {
+            _ = try await client.send("agent-\(index % 4)", SendRequest(text: "submit 4 Say a number."))
         }
-        #expect(results.count == 100)
-        #expect(Set(results.map(\.requestId)).count == 100)
-        #expect(results.allSatisfy { !$0.text.isEmpty || $0.usage.completionTokens > 0 })
+        #expect(try await kernel.eventually(120) {
+            try await client.instances().allSatisfy { $0.inference?.completed == 25 }
+        })
+        for info in try await client.instances() {
+            #expect(info.inference?.requests == 25 && info.inference?.failed == 0 && info.inference?.inFlight == 0)
+        }
         #expect(try await kernel.eventually(5) {
             let engine = try await client.engine()
             return engine.activeSequences == 0 && engine.queueLength == 0

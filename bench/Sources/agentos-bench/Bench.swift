@@ -26,25 +26,44 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Idle echo instances for the footprint row.")
     var idleInstances = 1000
 
+    @Option(help: "The directory holding llama.cpp's llama-bench, llama-batched-bench and llama-server.")
+    var llamaBin: String
+
+    @Option(help: "The GGUF model for the inference rows.")
+    var model: String
+
+    @Option(help: "CPU threads for the kernel's engine and llama.cpp's tools alike.")
+    var threads = 2
+
     func run() async throws {
-        let kernel = try await BenchKernel.start(agentosd: agentosd)
-        defer { kernel.stop() }
+        try await IdleCheck.warnIfBusy()
+        var table = ResultTable()
+        try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
+            try await messaging(kernel, into: &table)
+        }
+        let inference = InferenceBench(agentosd: agentosd, tools: LlamaTools(bin: llamaBin, model: model, threads: threads), runs: runs)
+        try await inference.run(into: &table)
+        print(table.markdown)
+        try table.writeJSON(to: results)
+    }
+
+    /// The message-passing and footprint rows, on a kernel without an inference engine.
+    private func messaging(_ kernel: BenchKernel, into table: inout ResultTable) async throws {
         let plugins = buildDir + "/plugins"
         let baselines = buildDir + "/bench"
         for plugin in ["echo", "counter", "pinger"] {
             _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so"))
         }
-        var table = ResultTable()
 
         // Request/reply round trip: pinger → echo → pinger, vs a C pthread ping-pong.
         let roundTrip = try await median(runs) { try await kernel.pinger("ping 100000 echo 16")["mean_ns"] }
-        let pingPong = try median(runs) { try Baseline.run("\(baselines)/pingpong", "100000", "16")["per_op_ns"] }
+        let pingPong = try await median(runs) { try await Baseline.run("\(baselines)/pingpong", "100000", "16")["per_op_ns"] }
         table.add("request/reply round trip", agentos: roundTrip, baseline: pingPong, unit: .nanoseconds,
                   baselineIs: "C pthread ping-pong, mutex+condvar queues", goal: "≤ 2×", lowerIsBetter: true)
 
         // Async messages per second, one sender → one receiver, vs a C bounded queue.
         let flood = try await median(runs) { try await kernel.pinger("flood 2000000 counter 16", timeoutMs: 120_000)["per_second"] }
-        let queue = try median(runs) { try Baseline.run("\(baselines)/queue", "2000000", "16", "1024")["per_second"] }
+        let queue = try await median(runs) { try await Baseline.run("\(baselines)/queue", "2000000", "16", "1024")["per_second"] }
         table.add("async messages, 1 sender → 1 receiver", agentos: flood, baseline: queue, unit: .perSecond,
                   baselineIs: "C bounded queue, mutex+condvar", goal: "≥ 1,000,000/s", lowerIsBetter: false)
 
@@ -58,7 +77,7 @@ struct Bench: AsyncParsableCommand {
             }
             return Double(DispatchTime.now().uptimeNanoseconds - started) / Double(cycles)
         }
-        let dlopen = try median(runs) { try Baseline.run("\(baselines)/dlopen", "\(plugins)/echo.so", "200")["mean_ns"] }
+        let dlopen = try await median(runs) { try await Baseline.run("\(baselines)/dlopen", "\(plugins)/echo.so", "200")["mean_ns"] }
         table.add("load + unload (control API)", agentos: loadUnload, baseline: dlopen, unit: .nanoseconds,
                   baselineIs: "dlopen + dlsym + dlclose", goal: "≤ 5 ms", lowerIsBetter: true)
 
@@ -73,9 +92,6 @@ struct Bench: AsyncParsableCommand {
                         baseline: "\(before.rssBytes / (1 << 20)) MiB", baselineIs: "the same kernel with 3 instances")
         table.addReport("threads, \(idleInstances) idle echo instances", value: "\(after.threads)",
                         baseline: "\(before.threads)", baselineIs: "the same kernel with 3 instances")
-
-        print(table.markdown)
-        try table.writeJSON(to: results)
     }
 
     private func median(_ runs: Int, _ measure: () async throws -> Double?) async throws -> Double {
@@ -84,16 +100,7 @@ struct Bench: AsyncParsableCommand {
             guard let value = try await measure() else { throw BenchError("a run reported no figure") }
             values.append(value)
         }
-        return values.sorted()[values.count / 2]
-    }
-
-    private func median(_ runs: Int, _ measure: () throws -> Double?) throws -> Double {
-        var values: [Double] = []
-        for _ in 0..<max(1, runs) {
-            guard let value = try measure() else { throw BenchError("a run reported no figure") }
-            values.append(value)
-        }
-        return values.sorted()[values.count / 2]
+        return values.median
     }
 }
 

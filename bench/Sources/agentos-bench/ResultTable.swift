@@ -2,7 +2,7 @@ import Foundation
 
 /// The rows of `make bench`: a markdown table on stdout and the same rows as JSON.
 struct ResultTable {
-    enum Unit { case nanoseconds, perSecond }
+    enum Unit { case nanoseconds, perSecond, tokensPerSecond }
 
     struct Row: Codable {
         var benchmark: String
@@ -23,6 +23,7 @@ struct ResultTable {
     }
 
     private(set) var rows: [Row] = []
+    private let started = DispatchTime.now().uptimeNanoseconds
 
     /// A measured figure beside its baseline; the ratio is agentos / baseline.
     mutating func add(_ benchmark: String, agentos: Double, baseline: Double, unit: Unit, baselineIs: String, goal: String, lowerIsBetter: Bool) {
@@ -30,11 +31,21 @@ struct ResultTable {
             benchmark: benchmark, agentos: Self.format(agentos, unit), baseline: Self.format(baseline, unit),
             baselineIs: baselineIs, ratio: String(format: "%.2f×", agentos / baseline), goal: goal,
             agentosValue: agentos, baselineValue: baseline))
+        progress()
     }
 
     /// A reported figure with no ratio (a later issue sets its goal).
     mutating func addReport(_ benchmark: String, value: String, baseline: String, baselineIs: String) {
         rows.append(Row(benchmark: benchmark, agentos: value, baseline: baseline, baselineIs: baselineIs, ratio: "–", goal: "report"))
+        progress()
+    }
+
+    /// Shows the row just added on stderr, with the time so far: the whole table comes only at the end.
+    private func progress() {
+        guard let row = rows.last else { return }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let line = String(format: "agentos-bench: %4.0f s  ", seconds) + "\(row.benchmark): \(row.agentos) vs \(row.baseline) (\(row.ratio))\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     var markdown: String {
@@ -54,10 +65,13 @@ struct ResultTable {
     private static func format(_ value: Double, _ unit: Unit) -> String {
         switch unit {
         case .nanoseconds:
-            value >= 1_000_000 ? String(format: "%.2f ms", value / 1_000_000)
+            value >= 1_000_000_000 ? String(format: "%.2f s", value / 1_000_000_000)
+                : value >= 1_000_000 ? String(format: "%.2f ms", value / 1_000_000)
                 : value >= 1_000 ? String(format: "%.1f µs", value / 1_000) : String(format: "%.0f ns", value)
         case .perSecond:
             value >= 1_000_000 ? String(format: "%.2f M/s", value / 1_000_000) : String(format: "%.0f k/s", value / 1_000)
+        case .tokensPerSecond:
+            String(format: value >= 100 ? "%.0f t/s" : "%.1f t/s", value)
         }
     }
 }

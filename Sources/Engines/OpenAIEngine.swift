@@ -1,0 +1,418 @@
+import AsyncHTTPClient
+import Foundation
+import KernelCore
+import NIOCore
+
+/// The OpenAI-compatible engine: sends the kernel's requests to llama-server,
+/// vLLM, Ollama or a hosted API as `POST {baseURL}/chat/completions`, streamed
+/// as server-sent events.
+///
+/// The kernel still queues, orders and accounts every request; a dispatcher
+/// thread takes one whenever fewer than `slots` are in flight and runs it as a
+/// task. A grammar is sent as `grammar` (llama-server's extension: other
+/// servers ignore or refuse it), a JSON Schema as `response_format`
+/// `json_schema` (strict). Every failure ends the request with a `KernelError`
+/// of one line naming the engine. Thread-safe.
+public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// The API root, e.g. http://127.0.0.1:8080/v1.
+        public var baseURL: String
+        /// The `model` of each request.
+        public var model: String
+        /// Sent as `Authorization: Bearer` when set.
+        public var apiKey: String?
+        /// Requests in flight at most; match the server's parallel slots, or
+        /// the requests it queues may stall out.
+        public var slots = 8
+        /// The server's context per request, for `agentctl engine` and `validate`.
+        public var contextTokens = 8192
+        /// Seconds to establish a connection.
+        public var connectTimeout: Double = 10
+        /// Seconds without a byte from the server, before or during the stream,
+        /// after which a request fails as stalled.
+        public var stallTimeout: Double = 30
+
+        public init(baseURL: String, model: String) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.model = model
+        }
+    }
+
+    public let info: EngineInfo
+    private let configuration: Configuration
+    private let client: HTTPClient
+    private let lock = ConditionLock()
+    private var state = State()  // guarded by `lock`
+    private let dispatcherDone = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var scheduler: InferenceScheduler?
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var stopping = false
+        var stats = EngineStats()
+        /// When `tasks` last became non-empty, for `busySeconds`.
+        var busySince: UInt64 = 0
+    }
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        var settings = HTTPClient.Configuration()
+        settings.timeout.connect = .nanoseconds(Int64(configuration.connectTimeout * 1e9))
+        settings.timeout.read = .nanoseconds(Int64(configuration.stallTimeout * 1e9))
+        // A refused connection means the engine is down: say so at once rather than retry until the connect timeout.
+        settings.connectionPool.retryConnectionEstablishment = false
+        settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, configuration.slots)
+        // Below the 5 s keep-alive of llama-server and uvicorn (vLLM), so a request never goes out on a connection the server is closing.
+        settings.connectionPool.idleTimeout = .seconds(4)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+        info = EngineInfo(
+            kind: "openai", model: configuration.model, slots: configuration.slots,
+            contextTokens: configuration.contextTokens, endpoint: configuration.baseURL)
+    }
+
+    // MARK: InferenceEngine
+
+    /// Checks that `maxTokens` fits the context and that a JSON Schema is a JSON object.
+    public func validate(_ parameters: InferenceParameters) throws(KernelError) {
+        guard parameters.maxTokens < configuration.contextTokens else {
+            throw KernelError(.invalidArgument, "max_tokens \(parameters.maxTokens) does not fit the context of \(configuration.contextTokens) tokens per request")
+        }
+        if case .jsonSchema(let schema)? = parameters.constraint, OpenAIChat.jsonObject(schema) == nil {
+            throw KernelError(.invalidSchema, "the JSON Schema is not a JSON object")
+        }
+    }
+
+    /// Starts the dispatcher thread.
+    public func start(serving scheduler: InferenceScheduler) {
+        lock.withLock { state.scheduler = scheduler }
+        let thread = Thread { [self] in
+            dispatch(scheduler)
+            dispatcherDone.signal()
+        }
+        thread.name = "aos:openai"
+        thread.start()
+    }
+
+    /// Fails what is in flight with `.stopping`, stops the dispatcher and closes
+    /// the connections. Blocks: call it off the cooperative pool.
+    public func shutdown() {
+        let (scheduler, tasks): (InferenceScheduler?, [Task<Void, Never>]) = lock.withLock {
+            guard !state.stopping else { return (nil, []) }
+            state.stopping = true
+            lock.broadcast()
+            return (state.scheduler, Array(state.tasks.values))
+        }
+        for task in tasks { task.cancel() }
+        if let scheduler {
+            scheduler.wakeEngine()
+            dispatcherDone.wait()
+        }
+        lock.withLock {
+            let deadline = monotonicNanos() + 5_000_000_000
+            while !state.tasks.isEmpty && lock.wait(until: deadline) {}
+        }
+        try? client.syncShutdown()
+    }
+
+    public func stats() -> EngineStats {
+        lock.withLock {
+            var stats = state.stats
+            stats.activeSequences = state.tasks.count
+            if !state.tasks.isEmpty { stats.busySeconds += Double(monotonicNanos() - state.busySince) / 1e9 }
+            return stats
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Takes requests while fewer than `slots` are in flight, until `shutdown`.
+    private func dispatch(_ scheduler: InferenceScheduler) {
+        while true {
+            let hasRoom = lock.withLock {
+                while !state.stopping && state.tasks.count >= max(1, configuration.slots) { lock.wait() }
+                return !state.stopping
+            }
+            guard hasRoom else { return }
+            guard let request = scheduler.take(waitingUntil: monotonicNanos() + 250_000_000) else { continue }
+            launch(request, scheduler: scheduler)
+        }
+    }
+
+    /// Runs `request` as a task that cancelling the request cancels.
+    private func launch(_ request: InferenceRequest, scheduler: InferenceScheduler) {
+        let task: Task<Void, Never>? = lock.withLock {
+            guard !state.stopping else { return nil }
+            if state.tasks.isEmpty { state.busySince = monotonicNanos() }
+            // Created under the lock, so `ended` cannot run before the task is registered.
+            let task = Task { [self] in
+                await run(request, scheduler: scheduler)
+                ended(request)
+            }
+            state.tasks[request.id] = task
+            return task
+        }
+        guard let task else { return request.fail(Self.stoppingError) }
+        request.onCancel { task.cancel() }
+    }
+
+    private func ended(_ request: InferenceRequest) {
+        lock.withLock {
+            state.tasks[request.id] = nil
+            if state.tasks.isEmpty { state.stats.busySeconds += Double(monotonicNanos() - state.busySince) / 1e9 }
+            lock.broadcast()
+        }
+    }
+
+    private static let stoppingError = KernelError(.stopping, "the engine is shutting down")
+
+    // MARK: One request
+
+    /// Runs `request` to its end: finished, cancelled or failed, never left open.
+    private func run(_ request: InferenceRequest, scheduler: InferenceScheduler) async {
+        do {
+            let reason = try await stream(request, scheduler: scheduler)
+            request.finish(reason, at: monotonicNanos())
+        } catch {
+            if request.isCancelled {
+                request.finish(.cancelled, at: monotonicNanos())
+            } else if lock.withLock({ state.stopping }) {
+                request.fail(Self.stoppingError)
+            } else {
+                request.fail(error as? KernelError ?? KernelError(.engineFailed, "engine at \(configuration.baseURL) failed: \(error)"))
+            }
+        }
+    }
+
+    /// Sends `request` and reads its event stream into it. Returns how it
+    /// finished; throws a `KernelError`, or any error once cancelled.
+    private func stream(_ request: InferenceRequest, scheduler: InferenceScheduler) async throws -> FinishReason {
+        var http = HTTPClientRequest(url: configuration.baseURL + "/chat/completions")
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/json")
+        http.headers.add(name: "Accept", value: "text/event-stream")
+        if let key = configuration.apiKey { http.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        http.body = .bytes(ByteBuffer(bytes: try OpenAIChat.body(for: request.parameters, model: configuration.model)))
+
+        request.markStarted(at: monotonicNanos())
+        let response: HTTPClientResponse
+        do {
+            // Stalls are caught by the idle read timeout; this deadline (to the response head) is only a backstop.
+            response = try await client.execute(http, timeout: .hours(24))
+        } catch {
+            throw stalled(error) ?? KernelError(.engineUnavailable, "engine at \(configuration.baseURL) unreachable: \(reason(error))")
+        }
+        guard response.status == .ok else {
+            throw OpenAIChat.refusal(status: response.status.code, body: try await prefix(of: response.body), engine: configuration.baseURL)
+        }
+
+        var events = ServerSentEvents()
+        var chunk = OpenAIChat.StreamState()
+        var opening = ""  // the body's start, to quote when it is not a stream
+        do {
+            for try await buffer in response.body {
+                try Task.checkCancellation()
+                if opening.count < 80 { opening += String(buffer: buffer).prefix(80 - opening.count) }
+                for event in events.feed(buffer.readableBytesView) {
+                    guard case .message(let data) = event else {
+                        guard let finish = chunk.finish else { throw malformed("[DONE] before a finish_reason") }
+                        return finish
+                    }
+                    let update = try chunk.take(data)
+                    if let piece = update.piece { request.record(tokens: 1, piece: piece, at: monotonicNanos()) }
+                    if let prompt = update.promptTokens { request.setPromptTokens(prompt) }
+                    if update.extraTokens > 0 { request.record(tokens: update.extraTokens, piece: "", at: monotonicNanos()) }
+                    let completion = (update.piece == nil ? 0 : 1) + update.extraTokens
+                    scheduler.charge(request, promptTokens: update.newPromptTokens, completionTokens: completion)
+                    lock.withLock {
+                        state.stats.steps += 1
+                        state.stats.promptTokens += UInt64(update.newPromptTokens)
+                        state.stats.generatedTokens += UInt64(completion)
+                    }
+                }
+                guard events.pendingBytes < 1 << 20 else { throw malformed("a line of over 1 MiB") }
+            }
+        } catch let error as KernelError {
+            throw error
+        } catch {
+            try Task.checkCancellation()
+            throw stalled(error) ?? KernelError(.engineFailed, "engine at \(configuration.baseURL) broke off the stream: \(reason(error))")
+        }
+        try Task.checkCancellation()
+        if let finish = chunk.finish { return finish }  // some servers end without [DONE]
+        guard chunk.events > 0 else { throw malformed("no server-sent events; the body began \(OpenAIChat.quote(opening))") }
+        throw malformed("it ended without a finish_reason")
+    }
+
+    /// The first 4 KiB of an error body, decoded leniently.
+    private func prefix(of body: HTTPClientResponse.Body) async throws -> String {
+        var bytes = ByteBuffer()
+        do {
+            for try await buffer in body {
+                bytes.writeImmutableBuffer(buffer)
+                if bytes.readableBytes >= 4096 { break }
+            }
+        } catch {
+            try Task.checkCancellation()  // a cut-off error body still says what it can
+        }
+        return String(decoding: bytes.readableBytesView.prefix(4096), as: UTF8.self)
+    }
+
+    private func malformed(_ detail: String) -> KernelError {
+        KernelError(.engineFailed, "engine sent a malformed stream: \(detail)")
+    }
+
+    /// The error for a read timeout, nil for any other error.
+    private func stalled(_ error: Error) -> KernelError? {
+        guard (error as? HTTPClientError) == .readTimeout else { return nil }
+        return KernelError(.timedOut, "engine at \(configuration.baseURL) stalled: no data for \(String(format: "%g", configuration.stallTimeout)) s")
+    }
+
+    /// A short reason for a transport error.
+    private func reason(_ error: Error) -> String {
+        switch error as? HTTPClientError {
+        case .connectTimeout?: return "connect timed out after \(String(format: "%g", configuration.connectTimeout)) s"
+        case .remoteConnectionClosed?: return "the server closed the connection"
+        default: break
+        }
+        let text = String(describing: error)
+        for (needle, reason) in [
+            ("Connection refused", "connection refused"), ("Connection reset", "connection reset"),
+            ("Network is unreachable", "network unreachable"), ("No route to host", "no route to host"),
+            ("dnsAError", "host name not resolved"),
+        ] where text.contains(needle) {
+            return reason
+        }
+        return text
+    }
+}
+
+/// The chat-completions wire format: request bodies, stream chunks and error bodies.
+private enum OpenAIChat {
+    /// The JSON body of a streamed chat completion for `parameters`.
+    /// Throws `.invalidSchema` when a JSON Schema does not parse.
+    static func body(for parameters: InferenceParameters, model: String) throws(KernelError) -> Data {
+        // Without a system turn, chat templates such as SmolLM2's add their own: send the embedded engine's.
+        var messages = parameters.messages
+        if messages.first?.role != "system" { messages.insert(ChatMessage(role: "system", content: LlamaModel.defaultSystemPrompt), at: 0) }
+        var body: [String: Any] = [
+            "model": model,
+            "messages": messages.map { ["role": $0.role, "content": $0.content] },
+            "max_tokens": parameters.maxTokens,
+            "temperature": decimal(parameters.temperature),
+            "top_p": decimal(parameters.topP),
+            "seed": Int(UInt32(truncatingIfNeeded: parameters.seed)),  // as the embedded engine seeds its sampler
+            "stream": true,
+            "stream_options": ["include_usage": true],
+        ]
+        if !parameters.stop.isEmpty { body["stop"] = parameters.stop }
+        switch parameters.constraint {
+        case .grammar(let grammar)?:
+            body["grammar"] = grammar
+        case .jsonSchema(let schema)?:
+            guard let parsed = jsonObject(schema) else { throw KernelError(.invalidSchema, "the JSON Schema is not a JSON object") }
+            body["response_format"] = ["type": "json_schema", "json_schema": ["name": "output", "schema": parsed, "strict": true]]
+        case nil:
+            break
+        }
+        do {
+            return try JSONSerialization.data(withJSONObject: body)
+        } catch {
+            throw KernelError(.invalidArgument, "the request cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    /// What one stream has delivered so far, and what each new chunk adds.
+    struct StreamState {
+        private(set) var finish: FinishReason?
+        /// Data events taken.
+        private(set) var events = 0
+        private var completionTokens = 0
+        private var promptTokens = 0
+
+        struct Update {
+            /// New text: one token per content chunk.
+            var piece: String?
+            /// The server's prompt count, once its usage arrives.
+            var promptTokens: Int?
+            var newPromptTokens = 0
+            /// Tokens the usage counts beyond the content chunks.
+            var extraTokens = 0
+        }
+
+        /// Takes one event's data: a `chat.completion.chunk`, or an `error` object.
+        mutating func take(_ data: String) throws(KernelError) -> Update {
+            events += 1
+            guard let object = jsonObject(data) else {
+                throw KernelError(.engineFailed, "engine sent a malformed stream: not JSON: \(quote(data))")
+            }
+            if object["error"] != nil, let message = errorMessage(object) {
+                throw KernelError(isContextError(message, object) ? .promptTooLong : .engineFailed, "engine failed mid-stream: \(oneLine(message))")
+            }
+            var update = Update()
+            let choice = (object["choices"] as? [[String: Any]])?.first
+            if let content = (choice?["delta"] as? [String: Any])?["content"] as? String, !content.isEmpty {
+                update.piece = content
+                completionTokens += 1
+            }
+            if let reason = choice?["finish_reason"] as? String { finish = reason == "length" ? .length : .stop }
+            if let usage = object["usage"] as? [String: Any] {
+                if let prompt = usage["prompt_tokens"] as? Int {
+                    update.promptTokens = prompt
+                    update.newPromptTokens = max(0, prompt - promptTokens)
+                    promptTokens = max(promptTokens, prompt)
+                }
+                // `record` only adds: a usage below the chunks counted leaves the count as it is.
+                if let completion = usage["completion_tokens"] as? Int, completion > completionTokens {
+                    update.extraTokens = completion - completionTokens
+                    completionTokens = completion
+                }
+            }
+            return update
+        }
+    }
+
+    /// The error for a non-200 answer, with the server's own message where it gave one.
+    static func refusal(status: UInt, body: String, engine: String) -> KernelError {
+        let object = jsonObject(body)
+        let message = object.flatMap(errorMessage)
+        let text = oneLine(message ?? body)
+        switch status {
+        case 401, 403:
+            return KernelError(.engineUnavailable, "engine at \(engine) refused the API key (HTTP \(status)): \(text)")
+        case 404:
+            return KernelError(.engineUnavailable, "engine at \(engine) has no such endpoint or model (HTTP 404): \(text)")
+        case 429:
+            return KernelError(.engineUnavailable, "engine at \(engine) is rate-limiting (HTTP 429): \(text)")
+        case 400..<500 where message != nil:
+            return KernelError(isContextError(message!, object!) ? .promptTooLong : .invalidArgument, "engine refused the request: \(text)")
+        default:
+            return KernelError(.engineFailed, "engine returned HTTP \(status): \(text)")
+        }
+    }
+
+    /// `{"error":{"message"}}` (OpenAI, llama-server, vLLM), `{"error":"…"}` (Ollama) or `{"message"}`.
+    private static func errorMessage(_ object: [String: Any]) -> String? {
+        (object["error"] as? [String: Any])?["message"] as? String ?? object["error"] as? String ?? object["message"] as? String
+    }
+
+    /// Whether an error says the prompt does not fit the context, as each server words it.
+    private static func isContextError(_ message: String, _ object: [String: Any]) -> Bool {
+        let error = object["error"] as? [String: Any]
+        let text = [message, error?["type"] as? String, error?["code"] as? String].compactMap { $0 }.joined(separator: " ").lowercased()
+        return text.contains("too long") || text.contains("context") && ["exceed", "length", "size", "window", "maximum"].contains { text.contains($0) }
+    }
+
+    static func jsonObject(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    /// `text` on one line, at most `limit` characters.
+    static func oneLine(_ text: String, limit: Int = 200) -> String {
+        String(text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces).prefix(limit))
+    }
+
+    static func quote(_ text: String) -> String { "\"\(oneLine(text, limit: 80))\"" }
+
+    /// 0.7 as 0.7 rather than the Float's 0.699999988.
+    private static func decimal(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
+}

@@ -1,0 +1,459 @@
+import Engines
+import Foundation
+import KernelCore
+import Synchronization
+import Testing
+
+/// The OpenAI-compatible engine against scripted servers that fail in every
+/// way a remote engine can, and against a real llama-server.
+@Suite(.serialized) struct OpenAIEngineTests {
+    /// Collects what the engine delivers for one request.
+    final class Sink: InferenceSink, Sendable {
+        private let state = Mutex<(pieces: [String], outcome: Result<InferenceResult, KernelError>?)>(([], nil))
+
+        func received(_ piece: String) { state.withLock { $0.pieces.append(piece) } }
+        func finished(_ outcome: Result<InferenceResult, KernelError>) { state.withLock { $0.outcome = outcome } }
+        var pieces: [String] { state.withLock { $0.pieces } }
+
+        /// The outcome, waiting up to `seconds` for it without blocking a thread.
+        func outcome(within seconds: Double) async -> Result<InferenceResult, KernelError>? {
+            let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+            while monotonicNanos() < deadline {
+                if let outcome = state.withLock({ $0.outcome }) { return outcome }
+                try? await Task.sleep(nanoseconds: 5_000_000)
+            }
+            return state.withLock { $0.outcome }
+        }
+    }
+
+    /// An engine serving a FIFO scheduler.
+    final class Harness: Sendable {
+        let scheduler = InferenceScheduler(policy: .fifo)
+        let engine: OpenAIEngine
+        private let nextID = Atomic<UInt64>(1)
+
+        init(_ configuration: OpenAIEngine.Configuration) {
+            engine = OpenAIEngine(configuration: configuration)
+            engine.start(serving: scheduler)
+        }
+
+        func submit(_ parameters: InferenceParameters) throws -> (InferenceRequest, Sink) {
+            let sink = Sink()
+            let request = InferenceRequest(
+                id: nextID.add(1, ordering: .relaxed).oldValue, agent: "t", owner: 0, priority: 0,
+                parameters: parameters, submittedAt: monotonicNanos(), sink: sink)
+            try scheduler.submit(request)
+            return (request, sink)
+        }
+
+        /// Submits `parameters` and waits for the outcome.
+        func run(_ parameters: InferenceParameters, within seconds: Double = 60) async throws -> (Result<InferenceResult, KernelError>, Sink) {
+            let (_, sink) = try submit(parameters)
+            return (try #require(await sink.outcome(within: seconds), "no outcome within \(seconds) s"), sink)
+        }
+
+        /// `engine.shutdown()`, which blocks, on a thread of its own.
+        func shutdown() async {
+            await withCheckedContinuation { continuation in
+                Thread { [engine] in
+                    engine.shutdown()
+                    continuation.resume()
+                }.start()
+            }
+        }
+    }
+
+    /// Runs `body` with an engine, shutting it down afterwards whatever happens.
+    static func withEngine(_ configuration: OpenAIEngine.Configuration, _ body: (Harness) async throws -> Void) async throws {
+        let harness = Harness(configuration)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.shutdown()
+            throw error
+        }
+        await harness.shutdown()
+    }
+
+    static func configuration(_ url: String, slots: Int = 2, stall: Double = 30) -> OpenAIEngine.Configuration {
+        var configuration = OpenAIEngine.Configuration(baseURL: url, model: "test-model")
+        configuration.slots = slots
+        configuration.stallTimeout = stall
+        return configuration
+    }
+
+    static func prompt(_ text: String, maxTokens: Int = 16) -> InferenceParameters {
+        InferenceParameters(messages: [ChatMessage(role: "user", content: text)], maxTokens: maxTokens)
+    }
+
+    /// A `chat.completion.chunk` carrying `content` and `finish`.
+    static func chunk(_ content: String?, finish: String? = nil) -> String {
+        let delta: [String: Any] = content.map { ["content": $0] } ?? ["role": "assistant"]
+        let object: [String: Any] = ["object": "chat.completion.chunk", "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    static func usage(prompt: Int, completion: Int) -> String {
+        #"{"choices":[],"usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion)}}"#
+    }
+
+    /// A well-formed reply: "Hi", stop, usage 3 + 1.
+    static let goodReply = MisbehavingServer.Reply.send(
+        MisbehavingServer.eventStream([chunk("Hi"), chunk(nil, finish: "stop"), usage(prompt: 3, completion: 1), "[DONE]"]))
+
+    static let headOfStream = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+
+    /// Polls `condition` every 10 ms for up to `seconds`; throws when it never holds.
+    static func waitUntil(seconds: Double = 10, _ condition: () -> Bool) async throws {
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        while !condition() {
+            guard monotonicNanos() < deadline else { throw POSIXError(.ETIMEDOUT) }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+}
+
+// MARK: Scripted servers
+
+extension OpenAIEngineTests {
+    /// One way for a server to fail, and the error it must produce.
+    struct Misbehaviour: Sendable, CustomTestStringConvertible {
+        let name: String
+        let reply: String
+        let code: KernelError.Code
+        let message: String
+        var testDescription: String { name }
+    }
+
+    static let misbehaviours = [
+        Misbehaviour(name: "HTTP 500", reply: MisbehavingServer.reply("500 Internal Server Error", body: "model exploded\n", type: "text/plain"),
+                     code: .engineFailed, message: "engine returned HTTP 500: model exploded"),
+        Misbehaviour(name: "HTTP 400 with a message", reply: MisbehavingServer.reply("400 Bad Request", body: #"{"error":{"code":400,"message":"bad seed value","type":"invalid_request_error"}}"#),
+                     code: .invalidArgument, message: "engine refused the request: bad seed value"),
+        Misbehaviour(name: "HTTP 400 prompt too long", reply: MisbehavingServer.reply("400 Bad Request", body: #"{"error":{"code":400,"message":"request (5000 tokens) exceeds the available context size (2048 tokens), try increasing it","type":"exceed_context_size_error"}}"#),
+                     code: .promptTooLong, message: "engine refused the request: request (5000 tokens) exceeds the available context size"),
+        Misbehaviour(name: "HTTP 401", reply: MisbehavingServer.reply("401 Unauthorized", body: #"{"error":{"message":"Invalid API key"}}"#),
+                     code: .engineUnavailable, message: "refused the API key (HTTP 401): Invalid API key"),
+        Misbehaviour(name: "not a stream", reply: "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html>not a stream</html>\n",
+                     code: .engineFailed, message: #"engine sent a malformed stream: no server-sent events; the body began "<html>not a stream</html>""#),
+        Misbehaviour(name: "data not JSON", reply: MisbehavingServer.eventStream(["{not json"]),
+                     code: .engineFailed, message: #"engine sent a malformed stream: not JSON: "{not json""#),
+        Misbehaviour(name: "error mid-stream", reply: MisbehavingServer.eventStream([chunk("Hel"), #"{"error":{"message":"out of memory"}}"#]),
+                     code: .engineFailed, message: "engine failed mid-stream: out of memory"),
+        Misbehaviour(name: "no finish_reason", reply: MisbehavingServer.eventStream([chunk("Hel")]),
+                     code: .engineFailed, message: "engine sent a malformed stream: it ended without a finish_reason"),
+        Misbehaviour(name: "chunked body cut off", reply: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + { let event = "data: \(chunk("Hel"))\n\n"; return String(event.utf8.count, radix: 16) + "\r\n" + event + "\r\n" }(),
+                     code: .engineFailed, message: "broke off the stream"),
+    ]
+
+    @Suite struct ScriptedServers {
+        @Test func sendsTheRequestAsAStreamedChatCompletion() async throws {
+            let server = try MisbehavingServer([goodReply])
+            var settings = configuration(server.baseURL)
+            settings.apiKey = "sk-test"
+            try await withEngine(settings) { harness in
+                var parameters = prompt("hi")
+                (parameters.temperature, parameters.topP, parameters.seed, parameters.stop) = (0.7, 0.9, 7, ["\n\n"])
+                parameters.constraint = .grammar(#"root ::= "a""#)
+                _ = try await harness.run(parameters).0.get()
+                parameters.stop = []
+                parameters.constraint = .jsonSchema(#"{"type":"object","required":["a"]}"#)
+                _ = try await harness.run(parameters).0.get()
+            }
+            let requests = server.requests
+            try #require(requests.count == 2)
+            #expect(requests[0].head.hasPrefix("POST /v1/chat/completions HTTP/1.1\r\n"))
+            #expect(requests[0].head.lowercased().contains("\r\nauthorization: bearer sk-test"))
+            let first = try #require(try JSONSerialization.jsonObject(with: requests[0].body) as? [String: Any])
+            #expect(first["model"] as? String == "test-model")
+            #expect((first["messages"] as? [[String: String]])?.last == ["role": "user", "content": "hi"])
+            #expect(first["max_tokens"] as? Int == 16 && first["seed"] as? Int == 7)
+            #expect(first["temperature"] as? Double == 0.7 && first["top_p"] as? Double == 0.9)
+            #expect(first["stop"] as? [String] == ["\n\n"] && first["grammar"] as? String == #"root ::= "a""#)
+            #expect(first["stream"] as? Bool == true && (first["stream_options"] as? [String: Bool]) == ["include_usage": true])
+            let second = try #require(try JSONSerialization.jsonObject(with: requests[1].body) as? [String: Any])
+            #expect(second["stop"] == nil && second["grammar"] == nil)
+            let format = second["response_format"] as? [String: Any]
+            let schema = format?["json_schema"] as? [String: Any]
+            #expect(format?["type"] as? String == "json_schema" && schema?["name"] as? String == "output" && schema?["strict"] as? Bool == true)
+            #expect((schema?["schema"] as? [String: Any])?["required"] as? [String] == ["a"])
+        }
+
+        @Test func streamsPiecesAndTakesTheUsageAsTheCount() async throws {
+            let events = [chunk(nil), chunk("Hel"), ": ping", chunk("lo"), chunk(" wörld", finish: "length"), usage(prompt: 9, completion: 6), "[DONE]"]
+            let server = try MisbehavingServer([.send(MisbehavingServer.eventStream(events, lineEnd: "\r\n"))])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                let (outcome, sink) = try await harness.run(prompt("hi"))
+                let result = try outcome.get()
+                #expect(result.text == "Hello wörld" && sink.pieces == ["Hel", "lo", " wörld"])
+                #expect(result.finishReason == .length)
+                #expect(result.usage.promptTokens == 9 && result.usage.completionTokens == 6)
+                #expect(result.usage.timeToFirstTokenNanos > 0 && result.usage.totalNanos >= result.usage.timeToFirstTokenNanos)
+                let stats = harness.engine.stats()
+                #expect(stats.steps == 5 && stats.promptTokens == 9 && stats.generatedTokens == 6)
+                #expect(stats.activeSequences == 0 && stats.busySeconds > 0)
+                #expect(harness.engine.info == EngineInfo(kind: "openai", model: "test-model", slots: 2, contextTokens: 8192, endpoint: server.baseURL))
+            }
+        }
+
+        @Test func anUnreachableEngineIsNamed() async throws {
+            let url = "http://127.0.0.1:\(try MisbehavingServer.unusedPort())/v1"
+            try await withEngine(configuration(url)) { harness in
+                for _ in 0..<2 {  // the dispatcher lives on
+                    let (outcome, _) = try await harness.run(prompt("hi"), within: 15)
+                    #expect(throws: KernelError.self) { try outcome.get() }
+                    guard case .failure(let error) = outcome else { continue }
+                    #expect(error.code == .engineUnavailable)
+                    #expect(error.message == "engine at \(url) unreachable: connection refused")
+                }
+            }
+        }
+
+        @Test(arguments: misbehaviours)
+        func aMisbehavingServerGivesANamedErrorAndTheEngineGoesOn(_ misbehaviour: Misbehaviour) async throws {
+            let server = try MisbehavingServer([.send(misbehaviour.reply), .send(misbehaviour.reply), goodReply])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                for _ in 0..<2 {
+                    let (outcome, _) = try await harness.run(prompt("hi"), within: 15)
+                    guard case .failure(let error) = outcome else {
+                        Issue.record("expected \(misbehaviour.code), got \(outcome)")
+                        continue
+                    }
+                    #expect(error.code == misbehaviour.code && error.message.contains(misbehaviour.message), "\(error.code): \(error.message)")
+                    #expect(!error.message.contains("\n"))
+                }
+                #expect(try await harness.run(prompt("hi"), within: 15).0.get().text == "Hi")
+            }
+        }
+
+        @Test(arguments: ["", headOfStream + "data: \(chunk("Hel"))\n\n"])
+        func aStallFailsAfterTheStallTimeout(_ sentBeforeStalling: String) async throws {
+            let server = try MisbehavingServer([.stall(sentBeforeStalling), goodReply])
+            try await withEngine(configuration(server.baseURL, stall: 1)) { harness in
+                let started = monotonicNanos()
+                let (outcome, _) = try await harness.run(prompt("hi"), within: 10)
+                let seconds = Double(monotonicNanos() - started) / 1e9
+                guard case .failure(let error) = outcome else {
+                    Issue.record("expected a stall, got \(outcome)")
+                    return
+                }
+                #expect(error.code == .timedOut && error.message == "engine at \(server.baseURL) stalled: no data for 1 s")
+                #expect(seconds >= 0.9 && seconds < 2, "failed after \(seconds) s")
+                #expect(try await harness.run(prompt("hi"), within: 15).0.get().text == "Hi")
+            }
+        }
+
+        @Test func cancellingMidStreamFinishesAsCancelledAtOnce() async throws {
+            let server = try MisbehavingServer([.stall(headOfStream + "data: \(chunk("Hel"))\n\n")])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                let (request, sink) = try harness.submit(prompt("hi"))
+                try await waitUntil { sink.pieces == ["Hel"] }
+                let cancelled = monotonicNanos()
+                request.cancel()
+                let result = try #require(await sink.outcome(within: 5)).get()
+                #expect(result.finishReason == .cancelled && result.text == "Hel")
+                #expect(monotonicNanos() - cancelled < 1_000_000_000)
+            }
+        }
+
+        @Test func atMostSlotsRequestsAreInFlight() async throws {
+            let server = try MisbehavingServer([.stall(headOfStream)])
+            try await withEngine(configuration(server.baseURL, slots: 2)) { harness in
+                let submitted = try (0..<3).map { _ in try harness.submit(prompt("hi")) }
+                try await waitUntil { harness.engine.stats().activeSequences == 2 && harness.scheduler.queueLength == 1 }
+                try await Task.sleep(nanoseconds: 300_000_000)
+                #expect(harness.engine.stats().activeSequences == 2 && harness.scheduler.queueLength == 1)
+                for (request, _) in submitted { request.cancel() }
+                for (_, sink) in submitted {
+                    #expect(try #require(await sink.outcome(within: 5)).get().finishReason == .cancelled)
+                }
+                try await waitUntil { harness.engine.stats().activeSequences == 0 }
+            }
+        }
+
+        @Test func shutdownEndsWhatIsInFlight() async throws {
+            let server = try MisbehavingServer([.stall(headOfStream)])
+            let harness = Harness(configuration(server.baseURL))
+            let (_, sink) = try harness.submit(prompt("hi"))
+            try await waitUntil { harness.engine.stats().activeSequences == 1 }
+            let started = monotonicNanos()
+            await harness.shutdown()
+            #expect(monotonicNanos() - started < 3_000_000_000)
+            guard case .failure(let error)? = await sink.outcome(within: 1) else {
+                Issue.record("not failed")
+                return
+            }
+            #expect(error.code == .stopping)
+        }
+
+        @Test func validateRefusesWhatCannotFit() throws {
+            var settings = configuration("http://127.0.0.1:1/v1")
+            settings.contextTokens = 512
+            let engine = OpenAIEngine(configuration: settings)
+            defer { engine.shutdown() }
+            #expect(throws: Never.self) { try engine.validate(prompt("hi", maxTokens: 511)) }
+            #expect { try engine.validate(prompt("hi", maxTokens: 512)) } throws: { ($0 as? KernelError)?.code == .invalidArgument }
+            var parameters = prompt("hi")
+            parameters.constraint = .jsonSchema("[1]")
+            #expect { try engine.validate(parameters) } throws: { ($0 as? KernelError)?.code == .invalidSchema }
+        }
+    }
+}
+
+
+// MARK: A real llama-server
+
+extension OpenAIEngineTests {
+    /// llama-server from `make engine`, run on a free port for one test.
+    enum LlamaServer {
+        static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        static let binary = root.appendingPathComponent(".deps/llama.cpp/install/bin/llama-server").path
+        static let model = root.appendingPathComponent(".deps/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        static var available: Bool {
+            FileManager.default.isExecutableFile(atPath: binary) && FileManager.default.fileExists(atPath: model)
+        }
+
+        /// Runs `body` with an engine (2 slots) on a fresh server; kills the server afterwards, whatever happens.
+        static func withEngine(_ body: (Harness) async throws -> Void) async throws {
+            let port = try MisbehavingServer.unusedPort()
+            let server = Process()
+            // Under `timeout`, so the server dies even if this test process does first.
+            server.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            server.arguments = ["-s", "KILL", "900", binary, "-m", model, "--host", "127.0.0.1", "--port", "\(port)",
+                                "-np", "2", "-c", "4096", "--threads", "2"]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            do {
+                try await waitUntil(seconds: 60) { server.isRunning && status(of: "/health", port: port) == 200 }
+                var settings = configuration("http://127.0.0.1:\(port)/v1", slots: 2)
+                settings.contextTokens = 2048
+                try await OpenAIEngineTests.withEngine(settings, body)
+            } catch {
+                await stop(server)
+                throw error
+            }
+            await stop(server)
+        }
+
+        /// SIGTERM, then SIGKILL to the process group `timeout` leads if it lingers.
+        private static func stop(_ server: Process) async {
+            server.terminate()
+            try? await waitUntil(seconds: 5) { !server.isRunning }
+            if server.isRunning { kill(-server.processIdentifier, SIGKILL) }
+        }
+
+        /// The status of `GET path` on the loopback port, nil when nothing answers in 2 s.
+        static func status(of path: String, port: UInt16) -> Int? {
+            let connection = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(connection) }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = port.bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(connection, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            guard connected, send(connection, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
+            var reply = [UInt8](repeating: 0, count: 64)
+            let count = read(connection, &reply, reply.count)
+            guard count >= 12 else { return nil }
+            return Int(String(decoding: reply[9..<12], as: UTF8.self))  // "HTTP/1.1 200"
+        }
+    }
+
+    @Suite(.enabled(if: LlamaServer.available, "needs llama-server (make engine) and the SmolLM2 model"))
+    struct RealLlamaServer {
+        @Test func generatesStreamsAndCountsTokens() async throws {
+            try await LlamaServer.withEngine { harness in
+                let (outcome, sink) = try await harness.run(prompt("Name three colors.", maxTokens: 24))
+                let result = try outcome.get()
+                #expect(!result.text.isEmpty && sink.pieces.joined() == result.text)
+                #expect(result.finishReason == .stop || result.finishReason == .length)
+                #expect(result.usage.promptTokens > 5 && result.usage.completionTokens > 0 && result.usage.completionTokens <= 24)
+                let stats = harness.engine.stats()
+                #expect(stats.generatedTokens == UInt64(result.usage.completionTokens) && stats.promptTokens == UInt64(result.usage.promptTokens))
+                #expect(stats.steps > 0 && stats.activeSequences == 0 && stats.busySeconds > 0)
+            }
+        }
+
+        @Test func temperatureZeroWithASeedGivesTheSameTextTwice() async throws {
+            try await LlamaServer.withEngine { harness in
+                var parameters = prompt("Write one sentence about the sea.", maxTokens: 32)
+                parameters.seed = 42
+                let first = try await harness.run(parameters).0.get()
+                let second = try await harness.run(parameters).0.get()
+                #expect(!first.text.isEmpty && first.text == second.text)
+            }
+        }
+
+        @Test func aJSONSchemaConstrainsTheOutput() async throws {
+            try await LlamaServer.withEngine { harness in
+                var parameters = prompt("Describe a camping tent for sale as JSON.", maxTokens: 160)
+                parameters.constraint = .jsonSchema("""
+                    {"type": "object", "properties": {"name": {"type": "string", "maxLength": 24}, "price": {"type": "number"}},
+                     "required": ["name", "price"], "additionalProperties": false}
+                    """)
+                let result = try await harness.run(parameters).0.get()
+                let object = try JSONSerialization.jsonObject(with: Data(result.text.utf8)) as? [String: Any]
+                #expect(object?["name"] is String && object?["price"] is NSNumber, "\(result.text)")
+            }
+        }
+
+        @Test func aGrammarConstrainsTheOutput() async throws {
+            try await LlamaServer.withEngine { harness in
+                var parameters = prompt("Is the sky blue? Answer yes or no.", maxTokens: 8)
+                parameters.constraint = .grammar(#"root ::= "yes" | "no""#)
+                let result = try await harness.run(parameters).0.get()
+                #expect(["yes", "no"].contains(result.text), "\(result.text)")
+            }
+        }
+
+        @Test func aPromptLongerThanTheContextIsRefused() async throws {
+            try await LlamaServer.withEngine { harness in
+                let (outcome, _) = try await harness.run(prompt(String(repeating: "word ", count: 3000), maxTokens: 8))
+                guard case .failure(let error) = outcome else {
+                    Issue.record("expected a refusal, got \(outcome)")
+                    return
+                }
+                #expect(error.code == .promptTooLong, "\(error.code): \(error.message)")
+            }
+        }
+
+        @Test func cancellingMidStreamFinishesAsCancelledQuickly() async throws {
+            try await LlamaServer.withEngine { harness in
+                let (request, sink) = try harness.submit(prompt("Write a very long story about a dragon.", maxTokens: 1500))
+                try await waitUntil(seconds: 60) { sink.pieces.count >= 3 }
+                let cancelled = monotonicNanos()
+                request.cancel()
+                let result = try #require(await sink.outcome(within: 5)).get()
+                #expect(result.finishReason == .cancelled && result.usage.completionTokens < 1500)
+                #expect(monotonicNanos() - cancelled < 1_000_000_000)
+                #expect(try await harness.run(prompt("Say hi.", maxTokens: 8)).0.get().finishReason != .cancelled)
+            }
+        }
+
+        @Test func sixConcurrentRequestsThroughTwoSlotsAllFinish() async throws {
+            try await LlamaServer.withEngine { harness in
+                let submitted = try (0..<6).map { try harness.submit(prompt("Count from \($0) to \($0 + 5).", maxTokens: 16)) }
+                var mostInFlight = 0
+                var finished = 0
+                let deadline = monotonicNanos() + 120_000_000_000
+                while finished < 6 && monotonicNanos() < deadline {
+                    mostInFlight = max(mostInFlight, harness.engine.stats().activeSequences)
+                    finished = submitted.count { $0.0.isFinished }
+                    try await Task.sleep(nanoseconds: 10_000_000)
+                }
+                #expect(mostInFlight == 2)
+                for (_, sink) in submitted {
+                    let result = try #require(await sink.outcome(within: 1)).get()
+                    #expect(!result.text.isEmpty && result.usage.completionTokens > 0)
+                }
+            }
+        }
+    }
+}

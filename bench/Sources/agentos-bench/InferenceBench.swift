@@ -1,0 +1,201 @@
+import ControlAPI
+import Foundation
+
+/// The inference rows: the kernel's embedded llama.cpp engine against
+/// llama.cpp's own tools on the same model and threads. One process runs at a
+/// time: a kernel, then its baseline.
+struct InferenceBench {
+    let agentosd: String
+    let tools: LlamaTools
+    /// Runs per figure; the median is reported.
+    let runs: Int
+
+    func run(into table: inout ResultTable) async throws {
+        try await singleAgent(into: &table)
+        for agents in [4, 8, 16] { try await aggregateDecode(agents: agents, into: &table) }
+        try await versusServer(into: &table)
+        try await shortRequestLatency(into: &table)
+    }
+
+    /// The kernel's flags for `slots` sequences in `context` tokens under `policy`.
+    private func kernelArguments(slots: Int, context: Int, policy: String = "fair") -> [String] {
+        ["--model", tools.model, "--threads", "\(tools.threads)", "--slots", "\(slots)", "--ctx", "\(context)", "--policy", policy]
+    }
+
+    // MARK: One agent
+
+    /// Decode and prefill speed of one request alone, on the kernel's default
+    /// 8 slots and 16384 tokens, vs llama-bench tg128 and pp512.
+    private func singleAgent(into table: inout ResultTable) async throws {
+        let (decode, prefill) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: 8, context: 16384)) { kernel in
+            _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home)
+            var decode: [Double] = []
+            var prefill: [Double] = []
+            for _ in 0..<runs {
+                // Decode: the tokens after the first over the time after the first.
+                let usage = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 128), on: kernel.home).usage
+                Prompts.checkLength(usage, expected: 128, what: "decode, 1 agent")
+                decode.append(Double(usage.completionTokens - 1) / ((usage.totalMs - usage.timeToFirstTokenMs) / 1000))
+                // Prefill: the prompt's tokens over the time from leaving the queue to the first token
+                // (the whole prompt in steps of the engine's prefill chunk, plus one sampling).
+                let first = try await HTTPLoad.infer(Prompts.request(Prompts.long, agent: "agent-1", maxTokens: 1), on: kernel.home).usage
+                if abs(first.promptTokens - 512) > 32 {
+                    Prompts.warn("prefill, 1 agent: the prompt is \(first.promptTokens) tokens, not about 512")
+                }
+                prefill.append(Double(first.promptTokens) / ((first.timeToFirstTokenMs - first.queueMs) / 1000))
+            }
+            return (decode.median, prefill.median)
+        }
+        let tg128 = try await tools.bench(prompt: 0, generate: 128, repetitions: runs)
+        let pp512 = try await tools.bench(prompt: 512, generate: 0, repetitions: runs)
+        table.add("decode, 1 agent", agentos: decode, baseline: tg128, unit: .tokensPerSecond,
+                  baselineIs: "llama-bench tg128", goal: "≥ 0.95×", lowerIsBetter: false)
+        table.add("prefill, 1 agent", agentos: prefill, baseline: pp512, unit: .tokensPerSecond,
+                  baselineIs: "llama-bench pp512", goal: "≥ 0.95×", lowerIsBetter: false)
+    }
+
+    // MARK: N agents
+
+    /// Aggregate decode speed of `agents` agents generating together, vs
+    /// llama-batched-bench's S_TG for as many sequences of 128 + 128 tokens.
+    private func aggregateDecode(agents: Int, into table: inout ResultTable) async throws {
+        let context = agents * 512
+        let agentos = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: context)) { kernel in
+            _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home)
+            var figures: [Double] = []
+            for _ in 0..<runs {
+                let inferences = try await withThrowingTaskGroup(of: HTTPLoad.TimedInference.self) { group in
+                    for agent in 1...agents {
+                        group.addTask {
+                            try await HTTPLoad.inferTimed(Prompts.request(Prompts.counted, agent: "agent-\(agent)", maxTokens: 128), on: kernel.home)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                figures.append(try Self.steadyDecodeRate(inferences, what: "aggregate decode, \(agents) agents"))
+            }
+            return figures.median
+        }
+        let baseline = try await tools.batchedDecode(parallel: agents, context: context, repetitions: runs).median
+        table.add("aggregate decode, \(agents) agents", agentos: agentos, baseline: baseline, unit: .tokensPerSecond,
+                  baselineIs: "llama-batched-bench S_TG, npp 128, ntg 128, npl \(agents)", goal: "≥ 0.90×", lowerIsBetter: false)
+    }
+
+    /// Tokens per second while every sequence is generating: from the moment
+    /// the last one got its first token to the moment the first one got its
+    /// last, the pieces that arrived in between (one per token) over that time.
+    /// llama-batched-bench's S_TG likewise times only steps where all decode.
+    private static func steadyDecodeRate(_ inferences: [HTTPLoad.TimedInference], what: String) throws -> Double {
+        for inference in inferences { Prompts.checkLength(inference.result.usage, expected: 128, what: what) }
+        guard let allDecoding = inferences.compactMap(\.pieces.first).max(),
+              let firstDone = inferences.compactMap(\.pieces.last).min(),
+              inferences.allSatisfy({ !$0.pieces.isEmpty }), firstDone > allDecoding
+        else { throw BenchError("\(what): the sequences never all generated at once") }
+        let tokens = inferences.reduce(0) { sum, inference in
+            sum + inference.pieces.count { $0 > allDecoding && $0 <= firstDone }
+        }
+        return Double(tokens) / (Double(firstDone - allDecoding) / 1e9)
+    }
+
+    // MARK: Against llama-server
+
+    /// Generated tokens per second of 8 agents, each sending `requestsPerAgent`
+    /// requests one after another, vs llama-server with 8 slots driven the same way.
+    private func versusServer(into table: inout ResultTable) async throws {
+        let agents = 8
+        let requestsPerAgent = 2
+        // Wall time from the first submission to the last completion; generated tokens summed.
+        func measure(_ send: @escaping @Sendable (_ agent: Int, _ prompt: String) async throws -> Int) async throws -> Double {
+            var figures: [Double] = []
+            for run in 0..<runs {
+                let started = HTTPLoad.now()
+                let tokens = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for agent in 1...agents {
+                        group.addTask {
+                            var tokens = 0
+                            for request in 0..<requestsPerAgent {
+                                tokens += try await send(agent, Prompts.tagged(run: run, agent: agent, request: request))
+                            }
+                            return tokens
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                if tokens < agents * requestsPerAgent * 120 {
+                    Prompts.warn("8 agents vs llama-server: \(tokens) tokens generated, not about \(agents * requestsPerAgent * 128)")
+                }
+                figures.append(Double(tokens) / (Double(HTTPLoad.now() - started) / 1e9))
+            }
+            return figures.median
+        }
+        let agentos = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: 8192)) { kernel in
+            let home = kernel.home
+            _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: home)
+            return try await measure { agent, prompt in
+                try await HTTPLoad.infer(Prompts.request(prompt, agent: "agent-\(agent)", maxTokens: 128), on: home).usage.completionTokens
+            }
+        }
+        let server = try await tools.withServer(parallel: agents, context: 8192) { port in
+            _ = try await HTTPLoad.chatCompletion(port: port, system: Prompts.system, prompt: Prompts.count, maxTokens: 8, seed: 1)
+            return try await measure { _, prompt in
+                try await HTTPLoad.chatCompletion(port: port, system: Prompts.system, prompt: prompt, maxTokens: 128, seed: 1)
+            }
+        }
+        table.add("8 agents vs llama-server", agentos: agentos, baseline: server, unit: .tokensPerSecond,
+                  baselineIs: "llama-server -np 8 -cb, 8 HTTP clients", goal: "≥ 1.05×", lowerIsBetter: false)
+    }
+
+    // MARK: Scheduling
+
+    /// p95 time to first token of a third agent's short requests while two
+    /// agents keep the queue full, under the fair policy vs FIFO. One run
+    /// each: the FIFO run alone takes about a minute.
+    private func shortRequestLatency(into table: inout ResultTable) async throws {
+        let fair = try await shortRequestTTFT(policy: "fair")
+        let fifo = try await shortRequestTTFT(policy: "fifo")
+        table.add("p95 TTFT of short requests while 2 agents flood", agentos: fair * 1e6, baseline: fifo * 1e6, unit: .nanoseconds,
+                  baselineIs: "same kernel, --policy fifo", goal: "≤ 0.5×", lowerIsBetter: true)
+    }
+
+    /// Milliseconds: the p95 TTFT of 10 short requests (8 tokens) sent one
+    /// after another while 2 flood agents each keep 8 long requests (128
+    /// tokens) in a kernel of 4 slots: 12 requests queued, 3 rounds of the
+    /// slots, which FIFO makes a short request wait behind. (More slots or
+    /// deeper floods only make the FIFO run longer: it takes 10 such waits.)
+    private func shortRequestTTFT(policy: String) async throws -> Double {
+        let floodAgents = 2
+        let floodDepth = 8
+        let slots = 4
+        return try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: slots, context: 4096, policy: policy)) { kernel in
+            let home = kernel.home
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                for flood in 1...floodAgents {
+                    for _ in 0..<floodDepth {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "flood-\(flood)", maxTokens: 128), on: home)
+                            }
+                        }
+                    }
+                }
+                // Wait until every flood request is in the kernel.
+                while true {
+                    let engine = try await kernel.client.engine()
+                    if engine.activeSequences + engine.queueLength >= floodAgents * floodDepth { break }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                var ttfts: [Double] = []
+                for _ in 0..<10 {
+                    let usage = try await HTTPLoad.infer(Prompts.request(Prompts.short, agent: "short", maxTokens: 8), on: home).usage
+                    ttfts.append(usage.timeToFirstTokenMs)
+                }
+                let queued = try await kernel.client.engine().queueLength
+                guard queued >= floodAgents * floodDepth - slots - floodAgents else {
+                    throw BenchError("p95 TTFT (\(policy)): the flood did not keep the queue full (\(queued) queued)")
+                }
+                group.cancelAll()
+                return ttfts.percentile(95)
+            }
+        }
+    }
+}
