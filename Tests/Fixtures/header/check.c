@@ -138,6 +138,7 @@ static void check_statuses(void) {
         {AOS_EWRONGTHREAD, "AOS_EWRONGTHREAD"},
         {AOS_ECANCELLED, "AOS_ECANCELLED"},
         {AOS_EHANDLER, "AOS_EHANDLER"},
+        {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
     };
     const size_t count = sizeof table / sizeof table[0];
 

@@ -134,6 +134,7 @@ static void check_statuses() {
         {AOS_EWRONGTHREAD, "AOS_EWRONGTHREAD"},
         {AOS_ECANCELLED, "AOS_ECANCELLED"},
         {AOS_EHANDLER, "AOS_EHANDLER"},
+        {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
     };
     const aos_status count = static_cast<aos_status>(sizeof table / sizeof table[0]);
 
@@ -183,7 +184,7 @@ static void check_plugin() {
           "init");
 
     uint8_t body[] = {'h', 'i'};
-    aos_message msg = {sizeof(aos_message), 0, 1, "agentctl", {body, sizeof body}};
+    aos_message msg = {sizeof(aos_message), 0, 1, "agentctl", {body, sizeof body}, nullptr};
     check(d->on_message(ctx, state, &msg) == AOS_OK, "on_message, plain");
     msg.flags = AOS_MSG_REQUEST;
     check(d->on_message(ctx, state, &msg) == AOS_ENOTFOUND, "on_message, request");
