@@ -196,8 +196,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         request.markStarted(at: monotonicNanos())
         let response: HTTPClientResponse
         do {
-            // Stalls are caught by the idle read timeout; this deadline (to the response head) is only a backstop.
-            response = try await client.execute(http, timeout: .hours(24))
+            response = try await send(http)
         } catch {
             throw stalled(error) ?? KernelError(.engineUnavailable, "engine at \(configuration.baseURL) unreachable: \(reason(error))")
         }
@@ -241,6 +240,20 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         if let finish = chunk.finish { return finish }  // some servers end without [DONE]
         guard chunk.events > 0 else { throw malformed("no server-sent events; the body began \(OpenAIChat.quote(opening))") }
         throw malformed("it ended without a finish_reason")
+    }
+
+    /// Executes `http`, once more if it failed before any response: the server
+    /// may have just closed the pooled keep-alive connection it went out on
+    /// (seen as "remote connection closed" or "I/O on closed channel"), and
+    /// nothing was generated yet, so a resend is safe. A stall or a second failure is reported.
+    private func send(_ http: HTTPClientRequest) async throws -> HTTPClientResponse {
+        // Stalls are caught by the idle read timeout; this deadline (to the response head) is only a backstop.
+        do {
+            return try await client.execute(http, timeout: .hours(24))
+        } catch where stalled(error) == nil {
+            try Task.checkCancellation()
+            return try await client.execute(http, timeout: .hours(24))
+        }
     }
 
     /// The first 4 KiB of an error body, decoded leniently.

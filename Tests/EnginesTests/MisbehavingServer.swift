@@ -52,10 +52,10 @@ final class MisbehavingServer: Sendable {
         return port
     }
 
-    /// A 200 `text/event-stream` reply carrying `events` as `data:` events, lines ended by `lineEnd`.
+    /// A 200 `text/event-stream` reply carrying `events` as `data:` events (a `:` line goes as a comment), lines ended by `lineEnd`.
     static func eventStream(_ events: [String], lineEnd: String = "\n") -> String {
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-            + events.map { "data: \($0)\(lineEnd)\(lineEnd)" }.joined()
+            + events.map { $0.hasPrefix(":") ? "\($0)\(lineEnd)" : "data: \($0)\(lineEnd)\(lineEnd)" }.joined()
     }
 
     /// A reply with `status` and `body`.
