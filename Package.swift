@@ -26,11 +26,16 @@ let package = Package(
         // The C ABI (sdk/include/agentos.h) exposed to Swift.
         .systemLibrary(name: "CAgentOS"),
 
+        // libffi (Debian: libffi-dev).
+        .systemLibrary(name: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+        // Tool signatures from descriptors, JSON arguments checked against them, calls through libffi.
+        .target(name: "Tools", dependencies: ["CAgentOS", "CFFI"]),
+
         // Process table, mailboxes, lifecycle, syscalls: pure logic, no sockets.
         .target(
             name: "KernelCore",
             dependencies: [
-                "CAgentOS",
+                "CAgentOS", "Tools",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelCoreTests",
-            dependencies: ["KernelCore", "KernelPOSIX"]
+            dependencies: ["KernelCore", "KernelPOSIX", "Tools"]
         ),
         .testTarget(
             name: "EnginesTests",

@@ -23,6 +23,8 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let cancelled = AOSStatus(rawValue: AOS_ECANCELLED)
     public static let handlerFailed = AOSStatus(rawValue: AOS_EHANDLER)
     public static let engineUnavailable = AOSStatus(rawValue: AOS_EUNAVAIL)
+    public static let toolFailed = AOSStatus(rawValue: AOS_ETOOL)
+    public static let toolLoop = AOSStatus(rawValue: AOS_ELOOP)
 
     /// The header's symbolic name, e.g. "AOS_EFULL".
     public var name: String { String(cString: aos_status_name(rawValue)) }

@@ -8,4 +8,6 @@ struct Envelope: Sendable {
     let pendingReply: PendingReply?
     /// Set for the result of `infer_submit`: the message carries it as `aos_message.inference`.
     var inference: Result<InferenceResult, KernelError>? = nil
+    /// Set for a call of one of this tool plugin's tools.
+    var toolCall: ToolCallJob? = nil
 }

@@ -1,6 +1,7 @@
 import CAgentOS
 import Foundation
 import Synchronization
+import Tools
 
 /// Something a blocked syscall waits on, which unload must be able to wake.
 protocol WakeUpTarget: AnyObject, Sendable {
@@ -34,6 +35,10 @@ public final class Instance: @unchecked Sendable {
     let config: String
     /// Added to each inference request's priority under the priority policy.
     public let priority: Int
+    /// A tool plugin's tools, checked at load; empty for agents.
+    let tools: [Tool]
+    /// Keeps the library loaded while thread-safe tools run on callers' threads.
+    let toolGate = ToolCallGate()
     let mailbox: Mailbox
     /// What this instance's thread blocks on while it waits for a reply.
     let parker = ConditionLock()
@@ -68,10 +73,11 @@ public final class Instance: @unchecked Sendable {
     private var exited = false
 
     init(
-        id: UInt64, name: String, image: PluginImage, config: String, priority: Int,
+        id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
         origin: InstanceSummary.Origin, kernel: Kernel
     ) {
         self.priority = priority
+        self.tools = tools
         self.id = id
         self.name = name
         self.image = image
@@ -223,7 +229,7 @@ public struct PluginInfo: Sendable, Equatable {
         name = fields.name.map { String(cString: $0) } ?? ""
         version = fields.version.map { String(cString: $0) } ?? ""
         description = fields.description.map { String(cString: $0) } ?? ""
-        kind = fields.kind == AOS_KIND_AGENT ? "agent" : "tool"
+        kind = fields.kind == AOS_KIND_TOOL ? "tool" : "agent"
         var capabilities: [String] = []
         if var cursor = fields.capabilities {
             while let capability = cursor.pointee, capabilities.count < 256 {

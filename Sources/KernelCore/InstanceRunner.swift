@@ -30,7 +30,7 @@ enum InstanceRunner {
 
         var state: UnsafeMutableRawPointer?
         let initStatus = AOSStatus(rawValue: instance.config.withCString { config in
-            descriptor.`init`(instance.context, Syscalls.table, config, &state)
+            descriptor.`init`?(instance.context, Syscalls.table, config, &state) ?? AOS_OK
         })
         instance.pluginState = state
         guard initStatus == .ok else {
@@ -66,6 +66,22 @@ enum InstanceRunner {
             instance.outstanding[envelope.id] = pending
         }
         instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
+        if let job = envelope.toolCall {
+            instance.kernel.run(job, on: instance)
+            instance.handlerStartedAt.store(0, ordering: .relaxed)
+            if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
+                instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
+            }
+            return
+        }
+        guard let handler else {
+            instance.handlerStartedAt.store(0, ordering: .relaxed)
+            instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")
+            if let pending = envelope.pendingReply, instance.outstanding.removeValue(forKey: envelope.id) != nil {
+                pending.complete(.failure(.handlerFailed))
+            }
+            return
+        }
         let status = envelope.body.withUnsafeBufferPointer { body in
             var message = aos_message(
                 struct_size: UInt32(MemoryLayout<aos_message>.size),
@@ -77,11 +93,11 @@ enum InstanceRunner {
                 inference: nil
             )
             guard var result = envelope.inference.map(aos_infer_result.init(message:)) else {
-                return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+                return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
             }
             return withUnsafePointer(to: &result) { result in
                 message.inference = result
-                return AOSStatus(rawValue: handler!(instance.context, instance.pluginState, &message))
+                return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
             }
         }
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)

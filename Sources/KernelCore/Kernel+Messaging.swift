@@ -41,7 +41,7 @@ extension Kernel {
             outcome = pending.wait(until: until) { instance.stopRequested.load(ordering: .relaxed) }
             instance.endWait()
         }
-        let final = outcome ?? pending.outcome(orElse: instance.stopRequested.load(ordering: .relaxed) ? .stopping : .timedOut)
+        let final = outcome ?? pending.outcome(orElse: .failure(instance.stopRequested.load(ordering: .relaxed) ? .stopping : .timedOut))
         switch final {
         case .failure(let status):
             return status

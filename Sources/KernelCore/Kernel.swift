@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import Synchronization
+import Tools
 
 /// The kernel: loads plugins into instances, routes their messages, and
 /// unloads them safely. Everything the control API and the Plugins/ watcher
@@ -24,6 +25,8 @@ public final class Kernel: @unchecked Sendable {
     public let engine: InferenceEngine?
     /// Queues every inference request in front of `engine`.
     public let scheduler: InferenceScheduler
+    /// The tools of the running tool plugins.
+    let tools = ToolRegistry()
 
     /// A kernel; with an `engine`, it starts serving inference requests at once.
     public init(
@@ -67,15 +70,19 @@ public final class Kernel: @unchecked Sendable {
         if let requestedName { try Self.validate(name: requestedName) }
         let image = try await open(path)
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
+        let tools: [Tool]
         do {
             try Self.validate(name: name)
+            tools = try Self.readTools(image, path: path)
         } catch {
             image.close()
-            throw KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
+            throw error.code == .badName
+                ? KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
+                : error
         }
         let instance = Instance(
             id: nextInstanceID.wrappingAdd(1, ordering: .relaxed).oldValue, name: name, image: image,
-            config: config, priority: priority, origin: origin, kernel: self)
+            config: config, priority: priority, tools: tools, origin: origin, kernel: self)
         guard table.insert(instance) else {
             image.close()
             throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
@@ -114,7 +121,8 @@ public final class Kernel: @unchecked Sendable {
         guard !instance.stopRequested.load(ordering: .relaxed) else {
             throw KernelError(.stopping, "\(name) was unloaded while its init ran")
         }
-        instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)")
+        self.tools.register(instance)
+        instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)" + (tools.isEmpty ? "" : " with \(tools.count) tools"))
         logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
         return instance
     }
@@ -158,6 +166,7 @@ public final class Kernel: @unchecked Sendable {
             throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
         }
         instance.log.append(.info, .kernel, "unloading")
+        tools.unregister(instance)
         instance.requestStop()
         scheduler.cancelAll(owner: instance.id)
         returnUndelivered(instance.mailbox.close(), of: instance)
@@ -191,7 +200,9 @@ public final class Kernel: @unchecked Sendable {
     /// Fails queued requests with AOS_ESTOPPING and logs plain messages as dead letters.
     func returnUndelivered(_ envelopes: [Envelope], of instance: Instance) {
         for envelope in envelopes {
-            if let pending = envelope.pendingReply {
+            if let job = envelope.toolCall {
+                job.pending.complete(.failure(KernelError(.stopping, "\(job.entry.name) was unloaded before the call ran")))
+            } else if let pending = envelope.pendingReply {
                 pending.complete(.failure(.stopping))
             } else {
                 instance.log.append(.warn, .kernel, "dead letter: message \(envelope.id) from \(envelope.sender.name) (\(envelope.body.count) bytes) was never delivered")
@@ -203,14 +214,39 @@ public final class Kernel: @unchecked Sendable {
     /// Called on an instance's thread as its last act: the reaper joins the
     /// thread, and only then closes the library, so no thread can be in its code.
     func instanceThreadFinished(_ instance: Instance, finalState: InstanceState) {
+        tools.unregister(instance)
         reaper.async { [self] in
             pthread_join(instance.thread.load(ordering: .relaxed), nil)
-            instance.image.close()
-            instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
-            instance.transition(to: finalState)
-            table.retire(instance)
-            instance.didExit()
+            // Thread-safe tools may still run on callers' threads: close once the last returns.
+            instance.toolGate.close { [self] in
+                reaper.async { [self] in
+                    instance.image.close()
+                    instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
+                    instance.transition(to: finalState)
+                    table.retire(instance)
+                    instance.didExit()
+                }
+            }
         }
+    }
+
+    /// The tools a tool plugin declares; throws a named error for a bad table,
+    /// or for tools in an agent's descriptor.
+    private static func readTools(_ image: PluginImage, path: String) throws(KernelError) -> [Tool] {
+        let tools: [Tool]
+        do { tools = try ToolTable.read(image.descriptor) } catch {
+            let code: KernelError.Code = switch error.kind {
+            case .unsupportedType: .unsupportedToolType
+            case .duplicateName: .duplicateTool
+            case .missingFunction: .missingToolFunction
+            case .invalid: .badTool
+            }
+            throw KernelError(code, "cannot load \(path): \(error.message)")
+        }
+        if image.descriptor.pointee.kind != AOS_KIND_TOOL, !tools.isEmpty {
+            throw KernelError(.badDescriptor, "cannot load \(path): an agent's descriptor declares tools; set kind to AOS_KIND_TOOL")
+        }
+        return tools
     }
 
     // MARK: Names

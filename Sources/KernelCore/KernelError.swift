@@ -39,6 +39,16 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case cancelled
         case engineUnavailable = "engine_unavailable"
         case engineFailed = "engine_failed"
+        // Tools
+        case unsupportedToolType = "unsupported_tool_type"
+        case duplicateTool = "duplicate_tool"
+        case missingToolFunction = "missing_tool_function"
+        case badTool = "bad_tool"
+        case toolNotFound = "tool_not_found"
+        case invalidToolArguments = "invalid_tool_arguments"
+        case toolFailed = "tool_failed"
+        case toolStepLimit = "tool_step_limit"
+        case toolLoop = "tool_loop"
     }
 
     public let code: Code
@@ -62,7 +72,10 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .handlerFailed: .handlerFailed
         case .cancelled: .cancelled
         case .engineUnavailable, .engineFailed: .engineUnavailable
-        case .invalidArgument, .invalidGrammar, .invalidSchema, .badName: .invalidArgument
+        case .invalidArgument, .invalidGrammar, .invalidSchema, .badName, .invalidToolArguments: .invalidArgument
+        case .toolNotFound: .notFound
+        case .toolFailed: .toolFailed
+        case .toolStepLimit, .toolLoop: .toolLoop
         default: .internal
         }
     }

@@ -1,17 +1,21 @@
 /// The outcome of a request: the reply body, or why there is none.
 public typealias ReplyOutcome = Result<[UInt8], AOSStatus>
 
-/// One request's reply slot, shared by the caller who waits and the receiver
-/// who answers. The first completion wins (a reply, a timeout, the receiver
-/// stopping); later ones return false.
+/// One request's reply slot.
+typealias PendingReply = Pending<ReplyOutcome>
+
+/// One request's outcome slot, shared by the caller who waits and the
+/// receiver who answers (a message reply, a tool's result). The first
+/// completion wins (an answer, a timeout, the receiver stopping); later ones
+/// return false.
 ///
 /// A plugin thread waits on its own instance's `ConditionLock`; the control
 /// API awaits it. Thread-safe.
-final class PendingReply: @unchecked Sendable {
+final class Pending<Outcome: Sendable>: @unchecked Sendable {
     let requestID: UInt64
     private let lock: ConditionLock
-    private var outcome: ReplyOutcome?
-    private var continuation: CheckedContinuation<ReplyOutcome, Never>?
+    private var outcome: Outcome?
+    private var continuation: CheckedContinuation<Outcome, Never>?
 
     /// `lock` is the waiting thread's parker, or a fresh one for an async waiter.
     init(requestID: UInt64, lock: ConditionLock) {
@@ -24,16 +28,16 @@ final class PendingReply: @unchecked Sendable {
     /// Records `result` unless the request already has an outcome; wakes the waiter.
     /// Returns whether `result` became the outcome.
     @discardableResult
-    func complete(_ result: ReplyOutcome) -> Bool {
+    func complete(_ result: Outcome) -> Bool {
         resolve(result).won
     }
 
-    /// The outcome after offering `failure`: the existing one, or `failure` if there was none.
-    func outcome(orElse failure: AOSStatus) -> ReplyOutcome {
-        resolve(.failure(failure)).outcome
+    /// The outcome after offering `fallback`: the existing one, or `fallback` if there was none.
+    func outcome(orElse fallback: Outcome) -> Outcome {
+        resolve(fallback).outcome
     }
 
-    private func resolve(_ result: ReplyOutcome) -> (won: Bool, outcome: ReplyOutcome) {
+    private func resolve(_ result: Outcome) -> (won: Bool, outcome: Outcome) {
         lock.lock()
         if let outcome {
             lock.unlock()
@@ -51,7 +55,7 @@ final class PendingReply: @unchecked Sendable {
     /// Blocks the calling thread until an outcome, `deadline` (monotonic ns, nil = none)
     /// or `interrupted()` (checked under the lock after every wake-up).
     /// Returns nil when the wait ended without an outcome.
-    func wait(until deadline: UInt64?, interrupted: () -> Bool) -> ReplyOutcome? {
+    func wait(until deadline: UInt64?, interrupted: () -> Bool) -> Outcome? {
         lock.withLock {
             while outcome == nil && !interrupted() {
                 if let deadline {
@@ -65,7 +69,7 @@ final class PendingReply: @unchecked Sendable {
     }
 
     /// Suspends until an outcome. Complete it with a timeout from elsewhere to bound the wait.
-    func value() async -> ReplyOutcome {
+    func value() async -> Outcome {
         await withCheckedContinuation { continuation in
             lock.lock()
             if let outcome {

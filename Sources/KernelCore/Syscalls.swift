@@ -1,5 +1,6 @@
 import CAgentOS
 import Glibc
+import Tools
 
 /// The `aos_kernel_api` table every instance receives: C entry points that
 /// find the calling instance from its `aos_ctx *` and hand over to the kernel.
@@ -80,6 +81,20 @@ enum Syscalls {
             infer_cancel: { context, requestID in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
                 return instance.kernel.inferCancel(from: instance, requestID: requestID).rawValue
+            },
+            tool_call: { context, tool, arguments, timeoutMs, result in
+                guard let instance = Instance.from(context), let result else { return AOS_EINVAL }
+                return instance.kernel.toolCall(
+                    from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result
+                ).rawValue
+            },
+            tools_list: { context, pattern, json in
+                guard let instance = Instance.from(context), let json else { return AOS_EINVAL }
+                return instance.kernel.toolsList(pattern: pattern, json: json).rawValue
+            },
+            tool_error: { _, message in
+                guard let message else { return AOS_EINVAL }
+                return CurrentToolCall.fail(message) ? AOS_OK : AOS_ENOTFOUND
             }
         ))
         return UnsafePointer(table)

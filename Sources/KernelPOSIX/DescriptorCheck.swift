@@ -15,22 +15,24 @@ public enum DescriptorCheck {
             throw KernelError(.abiMismatch, "cannot load \(path): ABI major \(major), kernel speaks \(AOS_ABI_MAJOR) (rebuild against sdk/include/agentos.h)")
         }
         let size = symbol.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-        let required = MemoryLayout<aos_plugin_descriptor>.size
+        // ABI 1.0's descriptor ends where 1.2 appended `tools`.
+        let required = MemoryLayout<aos_plugin_descriptor>.offset(of: \aos_plugin_descriptor.tools)!
         guard Int(size) >= required else {
             throw KernelError(.structTooSmall, "cannot load \(path): descriptor struct_size \(size) is smaller than the \(required) bytes of ABI \(AOS_ABI_MAJOR).0 (rebuild against sdk/include/agentos.h)")
         }
-        let fields = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self).pointee
-        guard fields.build_id == aos_build_id() else {
-            throw KernelError(.buildMismatch, "cannot load \(path): built for \(buildName(fields.build_id)), kernel is \(buildName(aos_build_id()))")
+        // Field by field through the pointer: the struct may end at ABI 1.0's fields.
+        let descriptor = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self)
+        guard descriptor.pointee.build_id == aos_build_id() else {
+            throw KernelError(.buildMismatch, "cannot load \(path): built for \(buildName(descriptor.pointee.build_id)), kernel is \(buildName(aos_build_id()))")
         }
-        guard fields.kind == AOS_KIND_AGENT else {
-            throw KernelError(.badDescriptor, "cannot load \(path): plugin kind \(fields.kind) is not supported by this kernel (agents are kind \(AOS_KIND_AGENT))")
+        guard descriptor.pointee.kind == AOS_KIND_AGENT || descriptor.pointee.kind == AOS_KIND_TOOL else {
+            throw KernelError(.badDescriptor, "cannot load \(path): plugin kind \(descriptor.pointee.kind) is not supported by this kernel (agents are kind \(AOS_KIND_AGENT), tools \(AOS_KIND_TOOL))")
         }
-        guard fields.name != nil else {
+        guard descriptor.pointee.name != nil else {
             throw KernelError(.badDescriptor, "cannot load \(path): descriptor has no name")
         }
-        guard fields.`init` != nil, fields.on_message != nil else {
-            throw KernelError(.badDescriptor, "cannot load \(path): descriptor lacks \(fields.`init` == nil ? "init" : "on_message")")
+        guard descriptor.pointee.kind == AOS_KIND_TOOL || (descriptor.pointee.`init` != nil && descriptor.pointee.on_message != nil) else {
+            throw KernelError(.badDescriptor, "cannot load \(path): descriptor lacks \(descriptor.pointee.`init` == nil ? "init" : "on_message")")
         }
     }
 

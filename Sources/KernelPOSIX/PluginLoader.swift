@@ -53,9 +53,7 @@ public struct PluginLoader: PluginLoading {
             unlink(copyPath)
             throw error
         }
-        return DynamicLibraryImage(
-            handle: handle, descriptor: symbol.assumingMemoryBound(to: aos_plugin_descriptor.self),
-            sourcePath: path, copyPath: copyPath)
+        return DynamicLibraryImage(handle: handle, symbol: UnsafeRawPointer(symbol), sourcePath: path, copyPath: copyPath)
     }
 
     /// The whole file, read once: what is checked is what gets copied and loaded,

@@ -148,11 +148,11 @@ import Testing
         #expect(message.contains("built for 32-bit little-endian, kernel is 64-bit little-endian"), "\(message)")
     }
 
-    @Test func toolKindIsRefusedAsBadDescriptor() async throws {
+    @Test func unknownKindIsRefusedAsBadDescriptor() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         let message = try await expectRefused(Paths.plugin("badkind"), as: "bad_descriptor", kernel: kernel)
-        #expect(message.contains("plugin kind 2 is not supported"), "\(message)")
+        #expect(message.contains("plugin kind 7 is not supported"), "\(message)")
     }
 
     @Test func invalidDescriptorNameIsRefusedAsBadDescriptor() async throws {

@@ -35,7 +35,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 1
+#define AOS_ABI_MINOR 2
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -81,6 +81,8 @@ typedef int32_t aos_status;
 #define AOS_ECANCELLED  (-14) /* the operation was cancelled */
 #define AOS_EHANDLER    (-15) /* the receiver's handler failed before it replied */
 #define AOS_EUNAVAIL    (-16) /* the inference engine is unavailable (none, unreachable, failed) */
+#define AOS_ETOOL       (-17) /* the tool failed: it reported an error, returned NULL or invalid JSON */
+#define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
@@ -105,6 +107,8 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_ECANCELLED: return "AOS_ECANCELLED";
     case AOS_EHANDLER: return "AOS_EHANDLER";
     case AOS_EUNAVAIL: return "AOS_EUNAVAIL";
+    case AOS_ETOOL: return "AOS_ETOOL";
+    case AOS_ELOOP: return "AOS_ELOOP";
     default: return "AOS_E?";
     }
 }
@@ -132,6 +136,8 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_ECANCELLED: return "cancelled";
     case AOS_EHANDLER: return "handler failed";
     case AOS_EUNAVAIL: return "engine unavailable";
+    case AOS_ETOOL: return "tool failed";
+    case AOS_ELOOP: return "tool loop did not finish";
     default: return "unknown status";
     }
 }
@@ -189,7 +195,13 @@ typedef struct aos_infer_result {
     uint32_t finish_reason; /* AOS_FINISH_* (0 when status is not AOS_OK) */
     uint32_t reserved;
     aos_buffer text;        /* the generated text, UTF-8, without the stop string */
-    aos_infer_usage usage;
+    aos_infer_usage usage;  /* with tools: summed over every model turn */
+    /* ABI 1.2: with tools, the steps of the tool loop as a JSON array, one
+     * object per tool call: {"tool", "arguments", "result" or "error",
+     * "duration_ns"}; "[]" when the model answered at once, {NULL, 0} without
+     * tools. Owned like `text` (released by the caller of infer; lent in a
+     * message). Filled only when struct_size covers it. */
+    aos_buffer trace;
 } aos_infer_result;
 
 /**
@@ -233,7 +245,7 @@ typedef struct aos_self_info {
 
 /** One turn of a chat. Both strings are NUL-terminated UTF-8, owned by the caller. */
 typedef struct aos_chat_message {
-    const char *role;    /* "system", "user" or "assistant" */
+    const char *role;    /* "system", "user", "assistant" or "tool" (a tool's result) */
     const char *content;
 } aos_chat_message;
 
@@ -258,7 +270,20 @@ typedef struct aos_infer_request {
     const char *grammar;                /* a GBNF grammar (root rule "root") the output must match, or NULL */
     const char *json_schema;            /* a JSON Schema of an object the output must match, or NULL;
                                            not together with `grammar` */
+    /* ABI 1.2: the tool loop. With tools, the kernel offers them to the model,
+     * runs the calls it makes (each with the agent's own rights), feeds the
+     * results back and repeats until the model answers; result->trace lists
+     * the calls. Not together with `grammar` or `json_schema`. */
+    const char *const *tools;           /* n_tools tool names or globs ("catalog.*", "clock.now"), or NULL */
+    uint32_t n_tools;                   /* at most 64 */
+    uint32_t tool_choice;               /* AOS_TOOL_CHOICE_* */
+    uint32_t max_steps;                 /* model turns at most, 1..32; 0 means 8 */
+    uint32_t reserved2;
 } aos_infer_request;
+
+/** aos_infer_request.tool_choice */
+#define AOS_TOOL_CHOICE_AUTO     0u /* the model answers or calls a tool, as it decides */
+#define AOS_TOOL_CHOICE_REQUIRED 1u /* the first turn must call a tool; later turns are AUTO */
 
 /**
  * A streaming callback: receives each piece of generated text (UTF-8, whole
@@ -490,7 +515,77 @@ typedef struct aos_kernel_api {
      */
     aos_status (*infer_cancel)(aos_ctx *ctx, uint64_t request_id);
 
-    /* ABI 1.2 and later append here. */
+    /* ---- ABI 1.2: tools ---- */
+
+    /**
+     * tool_call — call a tool with JSON arguments and wait for its result.
+     *
+     *   aos_status (*tool_call)(aos_ctx *ctx, const char *tool, const char *args_json,
+     *                           uint32_t timeout_ms, aos_buffer *result);
+     *
+     * `tool` is a full tool name, "PLUGIN.TOOL" (`agentctl tools` lists them);
+     * `args_json` a JSON object of its arguments ("{}" or NULL for none). The
+     * kernel checks every argument against the tool's signature before the
+     * call — types, ranges, required and unknown keys, string length and
+     * UTF-8 — so the tool never sees a bad one. A tool marked
+     * AOS_TOOL_THREAD_SAFE runs on the caller's thread and `timeout_ms` does
+     * not interrupt it; any other tool runs on its plugin's thread, one call at
+     * a time, and the caller waits at most `timeout_ms` (AOS_FOREVER = no limit).
+     * On AOS_OK, `*result` holds the result as JSON text (a number, true/false,
+     * a string or the JSON the tool returned); on AOS_ETOOL, the tool's error
+     * message as plain text. Either way the caller owns the buffer and frees it
+     * with api->release; on any other status it is {NULL, 0}, and the
+     * instance's log says why.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `tool` or `result` is NULL, or an argument does not fit the
+     *                    signature (the log names it)
+     *   AOS_ENOTFOUND    no loaded tool has that name
+     *   AOS_ETOOBIG      args_json exceeds the kernel's message limit
+     *   AOS_ETOOL        the tool failed (see *result)
+     *   AOS_ETIMEDOUT    the tool did not return within `timeout_ms`; its plugin shows as hung
+     *   AOS_EFULL        the tool's queue stayed full until the timeout
+     *   AOS_ESTOPPING    this instance or the tool's plugin is being unloaded
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*tool_call)(aos_ctx *ctx, const char *tool, const char *args_json, uint32_t timeout_ms,
+                            aos_buffer *result);
+
+    /**
+     * tools_list — describe the loaded tools as OpenAI function tools.
+     *
+     *   aos_status (*tools_list)(aos_ctx *ctx, const char *pattern, aos_buffer *json);
+     *
+     * Stores in `*json` a JSON array with one
+     * {"type": "function", "function": {"name", "description", "parameters"}}
+     * per tool whose name matches `pattern` (a glob such as "catalog.*"; NULL
+     * for all), by name. The caller owns the buffer and frees it with api->release.
+     * Thread: any thread of the plugin while the instance is loaded.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `json` is NULL or `pattern` is not UTF-8
+     */
+    aos_status (*tools_list)(aos_ctx *ctx, const char *pattern, aos_buffer *json);
+
+    /**
+     * tool_error — fail the tool call that is running on this thread.
+     *
+     *   aos_status (*tool_error)(aos_ctx *ctx, const char *message);
+     *
+     * Called by a tool function before it returns: the caller gets AOS_ETOOL
+     * with a copy of `message` (UTF-8, at most 4096 bytes kept), and whatever
+     * the function returns is ignored (a returned string is still freed with
+     * free_result). `ctx` may be NULL: the kernel knows which call runs here.
+     * Thread: a thread running a tool function.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL       `message` is NULL
+     *   AOS_ENOTFOUND    no tool call is running on this thread
+     */
+    aos_status (*tool_error)(aos_ctx *ctx, const char *message);
+
+    /* ABI 1.3 and later append here. */
 } aos_kernel_api;
 
 /** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */
@@ -504,6 +599,82 @@ typedef struct aos_kernel_api {
 /** aos_plugin_descriptor.kind */
 #define AOS_KIND_AGENT 1u
 #define AOS_KIND_TOOL  2u
+
+/* ------------------------------------------------------------------------ */
+/* Tools (ABI 1.2)                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A tool plugin (kind AOS_KIND_TOOL) exports plain C functions; its
+ * descriptor lists them in `tools`. The kernel builds each call with libffi
+ * from the signature below, so no glue code is needed:
+ *
+ *   static double multiply(double a, double b) { return a * b; }
+ *   static const aos_tool_param multiply_params[] = {
+ *       {"a", AOS_TYPE_DOUBLE, 1, "the first factor"},
+ *       {"b", AOS_TYPE_DOUBLE, 1, "the second factor"},
+ *   };
+ *   static const aos_tool tools[] = {
+ *       {.name = "multiply", .description = "a * b", .fn = AOS_TOOL_FN(multiply),
+ *        .returns = AOS_TYPE_DOUBLE, .n_params = 2, .params = multiply_params},
+ *   };
+ */
+
+/** Value types of tool parameters and results, with their C types. */
+#define AOS_TYPE_INT32  1u /* int32_t;  JSON integer in range */
+#define AOS_TYPE_INT64  2u /* int64_t;  JSON integer in range */
+#define AOS_TYPE_UINT32 3u /* uint32_t; JSON integer in range, not negative */
+#define AOS_TYPE_UINT64 4u /* uint64_t; JSON integer in range, not negative */
+#define AOS_TYPE_DOUBLE 5u /* double;   JSON number, finite */
+#define AOS_TYPE_FLOAT  6u /* float;    JSON number, finite in float's range */
+#define AOS_TYPE_BOOL   7u /* bool;     JSON true or false */
+#define AOS_TYPE_STRING 8u /* parameter: const char *, NUL-terminated UTF-8, lent for the call;
+                              result: char *, see aos_tool.free_result */
+#define AOS_TYPE_JSON   9u /* result only: char * holding JSON text, see aos_tool.free_result */
+
+/** One parameter of a tool function, in the function's argument order. */
+typedef struct aos_tool_param {
+    const char *name;        /* the JSON key: [A-Za-z_][A-Za-z0-9_]*, 1-63 bytes, unique in the tool */
+    uint32_t type;           /* AOS_TYPE_INT32 .. AOS_TYPE_STRING */
+    uint32_t required;       /* 1: the caller must give it; 0: when absent the function
+                                gets 0, false, 0.0 or NULL */
+    const char *description; /* shown to the model; NULL for none */
+} aos_tool_param;
+
+/** aos_tool.flags: the function may run on several threads at once (on the callers'). */
+#define AOS_TOOL_THREAD_SAFE 0x1u
+
+/** A tool function of any signature, as stored in aos_tool.fn. */
+typedef void (*aos_tool_fn)(void);
+/** Casts a function to aos_tool_fn for aos_tool.fn. */
+#define AOS_TOOL_FN(function) ((aos_tool_fn)(function))
+
+/**
+ * One tool. Strings and tables are owned by the plugin and must stay valid
+ * while the library is loaded (static data is right).
+ *
+ * The function is called as `returns fn(params...)` with the C types of
+ * AOS_TYPE_*; or, when `json_schema` is set, as `char *fn(const char *args_json)`
+ * with the arguments as one JSON object (for nested arguments; the kernel
+ * checks it is an object whose top-level keys fit the schema). A string or
+ * JSON result is copied by the kernel, then passed to `free_result` when that
+ * is set; with `free_result` NULL the plugin keeps ownership (return static
+ * text, or text valid until the next call on the same thread). A NULL result
+ * fails the call with AOS_ETOOL. A tool fails a call with api->tool_error.
+ */
+typedef struct aos_tool {
+    const char *name;            /* [A-Za-z0-9_-], 1-63 bytes, unique in the plugin; callers
+                                    use "INSTANCE.name", e.g. "calculator.multiply" */
+    const char *description;     /* what it does, for the model; one or two sentences */
+    aos_tool_fn fn;              /* the function; AOS_TOOL_FN(f) */
+    uint32_t returns;            /* AOS_TYPE_* */
+    uint32_t flags;              /* AOS_TOOL_THREAD_SAFE or 0 */
+    uint32_t n_params;           /* at most 16; 0 with json_schema */
+    uint32_t reserved;           /* 0 */
+    const aos_tool_param *params;
+    const char *json_schema;     /* instead of params: a JSON Schema of the one object argument */
+    void (*free_result)(char *result); /* frees a STRING or JSON result, or NULL */
+} aos_tool;
 
 /**
  * The one exported symbol of a plugin, named AOS_PLUGIN_SYMBOL.
@@ -570,6 +741,13 @@ typedef struct aos_plugin_descriptor {
      * release return AOS_ESTOPPING from now on.
      */
     void (*stop)(aos_ctx *ctx, void *state);
+
+    /* ABI 1.2: tool plugins (kind AOS_KIND_TOOL). init, on_message and stop
+     * are optional for them; their tools are callable once init returned
+     * AOS_OK, until unload begins. */
+    const aos_tool *tools;       /* n_tools tools, or NULL */
+    uint32_t n_tools;            /* at most 64 */
+    uint32_t reserved2;
 } aos_plugin_descriptor;
 
 /** Marks the descriptor as the library's one exported symbol. */

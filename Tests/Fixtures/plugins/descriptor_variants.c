@@ -35,7 +35,7 @@
 #define BUILD_ID (32u | (1u << 8))
 #elif defined(VARIANT_badkind)
 #define NAME "badkind"
-#define KIND AOS_KIND_TOOL
+#define KIND 7u /* neither an agent nor a tool */
 #elif defined(VARIANT_badname)
 #define NAME            "badname"
 #define DESCRIPTOR_NAME "bad name!"
