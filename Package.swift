@@ -29,13 +29,15 @@ let package = Package(
         // libffi (Debian: libffi-dev).
         .systemLibrary(name: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         // Tool signatures from descriptors, JSON arguments checked against them, calls through libffi.
-        .target(name: "Tools", dependencies: ["CAgentOS", "CFFI"]),
+        .target(name: "Tools", dependencies: ["CAgentOS", "CFFI", "StrictJSON"]),
+        // A strict JSON reader with exact 64-bit integers, for tool arguments and the control API.
+        .target(name: "StrictJSON"),
 
         // Process table, mailboxes, lifecycle, syscalls: pure logic, no sockets.
         .target(
             name: "KernelCore",
             dependencies: [
-                "CAgentOS", "Tools",
+                "CAgentOS", "Tools", "StrictJSON",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "Engines",
             dependencies: [
-                "KernelCore", "CLlama",
+                "KernelCore", "CLlama", "StrictJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "ControlServer",
             dependencies: [
-                "KernelCore", "ControlAPI",
+                "KernelCore", "ControlAPI", "StrictJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -86,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "agentctl",
             dependencies: [
-                "ControlAPI",
+                "ControlAPI", "StrictJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

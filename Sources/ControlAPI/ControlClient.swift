@@ -139,6 +139,20 @@ public struct ControlClient: Sendable {
         guard (200..<300).contains(response.status.code) else { throw apiError(status: response.status, body: body) }
     }
 
+    /// The loaded tools matching `pattern` (all when nil), by name.
+    public func tools(matching pattern: String? = nil) async throws -> [ToolInfo] {
+        let query = pattern.map { "?match=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        return try await request(.GET, "/v1/tools" + query)
+    }
+
+    /// Calls tool `name` with `arguments` (JSON text of an object).
+    public func callTool(_ name: String, arguments: String?, timeoutMs: UInt32? = nil) async throws -> CallToolResult {
+        let wait = Double(timeoutMs ?? 30_000) / 1000 + 30
+        return try await request(
+            .POST, "/v1/tools/\(escaped(name))/call", body: CallToolRequest(arguments: arguments, timeoutMs: timeoutMs),
+            deadline: wait)
+    }
+
     /// The inference engine and its load.
     public func engine() async throws -> EngineStatus {
         try await request(.GET, "/v1/engine")

@@ -29,6 +29,12 @@ public struct InferRequest: Codable, Sendable, Equatable {
     public var priority: Int?
     /// Stream the output as JSON Lines of `InferStreamEvent`.
     public var stream: Bool?
+    /// Tool names or globs the model may call ("catalog.*"): the kernel runs the tool loop.
+    public var tools: [String]?
+    /// "auto" (default) or "required": the first turn must call a tool.
+    public var toolChoice: String?
+    /// Model turns at most in the tool loop (1-32, default 8).
+    public var maxSteps: Int?
 
     public init(prompt: String) { self.prompt = prompt }
 
@@ -60,29 +66,39 @@ public struct InferResult: Codable, Sendable, Equatable {
     public var text: String
     /// stop, length or cancelled.
     public var finishReason: String
+    /// Summed over every model turn of a tool loop.
     public var usage: InferUsage
+    /// The tool loop's calls, in order; nil without tools.
+    public var steps: [ToolStep]?
 
-    public init(requestId: UInt64, agent: String, text: String, finishReason: String, usage: InferUsage) {
+    public init(requestId: UInt64, agent: String, text: String, finishReason: String, usage: InferUsage, steps: [ToolStep]? = nil) {
         self.requestId = requestId
         self.agent = agent
         self.text = text
         self.finishReason = finishReason
         self.usage = usage
+        self.steps = steps
     }
 }
 
-/// One line of a streamed `POST /v1/infer`: first `started`, then `piece`s,
-/// then exactly one of `result` or `error`.
+/// One line of a streamed `POST /v1/infer`: first `started`, then `piece`s
+/// (and with tools, a `step` per tool call as it ends), then exactly one of
+/// `result` or `error`.
 public struct InferStreamEvent: Codable, Sendable, Equatable {
     /// The request id, in the first line.
     public var started: UInt64?
     public var piece: String?
+    public var step: ToolStep?
     public var result: InferResult?
     public var error: ErrorBody.Detail?
 
-    public init(started: UInt64? = nil, piece: String? = nil, result: InferResult? = nil, error: ErrorBody.Detail? = nil) {
+    public init(
+        started: UInt64? = nil, piece: String? = nil, step: ToolStep? = nil, result: InferResult? = nil,
+        error: ErrorBody.Detail? = nil
+    ) {
         self.started = started
         self.piece = piece
+        self.step = step
         self.result = result
         self.error = error
     }

@@ -115,6 +115,7 @@ public enum ControlRoutes {
                 })
         }
         InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
+        ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         return router
     }
 

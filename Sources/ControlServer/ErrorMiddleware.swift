@@ -35,8 +35,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch code {
         case .fileNotFound, .notFound: .notFound
         case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
-             .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed:
+             .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed,
+             .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .unprocessableContent
+        case .toolNotFound: .notFound
+        case .invalidToolArguments: .badRequest
+        case .toolFailed, .toolStepLimit, .toolLoop: .unprocessableContent
         case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .promptTooLong: .badRequest
         case .nameTaken: .conflict
         case .full, .stopping: .serviceUnavailable

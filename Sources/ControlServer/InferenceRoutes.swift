@@ -11,7 +11,8 @@ enum InferenceRoutes {
             let agent = body.agent ?? "agentctl"
             let events = StreamingSink(keepPieces: body.stream == true)
             let inference = try kernel.submitInference(
-                agent: agent, priority: body.priority ?? 0, parameters: try parameters(of: body), sink: events)
+                agent: agent, priority: body.priority ?? 0, parameters: try parameters(of: body), tools: try toolUse(of: body),
+                sink: events)
             guard body.stream == true else {
                 let outcome = await withTaskCancellationHandler {
                     await events.outcome()
@@ -36,6 +37,7 @@ enum InferenceRoutes {
                         for await event in events.stream {
                             switch event {
                             case .piece(let piece): try await send(InferStreamEvent(piece: piece))
+                            case .step(let record): try await send(InferStreamEvent(step: ToolStep(record)))
                             case .finished(.success(let result)): try await send(InferStreamEvent(result: InferResult(result, agent: agent)))
                             case .finished(.failure(let error)):
                                 try await send(InferStreamEvent(error: .init(code: error.code.rawValue, message: error.message)))
@@ -51,7 +53,7 @@ enum InferenceRoutes {
 
         v1.delete("infer/:id") { _, context in
             let raw = try context.parameters.require("id")
-            guard let id = UInt64(raw), kernel.scheduler.cancel(id: id, owner: nil) else {
+            guard let id = UInt64(raw), kernel.cancelInference(id: id, owner: nil) else {
                 throw KernelError(.notFound, "no unfinished inference request \(raw) (it may have finished)")
             }
             return Response(status: .noContent)
@@ -60,6 +62,23 @@ enum InferenceRoutes {
         v1.get("engine") { _, _ in
             try JSONResponse.make(EngineStatus(kernel))
         }
+    }
+
+    /// The tool loop a control request asks for; nil without tools.
+    static func toolUse(of body: InferRequest) throws(KernelError) -> ToolUse? {
+        guard let patterns = body.tools else {
+            guard body.toolChoice == nil, body.maxSteps == nil else {
+                throw KernelError(.invalidArgument, "tool_choice and max_steps need tools")
+            }
+            return nil
+        }
+        let choice: ToolChoice
+        switch body.toolChoice {
+        case nil, "auto": choice = .auto
+        case "required": choice = .required
+        case let other?: throw KernelError(.invalidArgument, "tool_choice \"\(other.prefix(40))\": use auto or required")
+        }
+        return ToolUse(patterns: patterns, choice: choice, maxSteps: body.maxSteps ?? ToolUse.defaultMaxSteps)
     }
 
     /// The kernel's parameters for a control request. Throws `.invalidArgument` naming the problem.
@@ -106,6 +125,7 @@ extension EngineStatus {
 final class StreamingSink: InferenceSink, Sendable {
     enum Event: Sendable {
         case piece(String)
+        case step(ToolCallRecord)
         case finished(Result<InferenceResult, KernelError>)
     }
 
@@ -120,6 +140,10 @@ final class StreamingSink: InferenceSink, Sendable {
 
     func received(_ piece: String) {
         if keepPieces { continuation.yield(.piece(piece)) }
+    }
+
+    func calledTool(_ record: ToolCallRecord) {
+        if keepPieces { continuation.yield(.step(record)) }
     }
 
     func finished(_ outcome: Result<InferenceResult, KernelError>) {

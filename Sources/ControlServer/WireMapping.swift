@@ -1,5 +1,6 @@
 import ControlAPI
 import KernelCore
+import StrictJSON
 
 extension InstanceInfo {
     /// The wire form of a kernel snapshot.
@@ -35,7 +36,31 @@ extension InferResult {
             usage: InferUsage(
                 promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 queueMs: Double(usage.queueNanos) / 1e6, timeToFirstTokenMs: Double(usage.timeToFirstTokenNanos) / 1e6,
-                totalMs: Double(usage.totalNanos) / 1e6))
+                totalMs: Double(usage.totalNanos) / 1e6),
+            steps: result.steps?.map(ToolStep.init))
+    }
+}
+
+extension ToolStep {
+    init(_ record: ToolCallRecord) {
+        var result: String?
+        var error: ErrorBody.Detail?
+        switch record.outcome {
+        case .success(let json): result = json
+        case .failure(let failure): error = ErrorBody.Detail(code: failure.code.rawValue, message: failure.message)
+        }
+        self.init(
+            tool: record.tool, arguments: record.arguments,
+            result: result, error: error, durationMs: Double(record.durationNanos) / 1e6)
+    }
+}
+
+extension ToolInfo {
+    init(_ tool: ToolDescription) {
+        self.init(
+            name: tool.name, description: tool.description, parameters: tool.parameters.jsonText, returns: tool.returns,
+            threadSafe: tool.threadSafe, plugin: tool.plugin, calls: tool.calls, failures: tool.failures,
+            meanMs: tool.calls == 0 ? 0 : tool.totalSeconds * 1000 / Double(tool.calls))
     }
 }
 

@@ -81,7 +81,7 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
             throw KernelError(.invalidArgument, "max_tokens \(parameters.maxTokens) does not fit the context of \(sequenceContext) tokens per sequence")
         }
         if let grammar = try grammar(for: parameters) { try model.checkGrammar(grammar) }
-        let promptTokens = model.tokenize(try model.prompt(for: parameters.messages)).count
+        let promptTokens = model.tokenize(try model.prompt(for: messages(for: parameters))).count
         guard promptTokens < sequenceContext else { throw promptTooLong(promptTokens) }
     }
 
@@ -120,9 +120,18 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
             order.removeAll { $0 === sequence }
         }
         func end(_ sequence: LlamaSequence, _ reason: FinishReason) {
-            let rest = sequence.text.flush()
+            let rest = sequence.route(sequence.text.flush())
             sequence.request.record(tokens: 0, piece: rest, at: monotonicNanos())
-            sequence.request.finish(reason, at: monotonicNanos())
+            if let call = sequence.toolCallText, reason != .cancelled {
+                let turn = sequence.request.parameters.messages.filter { $0.toolCalls != nil }.count
+                if let calls = HermesToolFormat.calls(in: call, turn: turn) {
+                    sequence.request.finish(reason, toolCalls: calls, at: monotonicNanos())
+                } else {
+                    sequence.request.fail(KernelError(.engineFailed, "the model's tool call did not end within max_tokens (\(sequence.request.parameters.maxTokens)); raise max_tokens"))
+                }
+            } else {
+                sequence.request.finish(reason, at: monotonicNanos())
+            }
             release(sequence)
         }
 
@@ -190,7 +199,7 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
                     end(sequence, .stop)
                     continue
                 }
-                let piece = sequence.text.append(model.piece(of: token, into: &pieceBuffer))
+                let piece = sequence.route(sequence.text.append(model.piece(of: token, into: &pieceBuffer)))
                 sequence.request.record(tokens: 1, piece: piece, at: now)
                 if sequence.text.stopped {
                     end(sequence, .stop)
@@ -222,7 +231,7 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
     private func admit(_ request: InferenceRequest, slot: Int32) -> LlamaSequence? {
         request.markStarted(at: monotonicNanos())
         do throws(KernelError) {
-            let prompt = model.tokenize(try model.prompt(for: request.parameters.messages))
+            let prompt = model.tokenize(try model.prompt(for: messages(for: request.parameters)))
             request.setPromptTokens(prompt.count)
             guard prompt.count < sequenceContext else { throw promptTooLong(prompt.count) }
             let grammar = try grammar(for: request.parameters)
@@ -236,7 +245,13 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
         }
     }
 
+    /// The chat as the model reads it: with tools, described in the Hermes way.
+    private func messages(for parameters: InferenceParameters) -> [ChatMessage] {
+        parameters.tools.isEmpty ? parameters.messages : HermesToolFormat.messages(for: parameters)
+    }
+
     private func grammar(for parameters: InferenceParameters) throws(KernelError) -> String? {
+        if !parameters.tools.isEmpty { return try HermesToolFormat.grammar(for: parameters) }
         switch parameters.constraint {
         case nil: return nil
         case .grammar(let grammar): return grammar

@@ -15,6 +15,11 @@ final class LlamaSequence {
     var generated = 0
     var text: GeneratedText
     let sampler: UnsafeMutablePointer<llama_sampler>
+    /// With tools offered: nil until the output shows whether it is a call;
+    /// then true for a call (held back, not streamed), false for an answer.
+    private var isToolCall: Bool?
+    /// The text of a tool call so far.
+    private(set) var toolCallText: String?
 
     var pendingPrompt: Int { max(prompt.count - Int(position), 0) }
 
@@ -27,6 +32,19 @@ final class LlamaSequence {
     }
 
     deinit { llama_sampler_free(sampler) }
+
+    /// The part of `piece` to stream: all of an answer, none of a tool call.
+    /// The tool grammar lets only a call start with "<".
+    func route(_ piece: String) -> String {
+        guard !request.parameters.tools.isEmpty else { return piece }
+        if isToolCall == nil, let first = piece.first {
+            isToolCall = first == "<"
+            if first == "<" { toolCallText = "" }
+        }
+        guard isToolCall == true else { return piece }
+        toolCallText! += piece
+        return ""
+    }
 
     /// A sampler chain for `parameters`: grammar first (it only removes
     /// candidates), then greedy, or top-p, temperature and a seeded draw.

@@ -95,9 +95,14 @@ enum InstanceRunner {
             guard var result = envelope.inference.map(aos_infer_result.init(message:)) else {
                 return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
             }
-            return withUnsafePointer(to: &result) { result in
-                message.inference = result
-                return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
+            // The trace is lent like the body: valid until on_message returns.
+            var trace = Array(((try? envelope.inference?.get())?.traceJSON ?? "").utf8)
+            return trace.withUnsafeMutableBufferPointer { trace in
+                if !trace.isEmpty { result.trace = aos_buffer(ptr: trace.baseAddress, len: trace.count) }
+                return withUnsafePointer(to: &result) { result in
+                    message.inference = result
+                    return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
+                }
             }
         }
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)

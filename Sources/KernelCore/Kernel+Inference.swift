@@ -6,16 +6,23 @@ extension Kernel {
     // MARK: Control API
 
     /// Queues an inference request accounted to `agent` (an instance name or
-    /// "agentctl") and returns it; `sink` receives the output on an engine thread.
+    /// "agentctl") and returns it; with `tools`, runs the tool loop. `sink`
+    /// receives the output on a kernel thread.
     /// Throws `.engineUnavailable` without an engine, or why the request is refused.
     public func submitInference(
-        agent: String, priority: Int, parameters: InferenceParameters, sink: InferenceSink
-    ) throws(KernelError) -> InferenceRequest {
-        let request = InferenceRequest(
-            id: mintMessageID(), agent: agent, owner: 0, priority: priority, parameters: parameters,
-            submittedAt: monotonicNanos(), sink: sink)
-        try submit(request)
-        return request
+        agent: String, priority: Int, parameters: InferenceParameters, tools: ToolUse? = nil, sink: InferenceSink
+    ) throws(KernelError) -> InferenceHandle {
+        try start(id: mintMessageID(), agent: agent, owner: 0, priority: priority, parameters: parameters, tools: tools, sink: sink)
+    }
+
+    /// Cancels request `id` (of instance `owner`, or any with nil); false when no such request runs.
+    public func cancelInference(id: UInt64, owner: UInt64?) -> Bool {
+        let loop = toolLoops.withLock { $0[id] }
+        if let loop, owner == nil || loop.owningInstance == owner {
+            loop.cancel()
+            return true
+        }
+        return scheduler.cancel(id: id, owner: owner)
     }
 
     // MARK: Syscalls
@@ -27,21 +34,21 @@ extension Kernel {
         onToken: aos_token_fn?, user: UnsafeMutableRawPointer?, streaming: Bool
     ) -> AOSStatus {
         guard instance.isOwnThread else { return .wrongThread }
-        guard let result, Int(result.pointee.struct_size) >= MemoryLayout<aos_infer_result>.size else {
+        guard let result, Int(result.pointee.struct_size) >= aos_infer_result.minimumSize else {
             return refuse(instance, "infer", KernelError(.invalidArgument, "result is NULL or its struct_size is too small"))
         }
         result.pointee.text = aos_buffer(ptr: nil, len: 0)
+        if Int(result.pointee.struct_size) >= MemoryLayout<aos_infer_result>.size {
+            result.pointee.trace = aos_buffer(ptr: nil, len: 0)
+        }
         if streaming && onToken == nil {
             return refuse(instance, "infer_stream", KernelError(.invalidArgument, "on_token is NULL"))
         }
         let channel = InferenceChannel(streaming: streaming)
-        let inference: InferenceRequest
-        switch makeRequest(for: instance, request, id: mintMessageID(), sink: channel) {
+        let inference: InferenceHandle
+        switch start(for: instance, request, id: mintMessageID(), sink: channel) {
         case .failure(let error): return refuse(instance, streaming ? "infer_stream" : "infer", error)
-        case .success(let request): inference = request
-        }
-        do throws(KernelError) { try submit(inference) } catch {
-            return refuse(instance, "infer", error)
+        case .success(let handle): inference = handle
         }
 
         // Waiting on the engine is not the handler's own time: pause its deadline.
@@ -57,16 +64,18 @@ extension Kernel {
             return .stopping
         }
         defer { instance.endWait() }
+        var cancelledByCallback = false
         while true {
             switch channel.next(interrupted: { instance.stopRequested.load(ordering: .relaxed) }) {
             case .pieces(let pieces):
-                guard let onToken, !inference.isCancelled else { continue }
+                guard let onToken, !cancelledByCallback else { continue }
                 for piece in pieces {
                     var piece = piece
                     let status = piece.withUTF8 { bytes in
                         bytes.withMemoryRebound(to: CChar.self) { onToken(user, $0.baseAddress, $0.count) }
                     }
                     if status != AOS_OK {
+                        cancelledByCallback = true
                         inference.cancel()
                         break
                     }
@@ -90,12 +99,9 @@ extension Kernel {
         guard let requestID else { return refuse(instance, "infer_submit", KernelError(.invalidArgument, "request_id is NULL")) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .stopping }
         let id = mintMessageID()
-        switch makeRequest(for: instance, request, id: id, sink: MailboxInferenceSink(instance: instance, requestID: id)) {
+        switch start(for: instance, request, id: id, sink: MailboxInferenceSink(instance: instance, requestID: id)) {
         case .failure(let error): return refuse(instance, "infer_submit", error)
-        case .success(let inference):
-            do throws(KernelError) { try submit(inference) } catch {
-                return refuse(instance, "infer_submit", error)
-            }
+        case .success:
             requestID.pointee = id
             return .ok
         }
@@ -103,23 +109,93 @@ extension Kernel {
 
     /// `infer_cancel`.
     func inferCancel(from instance: Instance, requestID: UInt64) -> AOSStatus {
-        scheduler.cancel(id: requestID, owner: instance.id) ? .ok : .notFound
+        cancelInference(id: requestID, owner: instance.id) ? .ok : .notFound
     }
 
     // MARK: Helpers
 
-    private func makeRequest(
+    /// Reads a plugin's request and starts it.
+    private func start(
         for instance: Instance, _ request: UnsafePointer<aos_infer_request>?, id: UInt64, sink: InferenceSink
-    ) -> Result<InferenceRequest, KernelError> {
-        InferenceParameters.fromABI(request).map { parameters, priority in
-            InferenceRequest(
-                id: id, agent: instance.name, owner: instance.id, priority: instance.priority + priority,
-                parameters: parameters, submittedAt: monotonicNanos(), sink: sink)
+    ) -> Result<InferenceHandle, KernelError> {
+        switch InferenceParameters.fromABI(request) {
+        case .failure(let error): return .failure(error)
+        case .success(let (parameters, priority, tools)):
+            do throws(KernelError) {
+                return .success(try start(
+                    id: id, agent: instance.name, owner: instance.id, priority: instance.priority + priority,
+                    parameters: parameters, tools: tools, sink: sink))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
+    /// Queues one request, or starts a tool loop when `tools` is given.
+    private func start(
+        id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
+        tools: ToolUse?, sink: InferenceSink
+    ) throws(KernelError) -> InferenceHandle {
+        guard let tools else {
+            let request = InferenceRequest(
+                id: id, agent: agent, owner: owner, priority: priority, parameters: parameters,
+                submittedAt: monotonicNanos(), sink: sink)
+            try submitTurn(request)
+            return request
+        }
+        var parameters = parameters
+        parameters.tools = try offeredTools(tools)
+        parameters.toolChoice = tools.choice
+        let loop = ToolLoop(
+            id: id, kernel: self, agent: agent, owner: owner, priority: priority, parameters: parameters,
+            use: tools, sink: sink)
+        toolLoops.withLock { $0[id] = loop }
+        do { try loop.start() } catch {
+            toolLoopEnded(loop)
+            throw error
+        }
+        return loop
+    }
+
+    /// The tools `use` names, as the model sees them. Throws when it names none or is malformed.
+    private func offeredTools(_ use: ToolUse) throws(KernelError) -> [ToolDefinition] {
+        guard !use.patterns.isEmpty, use.patterns.count <= ToolUse.maxPatterns else {
+            throw KernelError(.invalidArgument, "\(use.patterns.count) tool patterns: give 1 to \(ToolUse.maxPatterns)")
+        }
+        guard (1...ToolUse.maxMaxSteps).contains(use.maxSteps) else {
+            throw KernelError(.invalidArgument, "max_steps \(use.maxSteps) is out of range 1...\(ToolUse.maxMaxSteps)")
+        }
+        if let bad = use.patterns.first(where: { $0.isEmpty || $0.utf8.count > 128 }) {
+            throw KernelError(.invalidArgument, "tool pattern \"\(bad.prefix(40))\" must be 1 to 128 bytes")
+        }
+        let matched = toolDescriptions(matching: use.patterns)
+        guard !matched.isEmpty else {
+            throw KernelError(.toolNotFound, "no loaded tool matches \(use.patterns.joined(separator: ", ")) (see `agentctl tools`)")
+        }
+        return matched.map { ToolDefinition(name: $0.name, description: $0.description, parameters: $0.parameters.jsonText) }
+    }
+
+    /// Called once by a tool loop as it ends.
+    func toolLoopEnded(_ loop: ToolLoop) {
+        toolLoops.withLock { _ = $0.removeValue(forKey: loop.id) }
+    }
+
+    /// Logs one of a tool loop's calls, in the agent's log when it is an instance.
+    func logToolCall(_ record: ToolCallRecord, agent: String, owner: UInt64, request: UInt64) {
+        let milliseconds = String(format: "%.2f", Double(record.durationNanos) / 1e6)
+        let line: String
+        switch record.outcome {
+        case .success(let json): line = "request \(request): \(record.tool)(\(record.arguments.prefix(200))) → \(json.prefix(200)) in \(milliseconds) ms"
+        case .failure(let error): line = "request \(request): \(record.tool)(\(record.arguments.prefix(200))) failed: \(error.message) in \(milliseconds) ms"
+        }
+        if owner != 0, let instance = table.liveInstances.first(where: { $0.id == owner }) {
+            instance.log.append(.info, .kernel, line)
+        }
+        logger.info("tool call", metadata: ["agent": "\(agent)", "request": "\(request)", "tool": "\(record.tool)", "ms": "\(milliseconds)"])
+    }
+
     /// Checks `request` against the limits and the engine, then queues it.
-    private func submit(_ request: InferenceRequest) throws(KernelError) {
+    func submitTurn(_ request: InferenceRequest) throws(KernelError) {
         guard let engine else {
             throw KernelError(.engineUnavailable, "no inference engine: agentosd was started with --engine none")
         }

@@ -27,6 +27,8 @@ public final class Kernel: @unchecked Sendable {
     public let scheduler: InferenceScheduler
     /// The tools of the running tool plugins.
     let tools = ToolRegistry()
+    /// Running tool loops by request id, for cancellation.
+    let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
 
     /// A kernel; with an `engine`, it starts serving inference requests at once.
     public init(
@@ -168,6 +170,7 @@ public final class Kernel: @unchecked Sendable {
         instance.log.append(.info, .kernel, "unloading")
         tools.unregister(instance)
         instance.requestStop()
+        for loop in toolLoops.withLock({ $0.values.filter { $0.owningInstance == instance.id } }) { loop.cancel() }
         scheduler.cancelAll(owner: instance.id)
         returnUndelivered(instance.mailbox.close(), of: instance)
         let seconds = String(format: "%g", timeout)

@@ -14,6 +14,8 @@ public struct KernelConfiguration: Sendable {
     public var endedLimit = 256
     /// Inference requests queued at most before submitters get AOS_EFULL.
     public var inferenceQueueCapacity = 4096
+    /// Milliseconds the tool loop waits for one tool call.
+    public var toolTimeoutMs: UInt32 = 30_000
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

@@ -1,6 +1,7 @@
 import CAgentOS
 import CFFI
 import Glibc
+import StrictJSON
 
 /// One tool of a loaded plugin: its signature, copied out of the descriptor
 /// and checked, and the libffi call interface built for it once at load.

@@ -1,4 +1,5 @@
 import Glibc
+import StrictJSON
 
 /// Arguments checked against a tool's signature, in the C function's order,
 /// ready for libffi. Made only by `Tool.arguments(from:)`.

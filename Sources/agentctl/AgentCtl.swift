@@ -22,7 +22,10 @@ struct AgentCtl: AsyncParsableCommand {
               3  the kernel is not running (start it with `make run`)
             """,
         version: version,
-        subcommands: [Load.self, Unload.self, Ps.self, Send.self, Logs.self, Infer.self, Engine.self, Status.self, Version.self]
+        subcommands: [
+            Load.self, Unload.self, Ps.self, Send.self, Logs.self, Infer.self, Tools.self, Call.self, Engine.self,
+            Status.self, Version.self,
+        ]
     )
 
     /// Parses and runs a command, ending with agentctl's exit codes (see `Failure`).

@@ -6,17 +6,21 @@ extension InferenceParameters {
     static let maxMessages = 1024
 
     /// Reads an `aos_infer_request` from a plugin, copying every string.
-    /// Returns the parameters and the request's own priority, or an
-    /// `.invalidArgument` error naming the bad field.
-    static func fromABI(_ request: UnsafePointer<aos_infer_request>?) -> Result<(InferenceParameters, Int), KernelError> {
-        func invalid(_ message: String) -> Result<(InferenceParameters, Int), KernelError> {
+    /// Returns the parameters, the request's own priority and its tool use
+    /// (nil without tools), or an `.invalidArgument` error naming the bad field.
+    static func fromABI(_ request: UnsafePointer<aos_infer_request>?) -> Result<(InferenceParameters, Int, ToolUse?), KernelError> {
+        func invalid(_ message: String) -> Result<(InferenceParameters, Int, ToolUse?), KernelError> {
             .failure(KernelError(.invalidArgument, message))
         }
         guard let request else { return invalid("request is NULL") }
-        let fields = request.pointee
-        guard Int(fields.struct_size) >= MemoryLayout<aos_infer_request>.size else {
-            return invalid("request struct_size \(fields.struct_size) is smaller than aos_infer_request (\(MemoryLayout<aos_infer_request>.size))")
+        // ABI 1.1's struct ends where 1.2 appended `tools`; read the rest only when the caller has it.
+        let minimum = MemoryLayout<aos_infer_request>.offset(of: \aos_infer_request.tools)!
+        let size = Int(request.pointee.struct_size)
+        guard size >= minimum else {
+            return invalid("request struct_size \(size) is smaller than ABI 1.1's aos_infer_request (\(minimum))")
         }
+        var fields = aos_infer_request()
+        withUnsafeMutableBytes(of: &fields) { $0.copyMemory(from: UnsafeRawBufferPointer(start: request, count: min(size, MemoryLayout<aos_infer_request>.size))) }
         guard fields.n_messages > 0, let cMessages = fields.messages else { return invalid("no messages") }
         guard fields.n_messages <= maxMessages else { return invalid("\(fields.n_messages) messages: at most \(maxMessages)") }
         var messages: [ChatMessage] = []
@@ -55,7 +59,24 @@ extension InferenceParameters {
             parameters.constraint = .jsonSchema(text)
         case (nil, nil): break
         }
-        return .success((parameters, Int(fields.priority)))
+        guard fields.n_tools > 0 else { return .success((parameters, Int(fields.priority), nil)) }
+        guard let tools = fields.tools else { return invalid("n_tools is \(fields.n_tools) but tools is NULL") }
+        guard fields.n_tools <= UInt32(ToolUse.maxPatterns) else { return invalid("\(fields.n_tools) tool patterns: at most \(ToolUse.maxPatterns)") }
+        var patterns: [String] = []
+        for index in 0..<Int(fields.n_tools) {
+            guard let pattern = tools[index], let text = String(validatingCString: pattern) else {
+                return invalid("tool pattern \(index) is NULL or not valid UTF-8")
+            }
+            patterns.append(text)
+        }
+        let choice: ToolChoice
+        switch fields.tool_choice {
+        case AOS_TOOL_CHOICE_AUTO: choice = .auto
+        case AOS_TOOL_CHOICE_REQUIRED: choice = .required
+        default: return invalid("tool_choice \(fields.tool_choice) is not an AOS_TOOL_CHOICE_* value")
+        }
+        let steps = fields.max_steps == 0 ? ToolUse.defaultMaxSteps : Int(fields.max_steps)
+        return .success((parameters, Int(fields.priority), ToolUse(patterns: patterns, choice: choice, maxSteps: steps)))
     }
 }
 
@@ -73,9 +94,13 @@ extension aos_infer_result {
         }
     }
 
-    /// Writes `result` into a caller's struct; with `text`, into a buffer the caller releases.
+    /// The size of ABI 1.1's aos_infer_result, the smallest a caller may pass.
+    static let minimumSize = MemoryLayout<aos_infer_result>.offset(of: \aos_infer_result.trace)!
+
+    /// Writes `result` into a caller's struct; with `text`, the text (and the
+    /// trace, when the struct has the field) into buffers the caller releases.
+    /// Returns false when a buffer cannot be allocated.
     @discardableResult
-    /// Returns false when the text buffer cannot be allocated.
     mutating func fill(_ result: InferenceResult, text: Bool) -> Bool {
         request_id = result.requestID
         finish_reason = result.finishReason.abiValue
@@ -85,12 +110,12 @@ extension aos_infer_result {
             queue_ns: result.usage.queueNanos, ttft_ns: result.usage.timeToFirstTokenNanos,
             total_ns: result.usage.totalNanos)
         guard text else { return true }
-        var utf8 = Array(result.text.utf8)
-        guard let buffer = malloc(max(utf8.count, 1))?.assumingMemoryBound(to: UInt8.self) else { return false }
-        utf8.withUnsafeMutableBufferPointer { bytes in
-            if let base = bytes.baseAddress { buffer.update(from: base, count: bytes.count) }
+        guard let buffer = aos_buffer(copying: result.text) else { return false }
+        self.text = buffer
+        if Int(struct_size) >= MemoryLayout<aos_infer_result>.size, let trace = result.traceJSON {
+            guard let buffer = aos_buffer(copying: trace) else { return false }
+            self.trace = buffer
         }
-        self.text = aos_buffer(ptr: buffer, len: utf8.count)
         return true
     }
 }

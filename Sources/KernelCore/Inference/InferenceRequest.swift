@@ -8,6 +8,12 @@ public protocol InferenceSink: AnyObject, Sendable {
     /// A piece of generated text: whole UTF-8 characters, never empty.
     func received(_ piece: String)
     func finished(_ outcome: Result<InferenceResult, KernelError>)
+    /// A tool loop ran one of the model's tool calls (before the next turn).
+    func calledTool(_ record: ToolCallRecord)
+}
+
+extension InferenceSink {
+    public func calledTool(_ record: ToolCallRecord) {}
 }
 
 /// One inference request on its way through the scheduler and the engine.
@@ -98,14 +104,15 @@ public final class InferenceRequest: @unchecked Sendable {
         if deliver { sink.received(piece) }
     }
 
-    /// Ends the request with its text so far.
-    public func finish(_ reason: FinishReason, at now: UInt64) {
+    /// Ends the request with its text so far, and the tools the model called.
+    public func finish(_ reason: FinishReason, toolCalls: [ToolCallRequest] = [], at now: UInt64) {
         let result = progress.withLock { progress -> InferenceResult? in
             guard !progress.finished else { return nil }
             progress.finished = true
             progress.usage.totalNanos = now &- submittedAt
             if progress.startedAt == 0 { progress.usage.queueNanos = progress.usage.totalNanos }
-            return InferenceResult(requestID: id, text: progress.text, finishReason: reason, usage: progress.usage)
+            return InferenceResult(
+                requestID: id, text: progress.text, finishReason: reason, usage: progress.usage, toolCalls: toolCalls)
         }
         guard let result else { return }
         end(.success(result))

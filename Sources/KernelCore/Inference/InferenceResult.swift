@@ -38,11 +38,20 @@ public struct InferenceResult: Sendable, Equatable {
     public let text: String
     public let finishReason: FinishReason
     public let usage: InferenceUsage
+    /// The tools the model called in this turn (engines fill it when tools were offered).
+    public var toolCalls: [ToolCallRequest] = []
+    /// The tool loop's calls, in order; nil when the request offered no tools.
+    public var steps: [ToolCallRecord]?
 
-    public init(requestID: UInt64, text: String, finishReason: FinishReason, usage: InferenceUsage) {
+    public init(
+        requestID: UInt64, text: String, finishReason: FinishReason, usage: InferenceUsage,
+        toolCalls: [ToolCallRequest] = [], steps: [ToolCallRecord]? = nil
+    ) {
         self.requestID = requestID
         self.text = text
         self.finishReason = finishReason
         self.usage = usage
+        self.toolCalls = toolCalls
+        self.steps = steps
     }
 }

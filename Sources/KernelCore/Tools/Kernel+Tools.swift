@@ -1,6 +1,7 @@
 import CAgentOS
 import Foundation
 import Tools
+import StrictJSON
 
 /// A tool call queued for a tool plugin's thread.
 struct ToolCallJob: Sendable {

@@ -17,6 +17,11 @@ struct Infer: AsyncParsableCommand {
               agentctl infer "Write a haiku about kernels."
               agentctl infer --system "Answer in French." --max-tokens 64 "What is a mailbox?"
               agentctl infer --json-schema '{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}' "Is water wet?"
+              agentctl infer --tools 'calculator.*' "What is 12.5 times 4?"
+
+            With --tools the kernel runs the tool loop: it offers the tools to \
+            the model, runs the calls the model makes and feeds the results \
+            back until the model answers; each call is shown on stderr as it ends.
             """
     )
 
@@ -53,12 +58,22 @@ struct Infer: AsyncParsableCommand {
     @Option(help: "Priority under the kernel's priority policy (higher first).")
     var priority = 0
 
+    @Option(help: ArgumentHelp("A tool name or glob the model may call (repeatable), e.g. 'catalog.*'.", valueName: "pattern"))
+    var tools: [String] = []
+
+    @Flag(help: "The model's first turn must call a tool.")
+    var requireTool = false
+
+    @Option(help: "Model turns at most in the tool loop (1-32).")
+    var maxSteps: Int?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output format; json waits and prints the whole result.", valueName: "format"))
     var output: OutputFormat = .table
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         if grammarFile != nil && jsonSchema != nil { throw ValidationError("give --grammar-file or --json-schema, not both") }
+        if tools.isEmpty && (requireTool || maxSteps != nil) { throw ValidationError("--require-tool and --max-steps need --tools") }
     }
 
     func run() async throws {
@@ -72,6 +87,11 @@ struct Infer: AsyncParsableCommand {
         request.stop = stop.isEmpty ? nil : stop
         request.priority = priority
         request.jsonSchema = jsonSchema
+        if !tools.isEmpty {
+            request.tools = tools
+            request.toolChoice = requireTool ? "required" : nil
+            request.maxSteps = maxSteps
+        }
         if let grammarFile {
             guard let grammar = try? String(contentsOfFile: grammarFile, encoding: .utf8) else {
                 throw ValidationError("cannot read grammar file \(grammarFile)")
@@ -88,6 +108,11 @@ struct Infer: AsyncParsableCommand {
         let stdout = FileHandle.standardOutput
         for try await event in stream {
             if let piece = event.piece { stdout.write(Data(piece.utf8)) }
+            if let step = event.step {
+                let outcome = step.result.map { "= \($0)" } ?? "failed: \(step.error?.message ?? "?")"
+                let line = String(format: "[tool %@ %@ %@ (%.2f ms)]\n", step.tool, step.arguments, outcome, step.durationMs)
+                FileHandle.standardError.write(Data(line.utf8))
+            }
             if let result = event.result {
                 if !result.text.hasSuffix("\n") { stdout.write(Data("\n".utf8)) }
                 let usage = result.usage

@@ -53,6 +53,37 @@ public enum JSONValue: Sendable, Equatable {
         return text
     }
 
+    /// JSON text indented by two spaces per level, for people.
+    public var prettyText: String {
+        var text = ""
+        writePretty(to: &text, indent: "")
+        return text
+    }
+
+    private func writePretty(to text: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .array(let elements) where !elements.isEmpty:
+            text += "[\n"
+            for (index, element) in elements.enumerated() {
+                text += inner
+                element.writePretty(to: &text, indent: inner)
+                text += index < elements.count - 1 ? ",\n" : "\n"
+            }
+            text += indent + "]"
+        case .object(let members) where !members.isEmpty:
+            text += "{\n"
+            for (index, member) in members.enumerated() {
+                text += inner + JSONValue.quoted(member.key) + ": "
+                member.value.writePretty(to: &text, indent: inner)
+                text += index < members.count - 1 ? ",\n" : "\n"
+            }
+            text += indent + "}"
+        default:
+            write(to: &text)
+        }
+    }
+
     private func write(to text: inout String) {
         switch self {
         case .null: text += "null"

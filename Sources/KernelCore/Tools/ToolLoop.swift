@@ -1,0 +1,220 @@
+import Dispatch
+import Synchronization
+import Tools
+import StrictJSON
+
+/// A running inference the caller can name and cancel: one request, or a tool loop.
+public protocol InferenceHandle: AnyObject, Sendable {
+    var id: UInt64 { get }
+    func cancel()
+}
+
+extension InferenceRequest: InferenceHandle {}
+
+/// What a request asks of the tool loop.
+public struct ToolUse: Sendable, Equatable {
+    /// Tool names or globs ("catalog.*").
+    public var patterns: [String]
+    public var choice: ToolChoice
+    /// Model turns at most.
+    public var maxSteps: Int
+
+    public init(patterns: [String], choice: ToolChoice = .auto, maxSteps: Int = ToolUse.defaultMaxSteps) {
+        self.patterns = patterns
+        self.choice = choice
+        self.maxSteps = maxSteps
+    }
+
+    public static let defaultMaxSteps = 8
+    public static let maxMaxSteps = 32
+    public static let maxPatterns = 64
+}
+
+/// The tool loop of one request: asks the model, runs the tools it calls
+/// (checking their arguments like any call), feeds the results back, and
+/// repeats until the model answers, `maxSteps` turns pass, or the model
+/// repeats an identical call.
+///
+/// Every turn is an ordinary request through the scheduler (same id, so
+/// logs and `infer_cancel` name the whole loop); between turns the tools run
+/// on a GCD thread, never on the engine's. `sink` gets the answer's pieces
+/// and one `finished` with the final text, summed usage and every call in
+/// `steps`. Thread-safe.
+final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
+    let id: UInt64
+    private unowned let kernel: Kernel
+    private let agent: String
+    private let owner: UInt64
+    private let priority: Int
+    private let offered: Set<String>
+    private let use: ToolUse
+    private let sink: InferenceSink
+    private let startedAt = monotonicNanos()
+
+    private struct State {
+        var parameters: InferenceParameters
+        var turn = 0
+        var steps: [ToolCallRecord] = []
+        var usage = InferenceUsage()
+        var seen: Set<String> = []
+        var current: InferenceRequest?
+        var cancelled = false
+        var finished = false
+    }
+
+    private let state: Mutex<State>
+
+    init(
+        id: UInt64, kernel: Kernel, agent: String, owner: UInt64, priority: Int,
+        parameters: InferenceParameters, use: ToolUse, sink: InferenceSink
+    ) {
+        self.id = id
+        self.kernel = kernel
+        self.agent = agent
+        self.owner = owner
+        self.priority = priority
+        self.offered = Set(parameters.tools.map(\.name))
+        self.use = use
+        self.sink = sink
+        self.state = Mutex(State(parameters: parameters))
+    }
+
+    /// Queues the first turn. Throws why it cannot be queued.
+    func start() throws(KernelError) {
+        try kernel.submitTurn(makeTurn())
+    }
+
+    func cancel() {
+        let current = state.withLock { state -> InferenceRequest? in
+            state.cancelled = true
+            return state.current
+        }
+        current?.cancel()
+    }
+
+    var owningInstance: UInt64 { owner }
+
+    // MARK: InferenceSink (each turn's output)
+
+    func received(_ piece: String) {
+        sink.received(piece)  // engines send only answer text, never a tool call's
+    }
+
+    func finished(_ outcome: Result<InferenceResult, KernelError>) {
+        DispatchQueue.global().async { self.advance(outcome) }
+    }
+
+    // MARK: The loop
+
+    private func makeTurn() -> InferenceRequest {
+        state.withLock { state in
+            var parameters = state.parameters
+            if state.turn > 0 { parameters.toolChoice = .auto }
+            let request = InferenceRequest(
+                id: id, agent: agent, owner: owner, priority: priority, parameters: parameters,
+                submittedAt: monotonicNanos(), sink: self)
+            state.current = request
+            return request
+        }
+    }
+
+    private func advance(_ outcome: Result<InferenceResult, KernelError>) {
+        let result: InferenceResult
+        switch outcome {
+        case .failure(let error): return end(.failure(error))
+        case .success(let value): result = value
+        }
+        let (cancelled, turn) = state.withLock { state in
+            state.usage.promptTokens += result.usage.promptTokens
+            state.usage.completionTokens += result.usage.completionTokens
+            state.usage.queueNanos += result.usage.queueNanos
+            if state.turn == 0 { state.usage.timeToFirstTokenNanos = result.usage.timeToFirstTokenNanos }
+            state.turn += 1
+            return (state.cancelled, state.turn)
+        }
+        if result.toolCalls.isEmpty || result.finishReason == .cancelled || cancelled {
+            return end(.success((result.text, cancelled ? .cancelled : result.finishReason)))
+        }
+        guard turn < use.maxSteps else {
+            return end(.failure(KernelError(.toolStepLimit, "the model did not answer within \(use.maxSteps) turns (max_steps); it kept calling tools")))
+        }
+        var replies: [ChatMessage] = [ChatMessage(role: "assistant", content: result.text, toolCalls: result.toolCalls)]
+        for call in result.toolCalls {
+            let signature = call.name + " " + Self.canonical(call.arguments)
+            let repeated = state.withLock { !$0.seen.insert(signature).inserted }
+            if repeated {
+                return end(.failure(KernelError(.toolLoop, "the model repeated the call \(call.name)(\(call.arguments.prefix(200))) with the same arguments; stopped to avoid a loop")))
+            }
+            let record = offered.contains(call.name)
+                ? kernel.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: kernel.configuration.toolTimeoutMs))
+                : ToolCallRecord(
+                    tool: call.name, arguments: call.arguments,
+                    outcome: .failure(KernelError(.toolNotFound, "tool \(call.name) was not offered to the model")), durationNanos: 0)
+            kernel.logToolCall(record, agent: agent, owner: owner, request: id)
+            state.withLock { $0.steps.append(record) }
+            sink.calledTool(record)
+            replies.append(ChatMessage(role: "tool", content: Self.feedback(record.outcome), toolCallID: call.id))
+        }
+        let stopped = state.withLock { state -> Bool in
+            state.parameters.messages += replies
+            return state.cancelled
+        }
+        if stopped { return end(.success(("", .cancelled))) }
+        do throws(KernelError) { try kernel.submitTurn(makeTurn()) } catch { end(.failure(error)) }
+    }
+
+    private func end(_ outcome: Result<(text: String, reason: FinishReason), KernelError>) {
+        let ending = state.withLock { state -> (steps: [ToolCallRecord], usage: InferenceUsage)? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            state.current = nil
+            state.usage.totalNanos = monotonicNanos() &- startedAt
+            return (state.steps, state.usage)
+        }
+        guard let ending else { return }
+        kernel.toolLoopEnded(self)
+        sink.finished(outcome.map { answer in
+            InferenceResult(
+                requestID: id, text: answer.text, finishReason: answer.reason, usage: ending.usage, steps: ending.steps)
+        })
+    }
+
+    /// What the model reads as a tool's result: its JSON, or {"error": "…"}.
+    static func feedback(_ outcome: Result<String, KernelError>) -> String {
+        switch outcome {
+        case .success(let json): json
+        case .failure(let error): JSONValue.object([("error", .string(error.message))]).jsonText
+        }
+    }
+
+    /// Arguments text in one spelling, so whitespace or key order does not hide a repeat.
+    private static func canonical(_ arguments: String) -> String {
+        guard case .object(let members)? = try? JSONParser.parse(arguments) else { return arguments }
+        return JSONValue.object(members.sorted { $0.key < $1.key }).jsonText
+    }
+}
+
+extension InferenceResult {
+    /// `steps` as the JSON array agents and logs read: one
+    /// {"tool", "arguments", "result" or "error", "duration_ns"} per call; nil without tools.
+    public var traceJSON: String? {
+        steps.map { JSONValue.array($0.map(\.traceEntry)).jsonText }
+    }
+}
+
+extension ToolCallRecord {
+    /// One step of a trace, as JSON.
+    public var traceEntry: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("tool", .string(tool)),
+            ("arguments", (try? JSONParser.parse(arguments)) ?? .string(arguments)),
+        ]
+        switch outcome {
+        case .success(let json): members.append(("result", (try? JSONParser.parse(json)) ?? .string(json)))
+        case .failure(let error):
+            members.append(("error", .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))])))
+        }
+        members.append(("duration_ns", .unsigned(durationNanos)))
+        return .object(members)
+    }
+}
