@@ -19,7 +19,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/.deps/llama.cpp/install/lib/pkgconfig$(if $(
 MODEL := $(CURDIR)/.deps/models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-EXAMPLES := echo counter pinger support summarizer
+EXAMPLES := echo counter pinger support summarizer calculator catalog clock
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
 .PHONY: all build release examples fixtures baselines engine run test bench check-tools clean

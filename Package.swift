@@ -102,7 +102,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelCoreTests",
-            dependencies: ["KernelCore", "KernelPOSIX", "Tools"]
+            dependencies: ["KernelCore", "KernelPOSIX"]
+        ),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: ["Tools", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS"]
         ),
         .testTarget(
             name: "EnginesTests",

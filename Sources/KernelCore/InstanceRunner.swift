@@ -54,6 +54,7 @@ enum InstanceRunner {
 
         for pending in instance.outstanding.values { pending.complete(.failure(.stopping)) }
         instance.outstanding.removeAll()
+        instance.toolGate.closeAndWait()
         descriptor.stop?(instance.context, instance.pluginState)
         kernel.instanceThreadFinished(instance, finalState: .stopped)
     }

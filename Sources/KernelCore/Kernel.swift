@@ -220,16 +220,11 @@ public final class Kernel: @unchecked Sendable {
         tools.unregister(instance)
         reaper.async { [self] in
             pthread_join(instance.thread.load(ordering: .relaxed), nil)
-            // Thread-safe tools may still run on callers' threads: close once the last returns.
-            instance.toolGate.close { [self] in
-                reaper.async { [self] in
-                    instance.image.close()
-                    instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
-                    instance.transition(to: finalState)
-                    table.retire(instance)
-                    instance.didExit()
-                }
-            }
+            instance.image.close()
+            instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
+            instance.transition(to: finalState)
+            table.retire(instance)
+            instance.didExit()
         }
     }
 

@@ -6,13 +6,13 @@ import Testing
         let pending = PendingReply(requestID: 1, lock: ConditionLock())
         #expect(pending.complete(.success([1, 2])))
         #expect(!pending.complete(.failure(.timedOut)))
-        #expect(pending.outcome(orElse: .timedOut) == .success([1, 2]))
+        #expect(pending.outcome(orElse: .failure(.timedOut)) == .success([1, 2]))
     }
 
     @Test func timeoutBecomesTheOutcomeWhenNoReplyCame() {
         let pending = PendingReply(requestID: 1, lock: ConditionLock())
         #expect(pending.wait(until: deadline(afterMilliseconds: 20)) { false } == nil)
-        #expect(pending.outcome(orElse: .timedOut) == .failure(.timedOut))
+        #expect(pending.outcome(orElse: .failure(.timedOut)) == .failure(.timedOut))
         #expect(!pending.complete(.success([])))
     }
 

@@ -201,7 +201,8 @@ typedef struct aos_infer_result {
      * "duration_ns"}; "[]" when the model answered at once, {NULL, 0} without
      * tools. Owned like `text` (released by the caller of infer; lent in a
      * message). Filled only when struct_size covers it. */
-    aos_buffer trace;
+    aos_buffer trace;       /* not NUL-terminated; filled only with status AOS_OK (a failed
+                               loop's calls are in the instance's log) */
 } aos_infer_result;
 
 /**
@@ -273,7 +274,9 @@ typedef struct aos_infer_request {
     /* ABI 1.2: the tool loop. With tools, the kernel offers them to the model,
      * runs the calls it makes (each with the agent's own rights), feeds the
      * results back and repeats until the model answers; result->trace lists
-     * the calls. Not together with `grammar` or `json_schema`. */
+     * the calls. max_tokens applies to each model turn. Not together with
+     * `grammar` or `json_schema`. A kernel has the tool loop when
+     * AOS_API_HAS(api, tool_call); an older one ignores these fields. */
     const char *const *tools;           /* n_tools tool names or globs ("catalog.*", "clock.now"), or NULL */
     uint32_t n_tools;                   /* at most 64 */
     uint32_t tool_choice;               /* AOS_TOOL_CHOICE_* */
@@ -457,6 +460,9 @@ typedef struct aos_kernel_api {
      *                    an invalid grammar or schema, or both (the log says which)
      *   AOS_ETOOBIG      the prompt does not fit in the context
      *   AOS_EFULL        the kernel's inference queue is full
+     *   AOS_ENOTFOUND    with tools: no loaded tool matches the patterns
+     *   AOS_ELOOP        with tools: the model was still calling tools after
+     *                    max_steps turns, or repeated an identical call
      *   AOS_EUNAVAIL     no engine is configured, or the engine failed
      *   AOS_ESTOPPING    this instance is being unloaded (the request was cancelled)
      *   AOS_EWRONGTHREAD called from another thread
@@ -523,7 +529,7 @@ typedef struct aos_kernel_api {
      *   aos_status (*tool_call)(aos_ctx *ctx, const char *tool, const char *args_json,
      *                           uint32_t timeout_ms, aos_buffer *result);
      *
-     * `tool` is a full tool name, "PLUGIN.TOOL" (`agentctl tools` lists them);
+     * `tool` is a full tool name, "INSTANCE.TOOL" (`agentctl tools` lists them);
      * `args_json` a JSON object of its arguments ("{}" or NULL for none). The
      * kernel checks every argument against the tool's signature before the
      * call — types, ranges, required and unknown keys, string length and
@@ -661,6 +667,12 @@ typedef void (*aos_tool_fn)(void);
  * is set; with `free_result` NULL the plugin keeps ownership (return static
  * text, or text valid until the next call on the same thread). A NULL result
  * fails the call with AOS_ETOOL. A tool fails a call with api->tool_error.
+ *
+ * Tool functions get no state argument: keep state in static data. Each load
+ * of a plugin is a private copy of its library, so statics are per instance.
+ * Set them up in init; the kernel calls stop only after every call has
+ * returned. A tool may call log, now, self and tool_error with the ctx its
+ * init received, from whichever thread runs it.
  */
 typedef struct aos_tool {
     const char *name;            /* [A-Za-z0-9_-], 1-63 bytes, unique in the plugin; callers
@@ -689,7 +701,7 @@ typedef struct aos_plugin_descriptor {
     uint16_t abi_minor;    /* AOS_ABI_MINOR the plugin was built with */
     uint32_t struct_size;  /* sizeof(aos_plugin_descriptor) in the plugin's build */
     uint32_t build_id;     /* aos_build_id() in the plugin's build */
-    uint32_t kind;         /* AOS_KIND_AGENT */
+    uint32_t kind;         /* AOS_KIND_AGENT or AOS_KIND_TOOL */
     uint32_t reserved;     /* 0 */
 
     const char *name;        /* default instance name: [A-Za-z0-9_.-], 1-63 bytes */

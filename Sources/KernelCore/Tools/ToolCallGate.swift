@@ -1,46 +1,34 @@
-import Synchronization
-
-/// Keeps a tool plugin's library loaded while thread-safe calls run on callers' threads.
+/// Keeps a tool plugin's code and state alive while thread-safe tools run on callers' threads.
 ///
-/// Calls `enter` before and `leave` after; once the plugin's thread has ended,
-/// `close(whenIdle:)` runs its action (closing the library) when the last call leaves.
-/// Thread-safe.
+/// Calls `enter` before and `leave` after; the plugin's thread calls
+/// `closeAndWait` before `stop`, which refuses new calls and waits for the
+/// running ones, so `stop` never frees what a call still uses. Thread-safe.
 final class ToolCallGate: Sendable {
-    private struct State {
-        var active = 0
-        var closed = false
-        var onIdle: (@Sendable () -> Void)?
-    }
-
-    private let state = Mutex(State())
+    private let lock = ConditionLock()
+    nonisolated(unsafe) private var active = 0
+    nonisolated(unsafe) private var closed = false
 
     /// Admits a call; false once the gate is closed.
     func enter() -> Bool {
-        state.withLock { state in
-            guard !state.closed else { return false }
-            state.active += 1
+        lock.withLock {
+            guard !closed else { return false }
+            active += 1
             return true
         }
     }
 
     func leave() {
-        let action = state.withLock { state -> (@Sendable () -> Void)? in
-            state.active -= 1
-            guard state.active == 0, let action = state.onIdle else { return nil }
-            state.onIdle = nil
-            return action
+        lock.withLock {
+            active -= 1
+            if active == 0 { lock.broadcast() }
         }
-        action?()
     }
 
-    /// Refuses new calls and runs `action` once none is running (at once when idle).
-    func close(whenIdle action: @escaping @Sendable () -> Void) {
-        let now = state.withLock { state -> Bool in
-            state.closed = true
-            guard state.active > 0 else { return true }
-            state.onIdle = action
-            return false
+    /// Refuses new calls and blocks until none is running.
+    func closeAndWait() {
+        lock.withLock {
+            closed = true
+            while active > 0 { lock.wait() }
         }
-        if now { action() }
     }
 }

@@ -1,20 +1,25 @@
 /*
  * support.c — the customer-service agent of a small outdoor shop.
  *
- * Every request is a customer's question. The agent asks the model with a
- * system prompt that holds the shop's rules and its whole catalog
- * (catalog.csv, built into this library), and replies with the answer.
+ * Every request is a customer's question. The agent hands it to the model
+ * with the catalog's tools (the catalog plugin: lookup_product,
+ * search_products, check_stock); the kernel runs the tool loop — the model
+ * calls tools, the kernel runs them and feeds the results back, until the
+ * model answers — and the agent replies with the answer.
  *
  * What it shows:
+ *   - The tool loop (ABI 1.2): an inference request with `tools`, here the
+ *     glob "catalog.*". The agent knows no product; the model looks them up.
+ *     The result carries a trace of the calls, which the agent logs.
  *   - api->infer_submit, the asynchronous inference syscall: the agent queues
  *     the question and returns from on_message at once, so it keeps taking
  *     questions while the model works (the kernel batches them together).
  *     The answer comes back later as an AOS_MSG_INFERENCE message; a small
  *     table maps its request id to the customer's message id to reply to.
  *   - api->infer, the blocking one, as the fallback when that table is full.
- *   - Embedding a data file in the .so, which must be self-contained: the
- *     kernel loads a private copy of the library, away from this folder.
  *
+ *   agentctl load build/plugins/catalog.so
+ *   agentctl load build/plugins/support.so
  *   agentctl send support "How much is the Trail Tent 2P?" --wait
  */
 #include <inttypes.h>
@@ -26,36 +31,14 @@
 #include "agentos.h"
 
 /* ------------------------------------------------------------------------ */
-/* The catalog, embedded at build time                                      */
-/* ------------------------------------------------------------------------ */
-
-/* The assembler's .incbin copies a file's bytes into the object file; the
- * ".byte 0" after it makes them a C string. The Makefile passes the file's
- * absolute path as CATALOG_PATH; without it, "catalog.csv" is looked up in
- * the current directory, then in the -I directories (gcc hands its -I to
- * the assembler, clang's integrated assembler honours it too), so
- * `cc -I sdk/examples/support ...` works by hand. ".hidden" keeps the symbol
- * out of the library's exports: aos_plugin stays the only one. */
-#ifndef CATALOG_PATH
-#define CATALOG_PATH "catalog.csv"
-#endif
-__asm__(".section .rodata\n"
-        ".global support_catalog\n"
-        ".hidden support_catalog\n"
-        "support_catalog:\n"
-        ".incbin \"" CATALOG_PATH "\"\n"
-        ".byte 0\n"
-        ".previous\n");
-extern const char support_catalog[] __attribute__((visibility("hidden")));
-
-/* ------------------------------------------------------------------------ */
 /* State                                                                    */
 /* ------------------------------------------------------------------------ */
 
-#define SHOP_NAME   "Northwind Outdoor"
-#define MAX_PENDING 64  /* questions in the model at once; then infer blocks */
-#define MAX_TOKENS  128 /* the longest answer, in tokens */
-#define SEED        42  /* sampling seed: only matters if temperature is raised */
+#define MAX_PENDING 64   /* questions in the model at once; then infer blocks */
+#define MAX_TOKENS  96   /* the longest model turn, in tokens */
+#define MAX_STEPS   4    /* model turns per question: tool calls, then the answer */
+#define SEED        42   /* sampling seed: only matters if temperature is raised */
+#define TRACE_SHOWN 3000 /* bytes of a tool-loop trace that go into the log */
 
 /* One question waiting for its answer. */
 typedef struct pending_question {
@@ -68,89 +51,20 @@ typedef struct pending_question {
  * message at a time, so the table needs no lock. */
 typedef struct support_state {
     const aos_kernel_api *api;
-    char *system_prompt; /* the rules, then the catalog, one line per product */
     pending_question pending[MAX_PENDING];
 } support_state;
 
-static const char rules[] =
-    "You are the customer-service agent of " SHOP_NAME ", a shop for outdoor gear. "
-    "Answer only from the catalog below; give prices exactly as listed. "
-    "If a product is not in the catalog, say that we do not sell it. "
-    "Decline questions unrelated to the shop. Be brief.\n\n"
-    "Catalog (SKU | name | price | stock | description):\n";
+/* Short: the model is small, and the tools' descriptions (which the kernel
+ * adds to the prompt) say what each tool does. */
+static const char system_prompt[] =
+    "You are the customer service agent of an outdoor gear shop. Use the catalog tools to "
+    "answer; answer in one or two sentences, with prices in USD.";
 
-/* ------------------------------------------------------------------------ */
-/* The system prompt                                                        */
-/* ------------------------------------------------------------------------ */
-
-/* A field of a CSV line; an int length, as printf's "%.*s" wants. */
-typedef struct field {
-    const char *ptr;
-    int len;
-} field;
-
-/* Splits the line [line, end) into sku, name, price_usd, stock, description.
- * The description is the rest of the line. False for a malformed line. */
-static bool split_product(const char *line, const char *end, field f[5]) {
-    for (int i = 0; i < 5; i++) {
-        const char *stop = end;
-        if (i < 4) {
-            stop = memchr(line, ',', (size_t)(end - line));
-            if (stop == NULL)
-                return false;
-        }
-        f[i] = (field){line, (int)(stop - line)};
-        line = stop + 1;
-    }
-    return f[0].len > 0 && f[1].len > 0 && f[2].len > 0 && f[3].len > 0;
-}
-
-/* Renders the catalog (its header line skipped) as lines like
- *   A-100 | Trail Tent 2P | $199.00 | 4 in stock | Two-person tent...
- * into `out`, snprintf-style: writes at most `size` bytes (NUL included)
- * and returns the length the whole text needs. Call it with (NULL, 0) to
- * measure, allocate, then call it again to fill. */
-static size_t render_catalog(char *out, size_t size, unsigned *products) {
-    size_t len = 0;
-    *products = 0;
-
-    const char *line = strchr(support_catalog, '\n');
-    while (line != NULL && *++line != '\0') {
-        const char *end = strchr(line, '\n');
-        const char *next = end;
-        if (end == NULL)
-            end = line + strlen(line);
-        if (end > line && end[-1] == '\r') /* a catalog saved with CRLF */
-            end--;
-
-        field f[5];
-        if (split_product(line, end, f)) {
-            char stock[32] = "out of stock";
-            if (f[3].len != 1 || f[3].ptr[0] != '0')
-                snprintf(stock, sizeof stock, "%.*s in stock", f[3].len, f[3].ptr);
-            /* Past the end of `out`, only count: snprintf(NULL, 0, ...) measures. */
-            int n = snprintf(len < size ? out + len : NULL, len < size ? size - len : 0,
-                             "%.*s | %.*s | $%.*s | %s | %.*s\n", f[0].len, f[0].ptr, f[1].len,
-                             f[1].ptr, f[2].len, f[2].ptr, stock, f[4].len, f[4].ptr);
-            if (n > 0)
-                len += (size_t)n;
-            (*products)++;
-        }
-        line = next;
-    }
-    return len;
-}
-
-/* The rules followed by the catalog, in one malloc'd string, or NULL. */
-static char *build_system_prompt(unsigned *products) {
-    size_t catalog_len = render_catalog(NULL, 0, products);
-    char *prompt = malloc(sizeof rules + catalog_len); /* sizeof counts the NUL */
-    if (prompt == NULL)
-        return NULL;
-    memcpy(prompt, rules, sizeof rules - 1);
-    render_catalog(prompt + sizeof rules - 1, catalog_len + 1, products);
-    return prompt;
-}
+/* The tools the model may call: every tool of the instance named "catalog".
+ * The kernel matches the glob when a question is submitted, and refuses it
+ * when no loaded tool matches: the catalog may be loaded after this agent,
+ * but before the first question. */
+static const char *const tools[] = {"catalog.*"};
 
 /* ------------------------------------------------------------------------ */
 /* Answers                                                                  */
@@ -165,13 +79,41 @@ static const char *finish_name(uint32_t reason) {
     }
 }
 
+/* Logs the tool loop's trace: a JSON array with one object per tool call,
+ * {"tool", "arguments", "result" or "error", "duration_ns"}, or "[]" when
+ * the model answered without one. A long trace is cut to TRACE_SHOWN bytes
+ * (the log keeps lines of 4096 bytes at most). */
+static void log_trace(aos_ctx *ctx, const support_state *st, uint64_t question_id,
+                      const aos_infer_result *result) {
+    /* trace came with ABI 1.2: read it only when the kernel's struct has it. */
+    if (result->struct_size < offsetof(aos_infer_result, trace) + sizeof result->trace ||
+        result->trace.ptr == NULL)
+        return;
+
+    const uint8_t *trace = result->trace.ptr;
+    size_t n = result->trace.len;
+    if (n > TRACE_SHOWN) {
+        n = TRACE_SHOWN;
+        while (n > 0 && (trace[n] & 0xC0) == 0x80) /* cut on a UTF-8 character boundary */
+            n--;
+    }
+    char line[TRACE_SHOWN + 96];
+    snprintf(line, sizeof line, "support: question %" PRIu64 " tool calls: %.*s%s", question_id,
+             (int)n, (const char *)trace, n < result->trace.len ? " ..." : "");
+    st->api->log(ctx, AOS_LOG_INFO, line);
+}
+
 /* Replies to the customer's question `question_id` with the model's answer
  * `text`, or with "error: ..." when `status` says the inference failed, and
- * logs one line about it. `result` may be NULL when status is not AOS_OK. */
+ * logs what happened. `result` may be NULL when status is not AOS_OK. */
 static void answer(aos_ctx *ctx, const support_state *st, uint64_t question_id,
                    aos_status status, const aos_infer_result *result, aos_bytes text) {
     const aos_kernel_api *api = st->api;
     char line[256];
+
+    /* The tool calls, when the result lists them (a failed one may too). */
+    if (result != NULL)
+        log_trace(ctx, st, question_id, result);
 
     /* Cancelled (the instance is being unloaded): the text so far is only
      * part of an answer, so don't give it to the customer. */
@@ -243,7 +185,7 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
     question[msg->body.len] = '\0';
 
     aos_chat_message chat[2] = {
-        {.role = "system", .content = st->system_prompt},
+        {.role = "system", .content = system_prompt},
         {.role = "user", .content = question},
     };
     /* Zero-initialised: every field left out takes its default. */
@@ -254,6 +196,12 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
         .max_tokens = MAX_TOKENS,
         .temperature = 0.0f, /* greedy: the most likely answer */
         .seed = SEED,
+        .tools = tools,
+        .n_tools = sizeof tools / sizeof tools[0],
+        /* The first turn must call a tool: the model knows no product, and a
+         * small one would rather guess a price than look it up. */
+        .tool_choice = AOS_TOOL_CHOICE_REQUIRED,
+        .max_steps = MAX_STEPS,
     };
 
     pending_question *slot = NULL;
@@ -281,10 +229,11 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
             answer(ctx, st, msg->id, AOS_OK, &result,
                    (aos_bytes){result.text.ptr, result.text.len});
         api->release(ctx, &result.text); /* ours to free; {NULL, 0} on failure is fine too */
+        api->release(ctx, &result.trace);
     }
     free(question);
 
-    if (status != AOS_OK) /* refused before it was queued: AOS_EFULL, AOS_ETOOBIG, ... */
+    if (status != AOS_OK) /* refused before it was queued: no catalog, AOS_EFULL, ... */
         answer(ctx, st, msg->id, status, NULL, (aos_bytes){NULL, 0});
     return AOS_OK;
 }
@@ -298,28 +247,19 @@ static aos_status support_init(aos_ctx *ctx, const aos_kernel_api *api, const ch
     (void)config; /* no configuration */
 
     /* Syscalls are appended to the table, never moved: a kernel that has
-     * infer_submit (ABI 1.1) has infer too. An older kernel has neither. */
-    if (!AOS_API_HAS(api, infer_submit)) {
-        api->log(ctx, AOS_LOG_ERROR, "support: this kernel has no inference syscalls (ABI 1.1)");
+     * tool_call (ABI 1.2) runs the tool loop of an inference request, and
+     * has infer_submit and infer (ABI 1.1) too. An older one would not know
+     * the request's tool fields. */
+    if (!AOS_API_HAS(api, tool_call)) {
+        api->log(ctx, AOS_LOG_ERROR, "support: this kernel has no tool loop (ABI 1.2)");
         return AOS_EABI;
     }
 
     support_state *st = calloc(1, sizeof *st); /* calloc: every slot starts unused */
     if (st == NULL)
         return AOS_ENOMEM;
-    unsigned products = 0;
     st->api = api;
-    st->system_prompt = build_system_prompt(&products);
-    if (st->system_prompt == NULL) {
-        free(st); /* a failed init gets no stop call: clean up here */
-        return AOS_ENOMEM;
-    }
     *state = st;
-
-    char line[128];
-    snprintf(line, sizeof line, "support: %u products in the catalog, system prompt %zu bytes",
-             products, strlen(st->system_prompt));
-    api->log(ctx, AOS_LOG_INFO, line);
     return AOS_OK;
 }
 
@@ -347,20 +287,20 @@ static aos_status support_on_message(aos_ctx *ctx, void *state, const aos_messag
  * So there is nothing to do here but free. */
 static void support_stop(aos_ctx *ctx, void *state) {
     (void)ctx;
-    support_state *st = state;
-    free(st->system_prompt);
-    free(st);
+    free(state);
 }
 
-/* "infer" asks the operator for the model; the kernel decides what is granted. */
-static const char *const support_capabilities[] = {"infer", NULL};
+/* "infer" asks the operator for the model, "tool:catalog.*" for the catalog's
+ * tools (the tool loop calls them with this agent's rights); the kernel
+ * decides what is granted. */
+static const char *const support_capabilities[] = {"infer", "tool:catalog.*", NULL};
 
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     AOS_PLUGIN_HEADER,
     .kind = AOS_KIND_AGENT,
     .name = "support",
-    .version = "1.1.0",
-    .description = "Customer service: answers product questions from the shop's catalog.",
+    .version = "1.2.0",
+    .description = "Customer service: answers product questions with the catalog's tools.",
     .capabilities = support_capabilities,
     .init = support_init,
     .on_message = support_on_message,
