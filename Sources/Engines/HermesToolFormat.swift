@@ -6,7 +6,7 @@ import StrictJSON
 /// that SmolLM2 and most small open models were tuned on. The tools go into
 /// the system prompt as JSON inside `<tools>`; a call is written as
 /// `<tool_call>{"name": …, "arguments": {…}}</tool_call>`; a result comes
-/// back as a "tool" turn.
+/// back as a "tool" turn. JSON is spaced the way json.dumps writes it, as in training.
 ///
 /// A grammar holds the model to that shape: either a call of an offered tool
 /// whose arguments match its schema, or (unless a call is required) an answer
@@ -19,7 +19,7 @@ enum HermesToolFormat {
             JSONValue.object([
                 ("name", .string(tool.name)), ("description", .string(tool.description)),
                 ("parameters", (try? JSONParser.parse(tool.parameters)) ?? .object([])),
-            ]).jsonText
+            ]).spacedText
         }.joined(separator: "\n")
         let instructions = """
             You may call functions. Here they are, in JSON:
@@ -33,6 +33,9 @@ enum HermesToolFormat {
             When a function result is given, do not call again: answer the user from it in plain words.
             """
         var messages = parameters.messages.map { message -> ChatMessage in
+            if message.role == "tool", let result = try? JSONParser.parse(message.content) {
+                return ChatMessage(role: "tool", content: result.spacedText)
+            }
             guard let calls = message.toolCalls, !calls.isEmpty else { return message }
             return ChatMessage(role: message.role, content: calls.map(written).joined(separator: "\n"))
         }
@@ -48,6 +51,7 @@ enum HermesToolFormat {
     /// schema accepts, or, unless a call is required, an answer.
     /// Throws `.invalidSchema` naming the tool whose schema cannot be followed.
     static func grammar(for parameters: InferenceParameters) throws(KernelError) -> String {
+        if parameters.toolChoice == .none { return "root ::= [^<] .*" }
         var alternatives: [String] = []
         for tool in parameters.tools {
             alternatives.append(#"{"type": "object", "properties": {"name": {"const": \#(JSONValue.quoted(tool.name))}, "arguments": \#(tool.parameters)}, "required": ["name", "arguments"], "additionalProperties": false}"#)
@@ -59,12 +63,19 @@ enum HermesToolFormat {
         } catch {
             throw KernelError(.invalidSchema, "the tools' argument schemas cannot be turned into a grammar: \(error.message)")
         }
-        // Rename the call's root so the grammar's own root can choose between a call and an answer.
-        let renamed = "tool-call-json ::=" + call.dropFirst("root ::=".count)
-        let root = parameters.toolChoice == .required
-            ? #"root ::= "<tool_call>\n" tool-call-json "\n</tool_call>""#
-            : #"root ::= "<tool_call>\n" tool-call-json "\n</tool_call>" | answer"# + "\nanswer ::= [^<] .*"
-        return root + "\n" + renamed
+        // Rename the call's root so the grammar's own root can choose between a call and an answer,
+        // and space the JSON exactly as json.dumps does (", " and ": ", nothing else), the way
+        // calls looked in the model's training: free whitespace lets a small model drift.
+        let renamed = ("tool-call-json ::=" + call.dropFirst("root ::=".count))
+            .replacingOccurrences(of: #"":" space"#, with: #"": ""#)
+            .replacingOccurrences(of: #""," space"#, with: #"", ""#)
+            .split(separator: "\n").map { $0.hasPrefix("space ::=") ? #"space ::= """# : $0 }.joined(separator: "\n")
+        let answer = "answer ::= [^<] .*"
+        switch parameters.toolChoice {
+        case .required: return #"root ::= "<tool_call>\n" tool-call-json "\n</tool_call>""# + "\n" + renamed
+        case .auto: return #"root ::= "<tool_call>\n" tool-call-json "\n</tool_call>" | answer"# + "\n" + answer + "\n" + renamed
+        case .none: return "root ::= " + answer.dropFirst("answer ::= ".count)
+        }
     }
 
     /// The calls in a generated text that began with `<` (the grammar's call branch);
@@ -80,6 +91,6 @@ enum HermesToolFormat {
 
     private static func written(_ call: ToolCallRequest) -> String {
         let arguments = (try? JSONParser.parse(call.arguments)) ?? .object([])
-        return "<tool_call>\n" + JSONValue.object([("name", .string(call.name)), ("arguments", arguments)]).jsonText + "\n</tool_call>"
+        return "<tool_call>\n" + JSONValue.object([("name", .string(call.name)), ("arguments", arguments)]).spacedText + "\n</tool_call>"
     }
 }

@@ -49,7 +49,15 @@ public enum JSONValue: Sendable, Equatable {
     /// Compact JSON text of the value.
     public var jsonText: String {
         var text = ""
-        write(to: &text)
+        write(to: &text, spaced: false)
+        return text
+    }
+
+    /// JSON text on one line with a space after each `,` and `:`, the way
+    /// Python's json.dumps writes it (and so the way models saw JSON in training).
+    public var spacedText: String {
+        var text = ""
+        write(to: &text, spaced: true)
         return text
     }
 
@@ -80,11 +88,11 @@ public enum JSONValue: Sendable, Equatable {
             }
             text += indent + "}"
         default:
-            write(to: &text)
+            write(to: &text, spaced: false)
         }
     }
 
-    private func write(to text: inout String) {
+    private func write(to text: inout String, spaced: Bool) {
         switch self {
         case .null: text += "null"
         case .bool(let flag): text += flag ? "true" : "false"
@@ -95,17 +103,17 @@ public enum JSONValue: Sendable, Equatable {
         case .array(let elements):
             text += "["
             for (index, element) in elements.enumerated() {
-                if index > 0 { text += "," }
-                element.write(to: &text)
+                if index > 0 { text += spaced ? ", " : "," }
+                element.write(to: &text, spaced: spaced)
             }
             text += "]"
         case .object(let members):
             text += "{"
             for (index, member) in members.enumerated() {
-                if index > 0 { text += "," }
+                if index > 0 { text += spaced ? ", " : "," }
                 text += JSONValue.quoted(member.key)
-                text += ":"
-                member.value.write(to: &text)
+                text += spaced ? ": " : ":"
+                member.value.write(to: &text, spaced: spaced)
             }
             text += "}"
         }

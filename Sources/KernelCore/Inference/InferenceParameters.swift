@@ -55,6 +55,8 @@ public enum ToolChoice: String, Sendable, Equatable, Codable {
     case auto
     /// The model must call one of the offered tools.
     case required
+    /// The model must answer: the tools stay described but cannot be called.
+    case none
 }
 
 /// What the generated text must match.

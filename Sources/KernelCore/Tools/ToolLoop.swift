@@ -32,8 +32,12 @@ public struct ToolUse: Sendable, Equatable {
 
 /// The tool loop of one request: asks the model, runs the tools it calls
 /// (checking their arguments like any call), feeds the results back, and
-/// repeats until the model answers, `maxSteps` turns pass, or the model
-/// repeats an identical call.
+/// repeats until the model answers or `maxSteps` turns pass (`.toolStepLimit`).
+///
+/// A call identical to an earlier one (same tool, same arguments) is not run
+/// again: the model is told so and its next turn must answer. Small models
+/// fall into such loops once they have what they need; a model that still
+/// repeats itself ends the loop with `.toolLoop`.
 ///
 /// Every turn is an ordinary request through the scheduler (same id, so
 /// logs and `infer_cancel` name the whole loop); between turns the tools run
@@ -57,6 +61,8 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         var steps: [ToolCallRecord] = []
         var usage = InferenceUsage()
         var seen: Set<String> = []
+        /// Set after a repeated call: the next turn must answer.
+        var mustAnswer = false
         var current: InferenceRequest?
         var cancelled = false
         var finished = false
@@ -109,7 +115,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     private func makeTurn() -> InferenceRequest {
         state.withLock { state in
             var parameters = state.parameters
-            if state.turn > 0 { parameters.toolChoice = .auto }
+            if state.turn > 0 { parameters.toolChoice = state.mustAnswer ? .none : .auto }
             let request = InferenceRequest(
                 id: id, agent: agent, owner: owner, priority: priority, parameters: parameters,
                 submittedAt: monotonicNanos(), sink: self)
@@ -138,23 +144,41 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         guard turn < use.maxSteps else {
             return end(.failure(KernelError(.toolStepLimit, "the model did not answer within \(use.maxSteps) turns (max_steps); it kept calling tools")))
         }
-        var replies: [ChatMessage] = [ChatMessage(role: "assistant", content: result.text, toolCalls: result.toolCalls)]
+        // A repeated call is not run again and stays out of the chat (it adds
+        // nothing the model has not seen), so the forced answer follows the results.
+        var made: [ToolCallRequest] = []
+        var results: [ChatMessage] = []
         for call in result.toolCalls {
             let signature = call.name + " " + Self.canonical(call.arguments)
-            let repeated = state.withLock { !$0.seen.insert(signature).inserted }
-            if repeated {
-                return end(.failure(KernelError(.toolLoop, "the model repeated the call \(call.name)(\(call.arguments.prefix(200))) with the same arguments; stopped to avoid a loop")))
+            let (repeated, warned) = state.withLock { state in
+                let repeated = !state.seen.insert(signature).inserted
+                defer { if repeated { state.mustAnswer = true } }
+                return (repeated, state.mustAnswer)
             }
-            let record = offered.contains(call.name)
-                ? kernel.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: kernel.configuration.toolTimeoutMs))
-                : ToolCallRecord(
+            if repeated && warned {
+                return end(.failure(KernelError(.toolLoop, "the model repeated the call \(call.name)(\(call.arguments.prefix(200))) after it was told to answer; stopped to avoid a loop")))
+            }
+            let record = if repeated {
+                ToolCallRecord(
+                    tool: call.name, arguments: call.arguments,
+                    outcome: .failure(KernelError(.toolLoop, "\(call.name) was already called with these arguments; not run again, the model must answer")),
+                    durationNanos: 0)
+            } else if offered.contains(call.name) {
+                kernel.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: kernel.configuration.toolTimeoutMs))
+            } else {
+                ToolCallRecord(
                     tool: call.name, arguments: call.arguments,
                     outcome: .failure(KernelError(.toolNotFound, "tool \(call.name) was not offered to the model")), durationNanos: 0)
+            }
             kernel.logToolCall(record, agent: agent, owner: owner, request: id)
             state.withLock { $0.steps.append(record) }
             sink.calledTool(record)
-            replies.append(ChatMessage(role: "tool", content: Self.feedback(record.outcome), toolCallID: call.id))
+            if !repeated {
+                made.append(call)
+                results.append(ChatMessage(role: "tool", content: Self.feedback(record.outcome), toolCallID: call.id))
+            }
         }
+        let replies = made.isEmpty ? [] : [ChatMessage(role: "assistant", content: result.text, toolCalls: made)] + results
         let stopped = state.withLock { state -> Bool in
             state.parameters.messages += replies
             return state.cancelled

@@ -11,6 +11,8 @@ final class ToolRegistry: Sendable {
     struct Entry: @unchecked Sendable {
         /// "INSTANCE.TOOL".
         let name: String
+        /// Its place in its descriptor's table.
+        let index: Int
         let tool: Tool
         let instance: Instance
         let stats: ToolStats
@@ -19,8 +21,8 @@ final class ToolRegistry: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
 
     func register(_ instance: Instance) {
-        let added = instance.tools.map { tool in
-            Entry(name: "\(instance.name).\(tool.name)", tool: tool, instance: instance, stats: ToolStats())
+        let added = instance.tools.enumerated().map { index, tool in
+            Entry(name: "\(instance.name).\(tool.name)", index: index, tool: tool, instance: instance, stats: ToolStats())
         }
         entries.withLock { entries in
             for entry in added { entries[entry.name] = entry }
@@ -35,11 +37,12 @@ final class ToolRegistry: Sendable {
 
     func lookup(_ name: String) -> Entry? { entries.withLock { $0[name] } }
 
-    /// The tools whose names match any of `patterns` (globs: `*`, `?`, `[…]`), by name.
+    /// The tools whose names match any of `patterns` (globs: `*`, `?`, `[…]`), in
+    /// load order and each plugin's in its descriptor's order (the order its author chose).
     func matching(_ patterns: [String]) -> [Entry] {
         let all = entries.withLock { Array($0.values) }
         return all.filter { entry in patterns.contains { fnmatch($0, entry.name, 0) == 0 } }
-            .sorted { $0.name < $1.name }
+            .sorted { ($0.instance.id, $0.index) < ($1.instance.id, $1.index) }
     }
 }
 

@@ -446,17 +446,34 @@ static int compare_sku_key(const void *key, const void *element) {
     return compare_nocase(key, (*(const product *const *)element)->sku);
 }
 
-/* The product with that SKU, in any case, or NULL after failing the call. */
+static bool matches(const product *p, const char *query);
+
+/* The product a caller names: by SKU, else by its exact name, else the one
+ * product whose name or description has every word given (all in any case);
+ * NULL after failing the call. Models often pass a name where a SKU is due,
+ * so the tool takes either rather than send a small model searching. */
 static const product *find(const char *sku) {
     const product **found = bsearch(sku, catalog.by_sku, catalog.count, sizeof *catalog.by_sku,
                                     compare_sku_key);
-    if (found == NULL) {
-        char message[160];
-        snprintf(message, sizeof message, "no product with SKU %.100s", sku);
-        catalog.api->tool_error(NULL, message); /* tool_error copies it */
-        return NULL;
+    if (found != NULL)
+        return *found;
+    const product *named = NULL;
+    size_t matching = 0;
+    for (size_t i = 0; i < catalog.count; i++) {
+        if (compare_nocase(sku, catalog.products[i].name) == 0)
+            return &catalog.products[i];
+        if (matches(&catalog.products[i], sku) && matching++ == 0)
+            named = &catalog.products[i];
     }
-    return *found;
+    if (matching == 1)
+        return named;
+    char message[200];
+    snprintf(message, sizeof message,
+             matching == 0 ? "no product with SKU or name \"%.100s\""
+                           : "\"%.100s\" names several products: use search_products",
+             sku);
+    catalog.api->tool_error(NULL, message); /* tool_error copies it */
+    return NULL;
 }
 
 static char *lookup_product(const char *sku) {
@@ -516,7 +533,7 @@ static char *check_stock(const char *sku) {
 }
 
 static const aos_tool_param sku_param[] = {
-    {"sku", AOS_TYPE_STRING, 1, "the product's SKU, such as A-100"},
+    {"sku", AOS_TYPE_STRING, 1, "the product's SKU or its name"},
 };
 static const aos_tool_param query_param[] = {
     {"query", AOS_TYPE_STRING, 1, "words to look for, such as \"tent\" or \"water filter\""},
@@ -524,8 +541,8 @@ static const aos_tool_param query_param[] = {
 
 static const aos_tool catalog_tools[] = {
     {.name = "lookup_product",
-     .description = "Look up one product by its SKU (such as A-100): name, price in USD, units "
-                    "in stock and description.",
+     .description = "Look up one product by its SKU or name: its price in USD, units in stock "
+                    "and description.",
      .fn = AOS_TOOL_FN(lookup_product),
      .returns = AOS_TYPE_JSON,
      .flags = AOS_TOOL_THREAD_SAFE,
@@ -543,7 +560,7 @@ static const aos_tool catalog_tools[] = {
      .params = query_param,
      .free_result = free_json},
     {.name = "check_stock",
-     .description = "Check how many units of a product (by its SKU, such as A-100) are in stock.",
+     .description = "Check how many units of a product (by its SKU or name) are in stock.",
      .fn = AOS_TOOL_FN(check_stock),
      .returns = AOS_TYPE_JSON,
      .flags = AOS_TOOL_THREAD_SAFE,
