@@ -1,0 +1,162 @@
+import Foundation
+import KernelCore
+import KernelPOSIX
+import Logging
+import StrictJSON
+import Testing
+
+/// The kernel's tool loop with a scripted model and real tool plugins
+/// (calculator, tooltypes): calls, feedback, repeats, limits, cancellation.
+@Suite(.serialized) struct ToolLoopTests {
+    /// A kernel with `script` as its model and the calculator and tooltypes plugins loaded.
+    private func kernel(_ script: @escaping ScriptedEngine.Script) async throws -> (Kernel, ScriptedEngine) {
+        let engine = ScriptedEngine(script)
+        let copies = NSTemporaryDirectory() + "agentos-loop-\(UUID().uuidString)"
+        let loader = PluginLoader(copiesDirectory: copies)
+        try loader.prepare()
+        let kernel = Kernel(
+            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
+            logger: Logger(label: "loop-test"), engine: engine)
+        _ = try await kernel.load(path: pluginPath("calculator"))
+        _ = try await kernel.load(path: pluginPath("tooltypes"))
+        return (kernel, engine)
+    }
+
+    private func run(
+        _ kernel: Kernel, tools: [String] = ["calculator.*"], choice: ToolChoice = .auto, maxSteps: Int = 8
+    ) throws -> (Result<InferenceResult, KernelError>, OutcomeCollector) {
+        let sink = OutcomeCollector()
+        _ = try kernel.submitInference(
+            agent: "test", priority: 0,
+            parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "What is 12.5 times 4?")], maxTokens: 64),
+            tools: ToolUse(patterns: tools, choice: choice, maxSteps: maxSteps), sink: sink)
+        let outcome = try #require(sink.outcome())
+        return (outcome, sink)
+    }
+
+    /// Tool turns so far in a chat.
+    private static func toolResults(_ parameters: InferenceParameters) -> [String] {
+        parameters.messages.filter { $0.role == "tool" }.map(\.content)
+    }
+
+    private static func call(_ name: String, _ arguments: String, id: String = "call_0") -> [ToolCallRequest] {
+        [ToolCallRequest(id: id, name: name, arguments: arguments)]
+    }
+
+    @Test func runsTheCallFeedsTheResultBackAndReturnsTheAnswerWithItsTrace() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            let results = Self.toolResults(parameters)
+            return results.isEmpty ? ("", Self.call("calculator.multiply", #"{"a": 12.5, "b": 4}"#)) : ("It is \(results[0]).", [])
+        }
+        let (outcome, sink) = try run(kernel, choice: .required)
+        let result = try outcome.get()
+        #expect(result.text == "It is 50.")
+        #expect(result.steps?.count == 1)
+        #expect(result.steps?.first?.tool == "calculator.multiply")
+        #expect(try result.steps?.first?.outcome.get() == "50")
+        #expect(sink.streamedSteps == result.steps)
+        let turns = engine.turns
+        #expect(turns.count == 2)
+        #expect(turns[0].toolChoice == .required && turns[1].toolChoice == .auto)
+        #expect(turns[0].tools.map(\.name) == ["calculator.add", "calculator.multiply", "calculator.divide", "calculator.sqrt"])
+        #expect(turns[1].messages.contains { $0.role == "assistant" && $0.toolCalls?.first?.name == "calculator.multiply" })
+        let trace = try JSONParser.parse(try #require(result.traceJSON))
+        guard case .array(let entries) = trace else { Issue.record("trace is not an array"); return }
+        #expect(entries.first?["tool"] == .string("calculator.multiply"))
+        #expect(entries.first?["arguments"]?["a"] == .number(12.5))
+        #expect(entries.first?["result"] == .integer(50))
+    }
+
+    @Test func aToolThatWasNotOfferedIsRefusedAndFedBackAsAnError() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            Self.toolResults(parameters).isEmpty ? ("", Self.call("tooltypes.echo_i32", #"{"v": 1}"#)) : ("sorry", [])
+        }
+        let result = try run(kernel).0.get()
+        #expect(result.text == "sorry")
+        #expect(result.steps?.first?.outcome == .failure(KernelError(.toolNotFound, "tool tooltypes.echo_i32 was not offered to the model")))
+        #expect(Self.toolResults(engine.turns[1]).first?.contains("was not offered") == true)
+        #expect(kernel.toolDescriptions(matching: ["tooltypes.echo_i32"]).first?.calls == 0)
+    }
+
+    @Test func badArgumentsFromTheModelAreFedBackAndNeverReachTheTool() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            Self.toolResults(parameters).isEmpty ? ("", Self.call("calculator.sqrt", #"{"x": "nine"}"#)) : ("fine", [])
+        }
+        let result = try run(kernel).0.get()
+        guard case .failure(let error)? = result.steps?.first?.outcome else { Issue.record("the call succeeded"); return }
+        #expect(error.code == .invalidToolArguments && error.message.contains(#"argument "x" is a string"#))
+        #expect(Self.toolResults(engine.turns[1]).first?.hasPrefix(#"{"error":"#) == true)
+        #expect(kernel.toolDescriptions(matching: ["calculator.sqrt"]).first?.calls == 0)
+    }
+
+    @Test func aToolsOwnErrorIsFedBackToTheModel() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            Self.toolResults(parameters).isEmpty ? ("", Self.call("calculator.divide", #"{"a": 1, "b": 0}"#)) : ("cannot", [])
+        }
+        let result = try run(kernel).0.get()
+        #expect(result.steps?.first?.outcome == .failure(KernelError(.toolFailed, "division by zero")))
+        #expect(Self.toolResults(engine.turns[1]) == [#"{"error":"division by zero"}"#])
+    }
+
+    @Test func aRepeatedCallIsNotRunAgainAndTheNextTurnMustAnswer() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            parameters.toolChoice == .none ? ("It is 50.", []) : ("", Self.call("calculator.multiply", #"{"b":4,"a":12.5}"#))
+        }
+        let result = try run(kernel).0.get()
+        #expect(result.text == "It is 50.")
+        #expect(result.steps?.count == 2)
+        guard case .failure(let error)? = result.steps?.last?.outcome else { Issue.record("the repeat ran"); return }
+        #expect(error.code == .toolLoop)
+        #expect(kernel.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 1)
+        #expect(engine.turns.map(\.toolChoice) == [.auto, .auto, .none])
+        // The repeat stays out of the chat: the answer turn sees one call and one result.
+        #expect(engine.turns[2].messages.filter { $0.role == "tool" }.count == 1)
+    }
+
+    @Test func aModelThatIgnoresTheOrderToAnswerEndsWithALoopError() async throws {
+        let (kernel, _) = try await kernel { _ in ("", Self.call("calculator.add", #"{"a": 1, "b": 2}"#)) }
+        let outcome = try run(kernel).0
+        #expect(throws: KernelError.self) { try outcome.get() }
+        if case .failure(let error) = outcome { #expect(error.code == .toolLoop && error.status == .toolLoop) }
+    }
+
+    @Test func theStepLimitIsANamedError() async throws {
+        let (kernel, engine) = try await kernel { parameters in
+            ("", Self.call("calculator.add", #"{"a": \#(parameters.messages.count), "b": 1}"#))
+        }
+        let outcome = try run(kernel, maxSteps: 3).0
+        guard case .failure(let error) = outcome else { Issue.record("the loop answered"); return }
+        #expect(error.code == .toolStepLimit && error.message.contains("within 3 turns"))
+        #expect(engine.turns.count == 3)
+    }
+
+    @Test func patternsThatMatchNoToolAreRefusedAtOnce() async throws {
+        let (kernel, _) = try await kernel { _ in ("", []) }
+        #expect {
+            _ = try kernel.submitInference(
+                agent: "test", priority: 0,
+                parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "hi")], maxTokens: 8),
+                tools: ToolUse(patterns: ["weather.*"]), sink: OutcomeCollector())
+        } throws: { error in
+            (error as? KernelError)?.code == .toolNotFound
+        }
+    }
+
+    @Test func cancellingBetweenTurnsEndsTheLoop() async throws {
+        let gate = DispatchSemaphore(value: 0)
+        let (kernel, _) = try await kernel { parameters in
+            if !Self.toolResults(parameters).isEmpty { gate.wait() }
+            return ("", Self.call("calculator.add", #"{"a": \#(parameters.messages.count), "b": 1}"#))
+        }
+        let sink = OutcomeCollector()
+        let handle = try kernel.submitInference(
+            agent: "test", priority: 0,
+            parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "add")], maxTokens: 8),
+            tools: ToolUse(patterns: ["calculator.*"]), sink: sink)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(kernel.cancelInference(id: handle.id, owner: nil))
+        gate.signal()
+        let result = try #require(sink.outcome()).get()
+        #expect(result.finishReason == .cancelled)
+    }
+}
