@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ControlAPI", "agentosd", "agentctl"]
+            dependencies: ["ControlAPI", "StrictJSON", "agentosd", "agentctl"]
         ),
     ]
 )

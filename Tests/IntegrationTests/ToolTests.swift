@@ -1,0 +1,161 @@
+import ControlAPI
+import Foundation
+import StrictJSON
+import Testing
+
+/// Tool plugins on a real kernel, through agentctl, the control socket and
+/// the tool syscalls of an agent (the `toolcaller` fixture).
+@Suite(.serialized) struct ToolTests {
+    private func kernel(_ plugins: [String] = ["calculator", "catalog", "clock"]) async throws -> KernelProcess {
+        let kernel = try await KernelProcess()
+        for plugin in plugins { try await kernel.load(plugin) }
+        return kernel
+    }
+
+    @Test func agentctlListsToolsWithTheirSchemasInTheOpenAIShape() async throws {
+        let kernel = try await kernel()
+        defer { _ = kernel.stop() }
+        let table = try kernel.agentctl("tools")
+        #expect(table.status == 0)
+        for name in ["calculator.multiply", "catalog.lookup_product", "catalog.search_products", "catalog.check_stock", "clock.now"] {
+            #expect(table.stdout.contains(name), "\(table.stdout)")
+        }
+        #expect(table.stdout.contains("sku: string"))
+        let listed = try kernel.agentctl("tools", "catalog.*", "-o", "json")
+        guard case .array(let tools) = try JSONParser.parse(listed.stdout) else { Issue.record("\(listed.stdout)"); return }
+        #expect(tools.count == 3)
+        let lookup = tools.first { $0["function"]?["name"] == .string("catalog.lookup_product") }
+        #expect(lookup?["type"] == .string("function"))
+        #expect(lookup?["function"]?["parameters"]?["properties"]?["sku"]?["type"] == .string("string"))
+        #expect(lookup?["function"]?["parameters"]?["required"] == .array([.string("sku")]))
+    }
+
+    @Test func agentctlCallPrintsTheResultOrTheToolsError() async throws {
+        let kernel = try await kernel()
+        defer { _ = kernel.stop() }
+        let product = try kernel.agentctl("call", "catalog.lookup_product", #"{"sku": "A-100"}"#)
+        #expect(product.status == 0, "\(product.stderr)")
+        #expect(try JSONParser.parse(product.stdout)["price_usd"] == .integer(199))
+        let product2 = try kernel.agentctl("call", "calculator.multiply", #"{"a": 12.5, "b": 4}"#)
+        #expect(product2.stdout == "50\n")
+        #expect(try kernel.agentctl("call", "clock.now").stdout.contains("T"))
+
+        let failed = try kernel.agentctl("call", "calculator.divide", #"{"a": 1, "b": 0}"#)
+        #expect(failed.status == 1 && failed.stderr.contains("calculator.divide failed: division by zero"), "\(failed.stderr)")
+        let unknown = try kernel.agentctl("call", "calculator.pow", "{}")
+        #expect(unknown.status == 1 && unknown.stderr.contains("no tool named calculator.pow"), "\(unknown.stderr)")
+        let bad = try kernel.agentctl("call", "calculator.add", #"{"a": 1, "b": "2"}"#)
+        #expect(bad.status == 1 && bad.stderr.contains(#"argument "b" is a string; expected double"#), "\(bad.stderr)")
+        await expectAPIError("invalid_tool_arguments", status: 400) {
+            try await kernel.client.callTool("calculator.add", arguments: #"{"a": NaN, "b": 1}"#)
+        }
+        await expectAPIError("tool_not_found", status: 404) { try await kernel.client.callTool("nope.nothing", arguments: nil) }
+        try await kernel.expectHealthy()
+    }
+
+    @Test(arguments: [
+        ("unsupported_type", "unsupported_tool_type"), ("duplicate_name", "duplicate_tool"),
+        ("missing_fn", "missing_tool_function"), ("bad_tool_name", "bad_tool"), ("bad_param_name", "bad_tool"),
+        ("string_param_json_return_with_schema_and_params", "bad_tool"), ("too_many_params", "bad_tool"),
+        ("json_as_param", "unsupported_tool_type"),
+    ])
+    func badToolTablesAreRefusedAtLoadWithANamedError(_ variant: String, _ code: String) async throws {
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let message = await expectAPIError(code, status: 422) { try await kernel.load("badtool_\(variant)") }
+        #expect(message.contains("badtool_\(variant).so"), "\(message)")
+        #expect(try await kernel.client.tools().isEmpty)
+        try await kernel.expectHealthy()
+    }
+
+    @Test func agentsCallToolsThroughTheSyscalls() async throws {
+        let kernel = try await kernel(["calculator", "tooltypes", "toolcaller"])
+        defer { _ = kernel.stop() }
+        #expect(try await kernel.ask("toolcaller", #"call calculator.sqrt {"x": 144}"#) == "ok|12")
+        #expect(try await kernel.ask("toolcaller", "callnoargs tooltypes.live_strings") == "ok|0")
+        #expect(try await kernel.ask("toolcaller", #"call calculator.sqrt {"x": -1}"#) == "err|AOS_ETOOL|square root of a negative number")
+        #expect(try await kernel.ask("toolcaller", #"call calculator.sqrt {"y": 1}"#) == "err|AOS_EINVAL|")
+        #expect(try await kernel.ask("toolcaller", #"call calculator.nope {}"#) == "err|AOS_ENOTFOUND|")
+        #expect(try await kernel.ask("toolcaller", "callbadutf8 tooltypes.echo_str") == "err|AOS_EINVAL|")
+        #expect(try await kernel.ask("toolcaller", "callnulltool") == "err|AOS_EINVAL|")
+        #expect(try await kernel.ask("toolcaller", #"call tooltypes.null_string {}"#) == "err|AOS_ETOOL|tool null_string returned NULL")
+        #expect(try await kernel.waitForLog("toolcaller", containing: #"calculator.sqrt: unknown argument "y" (it takes x)"#))
+        #expect(try await kernel.waitForLog("toolcaller", containing: "args_json is not valid UTF-8"))
+
+        let listed = try await kernel.ask("toolcaller", "list calculator.*")
+        #expect(listed.hasPrefix("ok|["))
+        guard case .array(let tools) = try JSONParser.parse(String(listed.dropFirst(3))) else { Issue.record("\(listed)"); return }
+        #expect(tools.count == 4 && tools.allSatisfy { $0["type"] == .string("function") })
+        #expect(try await kernel.ask("toolcaller", "list nothing.*") == "ok|[]")
+        try await kernel.expectHealthy()
+    }
+
+    @Test func aToolThatNeverReturnsTimesOutAndShowsAsHung() async throws {
+        let kernel = try await kernel(["tooltypes", "toolcaller"])
+        defer { _ = kernel.stop() }
+        #expect(try await kernel.ask("toolcaller", "wait 300 tooltypes.hang {}") == "err|AOS_ETIMEDOUT|")
+        #expect(try await kernel.listed("tooltypes")?.state == "hung")
+        let ps = try kernel.agentctl("ps")
+        #expect(ps.stdout.contains("hung") && ps.stdout.contains("did not return within"), "\(ps.stdout)")
+        // Thread-safe tools of the hung plugin still answer; releasing it makes it run again.
+        #expect(try await kernel.ask("toolcaller", #"call tooltypes.ts_add {"a": 1, "b": 2}"#) == "ok|3")
+        #expect(try await kernel.ask("toolcaller", #"call tooltypes.unhang {}"#).hasPrefix("ok|"))
+        #expect(try await kernel.eventually { try await kernel.listed("tooltypes")?.state == "running" })
+        try await kernel.expectHealthy()
+    }
+
+    @Test func unloadingAToolPluginInTheMiddleOfACall() async throws {
+        let kernel = try await kernel(["tooltypes"])
+        defer { _ = kernel.stop() }
+        let call = try kernel.startAgentctl(["call", "tooltypes.sleep_ms", #"{"ms": 800}"#])
+        try await Task.sleep(for: .milliseconds(200))
+        let unload = try await kernel.agentctlAsync("unload", "tooltypes")
+        #expect(unload.status == 0, "\(unload.stderr)")
+        let finished = try await call.finish(timeout: 10)
+        #expect(finished.stdout == "800\n", "\(finished.stdout) \(finished.stderr)")
+        let after = try kernel.agentctl("call", "tooltypes.sleep_ms", #"{"ms": 1}"#)
+        #expect(after.status == 1 && after.stderr.contains("no tool named"))
+        try await kernel.expectHealthy()
+    }
+}
+
+/// The tool loop with the real model (SmolLM2-135M): the support agent and the calculator.
+@Suite(.serialized) struct ToolLoopModelTests {
+    private func kernel() async throws -> KernelProcess {
+        let kernel = try await KernelProcess(InferenceTests.engine)
+        for plugin in ["calculator", "catalog", "support", "toolcaller"] { try await kernel.load(plugin) }
+        return kernel
+    }
+
+    @Test func supportAnswersAPriceQuestionThroughTheCatalog() async throws {
+        let kernel = try await kernel()
+        defer { _ = kernel.stop() }
+        let answer = try await kernel.ask("support", "How much does the A-200 cost?", timeoutMs: 120_000)
+        #expect(answer.contains("229"), "\(answer)")
+        #expect(try await kernel.waitForLog("support", containing: #""tool":"catalog.lookup_product","arguments":{"sku":"A-200"}"#))
+    }
+
+    @Test func theCalculatorAnswersThroughTheTool() async throws {
+        let kernel = try await kernel()
+        defer { _ = kernel.stop() }
+        let result = try kernel.agentctl(
+            "infer", "--tools", "calculator.*", "--require-tool", "-o", "json", "What is 12.5 times 4?")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONParser.parse(result.stdout)
+        guard case .array(let steps)? = json["steps"], let step = steps.first else { Issue.record("\(result.stdout)"); return }
+        #expect(step["tool"] == .string("calculator.multiply"))
+        #expect(step["arguments"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == JSONValue.object([("a", .number(12.5)), ("b", .integer(4))]))
+        #expect(step["result"]?.stringValue == "50")
+        // The blocking syscall path, with the trace in the result.
+        let asked = try await kernel.ask("toolcaller", "ask What is 12.5 times 4?", timeoutMs: 120_000)
+        #expect(asked.hasPrefix("ok|"), "\(asked)")
+        #expect(asked.contains(#""tool":"calculator.multiply","arguments":{"a":12.5,"b":4},"result":50"#), "\(asked)")
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+}
