@@ -95,7 +95,8 @@ let package = Package(
         .executableTarget(
             name: "agentos-bench",
             dependencies: [
-                "ControlAPI",
+                "ControlAPI", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/agentos-bench"

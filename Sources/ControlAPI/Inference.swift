@@ -49,13 +49,19 @@ public struct InferUsage: Codable, Sendable, Equatable {
     public var queueMs: Double
     public var timeToFirstTokenMs: Double
     public var totalMs: Double
+    /// Time the model spent on it (summed over a tool loop's turns); the rest is the kernel's.
+    public var engineMs: Double
 
-    public init(promptTokens: Int, completionTokens: Int, queueMs: Double, timeToFirstTokenMs: Double, totalMs: Double) {
+    public init(
+        promptTokens: Int, completionTokens: Int, queueMs: Double, timeToFirstTokenMs: Double, totalMs: Double,
+        engineMs: Double
+    ) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.queueMs = queueMs
         self.timeToFirstTokenMs = timeToFirstTokenMs
         self.totalMs = totalMs
+        self.engineMs = engineMs
     }
 }
 

@@ -36,7 +36,7 @@ extension InferResult {
             usage: InferUsage(
                 promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 queueMs: Double(usage.queueNanos) / 1e6, timeToFirstTokenMs: Double(usage.timeToFirstTokenNanos) / 1e6,
-                totalMs: Double(usage.totalNanos) / 1e6),
+                totalMs: Double(usage.totalNanos) / 1e6, engineMs: Double(usage.engineNanos) / 1e6),
             steps: result.steps?.map(ToolStep.init))
     }
 }

@@ -111,6 +111,7 @@ public final class InferenceRequest: @unchecked Sendable {
             progress.finished = true
             progress.usage.totalNanos = now &- submittedAt
             if progress.startedAt == 0 { progress.usage.queueNanos = progress.usage.totalNanos }
+            progress.usage.engineNanos = progress.usage.totalNanos &- progress.usage.queueNanos
             return InferenceResult(
                 requestID: id, text: progress.text, finishReason: reason, usage: progress.usage, toolCalls: toolCalls)
         }

@@ -28,6 +28,9 @@ public struct InferenceUsage: Sendable, Equatable {
     public var timeToFirstTokenNanos: UInt64 = 0
     /// Submitted until finished.
     public var totalNanos: UInt64 = 0
+    /// Time in the engine (taken until finished); with tools, summed over the
+    /// model's turns, so `totalNanos - engineNanos` is the kernel's own part.
+    public var engineNanos: UInt64 = 0
 
     public init() {}
 }

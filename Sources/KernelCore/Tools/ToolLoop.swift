@@ -134,6 +134,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
             state.usage.promptTokens += result.usage.promptTokens
             state.usage.completionTokens += result.usage.completionTokens
             state.usage.queueNanos += result.usage.queueNanos
+            state.usage.engineNanos += result.usage.engineNanos
             if state.turn == 0 { state.usage.timeToFirstTokenNanos = result.usage.timeToFirstTokenNanos }
             state.turn += 1
             return (state.cancelled, state.turn)

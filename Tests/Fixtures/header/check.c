@@ -139,6 +139,8 @@ static void check_statuses(void) {
         {AOS_ECANCELLED, "AOS_ECANCELLED"},
         {AOS_EHANDLER, "AOS_EHANDLER"},
         {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
+        {AOS_ETOOL, "AOS_ETOOL"},
+        {AOS_ELOOP, "AOS_ELOOP"},
     };
     const size_t count = sizeof table / sizeof table[0];
 

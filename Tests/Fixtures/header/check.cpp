@@ -111,6 +111,9 @@ extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     plugin_init,
     plugin_on_message,
     plugin_stop,
+    nullptr, // tools
+    0,       // n_tools
+    0,       // reserved2
 };
 
 static void check_statuses() {
@@ -135,6 +138,8 @@ static void check_statuses() {
         {AOS_ECANCELLED, "AOS_ECANCELLED"},
         {AOS_EHANDLER, "AOS_EHANDLER"},
         {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
+        {AOS_ETOOL, "AOS_ETOOL"},
+        {AOS_ELOOP, "AOS_ELOOP"},
     };
     const aos_status count = static_cast<aos_status>(sizeof table / sizeof table[0]);
 

@@ -41,6 +41,9 @@ struct Bench: AsyncParsableCommand {
         try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
             try await messaging(kernel, into: &table)
         }
+        let tools = ToolBench(
+            plugins: buildDir + "/plugins", baselines: buildDir + "/bench", agentosd: agentosd, model: model, threads: threads, runs: runs)
+        try await tools.run(into: &table)
         let inference = InferenceBench(agentosd: agentosd, tools: LlamaTools(bin: llamaBin, model: model, threads: threads), runs: runs)
         try await inference.run(into: &table)
         print(table.markdown)

@@ -1,0 +1,126 @@
+import CAgentOS
+import ControlAPI
+import Foundation
+import KernelCore
+import KernelPOSIX
+import Logging
+import StrictJSON
+
+/// The tool rows: what libffi costs, a tool call through the kernel against
+/// the same C function called directly with the same JSON work, the
+/// tool_call syscall from an agent, and the support agent's tool-using answer
+/// split into model time and kernel time.
+struct ToolBench {
+    /// build/plugins (calculator, catalog, support) and build/bench (ffi, toolbench.so).
+    let plugins: String
+    let baselines: String
+    let agentosd: String
+    let model: String
+    let threads: Int
+    let runs: Int
+
+    static let arguments = #"{"a": 12.5, "b": 4}"#
+    static let calls = 200_000
+
+    func run(into table: inout ResultTable) async throws {
+        let ffi = try await Baseline.run("\(baselines)/ffi", "20000000")
+        guard let direct = ffi["direct_ns"], let viaFFI = ffi["ffi_ns"] else { throw BenchError("ffi printed no figures") }
+        table.add("libffi call, double(double, double)", agentos: viaFFI, baseline: direct, unit: .nanoseconds,
+                  baselineIs: "the same call through a C function pointer", goal: "report", lowerIsBetter: true)
+
+        let (inKernel, directWithJSON) = try await inProcess()
+        table.add("tool call in the kernel: JSON → libffi → JSON", agentos: inKernel, baseline: directWithJSON, unit: .nanoseconds,
+                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true)
+
+        let syscall = try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/calculator.so"))
+            _ = try await kernel.client.load(LoadRequest(path: "\(baselines)/toolbench.so"))
+            return try await median {
+                let reply = try await kernel.client.send("toolbench", SendRequest(text: "\(Self.calls) calculator.add \(Self.arguments)", wait: true, timeoutMs: 120_000)).reply ?? ""
+                let figures = try JSONParser.parse(reply)
+                guard figures["errors"] == .integer(0), case .number(let mean)? = figures["mean_ns"] else { throw BenchError("toolbench answered \(reply)") }
+                return mean
+            }
+        }
+        table.add("tool_call syscall from an agent", agentos: syscall, baseline: directWithJSON, unit: .nanoseconds,
+                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true)
+
+        let (total, model) = try await supportAnswer()
+        table.add("support answer with tools, end to end", agentos: total, baseline: model, unit: .nanoseconds,
+                  baselineIs: "its model time (the rest is the kernel's)", goal: "report", lowerIsBetter: true)
+    }
+
+    /// calculator.add through `Kernel.callTool` in this process, and the same
+    /// function called through its pointer after the same JSON parse, with the
+    /// result written the same way: ns per call, medians of `runs`.
+    private func inProcess() async throws -> (kernel: Double, direct: Double) {
+        let copies = NSTemporaryDirectory() + "agentos-bench-tools-\(getpid())"
+        let loader = PluginLoader(copiesDirectory: copies)
+        try loader.prepare()
+        let kernel = Kernel(configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, logger: Logger(label: "bench"))
+        _ = try await kernel.load(path: "\(plugins)/calculator.so")
+        defer { Task { await kernel.shutdown(timeout: 5) } }
+
+        guard let handle = dlopen("\(plugins)/calculator.so", RTLD_NOW | RTLD_LOCAL) else { throw BenchError("cannot dlopen calculator.so") }
+        defer { dlclose(handle) }
+        let descriptor = dlsym(handle, AOS_PLUGIN_SYMBOL)!.assumingMemoryBound(to: aos_plugin_descriptor.self)
+        let table = UnsafeBufferPointer(start: descriptor.pointee.tools, count: Int(descriptor.pointee.n_tools))
+        guard let entry = table.first(where: { String(cString: $0.name) == "add" }), let function = entry.fn else {
+            throw BenchError("calculator.so has no add tool")
+        }
+        let add = unsafeBitCast(function, to: (@convention(c) (Double, Double) -> Double).self)
+
+        let kernelNanos = try await median {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<Self.calls {
+                guard case .success = kernel.callTool("calculator.add", arguments: Self.arguments, deadline: nil).outcome else {
+                    throw BenchError("calculator.add failed")
+                }
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(Self.calls)
+        }
+        let directNanos = try await median {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var written = 0
+            for _ in 0..<Self.calls {
+                let arguments = try JSONParser.parse(Self.arguments)
+                guard case .number(let a)? = arguments["a"], case .integer(let b)? = arguments["b"] else { throw BenchError("bad arguments") }
+                written += JSONValue.numberText(add(a, Double(b))).utf8.count
+            }
+            guard written > 0 else { throw BenchError("no results") }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(Self.calls)
+        }
+        return (kernelNanos, directNanos)
+    }
+
+    /// The support agent's question answered through the tool loop (its
+    /// prompt, tools and settings, sent through the control API): total time
+    /// and the model's part of it, in ns, medians of `runs`.
+    private func supportAnswer() async throws -> (total: Double, model: Double) {
+        let arguments = ["--model", model, "--threads", "\(threads)", "--slots", "4", "--ctx", "8192"]
+        return try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/catalog.so"))
+            var request = InferRequest(prompt: "How much does the A-200 cost?")
+            request.system = "You are the customer service agent of an outdoor gear shop. Use the catalog tools to answer; answer in one or two sentences, with prices in USD."
+            request.tools = ["catalog.*"]
+            request.toolChoice = "required"
+            request.maxSteps = 4
+            request.maxTokens = 96
+            var totals: [Double] = []
+            var models: [Double] = []
+            for _ in 0..<max(1, runs) {
+                let result = try await HTTPLoad.infer(request, on: kernel.home)
+                guard let steps = result.steps, !steps.isEmpty else { throw BenchError("the support question called no tool: \(result.text)") }
+                totals.append(result.usage.totalMs * 1e6)
+                models.append(result.usage.engineMs * 1e6)
+            }
+            return (totals.median, models.median)
+        }
+    }
+
+    private func median(_ measure: () async throws -> Double) async throws -> Double {
+        var values: [Double] = []
+        for _ in 0..<max(1, runs) { values.append(try await measure()) }
+        return values.median
+    }
+}
