@@ -31,6 +31,7 @@ check-tools:
 	@command -v $(SWIFT) >/dev/null || { echo "make: swift not found: install Swift 6 (https://www.swift.org/install) and put it on PATH" >&2; exit 1; }
 	@command -v $(CC) >/dev/null || { echo "make: no C compiler ($(CC)): apt-get install build-essential" >&2; exit 1; }
 	@command -v c++ >/dev/null || { echo "make: no C++ compiler (c++): apt-get install g++" >&2; exit 1; }
+	@pkg-config --exists libffi 2>/dev/null || { echo "make: libffi not found (the kernel calls tools through it): apt-get install libffi-dev pkg-config" >&2; exit 1; }
 
 ## The examples agents, as shared objects in build/plugins.
 examples: check-tools
