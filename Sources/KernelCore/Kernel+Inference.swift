@@ -18,7 +18,7 @@ extension Kernel {
     /// Cancels request `id` (of instance `owner`, or any with nil); false when no such request runs.
     public func cancelInference(id: UInt64, owner: UInt64?) -> Bool {
         let loop = toolLoops.withLock { $0[id] }
-        if let loop, owner == nil || loop.owningInstance == owner {
+        if let loop, owner == nil || loop.owner == owner {
             loop.cancel()
             return true
         }

@@ -170,7 +170,7 @@ public final class Kernel: @unchecked Sendable {
         instance.log.append(.info, .kernel, "unloading")
         tools.unregister(instance)
         instance.requestStop()
-        for loop in toolLoops.withLock({ $0.values.filter { $0.owningInstance == instance.id } }) { loop.cancel() }
+        for loop in toolLoops.withLock({ $0.values.filter { $0.owner == instance.id } }) { loop.cancel() }
         scheduler.cancelAll(owner: instance.id)
         returnUndelivered(instance.mailbox.close(), of: instance)
         let seconds = String(format: "%g", timeout)

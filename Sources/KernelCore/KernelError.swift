@@ -80,3 +80,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension KernelError: Equatable {
+    public static func == (lhs: KernelError, rhs: KernelError) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
+}

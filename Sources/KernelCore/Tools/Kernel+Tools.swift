@@ -21,10 +21,6 @@ public struct ToolCallRecord: Sendable, Equatable {
     public let durationNanos: UInt64
 }
 
-extension KernelError: Equatable {
-    public static func == (lhs: KernelError, rhs: KernelError) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-}
-
 extension Kernel {
     /// What `agentctl tools` and `tools_list` show: every tool matching `patterns` (all when empty).
     public func toolDescriptions(matching patterns: [String] = []) -> [ToolDescription] {
@@ -70,7 +66,7 @@ extension Kernel {
         let outcome = entry.tool.isThreadSafe
             ? callInline(entry, arguments)
             : callQueued(entry, arguments, deadline: deadline, waiter: waiter)
-        if case .failure(let error) = outcome, error.code == .toolNotFound || error.code == .stopping, !entry.tool.isThreadSafe {
+        if case .failure(let error) = outcome, error.code == .stopping || error.code == .full {
             return outcome  // never ran
         }
         entry.stats.record(nanos: monotonicNanos() &- started, failed: (try? outcome.get()) == nil)

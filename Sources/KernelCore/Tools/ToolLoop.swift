@@ -48,7 +48,8 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     let id: UInt64
     private unowned let kernel: Kernel
     private let agent: String
-    private let owner: UInt64
+    /// The instance that may cancel it; 0 for the control API.
+    let owner: UInt64
     private let priority: Int
     private let offered: Set<String>
     private let use: ToolUse
@@ -97,8 +98,6 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         }
         current?.cancel()
     }
-
-    var owningInstance: UInt64 { owner }
 
     // MARK: InferenceSink (each turn's output)
 

@@ -20,7 +20,7 @@
  *
  *   agentctl load build/plugins/catalog.so
  *   agentctl load build/plugins/support.so
- *   agentctl send support "How much is the Trail Tent 2P?" --wait
+ *   agentctl send support "How much does the A-200 cost?" --wait
  */
 #include <inttypes.h>
 #include <stdbool.h>
