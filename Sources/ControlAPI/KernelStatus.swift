@@ -28,11 +28,13 @@ public struct KernelStatus: Codable, Sendable, Equatable {
     /// Messages the kernel has queued since start, and ones it refused.
     public var messagesDelivered: UInt64
     public var messagesRefused: UInt64
+    /// Why the kernel is not ready (`GET /readyz`); empty when it is.
+    public var notReady: [String]
 
     public init(
         version: String, abiMajor: Int, abiMinor: Int, pid: Int32, home: String, pluginsDir: String?,
         startedAt: Date, uptimeSeconds: Double, instances: [String: Int], messagesDelivered: UInt64,
-        messagesRefused: UInt64
+        messagesRefused: UInt64, notReady: [String]
     ) {
         self.version = version
         self.abiMajor = abiMajor
@@ -45,5 +47,17 @@ public struct KernelStatus: Codable, Sendable, Equatable {
         self.instances = instances
         self.messagesDelivered = messagesDelivered
         self.messagesRefused = messagesRefused
+        self.notReady = notReady
+    }
+}
+
+/// `GET /livez` and `GET /readyz`: "ok", "ready" or "not ready", and why not.
+public struct HealthStatus: Codable, Sendable, Equatable {
+    public var status: String
+    public var reasons: [String]
+
+    public init(status: String, reasons: [String]) {
+        self.status = status
+        self.reasons = reasons
     }
 }

@@ -9,11 +9,16 @@ public struct ControlEnvironment: Sendable {
     public var version: String
     public var home: String
     public var pluginsDirectory: String?
+    public var readiness: Readiness
+    /// nil when agentosd runs with --no-metrics.
+    public var metrics: MetricsExporter?
 
-    public init(version: String, home: String, pluginsDirectory: String?) {
+    public init(version: String, home: String, pluginsDirectory: String?, readiness: Readiness, metrics: MetricsExporter?) {
         self.version = version
         self.home = home
         self.pluginsDirectory = pluginsDirectory
+        self.readiness = readiness
+        self.metrics = metrics
     }
 }
 
@@ -30,6 +35,10 @@ public struct ControlEnvironment: Sendable {
 ///     POST   /v1/infer                          InferRequest → InferResult, or JSON Lines with stream
 ///     DELETE /v1/infer/ID                       cancel a request
 ///     GET    /v1/engine                         → EngineStatus
+///     GET    /v1/tools[?match=GLOB]             → [ToolInfo]
+///     POST   /v1/tools/NAME/call                CallToolRequest → CallToolResult
+///     GET    /metrics                           Prometheus text format
+///     GET    /livez, /readyz                    → HealthStatus (503 when not ready)
 public enum ControlRoutes {
     /// Largest request body accepted: a maximal message, JSON-escaped, with room to spare.
     static func bodyLimit(_ kernel: Kernel) -> Int { kernel.configuration.maxMessageBytes * 6 + 64 * 1024 }
@@ -38,6 +47,7 @@ public enum ControlRoutes {
     public static func router(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
+        addObservability(to: router, kernel: kernel, environment: environment)
         let v1 = router.group("v1")
 
         v1.get("version") { _, _ in
@@ -51,7 +61,8 @@ public enum ControlRoutes {
                 version: environment.version, abiMajor: Int(AOS_ABI_MAJOR), abiMinor: Int(AOS_ABI_MINOR),
                 pid: getpid(), home: environment.home, pluginsDir: environment.pluginsDirectory,
                 startedAt: kernel.startedAt, uptimeSeconds: Date().timeIntervalSince(kernel.startedAt),
-                instances: counts, messagesDelivered: kernel.deliveredCount, messagesRefused: kernel.refusedCount))
+                instances: counts, messagesDelivered: kernel.deliveredCount, messagesRefused: kernel.refusedCount,
+                notReady: environment.readiness.reasons))
         }
 
         v1.get("instances") { request, _ in
@@ -137,5 +148,26 @@ public enum ControlRoutes {
             throw RequestError.badQuery("query parameter \(name)=\(raw) should be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return number
+    }
+}
+
+extension ControlRoutes {
+    /// The routes of `--metrics-addr`: `/metrics`, `/livez` and `/readyz`, nothing that changes the kernel.
+    public static func metricsRouter(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        addObservability(to: router, kernel: kernel, environment: environment)
+        return router
+    }
+
+    /// `/metrics` (when metrics are on) and the probes.
+    static func addObservability(to router: Router<BasicRequestContext>, kernel: Kernel, environment: ControlEnvironment) {
+        HealthRoutes.add(to: router, kernel: kernel, readiness: environment.readiness)
+        guard let metrics = environment.metrics else { return }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(kernel))))
+        }
     }
 }

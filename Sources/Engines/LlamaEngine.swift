@@ -1,6 +1,7 @@
 import CLlama
 import Foundation
 import KernelCore
+import Metrics
 import Synchronization
 
 /// The embedded engine: llama.cpp in the kernel's process, with continuous batching.
@@ -37,6 +38,8 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
 
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
+    /// Tokens per engine step: `agentos_engine_batch_size`.
+    private let batchSize = Recorder(label: MetricName.engineBatchSize)
     private let snapshot = Mutex(EngineStats())
     private var scheduler: InferenceScheduler?
 
@@ -210,6 +213,7 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
                     sequence.nextToken = token
                 }
             }
+            batchSize.record(batch.n_tokens)
             snapshot.withLock { stats in
                 stats.steps += 1
                 stats.batchTokens += UInt64(batch.n_tokens)

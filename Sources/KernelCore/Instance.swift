@@ -44,6 +44,7 @@ public final class Instance: @unchecked Sendable {
     let parker = ConditionLock()
     unowned let kernel: Kernel
 
+    let metrics: InstanceMetrics
     let messagesIn = Atomic<UInt64>(0)
     let messagesOut = Atomic<UInt64>(0)
     /// Monotonic ns when the running handler started; 0 when idle.
@@ -87,6 +88,7 @@ public final class Instance: @unchecked Sendable {
         self.plugin = PluginInfo(image.descriptor)
         self.identity = SenderIdentity(name: name, instanceID: id)
         self.mailbox = Mailbox(capacity: kernel.configuration.mailboxCapacity)
+        self.metrics = InstanceMetrics(agent: name)
         self.log = LogRing(capacity: kernel.configuration.logCapacity)
     }
 

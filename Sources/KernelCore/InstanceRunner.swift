@@ -109,6 +109,7 @@ enum InstanceRunner {
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
         // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         let elapsed = monotonicNanos() &- started
+        instance.metrics.handlerDuration.recordNanoseconds(Int64(clamping: elapsed))
         if Double(elapsed) > instance.kernel.configuration.handlerDeadline * 1e9,
            !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             let seconds = Double(elapsed) / 1e9

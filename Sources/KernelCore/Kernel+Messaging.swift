@@ -75,11 +75,11 @@ extension Kernel {
         to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
     ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?) {
         guard body.count <= configuration.maxMessageBytes else {
-            messagesRefused.add(1, ordering: .relaxed)
+            countRefusal(.tooBig, from: nil)
             throw KernelError(.tooBig, "message is \(body.count) bytes; the limit is \(configuration.maxMessageBytes) (agentosd --max-message-bytes)")
         }
         guard let receiver = table.lookup(name) else {
-            messagesRefused.add(1, ordering: .relaxed)
+            countRefusal(.notFound, from: nil)
             throw KernelError(.notFound, "no agent named \(name) is running (see `agentctl ps`)")
         }
         let id = mintMessageID()
@@ -126,12 +126,13 @@ extension Kernel {
         guard let to else { return .failure(.invalidArgument) }
         guard body.ptr != nil || body.len == 0 else { return .failure(.invalidArgument) }
         guard body.len <= configuration.maxMessageBytes else {
-            messagesRefused.add(1, ordering: .relaxed)
+            countRefusal(.tooBig, from: instance)
             return .failure(.tooBig)
         }
         guard let receiver = receiver(named: to, for: instance) else {
-            messagesRefused.add(1, ordering: .relaxed)
-            return .failure(String(validatingCString: to) == nil ? .invalidArgument : .notFound)
+            let status: AOSStatus = String(validatingCString: to) == nil ? .invalidArgument : .notFound
+            countRefusal(status, from: instance)
+            return .failure(status)
         }
         return .success((receiver, copy(body)))
     }
@@ -163,12 +164,20 @@ extension Kernel {
         }
         if status == .ok {
             receiver.messagesIn.add(1, ordering: .relaxed)
+            receiver.metrics.messages.delivered.increment()
             sender?.messagesOut.add(1, ordering: .relaxed)
+            (sender?.metrics.messages ?? controlMessages).sent.increment()
             messagesDelivered.add(1, ordering: .relaxed)
         } else {
-            messagesRefused.add(1, ordering: .relaxed)
+            countRefusal(status, from: sender)
         }
         return status
+    }
+
+    /// Counts a refused message of `sender` (nil: the control API).
+    private func countRefusal(_ status: AOSStatus, from sender: Instance?) {
+        messagesRefused.add(1, ordering: .relaxed)
+        (sender?.metrics.messages ?? controlMessages).refused(status)
     }
 
     @inline(__always)

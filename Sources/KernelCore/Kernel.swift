@@ -27,6 +27,8 @@ public final class Kernel: @unchecked Sendable {
     public let scheduler: InferenceScheduler
     /// The tools of the running tool plugins.
     let tools = ToolRegistry()
+    /// The message counters of the control API, as a sender named "agentctl".
+    let controlMessages = MessageMetrics(agent: SenderIdentity.controlAPI.name)
     /// Running tool loops by request id, for cancellation.
     let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
 

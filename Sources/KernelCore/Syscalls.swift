@@ -18,36 +18,44 @@ enum Syscalls {
             abi_minor: UInt16(AOS_ABI_MINOR),
             send: { context, to, body, timeoutMs in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return instance.kernel.send(from: instance, to: to, body: body, timeoutMs: timeoutMs).rawValue
+                return counted(instance, .send, instance.kernel.send(from: instance, to: to, body: body, timeoutMs: timeoutMs))
             },
             call: { context, to, body, timeoutMs, reply in
-                guard let instance = Instance.from(context), let reply else { return AOS_EINVAL }
-                return instance.kernel.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply).rawValue
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let reply else { return counted(instance, .call, .invalidArgument) }
+                return counted(instance, .call, instance.kernel.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply))
             },
             reply: { context, requestID, body in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard instance.isOwnThread else { return AOS_EWRONGTHREAD }
-                return instance.kernel.reply(from: instance, requestID: requestID, body: body).rawValue
+                guard instance.isOwnThread else { return counted(instance, .reply, .wrongThread) }
+                return counted(instance, .reply, instance.kernel.reply(from: instance, requestID: requestID, body: body))
             },
             log: { context, level, text in
-                guard let instance = Instance.from(context), let text else { return AOS_EINVAL }
-                guard let level = logLevel(level) else { return AOS_EINVAL }
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let text, let level = logLevel(level) else { return counted(instance, .log, .invalidArgument) }
                 instance.log.append(level, .plugin, logText(text))
-                return AOS_OK
+                return counted(instance, .log, .ok)
             },
-            now: { _, clock, nanoseconds in
-                guard let nanoseconds else { return AOS_EINVAL }
-                switch UInt32(clock) {
-                case AOS_CLOCK_REALTIME: nanoseconds.pointee = realtimeNanos()
-                case AOS_CLOCK_MONOTONIC: nanoseconds.pointee = monotonicNanos()
-                default: return AOS_EINVAL
+            now: { context, clock, nanoseconds in
+                let status: AOSStatus
+                switch (UInt32(clock), nanoseconds) {
+                case (AOS_CLOCK_REALTIME, let nanoseconds?):
+                    nanoseconds.pointee = realtimeNanos()
+                    status = .ok
+                case (AOS_CLOCK_MONOTONIC, let nanoseconds?):
+                    nanoseconds.pointee = monotonicNanos()
+                    status = .ok
+                default:
+                    status = .invalidArgument
                 }
-                return AOS_OK
+                guard let instance = Instance.from(context) else { return status.rawValue }
+                return counted(instance, .now, status)
             },
             self: { context, info in
-                guard let instance = Instance.from(context), let info else { return AOS_EINVAL }
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let info else { return counted(instance, .self, .invalidArgument) }
                 let required = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.name)! + MemoryLayout<UnsafePointer<CChar>>.size
-                guard Int(info.pointee.struct_size) >= required else { return AOS_EINVAL }
+                guard Int(info.pointee.struct_size) >= required else { return counted(instance, .self, .invalidArgument) }
                 info.pointee.instance_id = instance.id
                 info.pointee.name = UnsafePointer(instance.identity.cName)
                 let full = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.reserved2)!
@@ -55,7 +63,7 @@ enum Syscalls {
                     info.pointee.max_message_bytes = UInt64(instance.kernel.configuration.maxMessageBytes)
                     info.pointee.mailbox_capacity = UInt32(instance.mailbox.capacity)
                 }
-                return AOS_OK
+                return counted(instance, .self, .ok)
             },
             release: { _, buffer in
                 guard let buffer else { return }
@@ -64,33 +72,32 @@ enum Syscalls {
             },
             infer: { context, request, result in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return instance.kernel.infer(
-                    from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false
-                ).rawValue
+                return counted(instance, .infer, instance.kernel.infer(
+                    from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false))
             },
             infer_stream: { context, request, onToken, user, result in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return instance.kernel.infer(
-                    from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true
-                ).rawValue
+                return counted(instance, .inferStream, instance.kernel.infer(
+                    from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true))
             },
             infer_submit: { context, request, requestID in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return instance.kernel.inferSubmit(from: instance, request: request, requestID: requestID).rawValue
+                return counted(instance, .inferSubmit, instance.kernel.inferSubmit(from: instance, request: request, requestID: requestID))
             },
             infer_cancel: { context, requestID in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return instance.kernel.inferCancel(from: instance, requestID: requestID).rawValue
+                return counted(instance, .inferCancel, instance.kernel.inferCancel(from: instance, requestID: requestID))
             },
             tool_call: { context, tool, arguments, timeoutMs, result in
-                guard let instance = Instance.from(context), let result else { return AOS_EINVAL }
-                return instance.kernel.toolCall(
-                    from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result
-                ).rawValue
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let result else { return counted(instance, .toolCall, .invalidArgument) }
+                return counted(instance, .toolCall, instance.kernel.toolCall(
+                    from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result))
             },
             tools_list: { context, pattern, json in
-                guard let instance = Instance.from(context), let json else { return AOS_EINVAL }
-                return instance.kernel.toolsList(pattern: pattern, json: json).rawValue
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let json else { return counted(instance, .toolsList, .invalidArgument) }
+                return counted(instance, .toolsList, instance.kernel.toolsList(pattern: pattern, json: json))
             },
             tool_error: { _, message in
                 guard let message else { return AOS_EINVAL }
@@ -99,6 +106,13 @@ enum Syscalls {
         ))
         return UnsafePointer(table)
     }()
+
+    /// Counts the call in `agentos_syscalls_total` and returns its status for the plugin.
+    @inline(__always)
+    private static func counted(_ instance: Instance, _ syscall: Syscall, _ status: AOSStatus) -> aos_status {
+        instance.metrics.count(syscall, status)
+        return status.rawValue
+    }
 
     private static func logLevel(_ level: UInt32) -> InstanceLogLine.Level? {
         switch level {

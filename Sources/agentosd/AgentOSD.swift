@@ -49,6 +49,15 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format on stderr: text, or json (one object per line).")
+    var logFormat: LogFormat = .text
+
+    @Option(name: .long, help: ArgumentHelp("Also serve /metrics, /livez and /readyz over TCP here, for Prometheus.", valueName: "host:port"))
+    var metricsAddr: String?
+
+    @Flag(name: .long, help: "Record no metrics (/metrics answers 404).")
+    var noMetrics = false
+
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
@@ -58,16 +67,32 @@ struct AgentOSD: AsyncParsableCommand {
         for (flag, value) in [("--handler-deadline", handlerDeadline), ("--init-timeout", initTimeout), ("--unload-timeout", unloadTimeout)] {
             guard value.isFinite, value > 0, value <= 86_400 else { throw ValidationError("\(flag) must be a number of seconds in (0, 86400]") }
         }
+        if let metricsAddr {
+            guard MetricsAddress(metricsAddr) != nil else { throw ValidationError("--metrics-addr must be host:port, e.g. 127.0.0.1:9464") }
+            guard !noMetrics else { throw ValidationError("--metrics-addr serves metrics: not with --no-metrics") }
+        }
     }
 
     func run() async throws {
         let level = logLevel
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                return JSONLogHandler(label: label, logLevel: level)
+            }
         }
         let logger = Logger(label: "agentosd")
+        let metrics = noMetrics ? nil : MetricsExporter.bootstrap()
+        let metricsAddress = metricsAddr.flatMap(MetricsAddress.init)
+        if let metricsAddress, let problem = metricsAddress.checkFree() {
+            FileHandle.standardError.write(Data("agentosd: cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)\n".utf8))
+            throw ExitCode.failure
+        }
         let home = AgentOSHome.fromEnvironment()
         umask(0o077)
 
@@ -99,7 +124,9 @@ struct AgentOSD: AsyncParsableCommand {
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
-        let environment = ControlEnvironment(version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory)
+        let readiness = Readiness(watchesPlugins: watcher != nil)
+        let environment = ControlEnvironment(
+            version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics)
         let socketPath = home.socketPath
         let app = Application(
             router: ControlRoutes.router(kernel: kernel, environment: environment),
@@ -111,22 +138,33 @@ struct AgentOSD: AsyncParsableCommand {
             },
             logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app),
+            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, unloadTimeout: unloadTimeout)),
+        ]
+        if let metricsAddress {
+            services.append(.init(service: Application(
+                router: ControlRoutes.metricsRouter(kernel: kernel, environment: environment),
+                configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: "agentosd/\(Self.version)"),
+                logger: logger)))
+        }
         var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: app),
-                .init(service: KernelService(kernel: kernel, watcher: watcher, unloadTimeout: unloadTimeout)),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
         // A client stalled mid-request must not hold the kernel up: past this the
         // server is cancelled (instances still finish unloading first).
         group.maximumGracefulShutdownDuration = .milliseconds(Int64((unloadTimeout + 3) * 1000))
-        let services = ServiceGroup(configuration: group)
-        try await services.run()
+        try await ServiceGroup(configuration: group).run()
         unlink(socketPath)
         logger.info("stopped")
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--log-format`.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,6 +1,7 @@
 import Foundation
 import KernelCore
 import KernelPOSIX
+import ControlServer
 import ServiceLifecycle
 
 /// The kernel's own service in the daemon's service group: watches the
@@ -9,6 +10,7 @@ import ServiceLifecycle
 struct KernelService: Service {
     let kernel: Kernel
     let watcher: PluginsWatcher?
+    let readiness: Readiness
     let unloadTimeout: Double
 
     func run() async throws {
@@ -17,7 +19,7 @@ struct KernelService: Service {
                 if let watcher {
                     group.addTask {
                         do {
-                            try await watcher.run()
+                            try await watcher.run(scanned: readiness.pluginsScanned)
                         } catch {
                             kernel.logger.error("cannot watch the plugins folder", metadata: ["error": "\(error)"])
                         }

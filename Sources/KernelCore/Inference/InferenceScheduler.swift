@@ -196,5 +196,6 @@ public final class InferenceScheduler: @unchecked Sendable {
             }
             accounts[request.agent] = account
         }
+        InferenceMetrics.record(agent: request.agent, outcome)
     }
 }

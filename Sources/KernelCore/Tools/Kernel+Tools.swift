@@ -60,16 +60,22 @@ extension Kernel {
         }
         let arguments: ToolArguments
         do { arguments = try entry.tool.arguments(fromJSON: argumentsText) } catch {
-            return .failure(KernelError(.invalidToolArguments, "\(name): \(error.message)"))
+            let refusal = KernelError(.invalidToolArguments, "\(name): \(error.message)")
+            entry.stats.refused(refusal)
+            return .failure(refusal)
         }
         let started = monotonicNanos()
         let outcome = entry.tool.isThreadSafe
             ? callInline(entry, arguments)
             : callQueued(entry, arguments, deadline: deadline, waiter: waiter)
-        if case .failure(let error) = outcome, error.code == .stopping || error.code == .full {
-            return outcome  // never ran
+        switch outcome {
+        case .failure(let error) where error.code == .stopping || error.code == .full:
+            entry.stats.refused(error)  // never ran
+        case .failure(let error):
+            entry.stats.record(nanos: monotonicNanos() &- started, error: error)
+        case .success:
+            entry.stats.record(nanos: monotonicNanos() &- started, error: nil)
         }
-        entry.stats.record(nanos: monotonicNanos() &- started, failed: (try? outcome.get()) == nil)
         return outcome
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import Metrics
 import Synchronization
 import Tools
 
@@ -22,7 +23,8 @@ final class ToolRegistry: Sendable {
 
     func register(_ instance: Instance) {
         let added = instance.tools.enumerated().map { index, tool in
-            Entry(name: "\(instance.name).\(tool.name)", index: index, tool: tool, instance: instance, stats: ToolStats())
+            let name = "\(instance.name).\(tool.name)"
+            return Entry(name: name, index: index, tool: tool, instance: instance, stats: ToolStats(tool: name))
         }
         entries.withLock { entries in
             for entry in added { entries[entry.name] = entry }
@@ -46,15 +48,36 @@ final class ToolRegistry: Sendable {
     }
 }
 
-/// Counters of one tool since it was registered.
+/// Counters of one tool since it was registered, and its metrics.
 final class ToolStats: Sendable {
     let calls = Atomic<UInt64>(0)
     let failures = Atomic<UInt64>(0)
     let totalNanos = Atomic<UInt64>(0)
+    private let tool: String
+    private let succeeded: Counter
+    private let duration: Timer
 
-    func record(nanos: UInt64, failed: Bool) {
+    init(tool: String) {
+        self.tool = tool
+        succeeded = Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", "ok")])
+        duration = Timer(label: MetricName.toolDuration, dimensions: [("tool", tool)])
+    }
+
+    /// Records a call that ran: ok, or failed with `error`.
+    func record(nanos: UInt64, error: KernelError?) {
         calls.add(1, ordering: .relaxed)
-        if failed { failures.add(1, ordering: .relaxed) }
         totalNanos.add(nanos, ordering: .relaxed)
+        duration.recordNanoseconds(Int64(clamping: nanos))
+        if let error {
+            failures.add(1, ordering: .relaxed)
+            Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", error.code.rawValue)]).increment()
+        } else {
+            succeeded.increment()
+        }
+    }
+
+    /// Counts a call refused before it ran (unknown arguments, a full queue, …).
+    func refused(_ error: KernelError) {
+        Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", error.code.rawValue)]).increment()
     }
 }

@@ -4,7 +4,7 @@ import ControlAPI
 /// `agentctl status`: the kernel at a glance.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the kernel's version, home, uptime, instances and message counts.",
+        abstract: "Show the kernel's version, readiness, home, uptime, instances and message counts.",
         discussion: """
             Instances are counted per state; messages counts those the kernel \
             queued since it started and those it refused (full mailbox, unknown \
@@ -28,6 +28,7 @@ struct Status: AsyncParsableCommand {
         case .table:
             printTable([
                 ["version", "agentosd \(status.version) (ABI \(status.abiMajor).\(status.abiMinor))"],
+                ["ready", status.notReady.isEmpty ? "yes" : "no: " + status.notReady.joined(separator: "; ")],
                 ["pid", "\(status.pid)"],
                 ["home", displayPath(status.home)],
                 ["plugins dir", status.pluginsDir.map(displayPath) ?? "- (not watching)"],

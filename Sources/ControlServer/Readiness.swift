@@ -1,0 +1,24 @@
+import Synchronization
+
+/// Whether the kernel is ready to serve (Kubernetes' readiness): its
+/// Plugins/ folder has been scanned once. (The engine is loaded, and a model
+/// that cannot be stops agentosd, before the socket opens.) Liveness needs
+/// less: that the kernel answers at all. Thread-safe.
+public final class Readiness: Sendable {
+    private let scanned: Atomic<Bool>
+
+    /// `watchesPlugins`: whether a Plugins/ folder must be scanned before the kernel is ready.
+    public init(watchesPlugins: Bool) {
+        scanned = Atomic(!watchesPlugins)
+    }
+
+    /// Called once the Plugins/ folder's files have been loaded (or refused).
+    public func pluginsScanned() { scanned.store(true, ordering: .relaxed) }
+
+    /// Why the kernel is not ready; empty when it is.
+    var reasons: [String] {
+        var reasons: [String] = []
+        if !scanned.load(ordering: .relaxed) { reasons.append("the Plugins/ folder is still being scanned") }
+        return reasons
+    }
+}
