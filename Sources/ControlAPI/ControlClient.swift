@@ -66,9 +66,10 @@ public struct ControlClient: Sendable {
 
     /// The last `tail` lines of `name`'s log (all kept lines when nil); with
     /// `follow`, then every new line until the instance is unloaded.
-    public func logs(_ name: String, tail: Int? = nil, follow: Bool = false) -> AsyncThrowingStream<LogEntry, Error> {
+    public func logs(_ name: String, tail: Int? = nil, since seconds: Int? = nil, follow: Bool = false) -> AsyncThrowingStream<LogEntry, Error> {
         var query = ["follow=\(follow ? 1 : 0)"]
         if let tail { query.append("tail=\(tail)") }
+        if let seconds { query.append("since=\(seconds)") }
         let path = "/v1/instances/\(escaped(name))/logs?" + query.joined(separator: "&")
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -151,6 +152,11 @@ public struct ControlClient: Sendable {
         return try await request(
             .POST, "/v1/tools/\(escaped(name))/call", body: CallToolRequest(arguments: arguments, timeoutMs: timeoutMs),
             deadline: wait)
+    }
+
+    /// The timeline of inference request `id`.
+    public func trace(_ id: UInt64) async throws -> RequestTraceInfo {
+        try await request(.GET, "/v1/requests/\(id)/trace")
     }
 
     /// The inference engine and its load.

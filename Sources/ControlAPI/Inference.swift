@@ -185,3 +185,33 @@ public struct InferenceUse: Codable, Sendable, Equatable {
         self.meanDecodeMs = meanDecodeMs
     }
 }
+
+/// `GET /v1/requests/ID/trace`: one inference request's timeline.
+public struct RequestTraceInfo: Codable, Sendable, Equatable {
+    public struct Event: Codable, Sendable, Equatable {
+        /// Milliseconds since the request was queued.
+        public var atMs: Double
+        /// queued, scheduled, first token, finished, failed, tool.
+        public var event: String
+        /// For a tool call: how long it ran.
+        public var durationMs: Double?
+        public var detail: String
+
+        public init(atMs: Double, event: String, durationMs: Double?, detail: String) {
+            self.atMs = atMs
+            self.event = event
+            self.durationMs = durationMs
+            self.detail = detail
+        }
+    }
+
+    public var requestId: UInt64
+    public var agent: String
+    public var events: [Event]
+
+    public init(requestId: UInt64, agent: String, events: [Event]) {
+        self.requestId = requestId
+        self.agent = agent
+        self.events = events
+    }
+}

@@ -31,7 +31,7 @@ public struct ControlEnvironment: Sendable {
 ///     GET    /v1/instances/NAME
 ///     DELETE /v1/instances/NAME[?timeout_ms=N]  → InstanceInfo of the stopped instance
 ///     POST   /v1/instances/NAME/messages        SendRequest → SendResponse
-///     GET    /v1/instances/NAME/logs[?tail=N&follow=1]  → JSON Lines
+///     GET    /v1/instances/NAME/logs[?tail=N&since=SECONDS&follow=1]  → JSON Lines
 ///     POST   /v1/infer                          InferRequest → InferResult, or JSON Lines with stream
 ///     DELETE /v1/infer/ID                       cancel a request
 ///     GET    /v1/engine                         → EngineStatus
@@ -46,6 +46,7 @@ public enum ControlRoutes {
 
     public static func router(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         addObservability(to: router, kernel: kernel, environment: environment)
         let v1 = router.group("v1")
@@ -107,6 +108,8 @@ public enum ControlRoutes {
         v1.get("instances/:name/logs") { request, context in
             let name = try context.parameters.require("name")
             let tail = try request.uri.queryParameters["tail"].map { _ in try integer(request, "tail", default: 0, range: 0...1_000_000) }
+            let since = try request.uri.queryParameters["since"].map { _ in try integer(request, "since", default: 0, range: 0...100_000_000) }
+            let cutoff = since.map { Date().addingTimeInterval(-Double($0)) } ?? .distantPast
             guard let log = kernel.log(of: name) else { throw noInstance(name) }
             let lines = try flag(request, "follow") ? log.follow(tail: tail) : AsyncStream { continuation in
                 for line in log.tail(tail) { continuation.yield(line) }
@@ -117,7 +120,7 @@ public enum ControlRoutes {
                 status: .ok,
                 headers: [.contentType: "application/x-ndjson"],
                 body: ResponseBody { writer in
-                    for await line in lines {
+                    for await line in lines where line.time >= cutoff {
                         var data = try encoder.encode(LogEntry(line))
                         data.append(UInt8(ascii: "\n"))
                         try await writer.write(ByteBuffer(bytes: data))

@@ -59,6 +59,19 @@ enum InferenceRoutes {
             return Response(status: .noContent)
         }
 
+        v1.get("requests/:id/trace") { _, context in
+            let raw = try context.parameters.require("id")
+            guard let id = UInt64(raw), let trace = kernel.scheduler.traces.trace(id) else {
+                throw KernelError(.notFound, "no trace of request \(raw.prefix(40)): unknown, or older than the last \(RequestTraces.capacity) requests")
+            }
+            let start = trace.events.first?.at ?? 0
+            return try JSONResponse.make(RequestTraceInfo(requestId: trace.id, agent: trace.agent, events: trace.events.map { event in
+                RequestTraceInfo.Event(
+                    atMs: Double(event.at &- start) / 1e6, event: event.event,
+                    durationMs: event.durationNanos == 0 ? nil : Double(event.durationNanos) / 1e6, detail: event.detail)
+            }))
+        }
+
         v1.get("engine") { _, _ in
             try JSONResponse.make(EngineStatus(kernel))
         }

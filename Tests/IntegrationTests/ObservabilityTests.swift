@@ -141,6 +141,33 @@ import Testing
         #expect(lines.contains { $0.contains(#""agent":"echo""#) && $0.contains(#""message":"loaded""#) })
     }
 
+    @Test func everyControlRequestHasAnIdThatFindsItInTheLog() async throws {
+        let kernel = try await KernelProcess(["--log-format", "json"])
+        try await kernel.load("echo")
+        let minted = try CommandResult.run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            ["-si", "--unix-socket", kernel.home.socketPath, "-X", "POST", "-d", #"{"text":"hi"}"#, "http://agentos/v1/instances/echo/messages"])
+        let header = minted.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-request-id: ") }
+        let id = try #require(header.map { String($0.dropFirst("x-request-id: ".count)) })
+        #expect(id.hasPrefix("ctl-"))
+        let given = try CommandResult.run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            ["-si", "--unix-socket", kernel.home.socketPath, "-H", "X-Request-Id: deploy-42", "http://agentos/v1/status"])
+        #expect(given.stdout.contains("x-request-id: deploy-42") || given.stdout.contains("X-Request-Id: deploy-42"), "\(given.stdout)")
+        let log = kernel.stop().log
+        #expect(log.split(separator: "\n").contains { $0.contains(#""request":"\#(id)""#) && $0.contains(#""path":"/v1/instances/echo/messages""#) }, "\(log)")
+    }
+
+    @Test func logsSinceAndTraceOfAnUnknownRequest() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("echo")
+        #expect(try kernel.agentctl("logs", "echo", "--since", "1h").stdout.contains("loaded from"))
+        #expect(try kernel.agentctl("logs", "echo", "--since", "5x").status == 2)
+        let unknown = try kernel.agentctl("trace", "123456")
+        #expect(unknown.status == 1 && unknown.stderr.contains("no trace of request 123456"), "\(unknown.stderr)")
+    }
+
     @Test func withoutMetricsTheRouteIsAbsent() async throws {
         let kernel = try await KernelProcess(["--no-metrics"])
         defer { kernel.stop() }

@@ -146,6 +146,14 @@ import Testing
         #expect(step["tool"] == .string("calculator.multiply"))
         #expect(step["arguments"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == JSONValue.object([("a", .number(12.5)), ("b", .integer(4))]))
         #expect(step["result"]?.stringValue == "50")
+        // The request's timeline: both turns and the tool call between them.
+        guard case .integer(let id)? = json["request_id"] else { Issue.record("no request id"); return }
+        let trace = try kernel.agentctl("trace", "\(id)")
+        #expect(trace.status == 0, "\(trace.stderr)")
+        for event in ["queued", "scheduled", "first token", "finished", "calculator.multiply"] {
+            #expect(trace.stdout.contains(event), "\(trace.stdout)")
+        }
+        #expect(trace.stdout.components(separatedBy: "finished").count == 3, "two model turns: \(trace.stdout)")
         // The blocking syscall path, with the trace in the result.
         let asked = try await kernel.ask("toolcaller", "ask What is 12.5 times 4?", timeoutMs: 120_000)
         #expect(asked.hasPrefix("ok|"), "\(asked)")

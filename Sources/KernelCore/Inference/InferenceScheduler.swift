@@ -10,6 +10,8 @@ public final class InferenceScheduler: @unchecked Sendable {
     public let policy: SchedulingPolicy
     /// Requests queued at most; more get `.full`.
     public let capacity: Int
+    /// The timelines of recent requests, for `agentctl trace`.
+    public let traces = RequestTraces()
 
     /// Tokens weigh in the fair share as in VTC: a generated token costs more than a prompt token.
     static let promptWeight = 1.0
@@ -197,5 +199,6 @@ public final class InferenceScheduler: @unchecked Sendable {
             accounts[request.agent] = account
         }
         InferenceMetrics.record(agent: request.agent, outcome)
+        traces.recordTurn(request, outcome, endedAt: monotonicNanos())
     }
 }

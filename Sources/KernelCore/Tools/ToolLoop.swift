@@ -171,6 +171,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
                     outcome: .failure(KernelError(.toolNotFound, "tool \(call.name) was not offered to the model")), durationNanos: 0)
             }
             kernel.logToolCall(record, agent: agent, owner: owner, request: id)
+            kernel.scheduler.traces.recordTool(record, request: id, agent: agent, endedAt: monotonicNanos())
             state.withLock { $0.steps.append(record) }
             sink.calledTool(record)
             if !repeated {

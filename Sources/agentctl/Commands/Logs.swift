@@ -28,6 +28,9 @@ struct Logs: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print only the last N lines kept so far (default: all).", valueName: "n"))
     var tail: Int?
 
+    @Option(help: ArgumentHelp("Only lines from the last DURATION: 30s, 5m, 2h, 1d.", valueName: "duration"))
+    var since: String?
+
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp("Output format; json prints JSON Lines.", valueName: "format"))
@@ -35,11 +38,13 @@ struct Logs: AsyncParsableCommand {
 
     func validate() throws {
         if let tail, tail < 0 { throw ValidationError("--tail must be 0 or more.") }
+        if let since, parseDuration(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 1d") }
     }
 
     func run() async throws {
         let encoder = ControlJSON.encoder()
-        for try await entry in ControlClient().logs(name, tail: tail, follow: follow) {
+        let seconds = since.flatMap(parseDuration).map { Int($0.rounded(.up)) }
+        for try await entry in ControlClient().logs(name, tail: tail, since: seconds, follow: follow) {
             switch output {
             case .json: print(String(decoding: try encoder.encode(entry), as: UTF8.self))
             case .table: print(Self.line(entry))
