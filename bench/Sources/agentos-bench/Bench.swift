@@ -44,7 +44,9 @@ struct Bench: AsyncParsableCommand {
         let tools = ToolBench(
             plugins: buildDir + "/plugins", baselines: buildDir + "/bench", agentosd: agentosd, model: model, threads: threads, runs: runs)
         try await tools.run(into: &table)
-        let inference = InferenceBench(agentosd: agentosd, tools: LlamaTools(bin: llamaBin, model: model, threads: threads), runs: runs)
+        let llama = LlamaTools(bin: llamaBin, model: model, threads: threads)
+        try await ObservabilityBench(agentosd: agentosd, plugins: buildDir + "/plugins", tools: llama, runs: runs).run(into: &table)
+        let inference = InferenceBench(agentosd: agentosd, tools: llama, runs: runs)
         try await inference.run(into: &table)
         print(table.markdown)
         try table.writeJSON(to: results)
