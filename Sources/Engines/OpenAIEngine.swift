@@ -11,8 +11,10 @@ import NIOCore
 /// thread takes one whenever fewer than `slots` are in flight and runs it as a
 /// task. A grammar is sent as `grammar` (llama-server's extension: other
 /// servers ignore or refuse it), a JSON Schema as `response_format`
-/// `json_schema` (strict). Every failure ends the request with a `KernelError`
-/// of one line naming the engine. Thread-safe.
+/// `json_schema` (strict), tools as OpenAI function tools (`OpenAITools`;
+/// llama-server needs `--jinja` and a chat template that describes tools):
+/// only answer text streams, the calls come with the finish. Every failure
+/// ends the request with a `KernelError` of one line naming the engine. Thread-safe.
 public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     public struct Configuration: Sendable {
         /// The API root, e.g. http://127.0.0.1:8080/v1.
@@ -72,7 +74,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
 
     // MARK: InferenceEngine
 
-    /// Checks that `maxTokens` fits the context and that a JSON Schema is a JSON object.
+    /// Checks that `maxTokens` fits the context and that JSON Schemas (output, tool parameters) are JSON objects.
     public func validate(_ parameters: InferenceParameters) throws(KernelError) {
         guard parameters.maxTokens < configuration.contextTokens else {
             throw KernelError(.invalidArgument, "max_tokens \(parameters.maxTokens) does not fit the context of \(configuration.contextTokens) tokens per request")
@@ -80,6 +82,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         if case .jsonSchema(let schema)? = parameters.constraint, OpenAIChat.jsonObject(schema) == nil {
             throw KernelError(.invalidSchema, "the JSON Schema is not a JSON object")
         }
+        _ = try OpenAITools.definitions(parameters.tools, names: OpenAITools.Names(parameters.tools))
     }
 
     /// Starts the dispatcher thread.
@@ -170,8 +173,11 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     /// Runs `request` to its end: finished, cancelled or failed, never left open.
     private func run(_ request: InferenceRequest, scheduler: InferenceScheduler) async {
         do {
-            let reason = try await stream(request, scheduler: scheduler)
-            request.finish(reason, at: monotonicNanos())
+            let (reason, calls) = try await stream(request, scheduler: scheduler)
+            guard reason != .length || calls.isEmpty else {
+                throw KernelError(.engineFailed, "the model's tool call did not end within max_tokens (\(request.parameters.maxTokens)); raise max_tokens")
+            }
+            request.finish(reason, toolCalls: calls, at: monotonicNanos())
         } catch {
             if request.isCancelled {
                 request.finish(.cancelled, at: monotonicNanos())
@@ -184,14 +190,16 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     }
 
     /// Sends `request` and reads its event stream into it. Returns how it
-    /// finished; throws a `KernelError`, or any error once cancelled.
-    private func stream(_ request: InferenceRequest, scheduler: InferenceScheduler) async throws -> FinishReason {
+    /// finished and the tools the model called; throws a `KernelError`, or any
+    /// error once cancelled.
+    private func stream(_ request: InferenceRequest, scheduler: InferenceScheduler) async throws -> (FinishReason, [ToolCallRequest]) {
+        let names = OpenAITools.Names(request.parameters.tools)
         var http = HTTPClientRequest(url: configuration.baseURL + "/chat/completions")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
         http.headers.add(name: "Accept", value: "text/event-stream")
         if let key = configuration.apiKey { http.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        http.body = .bytes(ByteBuffer(bytes: try OpenAIChat.body(for: request.parameters, model: configuration.model)))
+        http.body = .bytes(ByteBuffer(bytes: try OpenAIChat.body(for: request.parameters, model: configuration.model, names: names)))
 
         request.markStarted(at: monotonicNanos())
         let response: HTTPClientResponse
@@ -205,7 +213,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         }
 
         var events = ServerSentEvents()
-        var chunk = OpenAIChat.StreamState()
+        var chunk = OpenAIChat.StreamState(calls: OpenAITools.Assembly(names: names, turn: request.parameters.messages.count { $0.toolCalls != nil }))
         var opening = ""  // the body's start, to quote when it is not a stream
         do {
             for try await buffer in response.body {
@@ -214,13 +222,13 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
                 for event in events.feed(buffer.readableBytesView) {
                     guard case .message(let data) = event else {
                         guard let finish = chunk.finish else { throw malformed("[DONE] before a finish_reason") }
-                        return finish
+                        return (finish, chunk.calls.requests)
                     }
                     let update = try chunk.take(data)
-                    if let piece = update.piece { request.record(tokens: 1, piece: piece, at: monotonicNanos()) }
+                    if update.tokens > 0 { request.record(tokens: update.tokens, piece: update.piece ?? "", at: monotonicNanos()) }
                     if let prompt = update.promptTokens { request.setPromptTokens(prompt) }
                     if update.extraTokens > 0 { request.record(tokens: update.extraTokens, piece: "", at: monotonicNanos()) }
-                    let completion = (update.piece == nil ? 0 : 1) + update.extraTokens
+                    let completion = update.tokens + update.extraTokens
                     scheduler.charge(request, promptTokens: update.newPromptTokens, completionTokens: completion)
                     lock.withLock {
                         state.stats.steps += 1
@@ -237,7 +245,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
             throw stalled(error) ?? KernelError(.engineFailed, "engine at \(configuration.baseURL) broke off the stream: \(reason(error))")
         }
         try Task.checkCancellation()
-        if let finish = chunk.finish { return finish }  // some servers end without [DONE]
+        if let finish = chunk.finish { return (finish, chunk.calls.requests) }  // some servers end without [DONE]
         guard chunk.events > 0 else { throw malformed("no server-sent events; the body began \(OpenAIChat.quote(opening))") }
         throw malformed("it ended without a finish_reason")
     }
@@ -301,15 +309,15 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
 
 /// The chat-completions wire format: request bodies, stream chunks and error bodies.
 private enum OpenAIChat {
-    /// The JSON body of a streamed chat completion for `parameters`.
+    /// The JSON body of a streamed chat completion for `parameters`, tools named as `names` says.
     /// Throws `.invalidSchema` when a JSON Schema does not parse.
-    static func body(for parameters: InferenceParameters, model: String) throws(KernelError) -> Data {
+    static func body(for parameters: InferenceParameters, model: String, names: OpenAITools.Names) throws(KernelError) -> Data {
         // Without a system turn, chat templates such as SmolLM2's add their own: send the embedded engine's.
         var messages = parameters.messages
         if messages.first?.role != "system" { messages.insert(ChatMessage(role: "system", content: LlamaModel.defaultSystemPrompt), at: 0) }
         var body: [String: Any] = [
             "model": model,
-            "messages": messages.map { ["role": $0.role, "content": $0.content] },
+            "messages": messages.map { OpenAITools.message($0, names: names) },
             "max_tokens": parameters.maxTokens,
             "temperature": decimal(parameters.temperature),
             "top_p": decimal(parameters.topP),
@@ -318,6 +326,10 @@ private enum OpenAIChat {
             "stream_options": ["include_usage": true],
         ]
         if !parameters.stop.isEmpty { body["stop"] = parameters.stop }
+        if !parameters.tools.isEmpty {
+            body["tools"] = try OpenAITools.definitions(parameters.tools, names: names)
+            body["tool_choice"] = parameters.toolChoice.rawValue  // "auto", "required" or "none", as OpenAI spells them
+        }
         switch parameters.constraint {
         case .grammar(let grammar)?:
             body["grammar"] = grammar
@@ -336,19 +348,26 @@ private enum OpenAIChat {
 
     /// What one stream has delivered so far, and what each new chunk adds.
     struct StreamState {
+        /// The finish_reason: "length" is `.length`, any other ("stop", "tool_calls") `.stop`.
         private(set) var finish: FinishReason?
         /// Data events taken.
         private(set) var events = 0
         private var completionTokens = 0
         private var promptTokens = 0
+        /// The tools called so far.
+        private(set) var calls: OpenAITools.Assembly
+
+        init(calls: OpenAITools.Assembly) { self.calls = calls }
 
         struct Update {
-            /// New text: one token per content chunk.
+            /// New answer text.
             var piece: String?
+            /// Tokens generated: one per chunk of content or tool-call fragments.
+            var tokens = 0
             /// The server's prompt count, once its usage arrives.
             var promptTokens: Int?
             var newPromptTokens = 0
-            /// Tokens the usage counts beyond the content chunks.
+            /// Tokens the usage counts beyond the chunks counted.
             var extraTokens = 0
         }
 
@@ -363,10 +382,12 @@ private enum OpenAIChat {
             }
             var update = Update()
             let choice = (object["choices"] as? [[String: Any]])?.first
-            if let content = (choice?["delta"] as? [String: Any])?["content"] as? String, !content.isEmpty {
-                update.piece = content
-                completionTokens += 1
-            }
+            let delta = choice?["delta"] as? [String: Any]
+            if let content = delta?["content"] as? String, !content.isEmpty { update.piece = content }
+            let fragments = delta?["tool_calls"] as? [[String: Any]] ?? []
+            calls.take(fragments)
+            update.tokens = update.piece != nil || !fragments.isEmpty ? 1 : 0
+            completionTokens += update.tokens
             if let reason = choice?["finish_reason"] as? String { finish = reason == "length" ? .length : .stop }
             if let usage = object["usage"] as? [String: Any] {
                 if let prompt = usage["prompt_tokens"] as? Int {

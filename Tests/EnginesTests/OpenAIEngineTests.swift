@@ -297,6 +297,189 @@ extension OpenAIEngineTests {
             var parameters = prompt("hi")
             parameters.constraint = .jsonSchema("[1]")
             #expect { try engine.validate(parameters) } throws: { ($0 as? KernelError)?.code == .invalidSchema }
+            parameters = prompt("hi", tools: [lookup, ToolDefinition(name: "bad.tool", description: "", parameters: "[1]")])
+            #expect { try engine.validate(parameters) } throws: {
+                ($0 as? KernelError).map { $0.code == .invalidSchema && $0.message.contains("bad.tool") } ?? false
+            }
+        }
+    }
+}
+
+
+// MARK: Tools
+
+extension OpenAIEngineTests {
+    static let lookup = ToolDefinition(
+        name: "catalog.lookup_product", description: "Looks a product up by id.",
+        parameters: #"{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"]}"#)
+    static let mailer = ToolDefinition(name: "mail.send", description: "Sends mail.", parameters: #"{"type":"object"}"#)
+
+    /// `prompt(text)` offering `tools`.
+    static func prompt(_ text: String, tools: [ToolDefinition], choice: ToolChoice = .auto, maxTokens: Int = 16) -> InferenceParameters {
+        var parameters = prompt(text, maxTokens: maxTokens)
+        (parameters.tools, parameters.toolChoice) = (tools, choice)
+        return parameters
+    }
+
+    /// A `chat.completion.chunk` whose delta carries `tool_calls` fragments.
+    static func callChunk(_ fragments: [String: Any]...) -> String {
+        let object: [String: Any] = ["object": "chat.completion.chunk", "choices": [["index": 0, "delta": ["tool_calls": fragments], "finish_reason": NSNull()]]]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    /// A call's first fragment, `id` and name with empty arguments, as OpenAI and llama-server send it.
+    static func callStart(_ index: Int?, id: String?, name: String) -> [String: Any] {
+        var fragment: [String: Any] = ["type": "function", "function": ["name": name, "arguments": ""]]
+        (fragment["index"], fragment["id"]) = (index, id)
+        return fragment
+    }
+
+    /// A fragment carrying a piece of a call's arguments.
+    static func callArguments(_ index: Int?, _ piece: String) -> [String: Any] {
+        var fragment: [String: Any] = ["function": ["arguments": piece]]
+        fragment["index"] = index
+        return fragment
+    }
+
+    /// Runs `parameters` against a server streaming `events` then [DONE]:
+    /// the outcome, the pieces streamed and the request body the server got.
+    static func exchange(_ parameters: InferenceParameters, replying events: [String]) async throws
+        -> (outcome: Result<InferenceResult, KernelError>, pieces: [String], body: [String: Any]) {
+        let server = try MisbehavingServer([.send(MisbehavingServer.eventStream(events + ["[DONE]"]))])
+        var ran: (Result<InferenceResult, KernelError>, Sink)?
+        try await withEngine(configuration(server.baseURL)) { harness in ran = try await harness.run(parameters) }
+        let (outcome, sink) = try #require(ran)
+        let request = try #require(server.requests.first)
+        let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: Any])
+        return (outcome, sink.pieces, body)
+    }
+
+    @Suite struct ToolCalls {
+        @Test func sendsToolsAndTheirHistoryInTheOpenAIShape() async throws {
+            let server = try MisbehavingServer([goodReply])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                var parameters = prompt("", tools: [lookup, mailer], choice: .required)
+                parameters.messages = [
+                    ChatMessage(role: "user", content: "Price of product 7?"),
+                    ChatMessage(role: "assistant", content: "", toolCalls: [ToolCallRequest(id: "call_0_0", name: "catalog.lookup_product", arguments: #"{"id": 7}"#)]),
+                    ChatMessage(role: "tool", content: #"{"price": 12.5}"#, toolCallID: "call_0_0"),
+                    ChatMessage(role: "assistant", content: "Mailing it.", toolCalls: [ToolCallRequest(id: "x9", name: "mail.send", arguments: "{}")]),
+                    ChatMessage(role: "tool", content: #"{"error": "refused"}"#, toolCallID: "x9"),
+                    ChatMessage(role: "user", content: "And product 8?"),
+                ]
+                _ = try await harness.run(parameters).0.get()
+                _ = try await harness.run(prompt("hi", tools: [lookup])).0.get()
+                _ = try await harness.run(prompt("hi")).0.get()
+            }
+            let bodies = try server.requests.map { try #require(try JSONSerialization.jsonObject(with: $0.body) as? [String: Any]) }
+            try #require(bodies.count == 3)
+            let tools = try #require(bodies[0]["tools"] as? [[String: Any]])
+            #expect(tools.map { $0["type"] as? String } == ["function", "function"])
+            let functions = tools.compactMap { $0["function"] as? [String: Any] }
+            #expect(functions.map { $0["name"] as? String } == ["catalog__lookup_product", "mail__send"])
+            #expect(functions.first?["description"] as? String == "Looks a product up by id.")
+            #expect((functions.first?["parameters"] as? [String: Any])?["required"] as? [String] == ["id"])
+            #expect(bodies[0]["tool_choice"] as? String == "required" && bodies[1]["tool_choice"] as? String == "auto")
+            #expect(bodies[2]["tools"] == nil && bodies[2]["tool_choice"] == nil)
+
+            let messages = try #require(bodies[0]["messages"] as? [[String: Any]])
+            try #require(messages.count == 7)  // after the default system turn
+            #expect(messages[1] as? [String: String] == ["role": "user", "content": "Price of product 7?"])
+            #expect(messages[2]["role"] as? String == "assistant" && messages[2]["content"] is NSNull && messages[2].count == 3)
+            let call = try #require((messages[2]["tool_calls"] as? [[String: Any]])?.first)
+            #expect(call["id"] as? String == "call_0_0" && call["type"] as? String == "function")
+            #expect(call["function"] as? [String: String] == ["name": "catalog__lookup_product", "arguments": #"{"id": 7}"#])
+            #expect(messages[3] as? [String: String] == ["role": "tool", "tool_call_id": "call_0_0", "content": #"{"price": 12.5}"#])
+            #expect(messages[4]["content"] as? String == "Mailing it.")
+            let mailed = (messages[4]["tool_calls"] as? [[String: Any]])?.first
+            #expect(mailed?["id"] as? String == "x9" && (mailed?["function"] as? [String: String])?["name"] == "mail__send")
+            #expect(messages[5] as? [String: String] == ["role": "tool", "tool_call_id": "x9", "content": #"{"error": "refused"}"#])
+        }
+
+        @Test func reassemblesACallStreamedInFragments() async throws {
+            let (outcome, pieces, _) = try await exchange(prompt("Price of product 42?", tools: [lookup, mailer]), replying: [
+                chunk(nil), chunk("Let me look."),
+                callChunk(callStart(0, id: "call_abc", name: "catalog__lookup_product")),
+                callChunk(callArguments(0, #"{"id""#)), ": keep-alive",
+                callChunk(callArguments(0, #": 42, "note": "a \"b\" "#)),
+                callChunk(callArguments(0, "}")),
+                chunk(nil, finish: "tool_calls"), usage(prompt: 20, completion: 12),
+            ])
+            let result = try outcome.get()
+            #expect(result.toolCalls == [ToolCallRequest(id: "call_abc", name: "catalog.lookup_product", arguments: #"{"id": 42, "note": "a \"b\" }"#)])
+            #expect(result.text == "Let me look." && pieces == ["Let me look."])
+            #expect(result.finishReason == .stop && result.usage.promptTokens == 20 && result.usage.completionTokens == 12)
+        }
+
+        @Test func assemblesTwoParallelCalls() async throws {
+            let (outcome, pieces, _) = try await exchange(prompt("Price of 1, then mail it.", tools: [lookup, mailer]), replying: [
+                callChunk(callStart(0, id: "call_a", name: "catalog__lookup_product"), callArguments(0, #"{"id":"#)),
+                callChunk(callStart(1, id: "call_b", name: "mail__send")),
+                callChunk(callArguments(1, #"{"to": "#), callArguments(0, " 1}")),
+                callChunk(callArguments(1, #""ops@example.com"}"#)),
+                chunk(nil, finish: "tool_calls"),
+            ])
+            let result = try outcome.get()
+            #expect(result.toolCalls == [
+                ToolCallRequest(id: "call_a", name: "catalog.lookup_product", arguments: #"{"id": 1}"#),
+                ToolCallRequest(id: "call_b", name: "mail.send", arguments: #"{"to": "ops@example.com"}"#),
+            ])
+            #expect(result.text.isEmpty && pieces.isEmpty && result.finishReason == .stop)
+            #expect(result.usage.completionTokens == 4)  // one per chunk, with no usage to correct it
+        }
+
+        @Test func fillsInWhatTheServerLeftOut() async throws {
+            // Whole calls without index or id (as some servers send them), an invented tool, no arguments.
+            var parameters = prompt("Look it up.", tools: [lookup])
+            parameters.messages.insert(contentsOf: [
+                ChatMessage(role: "assistant", content: "", toolCalls: [ToolCallRequest(id: "call_0_0", name: "catalog.lookup_product", arguments: "{}")]),
+                ChatMessage(role: "tool", content: "{}", toolCallID: "call_0_0"),
+            ], at: 0)
+            let (outcome, _, _) = try await exchange(parameters, replying: [
+                callChunk(callStart(nil, id: nil, name: "web.search"), callArguments(nil, #"{"q": "#)),
+                callChunk(callArguments(nil, #""tents"}"#)),
+                callChunk(callStart(nil, id: nil, name: "catalog__lookup_product")),
+                chunk(nil, finish: "stop"),
+            ])
+            #expect(try outcome.get().toolCalls == [
+                ToolCallRequest(id: "call_1_0", name: "web.search", arguments: #"{"q": "tents"}"#),
+                ToolCallRequest(id: "call_1_1", name: "catalog.lookup_product", arguments: "{}"),
+            ])
+        }
+
+        @Test func wireNamesAreValidUniqueAndMapBack() async throws {
+            let clash = ToolDefinition(name: "catalog__lookup_product", description: "", parameters: "{}")
+            let long = ToolDefinition(name: "instance." + String(repeating: "x", count: 60), description: "", parameters: "{}")
+            let wire = ["catalog__lookup_product", "catalog__lookup_product_2", "instance__" + String(repeating: "x", count: 52) + "_2"]
+            let (outcome, _, body) = try await exchange(prompt("hi", tools: [lookup, clash, long]), replying: [
+                callChunk(callStart(0, id: "a", name: wire[2]), callStart(1, id: "b", name: wire[1]), callStart(2, id: "c", name: wire[0])),
+                chunk(nil, finish: "tool_calls"),
+            ])
+            let sent = (body["tools"] as? [[String: Any]])?.map { ($0["function"] as? [String: Any])?["name"] as? String }
+            #expect(sent == wire)
+            #expect(wire.allSatisfy { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-".contains($0)) } })
+            #expect(try outcome.get().toolCalls.map(\.name) == [long.name, clash.name, lookup.name])
+        }
+
+        @Test func anAnswerWithoutCallsStreamsAsBefore() async throws {
+            let (outcome, pieces, _) = try await exchange(prompt("hi", tools: [lookup]), replying: [
+                chunk(nil), chunk("Hel"), chunk("lo", finish: "stop"), usage(prompt: 30, completion: 2),
+            ])
+            let result = try outcome.get()
+            #expect(result.text == "Hello" && pieces == ["Hel", "lo"] && result.toolCalls.isEmpty)
+            #expect(result.finishReason == .stop && result.usage.completionTokens == 2)
+        }
+
+        @Test func aCallCutOffByMaxTokensFails() async throws {
+            let (outcome, _, _) = try await exchange(prompt("hi", tools: [lookup], maxTokens: 5), replying: [
+                callChunk(callStart(0, id: "a", name: "catalog__lookup_product"), callArguments(0, #"{"id": 4"#)),
+                chunk(nil, finish: "length"),
+            ])
+            guard case .failure(let error) = outcome else {
+                Issue.record("expected a failure, got \(outcome)")
+                return
+            }
+            #expect(error.code == .engineFailed && error.message == "the model's tool call did not end within max_tokens (5); raise max_tokens")
         }
     }
 }
@@ -314,14 +497,15 @@ extension OpenAIEngineTests {
             FileManager.default.isExecutableFile(atPath: binary) && FileManager.default.fileExists(atPath: model)
         }
 
-        /// Runs `body` with an engine (2 slots) on a fresh server; kills the server afterwards, whatever happens.
-        static func withEngine(_ body: (Harness) async throws -> Void) async throws {
+        /// Runs `body` with an engine (2 slots) on a fresh server started with
+        /// `arguments` besides the usual; kills the server afterwards, whatever happens.
+        static func withEngine(arguments: [String] = [], _ body: (Harness) async throws -> Void) async throws {
             let port = try MisbehavingServer.unusedPort()
             let server = Process()
             // Under `timeout`, so the server dies even if this test process does first.
             server.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
             server.arguments = ["-s", "KILL", "900", binary, "-m", model, "--host", "127.0.0.1", "--port", "\(port)",
-                                "-np", "2", "-c", "4096", "--threads", "2"]
+                                "-np", "2", "-c", "4096", "--threads", "2"] + arguments
             server.standardOutput = FileHandle.nullDevice
             server.standardError = FileHandle.nullDevice
             try server.run()
@@ -336,6 +520,33 @@ extension OpenAIEngineTests {
             }
             await stop(server)
         }
+
+        /// A ChatML template that describes tools the Hermes way, as the
+        /// embedded engine does. SmolLM2's own template has no tools, and with
+        /// it llama-server silently leaves them out of the prompt.
+        static let toolTemplate = #"""
+            {%- for message in messages %}
+                {%- if message.role == 'system' %}
+                    {{- '<|im_start|>system\n' + message.content }}
+                    {%- if tools %}
+                        {{- '\n\nYou may call functions. Here they are, in JSON:\n<tools>' }}
+                        {%- for tool in tools %}{{- '\n' + (tool | tojson) }}{%- endfor %}
+                        {{- '\n</tools>\nTo call a function, answer only with\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>' }}
+                    {%- endif %}
+                    {{- '<|im_end|>\n' }}
+                {%- elif message.role == 'assistant' and message.tool_calls %}
+                    {{- '<|im_start|>assistant' }}
+                    {%- if message.content %}{{- '\n' + message.content }}{%- endif %}
+                    {%- for call in message.tool_calls %}
+                        {{- '\n<tool_call>\n{"name": "' + call.function.name + '", "arguments": ' + (call.function.arguments | tojson) + '}\n</tool_call>' }}
+                    {%- endfor %}
+                    {{- '<|im_end|>\n' }}
+                {%- else %}
+                    {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}
+                {%- endif %}
+            {%- endfor %}
+            {%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}
+            """#
 
         /// SIGTERM, then SIGKILL to the process group `timeout` leads if it lingers.
         private static func stop(_ server: Process) async {
@@ -434,6 +645,41 @@ extension OpenAIEngineTests {
                 #expect(result.finishReason == .cancelled && result.usage.completionTokens < 1500)
                 #expect(monotonicNanos() - cancelled < 1_000_000_000)
                 #expect(try await harness.run(prompt("Say hi.", maxTokens: 8)).0.get().finishReason != .cancelled)
+            }
+        }
+
+        /// llama-server (`--jinja`, `toolTemplate`) with tool_choice "required": after one
+        /// worked example in the history, sent in the OpenAI shape, the model calls the tool
+        /// again; the call streams as fragments and comes back whole, then the result is answered.
+        @Test func aToolCallComesBackParsed() async throws {
+            let template = FileManager.default.temporaryDirectory.appendingPathComponent("aos-tools-\(getpid()).jinja")
+            try LlamaServer.toolTemplate.write(to: template, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: template) }
+            try await LlamaServer.withEngine(arguments: ["--jinja", "--chat-template-file", template.path]) { harness in
+                var parameters = prompt("", tools: [lookup], choice: .required, maxTokens: 60)
+                parameters.messages = [
+                    ChatMessage(role: "user", content: "What is the price of product 7?"),
+                    ChatMessage(role: "assistant", content: "", toolCalls: [ToolCallRequest(id: "call_0_0", name: "catalog.lookup_product", arguments: #"{"id": 7}"#)]),
+                    ChatMessage(role: "tool", content: #"{"price": 12.5}"#, toolCallID: "call_0_0"),
+                    ChatMessage(role: "assistant", content: "Product 7 costs 12.5."),
+                    ChatMessage(role: "user", content: "What is the price of product 42?"),
+                ]
+                let (outcome, sink) = try await harness.run(parameters)
+                let result = try outcome.get()
+                let call = try #require(result.toolCalls.first, "no tool call; the model wrote \(result.text)")
+                #expect(result.toolCalls.count == 1 && call.name == "catalog.lookup_product" && !call.id.isEmpty)
+                let arguments = try JSONSerialization.jsonObject(with: Data(call.arguments.utf8)) as? [String: Any]
+                #expect(arguments?.keys.sorted() == ["id"] && arguments?["id"] is Int, "\(call.arguments)")
+                #expect(result.finishReason == .stop && sink.pieces.joined() == result.text && !result.text.contains("<tool_call>"))
+                #expect(result.usage.completionTokens > 5)
+
+                parameters.messages += [
+                    ChatMessage(role: "assistant", content: result.text, toolCalls: result.toolCalls),
+                    ChatMessage(role: "tool", content: #"{"price": 30}"#, toolCallID: call.id),
+                ]
+                parameters.toolChoice = .none
+                let answer = try await harness.run(parameters).0.get()
+                #expect(answer.toolCalls.isEmpty && !answer.text.isEmpty)
             }
         }
 

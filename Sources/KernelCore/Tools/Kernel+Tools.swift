@@ -2,12 +2,21 @@ import CAgentOS
 import Foundation
 import Tools
 import StrictJSON
+import Synchronization
 
 /// A tool call queued for a tool plugin's thread.
-struct ToolCallJob: Sendable {
+final class ToolCallJob: Sendable {
     let entry: ToolRegistry.Entry
     let arguments: ToolArguments
     let pending: Pending<Result<String, KernelError>>
+    /// Monotonic ns when the plugin's thread began the call; 0 while queued.
+    let startedAt = Atomic<UInt64>(0)
+
+    init(entry: ToolRegistry.Entry, arguments: ToolArguments, pending: Pending<Result<String, KernelError>>) {
+        self.entry = entry
+        self.arguments = arguments
+        self.pending = pending
+    }
 }
 
 /// What one tool call produced, for the caller and for traces.
@@ -96,9 +105,8 @@ extension Kernel {
         let id = mintMessageID()
         let lock = waiter?.parker ?? ConditionLock()
         let pending = Pending<Result<String, KernelError>>(requestID: id, lock: lock)
-        let envelope = Envelope(
-            id: id, sender: waiter?.identity ?? .kernel, body: [], pendingReply: nil,
-            toolCall: ToolCallJob(entry: entry, arguments: arguments, pending: pending))
+        let job = ToolCallJob(entry: entry, arguments: arguments, pending: pending)
+        let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: [], pendingReply: nil, toolCall: job)
         switch entry.instance.mailbox.push(envelope, until: nil) {
         case .ok: entry.instance.messagesIn.add(1, ordering: .relaxed)
         case .full: return .failure(KernelError(.full, "the queue of \(entry.instance.name) is full (\(entry.instance.mailbox.capacity) calls); retry later"))
@@ -121,8 +129,15 @@ extension Kernel {
         // Timed out: whatever the tool returns later is dropped.
         let timedOut = KernelError(.timedOut, "the caller stopped waiting")
         if pending.complete(.failure(timedOut)) {
-            let seconds = deadline.map { String(format: "%.3g", Double($0 &- queuedAt) / 1e9) } ?? "?"
-            let reason = "tool \(entry.tool.name) did not return within \(seconds) s"
+            let waited = monotonicNanos() &- queuedAt
+            let seconds = String(format: "%.3g", Double(waited) / 1e9)
+            // The plugin is hung when this call started and has not returned, or when the call it
+            // runs began before this one was queued; otherwise it is only busy with earlier calls.
+            let running = entry.instance.handlerStartedAt.load(ordering: .relaxed)
+            guard job.startedAt.load(ordering: .relaxed) != 0 || (running != 0 && running <= queuedAt) else {
+                return .failure(KernelError(.timedOut, "\(entry.name) did not start within \(seconds) s: its plugin is busy with earlier calls"))
+            }
+            let reason = "a tool call has run for \(seconds) s (\(entry.tool.name) timed out waiting for it)"
             if entry.instance.transition(from: .running, to: .hung, error: reason) {
                 entry.instance.log.append(.error, .kernel, "hung: \(reason)")
                 logger.error("tool hung", metadata: ["tool": "\(entry.name)", "timeout_s": "\(seconds)"])
@@ -138,6 +153,7 @@ extension Kernel {
             instance.log.append(.warn, .kernel, "skipped a call of \(job.entry.tool.name): its caller gave up before it started")
             return
         }
+        job.startedAt.store(monotonicNanos(), ordering: .relaxed)
         job.pending.complete(job.entry.tool.call(job.arguments).mapError { KernelError(.toolFailed, $0.message) })
     }
 }
