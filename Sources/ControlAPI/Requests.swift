@@ -49,10 +49,13 @@ public struct SendResponse: Codable, Sendable, Equatable {
     public var reply: String?
     /// Seconds from queueing to the reply, when `wait` was set.
     public var elapsedSeconds: Double?
+    /// With `wait`: the inference requests behind the answer (`agentctl trace` shows each).
+    public var inferenceRequests: [UInt64]?
 
-    public init(messageId: UInt64, reply: String? = nil, elapsedSeconds: Double? = nil) {
+    public init(messageId: UInt64, reply: String? = nil, elapsedSeconds: Double? = nil, inferenceRequests: [UInt64]? = nil) {
         self.messageId = messageId
         self.reply = reply
         self.elapsedSeconds = elapsedSeconds
+        self.inferenceRequests = inferenceRequests
     }
 }

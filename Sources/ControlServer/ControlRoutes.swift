@@ -98,11 +98,12 @@ public enum ControlRoutes {
             let message = try await JSONResponse.decode(SendRequest.self, from: request, limit: bodyLimit(kernel))
             let started = Date()
             let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
-            let (id, reply) = try await kernel.send(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+            let (id, reply, inference) = try await kernel.send(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
             return try JSONResponse.make(SendResponse(
                 messageId: id,
                 reply: reply.map { String(decoding: $0, as: UTF8.self) },
-                elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil))
+                elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil,
+                inferenceRequests: message.wait ? inference : nil))
         }
 
         v1.get("instances/:name/logs") { request, context in

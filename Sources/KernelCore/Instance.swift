@@ -64,6 +64,11 @@ public final class Instance: @unchecked Sendable {
     var loopEnded = false
     /// Sweep answered requests out of `outstanding` when it grows past this.
     var outstandingSweepAt = 4096
+    /// The id of the message being handled, 0 between messages; and whether it is an inference result.
+    var handling: UInt64 = 0
+    var handlingInferenceResult = false
+    /// Inference requests started while handling each message, by message id (see `AnswerLinks`).
+    var causes: [UInt64: [UInt64]] = [:]
 
     private let stateLock = ConditionLock()
     private var _state = InstanceState.loading

@@ -75,6 +75,9 @@ enum InstanceRunner {
             }
             return
         }
+        instance.handling = envelope.id
+        instance.handlingInferenceResult = envelope.inference != nil
+        defer { instance.handling = 0 }
         guard let handler else {
             instance.handlerStartedAt.store(0, ordering: .relaxed)
             instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")

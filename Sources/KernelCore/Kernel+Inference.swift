@@ -122,9 +122,11 @@ extension Kernel {
         case .failure(let error): return .failure(error)
         case .success(let (parameters, priority, tools)):
             do throws(KernelError) {
-                return .success(try start(
+                let handle = try start(
                     id: id, agent: instance.name, owner: instance.id, priority: instance.priority + priority,
-                    parameters: parameters, tools: tools, sink: sink))
+                    parameters: parameters, tools: tools, sink: sink)
+                instance.noteInference(id)
+                return .success(handle)
             } catch {
                 return .failure(error)
             }

@@ -60,6 +60,7 @@ extension Kernel {
         guard body.ptr != nil || body.len == 0 else { return .invalidArgument }
         guard !instance.loopEnded else { return .stopping }
         guard let pending = instance.outstanding.removeValue(forKey: requestID) else { return .notFound }
+        answerLinks.link(requestID, to: instance.inferenceBehindReply(to: requestID))
         return pending.complete(.success(copy(body))) ? .ok : .notFound
     }
 
@@ -69,11 +70,12 @@ extension Kernel {
     /// sends a request and suspends until the reply or `timeoutMs`.
     /// Never blocks a thread: a full mailbox is refused at once.
     ///
-    /// Returns the message id and, with `wait`, the reply. Throws `.notFound`,
-    /// `.tooBig`, `.full`, `.stopping`, `.timedOut` or `.handlerFailed`.
+    /// Returns the message id and, with `wait`, the reply and the inference
+    /// requests behind it (see `AnswerLinks`). Throws `.notFound`, `.tooBig`,
+    /// `.full`, `.stopping`, `.timedOut` or `.handlerFailed`.
     public func send(
         to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
-    ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?) {
+    ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?, inference: [UInt64]) {
         guard body.count <= configuration.maxMessageBytes else {
             countRefusal(.tooBig, from: nil)
             throw KernelError(.tooBig, "message is \(body.count) bytes; the limit is \(configuration.maxMessageBytes) (agentosd --max-message-bytes)")
@@ -90,14 +92,14 @@ extension Kernel {
         case .full: throw KernelError(.full, "mailbox of \(name) is full (\(receiver.mailbox.capacity) messages); retry later")
         default: throw KernelError(.stopping, "\(name) is being unloaded")
         }
-        guard let pending else { return (id, nil) }
+        guard let pending else { return (id, nil, []) }
         let timeout = DispatchWorkItem { pending.complete(.failure(.timedOut)) }
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs)), execute: timeout)
         let outcome = await pending.value()
         timeout.cancel()
         switch outcome {
         case .success(let reply):
-            return (id, reply)
+            return (id, reply, answerLinks.take(id))
         case .failure(.timedOut):
             throw KernelError(.timedOut, "\(name) did not reply within \(String(format: "%g", Double(timeoutMs) / 1000)) s")
         case .failure(.handlerFailed):

@@ -29,6 +29,8 @@ public final class Kernel: @unchecked Sendable {
     let tools = ToolRegistry()
     /// The message counters of the control API, as a sender named "agentctl".
     let controlMessages = MessageMetrics(agent: SenderIdentity.controlAPI.name)
+    /// The inference requests behind agents' answers.
+    let answerLinks = AnswerLinks()
     /// Running tool loops by request id, for cancellation.
     let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
 

@@ -130,9 +130,18 @@ import Testing
     @Test func supportAnswersAPriceQuestionThroughTheCatalog() async throws {
         let kernel = try await kernel()
         defer { _ = kernel.stop() }
-        let answer = try await kernel.ask("support", "How much does the A-200 cost?", timeoutMs: 120_000)
+        let response = try await kernel.client.send(
+            "support", SendRequest(text: "How much does the A-200 cost?", wait: true, timeoutMs: 120_000))
+        let answer = response.reply ?? ""
         #expect(answer.contains("229"), "\(answer)")
         #expect(try await kernel.waitForLog("support", containing: #""tool":"catalog.lookup_product","arguments":{"sku":"A-200"}"#))
+        // The answer leads to the inference request behind it (submitted while handling the question,
+        // answered while handling its result), and that request's trace to the tool call.
+        let requests = try #require(response.inferenceRequests)
+        #expect(requests.count == 1)
+        let trace = try await kernel.client.trace(try #require(requests.first))
+        #expect(trace.agent == "support")
+        #expect(trace.events.contains { $0.event == "tool" && $0.detail.contains("catalog.lookup_product") })
     }
 
     @Test func theCalculatorAnswersThroughTheTool() async throws {

@@ -7,7 +7,7 @@ import Testing
         let kernel = makeKernel()
         let instance = try await kernel.load(path: "echo", name: "e1")
         #expect(instance.state == .running)
-        let (_, reply) = try await kernel.send(to: "e1", body: Array("hi".utf8), wait: true, timeoutMs: 5000)
+        let (_, reply, _) = try await kernel.send(to: "e1", body: Array("hi".utf8), wait: true, timeoutMs: 5000)
         #expect(reply == Array("hi".utf8))
         _ = try await kernel.unload(name: "e1", timeout: 5)
         #expect((instance.image as! InProcessImage).isClosed)
