@@ -23,8 +23,8 @@ struct AgentCtl: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Load.self, Unload.self, Ps.self, Send.self, Logs.self, Infer.self, Tools.self, Call.self, Engine.self,
-            Status.self, Version.self,
+            Load.self, Unload.self, Ps.self, Top.self, Send.self, Logs.self, Infer.self, Trace.self, Tools.self,
+            Call.self, Engine.self, Status.self, Version.self,
         ]
     )
 
