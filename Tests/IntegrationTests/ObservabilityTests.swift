@@ -168,6 +168,19 @@ import Testing
         #expect(unknown.status == 1 && unknown.stderr.contains("no trace of request 123456"), "\(unknown.stderr)")
     }
 
+    @Test func topOnceShowsEveryAgentAndTheEngine() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("echo")
+        let top = try await kernel.agentctlAsync("top", "--once", "--interval", "0.3", "-o", "json")
+        #expect(top.status == 0, "\(top.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as? [String: Any]
+        #expect(report?["engine"] != nil)
+        let instances = report?["instances"] as? [[String: Any]] ?? []
+        #expect(instances.contains { $0["name"] as? String == "echo" }, "\(top.stdout)")
+        #expect(try kernel.agentctl("top", "-o", "json").status == 2)
+    }
+
     @Test func withoutMetricsTheRouteIsAbsent() async throws {
         let kernel = try await KernelProcess(["--no-metrics"])
         defer { kernel.stop() }
