@@ -1,5 +1,6 @@
 import Foundation
 import KernelCore
+import StrictJSON
 
 /// Converts a JSON Schema (as JSON text) into a GBNF grammar whose root rule is `root`,
 /// so llama.cpp's grammar sampler lets a model write only JSON the schema accepts.
@@ -183,7 +184,7 @@ private struct Converter {
         for (key, property) in properties {
             let child = name == "root" ? key : "\(name)-\(key)"
             let value = try expression(for: property, at: "\(path)/properties/\(Self.pointerToken(key))", name: child)
-            let pair = rules.add(child + "-kv", #"\#(Self.quoted(Self.jsonString(key))) space ":" space \#(value)"#)
+            let pair = rules.add(child + "-kv", #"\#(Self.quoted(StrictJSON.JSONValue.quoted(key))) space ":" space \#(value)"#)
             if required.contains(key) { mandatory.append(pair) } else { optional.append(pair) }
         }
         let members: String
@@ -273,7 +274,7 @@ private struct Converter {
     /// The GBNF literal matching the JSON text of a scalar.
     private func literal(_ value: JSONValue, at path: String) throws(KernelError) -> String {
         switch value {
-        case .string(let text): Self.quoted(Self.jsonString(text))
+        case .string(let text): Self.quoted(StrictJSON.JSONValue.quoted(text))
         case .number(let text): Self.quoted(text)
         case .bool(let flag): Self.quoted(flag ? "true" : "false")
         case .null: Self.quoted("null")
@@ -306,23 +307,6 @@ private struct Converter {
 
     private func fail(_ path: String, _ problem: String) -> KernelError {
         KernelError(.invalidSchema, "schema at \(path.isEmpty ? "/" : path): \(problem)")
-    }
-
-    /// `text` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
-    static func jsonString(_ text: String) -> String {
-        var json = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case "\n": json += "\\n"
-            case "\r": json += "\\r"
-            case "\t": json += "\\t"
-            case _ where scalar.value < 0x20: json += String(format: "\\u%04x", scalar.value)
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
-        return json + "\""
     }
 
     /// A GBNF string literal matching `text` exactly.
