@@ -150,12 +150,14 @@ import Testing
 
     @Test func unloadingInTheMiddleOfACallStopsTheQueuedOnes() async throws {
         let kernel = self.kernel
-        async let slow = onThread { kernel.callTool("tooltypes.sleep_ms", arguments: #"{"ms": 400}"#, deadline: nil) }
-        try await Task.sleep(for: .milliseconds(100))
+        let plugin = try #require(kernel.instance(named: "tooltypes"))
+        async let slow = onThread { kernel.callTool("tooltypes.sleep_ms", arguments: #"{"ms": 2000}"#, deadline: nil) }
+        #expect(try await eventually { plugin.summary().messagesIn == 1 })
         async let queued = onThread { kernel.callTool("tooltypes.echo_i32", arguments: #"{"v": 1}"#, deadline: nil) }
-        try await Task.sleep(for: .milliseconds(50))
-        _ = try await kernel.unload(name: "tooltypes", timeout: 5)
-        #expect(try await slow.outcome.get() == "400")
+        // Queued behind the sleeping call (calls run in order on the plugin's thread).
+        #expect(try await eventually { plugin.summary().messagesIn == 2 && plugin.summary().mailboxDepth == 1 })
+        _ = try await kernel.unload(name: "tooltypes", timeout: 10)
+        #expect(try await slow.outcome.get() == "2000")
         let queuedOutcome = await queued.outcome
         #expect {
             try queuedOutcome.get()

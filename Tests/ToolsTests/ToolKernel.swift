@@ -34,3 +34,13 @@ func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         Thread { continuation.resume(returning: work()) }.start()
     }
 }
+
+/// Polls `condition` every 10 ms for up to `seconds`.
+func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return try condition()
+}
