@@ -108,7 +108,7 @@ import Testing
         let kernel = try await kernel(["tooltypes"])
         defer { _ = kernel.stop() }
         let call = try kernel.startAgentctl(["call", "tooltypes.sleep_ms", #"{"ms": 800}"#])
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await kernel.eventually { try await kernel.listed("tooltypes")?.messagesIn == 1 })
         let unload = try await kernel.agentctlAsync("unload", "tooltypes")
         #expect(unload.status == 0, "\(unload.stderr)")
         let finished = try await call.finish(timeout: 10)
