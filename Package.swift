@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
@@ -64,6 +66,13 @@ let package = Package(
         ),
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
         .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
+        // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.
+        .target(name: "Feedback", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // agentctl eval: suites of cases and assertions run against loaded agents, and their reports.
+        .target(
+            name: "Evaluation",
+            dependencies: ["ControlAPI", "StrictJSON", .product(name: "Yams", package: "Yams")]
+        ),
         // Requests and responses shared by agentosd and agentctl, and the client.
         .target(
             name: "ControlAPI",
@@ -75,7 +84,7 @@ let package = Package(
         .target(
             name: "ControlServer",
             dependencies: [
-                "KernelCore", "ControlAPI", "StrictJSON",
+                "KernelCore", "ControlAPI", "StrictJSON", "Feedback",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -85,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlServer", "Engines",
+                "KernelCore", "KernelPOSIX", "ControlServer", "Engines", "Feedback",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -97,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "agentctl",
             dependencies: [
-                "ControlAPI", "StrictJSON",
+                "ControlAPI", "StrictJSON", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -114,6 +123,8 @@ let package = Package(
             name: "KernelCoreTests",
             dependencies: ["KernelCore", "KernelPOSIX"]
         ),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ControlAPI"]),
+        .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
         .testTarget(
             name: "ToolsTests",
             dependencies: ["Tools", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS"]

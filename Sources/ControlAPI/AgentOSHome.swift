@@ -25,6 +25,8 @@ public struct AgentOSHome: Sendable, Equatable {
     public var lockPath: String { path + "/agentosd.lock" }
     /// Private copies of loaded plugins: `HOME/plugins`.
     public var pluginCopiesPath: String { path + "/plugins" }
+    /// Users' ratings of answers (`agentctl feedback`): `HOME/feedback.sqlite`.
+    public var feedbackDatabasePath: String { path + "/feedback.sqlite" }
 
     /// `path` as the user would write it: relative to the current directory when inside it.
     public var displayPath: String {

@@ -23,10 +23,19 @@ public enum ControlClientError: Error, CustomStringConvertible, Sendable {
 
 /// The control API's client: HTTP/1.1 with JSON over the kernel's Unix socket.
 ///
-/// Stateless and `Sendable`; it uses AsyncHTTPClient's shared client, so it
-/// needs no shutdown.
+/// Stateless and `Sendable`; it uses one AsyncHTTPClient client for the whole
+/// process, which lives as long as the process and needs no shutdown.
 public struct ControlClient: Sendable {
     public let home: AgentOSHome
+
+    /// No read timeout (each call's deadline bounds it: an answer may take
+    /// minutes), and room for many requests at once (eval, top, tests).
+    private static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: nil)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     public init(home: AgentOSHome = .fromEnvironment()) {
         self.home = home
@@ -164,6 +173,45 @@ public struct ControlClient: Sendable {
         try await request(.GET, "/v1/engine")
     }
 
+    /// Rates the answer to a `send --wait` request; rating it again replaces the rating.
+    public func rate(_ feedback: FeedbackRequest) async throws -> FeedbackEntry {
+        try await request(.POST, "/v1/feedback", body: feedback)
+    }
+
+    /// Ratings per agent: only `agent`'s when given, only the last `seconds` when given.
+    public func feedbackStats(agent: String? = nil, since seconds: Int? = nil) async throws -> FeedbackStats {
+        var query: [String] = []
+        if let agent { query.append("agent=" + (agent.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? agent)) }
+        if let seconds { query.append("since=\(seconds)") }
+        return try await request(.GET, "/v1/feedback/stats" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+    }
+
+    /// Every rated answer (only `agent`'s when given), oldest first, as the kernel streams them.
+    public func feedbackExport(agent: String? = nil) -> AsyncThrowingStream<FeedbackEntry, Error> {
+        let query = agent.map { "?agent=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let response = try await execute(.GET, "/v1/feedback/export" + query, body: nil, deadline: 3600)
+                    guard response.status == .ok else {
+                        throw apiError(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
+                    }
+                    var pending = ByteBuffer()
+                    for try await var chunk in response.body {
+                        pending.writeBuffer(&chunk)
+                        while let line = pending.readLine() {
+                            continuation.yield(try ControlJSON.decoder().decode(FeedbackEntry.self, from: Data(line.readableBytesView)))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: mapped(error))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     /// Sends one request and returns the raw status and body: for tests and tools.
     public func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
         let response = try await execute(method, path, body: body.map { ByteBuffer(bytes: $0) }, deadline: 30)
@@ -202,7 +250,7 @@ public struct ControlClient: Sendable {
             request.body = .bytes(body)
         }
         do {
-            return try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(deadline ?? 365 * 86_400)))
+            return try await Self.http.execute(request, timeout: .seconds(Int64(deadline ?? 365 * 86_400)))
         } catch {
             throw mapped(error)
         }

@@ -12,13 +12,21 @@ public struct ControlEnvironment: Sendable {
     public var readiness: Readiness
     /// nil when agentosd runs with --no-metrics.
     public var metrics: MetricsExporter?
+    /// Where ratings of answers go (`agentctl feedback`), or why they cannot.
+    public var feedback: FeedbackAvailability
+    /// The answers that can be rated: the last ones given to `send --wait`.
+    public let recentAnswers = RecentAnswers()
 
-    public init(version: String, home: String, pluginsDirectory: String?, readiness: Readiness, metrics: MetricsExporter?) {
+    public init(
+        version: String, home: String, pluginsDirectory: String?, readiness: Readiness, metrics: MetricsExporter?,
+        feedback: FeedbackAvailability = .disabled(reason: "no feedback database was opened")
+    ) {
         self.version = version
         self.home = home
         self.pluginsDirectory = pluginsDirectory
         self.readiness = readiness
         self.metrics = metrics
+        self.feedback = feedback
     }
 }
 
@@ -37,6 +45,7 @@ public struct ControlEnvironment: Sendable {
 ///     GET    /v1/engine                         → EngineStatus
 ///     GET    /v1/tools[?match=GLOB]             → [ToolInfo]
 ///     POST   /v1/tools/NAME/call                CallToolRequest → CallToolResult
+///     POST   /v1/feedback, GET /v1/feedback/stats, GET /v1/feedback/export  (see FeedbackRoutes)
 ///     GET    /metrics                           Prometheus text format
 ///     GET    /livez, /readyz                    → HealthStatus (503 when not ready)
 public enum ControlRoutes {
@@ -99,9 +108,13 @@ public enum ControlRoutes {
             let started = Date()
             let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
             let (id, reply, inference) = try await kernel.send(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+            let replyText = reply.map { String(decoding: $0, as: UTF8.self) }
+            if let replyText {
+                environment.recentAnswers.record(id, .init(agent: name, question: message.text, answer: replyText))
+            }
             return try JSONResponse.make(SendResponse(
                 messageId: id,
-                reply: reply.map { String(decoding: $0, as: UTF8.self) },
+                reply: replyText,
                 elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil,
                 inferenceRequests: message.wait ? inference : nil))
         }
@@ -131,6 +144,9 @@ public enum ControlRoutes {
         }
         InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
+        FeedbackRoutes.add(
+            to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,
+            bodyLimit: bodyLimit(kernel))
         return router
     }
 

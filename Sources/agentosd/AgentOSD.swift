@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlAPI
 import ControlServer
 import Engines
+import Feedback
 import Foundation
 import Hummingbird
 import KernelCore
@@ -126,7 +127,8 @@ struct AgentOSD: AsyncParsableCommand {
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
         let readiness = Readiness(watchesPlugins: watcher != nil)
         let environment = ControlEnvironment(
-            version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics)
+            version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
+            feedback: Self.openFeedback(home, logger: logger))
         let socketPath = home.socketPath
         let app = Application(
             router: ControlRoutes.router(kernel: kernel, environment: environment),
@@ -159,6 +161,16 @@ struct AgentOSD: AsyncParsableCommand {
         try await ServiceGroup(configuration: group).run()
         unlink(socketPath)
         logger.info("stopped")
+    }
+
+    /// The ratings database; a file that cannot be used disables feedback, never the kernel.
+    static func openFeedback(_ home: AgentOSHome, logger: Logger) -> FeedbackAvailability {
+        do {
+            return .enabled(try FeedbackStore(path: home.feedbackDatabasePath))
+        } catch {
+            logger.error("feedback disabled: \(error)")
+            return .disabled(reason: "\(error)")
+        }
     }
 }
 

@@ -27,6 +27,8 @@ public enum MetricName {
     // Tools
     public static let toolCalls = "agentos_tool_calls_total"
     public static let toolDuration = "agentos_tool_duration_seconds"
+    // Users
+    public static let feedback = "agentos_feedback_total"
     // The kernel process
     public static let uptime = "agentos_uptime_seconds"
 }

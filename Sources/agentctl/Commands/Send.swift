@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import Foundation
 
 /// `agentctl send NAME TEXT`: put a message in an instance's mailbox.
 struct Send: AsyncParsableCommand {
@@ -8,7 +9,8 @@ struct Send: AsyncParsableCommand {
         discussion: """
             Without --wait the message is queued and its id printed. With --wait \
             it is sent as a request and the instance's reply is printed exactly \
-            as received, so it can be piped on. A full mailbox, an unknown \
+            as received, so it can be piped on; its request id goes to stderr, \
+            as [request 42], to rate it with `agentctl feedback 42 up|down`. A full mailbox, an unknown \
             instance, or no reply within --timeout is an error (exit 1).
 
             Examples:
@@ -57,6 +59,8 @@ struct Send: AsyncParsableCommand {
         case .table where wait:
             let reply = response.reply ?? ""
             print(reply, terminator: reply.hasSuffix("\n") ? "" : "\n")
+            fflush(nil)
+            printError("[request \(response.messageId)]")
         case .table:
             print("sent message \(response.messageId) to \(name)")
         }
