@@ -72,6 +72,7 @@ test: engine examples fixtures
 ## Benchmarks, each beside a baseline measured in the same run.
 bench: engine examples baselines
 	$(SWIFT) build -c release --product agentosd
+	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench
 	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL)
 

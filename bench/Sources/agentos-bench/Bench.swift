@@ -35,6 +35,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "CPU threads for the kernel's engine and llama.cpp's tools alike.")
     var threads = 2
 
+    @Option(help: "The eval suite for the eval rows (agentctl sits beside --agentosd).")
+    var evalSuite = "sdk/examples/evals/support.yaml"
+
     func run() async throws {
         try await IdleCheck.warnIfBusy()
         var table = ResultTable()
@@ -46,6 +49,10 @@ struct Bench: AsyncParsableCommand {
         try await tools.run(into: &table)
         let llama = LlamaTools(bin: llamaBin, model: model, threads: threads)
         try await ObservabilityBench(agentosd: agentosd, plugins: buildDir + "/plugins", tools: llama, runs: runs).run(into: &table)
+        let agentctl = URL(fileURLWithPath: agentosd).deletingLastPathComponent().appendingPathComponent("agentctl").path
+        try await EvalBench(
+            agentosd: agentosd, agentctl: agentctl, plugins: buildDir + "/plugins", suite: evalSuite, tools: llama
+        ).run(into: &table)
         let inference = InferenceBench(agentosd: agentosd, tools: llama, runs: runs)
         try await inference.run(into: &table)
         print(table.markdown)

@@ -2,7 +2,7 @@ import Foundation
 
 /// The rows of `make bench`: a markdown table on stdout and the same rows as JSON.
 struct ResultTable {
-    enum Unit { case nanoseconds, perSecond, tokensPerSecond }
+    enum Unit { case nanoseconds, perSecond, perMinute, tokensPerSecond }
 
     struct Row: Codable {
         var benchmark: String
@@ -70,6 +70,8 @@ struct ResultTable {
                 : value >= 1_000 ? String(format: "%.1f µs", value / 1_000) : String(format: "%.0f ns", value)
         case .perSecond:
             value >= 1_000_000 ? String(format: "%.2f M/s", value / 1_000_000) : String(format: "%.0f k/s", value / 1_000)
+        case .perMinute:
+            String(format: "%.1f/min", value)
         case .tokensPerSecond:
             String(format: value >= 100 ? "%.0f t/s" : "%.1f t/s", value)
         }

@@ -72,8 +72,8 @@ final class Subprocess: @unchecked Sendable {
     }
 
     /// Runs `executable` to the end and returns its stdout; throws with its stderr when it fails.
-    static func output(of executable: String, _ arguments: [String]) async throws -> Data {
-        let process = try Subprocess(executable, arguments)
+    static func output(of executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Data {
+        let process = try Subprocess(executable, arguments, environment: environment)
         let status = await process.exitStatus()
         guard status == 0 else {
             throw BenchError("\(executable) \(arguments.joined(separator: " ")) exited with status \(status):\n\(process.errorTail)")
