@@ -33,7 +33,7 @@ import Testing
         let json = kernel.scratch("r.json"), xml = kernel.scratch("r.xml")
         let run = try await kernel.agentctlAsync(
             "eval", Self.suite, "--filter", Self.subset, "--concurrency", "8", "--threshold", Self.threshold,
-            "--output", json, "--junit", xml, timeout: 180)
+            "--timeout", "400", "--output", json, "--junit", xml, timeout: 450)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.hasPrefix("CASE "), "\(run.stdout)")
         #expect(run.stdout.contains("8 cases × 1 run: "), "\(run.stdout)")

@@ -62,6 +62,9 @@ struct Eval: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run only the cases whose description matches this regular expression.", valueName: "regex"))
     var filter: String?
 
+    @Option(help: ArgumentHelp("Seconds to wait for each answer (default: the suite's timeout_ms).", valueName: "seconds"))
+    var timeout: Double?
+
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Compare two reports of --output, case by case.", valueName: "old new"))
     var compare: [String] = []
 
@@ -76,6 +79,7 @@ struct Eval: AsyncParsableCommand {
         if let repetitions, repetitions < 1 { throw ValidationError("--repeat must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         if let filter, (try? Regex(filter)) == nil { throw ValidationError("--filter \"\(filter)\" is not a regular expression") }
+        if let timeout { guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be in (0, 86400] seconds") } }
     }
 
     func run() async throws {
@@ -85,7 +89,8 @@ struct Eval: AsyncParsableCommand {
                 comparison.lines(oldName: compare[0], newName: compare[1]).forEach { print($0) }
                 return
             }
-            let suite = try SuiteLoader.load(suite ?? "")
+            var suite = try SuiteLoader.load(suite ?? "")
+            if let timeout { suite.defaults.timeoutMs = Int(timeout * 1000) }
             try await evaluate(try filter.map { pattern throws(EvaluationError) in try suite.filtered(matching: pattern) } ?? suite)
         } catch let error as EvaluationError {
             printError("agentctl: \(error)")
