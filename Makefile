@@ -65,9 +65,10 @@ run: release examples
 	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR) --model $(MODEL) --model-sha256 $(MODEL_SHA256)
 
 ## All tests: unit tests, and integration tests against real kernels and plugins.
+## One at a time: several model tests at once on 2 cores would only race their own timeouts.
 test: engine examples fixtures
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks, each beside a baseline measured in the same run.
 bench: engine examples baselines
