@@ -80,28 +80,7 @@ public struct ControlClient: Sendable {
         if let tail { query.append("tail=\(tail)") }
         if let seconds { query.append("since=\(seconds)") }
         let path = "/v1/instances/\(escaped(name))/logs?" + query.joined(separator: "&")
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await execute(.GET, path, body: nil, deadline: follow ? nil : 30)
-                    guard response.status == .ok else {
-                        let body = try await response.body.collect(upTo: 1 << 20)
-                        throw apiError(status: response.status, body: body)
-                    }
-                    var pending = ByteBuffer()
-                    for try await var chunk in response.body {
-                        pending.writeBuffer(&chunk)
-                        while let line = pending.readLine() {
-                            continuation.yield(try ControlJSON.decoder().decode(LogEntry.self, from: Data(line.readableBytesView)))
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: mapped(error))
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return jsonLines(.GET, path, deadline: follow ? nil : 30)
     }
 
     /// Runs an inference request and waits for the whole result.
@@ -118,28 +97,7 @@ public struct ControlClient: Sendable {
         var request = request
         request.stream = true
         let body = request
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let data = try ControlJSON.encoder().encode(body)
-                    let response = try await execute(.POST, "/v1/infer", body: ByteBuffer(bytes: data), deadline: nil)
-                    guard response.status == .ok else {
-                        throw apiError(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
-                    }
-                    var pending = ByteBuffer()
-                    for try await var chunk in response.body {
-                        pending.writeBuffer(&chunk)
-                        while let line = pending.readLine() {
-                            continuation.yield(try ControlJSON.decoder().decode(InferStreamEvent.self, from: Data(line.readableBytesView)))
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: mapped(error))
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return jsonLines(.POST, "/v1/infer", body: { try ControlJSON.encoder().encode(body) }, deadline: nil)
     }
 
     /// Cancels an unfinished inference request.
@@ -189,27 +147,7 @@ public struct ControlClient: Sendable {
     /// Every rated answer (only `agent`'s when given), oldest first, as the kernel streams them.
     public func feedbackExport(agent: String? = nil) -> AsyncThrowingStream<FeedbackEntry, Error> {
         let query = agent.map { "?agent=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await execute(.GET, "/v1/feedback/export" + query, body: nil, deadline: 3600)
-                    guard response.status == .ok else {
-                        throw apiError(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
-                    }
-                    var pending = ByteBuffer()
-                    for try await var chunk in response.body {
-                        pending.writeBuffer(&chunk)
-                        while let line = pending.readLine() {
-                            continuation.yield(try ControlJSON.decoder().decode(FeedbackEntry.self, from: Data(line.readableBytesView)))
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: mapped(error))
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return jsonLines(.GET, "/v1/feedback/export" + query, deadline: 3600)
     }
 
     /// Sends one request and returns the raw status and body: for tests and tools.
@@ -220,6 +158,34 @@ public struct ControlClient: Sendable {
     }
 
     // MARK: - Plumbing
+
+    /// A request whose answer is JSON Lines, one `Element` per line, as they
+    /// arrive. Ending the stream early closes the connection.
+    private func jsonLines<Element: Decodable & Sendable>(
+        _ method: HTTPMethod, _ path: String, body: (@Sendable () throws -> Data)? = nil, deadline: Double?
+    ) -> AsyncThrowingStream<Element, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let response = try await execute(method, path, body: try body.map { ByteBuffer(bytes: try $0()) }, deadline: deadline)
+                    guard response.status == .ok else {
+                        throw apiError(status: response.status, body: try await response.body.collect(upTo: 1 << 20))
+                    }
+                    var pending = ByteBuffer()
+                    for try await var chunk in response.body {
+                        pending.writeBuffer(&chunk)
+                        while let line = pending.readLine() {
+                            continuation.yield(try ControlJSON.decoder().decode(Element.self, from: Data(line.readableBytesView)))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: mapped(error))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 
     private func request<Response: Decodable>(
         _ method: HTTPMethod, _ path: String, deadline: Double = 30
