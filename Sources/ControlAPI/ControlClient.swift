@@ -203,8 +203,13 @@ public struct ControlClient: Sendable {
     private func execute(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, deadline: Double?) async throws -> HTTPClientResponse {
         // AsyncHTTPClient retries a failed connect until the deadline; a kernel
         // that is not running should be reported at once.
-        guard Self.acceptsConnections(home.socketPath) else {
-            throw ControlClientError.kernelNotRunning(socketPath: home.displaySocketPath)
+        switch Self.connectFailure(home.socketPath) {
+        case nil: break
+        case EACCES?, EPERM?:
+            throw ControlClientError.transport(
+                "permission denied on the kernel's control socket \(home.displaySocketPath) "
+                    + "(only the kernel's user and root may use it, or a group named with agentosd --socket-group)")
+        default: throw ControlClientError.kernelNotRunning(socketPath: home.displaySocketPath)
         }
         guard let url = URL(httpURLWithSocketPath: home.socketPath, uri: path) else {
             throw ControlClientError.transport("cannot build a URL for socket \(home.socketPath)")
@@ -254,15 +259,16 @@ public struct ControlClient: Sendable {
         return ControlClientError.transport("cannot talk to the kernel at \(home.displaySocketPath): \(error)")
     }
 
-    /// True when something accepts connections on the Unix socket at `path`.
-    private static func acceptsConnections(_ path: String) -> Bool {
+    /// Connects to the Unix socket at `path` and hangs up: nil when something
+    /// accepted (or the probe could not be made), else the failed connect's errno.
+    private static func connectFailure(_ path: String) -> Int32? {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return true }  // let the real request report the problem
+        guard descriptor >= 0 else { return nil }  // let the real request report the problem
         defer { close(descriptor) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return true }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             buffer.copyBytes(from: bytes)
             buffer[bytes.count] = 0
@@ -270,7 +276,7 @@ public struct ControlClient: Sendable {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        return result == 0
+        return result == 0 ? nil : errno
     }
 
     private func escaped(_ segment: String) -> String {

@@ -59,6 +59,11 @@ struct AgentOSD: AsyncParsableCommand {
     @Flag(name: .long, help: "Record no metrics (/metrics answers 404).")
     var noMetrics = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Also let this group's members use the control socket (it becomes mode 0660 and the home 0710, both owned by the group).",
+        valueName: "group"))
+    var socketGroup: String?
+
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
@@ -94,6 +99,13 @@ struct AgentOSD: AsyncParsableCommand {
             FileHandle.standardError.write(Data("agentosd: cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)\n".utf8))
             throw ExitCode.failure
         }
+        let socketAccess: SocketAccess
+        do {
+            socketAccess = try SocketAccess(socketGroup: socketGroup)
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: \(error) (--socket-group)\n".utf8))
+            throw ExitCode.failure
+        }
         let home = AgentOSHome.fromEnvironment()
         umask(0o077)
 
@@ -105,6 +117,12 @@ struct AgentOSD: AsyncParsableCommand {
             throw ExitCode.failure
         }
         defer { lock.release() }
+        do {
+            try socketAccess.prepareHomeFolder(at: home.path)
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: \(error) (--socket-group)\n".utf8))
+            throw ExitCode.failure
+        }
 
         var settings = KernelConfiguration(pluginCopiesPath: home.pluginCopiesPath)
         settings.mailboxCapacity = mailbox
@@ -132,10 +150,17 @@ struct AgentOSD: AsyncParsableCommand {
         let socketPath = home.socketPath
         let app = Application(
             router: ControlRoutes.router(kernel: kernel, environment: environment),
-            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            server: .peerCheckedHTTP1(
+                configuration: .init(idleTimeout: .seconds(60)), access: socketAccess,
+                onRefusedPeer: { peer in Self.refusedPeer(peer, logger: logger) }),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "agentosd/\(Self.version)"),
             onServerRunning: { _ in
-                chmod(socketPath, 0o600)
+                do {
+                    try socketAccess.prepareSocketFile(at: socketPath)
+                } catch {
+                    // The socket keeps the mode the umask gave it (0700): still the kernel user's alone.
+                    logger.error("the control socket stays owner-only: \(error)")
+                }
                 Banner.print(home: home, pluginsDirectory: pluginsDirectory, version: Self.version, engine: engineDescription)
             },
             logger: logger
@@ -161,6 +186,15 @@ struct AgentOSD: AsyncParsableCommand {
         try await ServiceGroup(configuration: group).run()
         unlink(socketPath)
         logger.info("stopped")
+    }
+
+    /// A peer refused on the control socket (`SocketAccess`). Runs on a NIO event
+    /// loop thread: must not block.
+    static func refusedPeer(_ peer: PeerCredentials, logger: Logger) {
+        logger.warning("refused a connection to the control socket", metadata: [
+            "uid": "\(peer.uid)", "gid": "\(peer.gid)", "pid": "\(peer.pid)",
+        ])
+        // audit: record the refusal in the audit log here.
     }
 
     /// The ratings database; a file that cannot be used disables feedback, never the kernel.
