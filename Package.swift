@@ -66,6 +66,8 @@ let package = Package(
         ),
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
         .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
+        // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
+        .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),
         // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.
         .target(name: "Feedback", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // agentctl eval: suites of cases and assertions run against loaded agents, and their reports.
@@ -88,13 +90,15 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlServer", "Engines", "Feedback",
+                "KernelCore", "KernelPOSIX", "ControlServer", "Engines", "Feedback", "PolicyFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -121,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelCoreTests",
-            dependencies: ["KernelCore", "KernelPOSIX"]
+            dependencies: ["KernelCore", "KernelPOSIX", "PolicyFile"]
         ),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ControlAPI"]),
         .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),

@@ -28,6 +28,11 @@ public struct AgentOSHome: Sendable, Equatable {
     /// Users' ratings of answers (`agentctl feedback`): `HOME/feedback.sqlite`.
     public var feedbackDatabasePath: String { path + "/feedback.sqlite" }
 
+    /// What each plugin is granted and may use (`PolicyFile`): `HOME/policy.yaml`.
+    public var policyPath: String { path + "/policy.yaml" }
+    /// Denials, grants and revokes, one JSON object per line: `HOME/audit.jsonl`.
+    public var auditLogPath: String { path + "/audit.jsonl" }
+
     /// `path` as the user would write it: relative to the current directory when inside it.
     public var displayPath: String {
         let cwd = FileManager.default.currentDirectoryPath

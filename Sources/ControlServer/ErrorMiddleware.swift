@@ -49,6 +49,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .handlerFailed, .engineFailed: .badGateway
         case .engineUnavailable: .serviceUnavailable
         case .cancelled: .conflict
+        case .permissionDenied: .forbidden
+        case .quotaExceeded: .tooManyRequests
+        case .badPolicy: .unprocessableContent
         case .internal: .internalServerError
         }
     }

@@ -10,4 +10,6 @@ struct Envelope: Sendable {
     var inference: Result<InferenceResult, KernelError>? = nil
     /// Set for a call of one of this tool plugin's tools.
     var toolCall: ToolCallJob? = nil
+    /// Capabilities the sender lends the receiver while it handles this request (`call_delegate`).
+    var delegation: CapabilitySet? = nil
 }

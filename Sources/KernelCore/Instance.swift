@@ -45,6 +45,21 @@ public final class Instance: @unchecked Sendable {
     unowned let kernel: Kernel
 
     let metrics: InstanceMetrics
+    /// What the operator granted; swapped whole on grant and revoke.
+    let grants: Mutex<CapabilitySet>
+    /// Bumped on every grant and revoke, so cached permissions (the last receiver's) expire.
+    let grantsGeneration = Atomic<UInt64>(0)
+    /// False only where a benchmark measures the checks' cost (`KernelConfiguration.checksCapabilities`).
+    let checksCapabilities: Bool
+    /// The quotas, the tool-call rate's bucket and the refusals so far.
+    let quotas = Mutex(InstanceQuotas())
+    /// The message_bytes quota, read on every send: Int.max when unlimited.
+    let messageBytesQuota = Atomic<Int>(.max)
+    /// A handler running longer than this marks the instance hung (handler_deadline_ms, else the kernel's).
+    let handlerDeadlineNanos: Atomic<UInt64>
+    /// The CPU-time clock of the instance's thread (-1 until it starts), and its CPU time, stored as it ends.
+    let cpuClock = Atomic<Int32>(-1)
+    let finalCPUNanos = Atomic<UInt64>(0)
     let messagesIn = Atomic<UInt64>(0)
     let messagesOut = Atomic<UInt64>(0)
     /// Monotonic ns when the running handler started; 0 when idle.
@@ -58,8 +73,12 @@ public final class Instance: @unchecked Sendable {
     /// Requests this instance received and has not answered yet.
     var outstanding: [UInt64: PendingReply] = [:]
     var pluginState: UnsafeMutableRawPointer?
-    /// The receiver of this instance's last send or call, to skip the name lookup next time.
+    /// The receiver of this instance's last send or call, to skip the name lookup
+    /// and the permission check next time, and the grants generation it was checked at.
     var lastReceiver: Instance?
+    var lastReceiverGeneration: UInt64 = 0
+    /// The capabilities lent by the sender of the request being handled (`call_delegate`).
+    var delegation: CapabilitySet?
     /// Set once the message loop has ended: `stop` is running or has run.
     var loopEnded = false
     /// Sweep answered requests out of `outstanding` when it grows past this.
@@ -80,8 +99,11 @@ public final class Instance: @unchecked Sendable {
 
     init(
         id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
-        origin: InstanceSummary.Origin, kernel: Kernel
+        grants: CapabilitySet, origin: InstanceSummary.Origin, kernel: Kernel
     ) {
+        self.grants = Mutex(grants)
+        self.checksCapabilities = kernel.configuration.checksCapabilities
+        self.handlerDeadlineNanos = Atomic(UInt64(kernel.configuration.handlerDeadline * 1e9))
         self.priority = priority
         self.tools = tools
         self.id = id

@@ -24,6 +24,8 @@ enum InstanceRunner {
 
     private static func run(_ instance: Instance, initDone: @Sendable (AOSStatus) -> Void) {
         instance.thread.store(pthread_self(), ordering: .relaxed)
+        var clock = clockid_t()
+        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { instance.cpuClock.store(clock, ordering: .relaxed) }
         nameCurrentThread("aos:" + instance.name)
         let descriptor = instance.image.descriptor.pointee
         let kernel = instance.kernel
@@ -40,6 +42,7 @@ enum InstanceRunner {
             instance.log.append(.error, .kernel, "init failed: \(initStatus)")
             initDone(initStatus)
             instance.lastReceiver = nil
+            instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
             kernel.instanceThreadFinished(instance, finalState: .failed)
             return
         }
@@ -56,6 +59,7 @@ enum InstanceRunner {
         instance.outstanding.removeAll()
         instance.toolGate.closeAndWait()
         descriptor.stop?(instance.context, instance.pluginState)
+        instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
         kernel.instanceThreadFinished(instance, finalState: .stopped)
     }
 
@@ -77,7 +81,11 @@ enum InstanceRunner {
         }
         instance.handling = envelope.id
         instance.handlingInferenceResult = envelope.inference != nil
-        defer { instance.handling = 0 }
+        instance.delegation = envelope.delegation
+        defer {
+            instance.handling = 0
+            instance.delegation = nil
+        }
         guard let handler else {
             instance.handlerStartedAt.store(0, ordering: .relaxed)
             instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")
@@ -113,7 +121,7 @@ enum InstanceRunner {
         // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         let elapsed = monotonicNanos() &- started
         instance.metrics.handlerDuration.recordNanoseconds(Int64(clamping: elapsed))
-        if Double(elapsed) > instance.kernel.configuration.handlerDeadline * 1e9,
+        if elapsed > instance.handlerDeadlineNanos.load(ordering: .relaxed),
            !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             let seconds = Double(elapsed) / 1e9
             instance.log.append(.warn, .kernel, "handler returned after \(String(format: "%.1f", seconds)) s; running again")
@@ -130,6 +138,13 @@ enum InstanceRunner {
             instance.outstandingSweepAt = max(4096, instance.outstanding.count * 2)
         }
     }
+}
+
+/// The calling thread's CPU time in ns.
+private func threadCPUNanos() -> UInt64 {
+    var time = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
 
 /// Names the calling thread for `top -H` and debuggers (15 bytes at most, as Linux allows).

@@ -44,6 +44,7 @@ extension Kernel {
         if streaming && onToken == nil {
             return refuse(instance, "infer_stream", KernelError(.invalidArgument, "on_token is NULL"))
         }
+        guard instance.mayInfer(streaming ? .inferStream : .infer) else { return .permissionDenied }
         let channel = InferenceChannel(streaming: streaming)
         let inference: InferenceHandle
         switch start(for: instance, request, id: mintMessageID(), sink: channel) {
@@ -98,6 +99,7 @@ extension Kernel {
         guard instance.isOwnThread else { return .wrongThread }
         guard let requestID else { return refuse(instance, "infer_submit", KernelError(.invalidArgument, "request_id is NULL")) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .stopping }
+        guard instance.mayInfer(.inferSubmit) else { return .permissionDenied }
         let id = mintMessageID()
         switch start(for: instance, request, id: id, sink: MailboxInferenceSink(instance: instance, requestID: id)) {
         case .failure(let error): return refuse(instance, "infer_submit", error)
@@ -124,7 +126,7 @@ extension Kernel {
             do throws(KernelError) {
                 let handle = try start(
                     id: id, agent: instance.name, owner: instance.id, priority: instance.priority + priority,
-                    parameters: parameters, tools: tools, sink: sink)
+                    parameters: parameters, tools: tools, holder: instance, sink: sink)
                 instance.noteInference(id)
                 return .success(handle)
             } catch {
@@ -133,10 +135,12 @@ extension Kernel {
         }
     }
 
-    /// Queues one request, or starts a tool loop when `tools` is given.
+    /// Queues one request, or starts a tool loop when `tools` is given. With
+    /// a `holder` (the instance asking, on its own thread), the model is offered
+    /// only the matching tools it may call.
     private func start(
         id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
-        tools: ToolUse?, sink: InferenceSink
+        tools: ToolUse?, holder: Instance? = nil, sink: InferenceSink
     ) throws(KernelError) -> InferenceHandle {
         guard let tools else {
             let request = InferenceRequest(
@@ -146,11 +150,11 @@ extension Kernel {
             return request
         }
         var parameters = parameters
-        parameters.tools = try offeredTools(tools)
+        parameters.tools = try offeredTools(tools, holder: holder)
         parameters.toolChoice = tools.choice
         let loop = ToolLoop(
             id: id, kernel: self, agent: agent, owner: owner, priority: priority, parameters: parameters,
-            use: tools, sink: sink)
+            use: tools, holder: holder.map { ToolLoop.Holder(instance: $0, lent: $0.delegation) }, sink: sink)
         toolLoops.withLock { $0[id] = loop }
         do { try loop.start() } catch {
             toolLoopEnded(loop)
@@ -159,8 +163,10 @@ extension Kernel {
         return loop
     }
 
-    /// The tools `use` names, as the model sees them. Throws when it names none or is malformed.
-    private func offeredTools(_ use: ToolUse) throws(KernelError) -> [ToolDefinition] {
+    /// The tools `use` names that `holder` may call, as the model sees them;
+    /// those it may not are withheld, and each withholding is audited.
+    /// Throws when it names none, `holder` may call none of them, or `use` is malformed.
+    private func offeredTools(_ use: ToolUse, holder: Instance?) throws(KernelError) -> [ToolDefinition] {
         guard !use.patterns.isEmpty, use.patterns.count <= ToolUse.maxPatterns else {
             throw KernelError(.invalidArgument, "\(use.patterns.count) tool patterns: give 1 to \(ToolUse.maxPatterns)")
         }
@@ -170,9 +176,19 @@ extension Kernel {
         if let bad = use.patterns.first(where: { $0.isEmpty || $0.utf8.count > 128 }) {
             throw KernelError(.invalidArgument, "tool pattern \"\(bad.prefix(40))\" must be 1 to 128 bytes")
         }
-        let matched = toolDescriptions(matching: use.patterns)
+        var matched = toolDescriptions(matching: use.patterns)
         guard !matched.isEmpty else {
             throw KernelError(.toolNotFound, "no loaded tool matches \(use.patterns.joined(separator: ", ")) (see `agentctl tools`)")
+        }
+        if let holder, holder.checksCapabilities {
+            let withheld = matched.filter { !holder.permitsTool($0.name) }
+            for tool in withheld {
+                holder.deny(.tool(tool.name), syscall: "tool_loop", reason: "\(tool.name) withheld from the model: \(holder.name) does not hold tool:\(tool.name)")
+            }
+            matched.removeAll { tool in withheld.contains { $0.name == tool.name } }
+            guard !matched.isEmpty else {
+                throw KernelError(.permissionDenied, "\(holder.name) may call none of the tools matching \(use.patterns.joined(separator: ", ")) (grant tool:NAME with `agentctl grant \(holder.name)` or in policy.yaml)")
+            }
         }
         return matched.map { ToolDefinition(name: $0.name, description: $0.description, parameters: $0.parameters.jsonText) }
     }

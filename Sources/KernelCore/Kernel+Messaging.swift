@@ -7,7 +7,7 @@ extension Kernel {
     // MARK: Syscalls (on the calling instance's own thread)
 
     func send(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32) -> AOSStatus {
-        switch prepare(from: instance, to: to, body: body) {
+        switch prepare(from: instance, to: to, body: body, .send) {
         case .failure(let status):
             return status
         case .success(let (receiver, bytes)):
@@ -18,12 +18,12 @@ extension Kernel {
 
     func call(
         from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32,
-        reply: UnsafeMutablePointer<aos_buffer>
+        reply: UnsafeMutablePointer<aos_buffer>, delegation: CapabilitySet? = nil, _ syscall: Syscall = .call
     ) -> AOSStatus {
         reply.pointee = aos_buffer(ptr: nil, len: 0)
         let receiver: Instance
         let bytes: [UInt8]
-        switch prepare(from: instance, to: to, body: body) {
+        switch prepare(from: instance, to: to, body: body, syscall) {
         case .failure(let status): return status
         case .success(let prepared): (receiver, bytes) = prepared
         }
@@ -32,7 +32,7 @@ extension Kernel {
         let id = mintMessageID()
         let pending = PendingReply(requestID: id, lock: instance.parker)
         let queued = enqueue(
-            Envelope(id: id, sender: instance.identity, body: bytes, pendingReply: pending),
+            Envelope(id: id, sender: instance.identity, body: bytes, pendingReply: pending, delegation: delegation),
             to: receiver, from: instance, until: until ?? UInt64.max)
         guard queued == .ok else { return queued }
 
@@ -54,6 +54,44 @@ extension Kernel {
             return .ok
         }
     }
+
+    /// `call_delegate`: `call`, lending the receiver `count` of the caller's
+    /// capabilities for that request. Each must be covered by what the caller
+    /// holds (delegation only narrows); a wider one is denied and audited.
+    func callDelegate(
+        from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes,
+        capabilities: UnsafePointer<UnsafePointer<CChar>?>?, count: Int, timeoutMs: UInt32,
+        reply: UnsafeMutablePointer<aos_buffer>
+    ) -> AOSStatus {
+        reply.pointee = aos_buffer(ptr: nil, len: 0)
+        guard instance.isOwnThread else { return .wrongThread }
+        guard count <= Self.maxDelegatedCapabilities, capabilities != nil || count == 0 else {
+            instance.log.append(.warn, .kernel, "call_delegate: caps is NULL or holds more than \(Self.maxDelegatedCapabilities) capabilities")
+            return .invalidArgument
+        }
+        var lent = CapabilitySet()
+        let held = instance.effectiveCapabilities
+        for index in 0..<count {
+            guard let text = capabilities![index].flatMap(String.init(validatingCString:)) else {
+                instance.log.append(.warn, .kernel, "call_delegate: capability \(index) is NULL or not UTF-8")
+                return .invalidArgument
+            }
+            let capability: Capability
+            do { capability = try Capability(parsing: text) } catch {
+                instance.log.append(.warn, .kernel, "call_delegate: \(error.message)")
+                return .invalidArgument
+            }
+            guard !instance.checksCapabilities || held.covers(capability) else {
+                instance.deny(capability, syscall: Syscall.callDelegate.name, reason: "\(instance.name) tried to delegate \(capability), which it does not hold (delegation only narrows)")
+                return .permissionDenied
+            }
+            lent.insert(capability)
+        }
+        return call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply, delegation: lent, .callDelegate)
+    }
+
+    /// Capabilities one `call_delegate` may lend at most.
+    static let maxDelegatedCapabilities = 64
 
     func reply(from instance: Instance, requestID: UInt64, body: aos_bytes) -> AOSStatus {
         guard body.len <= configuration.maxMessageBytes else { return .tooBig }
@@ -83,6 +121,13 @@ extension Kernel {
         guard let receiver = table.lookup(name) else {
             countRefusal(.notFound, from: nil)
             throw KernelError(.notFound, "no agent named \(name) is running (see `agentctl ps`)")
+        }
+        let receiveLimit = receiver.messageBytesQuota.load(ordering: .relaxed)
+        guard body.count <= receiveLimit else {
+            let reason = "a \(body.count)-byte message is over \(name)'s message_bytes quota (\(receiveLimit))"
+            receiver.refuseQuota("message_bytes", syscall: "agentctl send", reason: reason)
+            countRefusal(.tooBig, from: nil)
+            throw KernelError(.tooBig, reason)
         }
         let id = mintMessageID()
         let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
@@ -122,7 +167,9 @@ extension Kernel {
     func mintMessageID() -> UInt64 { nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     /// Checks a syscall's caller, receiver and body; returns the receiver and a copy of the body.
-    private func prepare(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes) -> Result<(Instance, [UInt8]), AOSStatus> {
+    private func prepare(
+        from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, _ syscall: Syscall
+    ) -> Result<(Instance, [UInt8]), AOSStatus> {
         guard instance.isOwnThread else { return .failure(.wrongThread) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .failure(.stopping) }
         guard let to else { return .failure(.invalidArgument) }
@@ -131,24 +178,55 @@ extension Kernel {
             countRefusal(.tooBig, from: instance)
             return .failure(.tooBig)
         }
-        guard let receiver = receiver(named: to, for: instance) else {
-            let status: AOSStatus = String(validatingCString: to) == nil ? .invalidArgument : .notFound
+        switch receiver(named: to, for: instance, syscall) {
+        case .success(let receiver):
+            if let refusal = messageSizeRefusal(body.len, from: instance, to: receiver) {
+                instance.refuseQuota("message_bytes", syscall: syscall.name, reason: refusal)
+                countRefusal(.tooBig, from: instance)
+                return .failure(.tooBig)
+            }
+            return .success((receiver, copy(body)))
+        case .failure(let status):
             countRefusal(status, from: instance)
             return .failure(status)
         }
-        return .success((receiver, copy(body)))
     }
 
-    /// The live instance named `to`: the sender's last receiver when the name
-    /// matches and it is not stopping, else a table lookup.
+    /// The live instance named `to`, once the sender's `send:` capabilities allow it:
+    /// the sender's last receiver when the name matches, it is not stopping and
+    /// no grant changed since, else a check and a table lookup. An agent that may
+    /// not send to `to` learns nothing of whether it runs.
     @inline(__always)
-    private func receiver(named to: UnsafePointer<CChar>, for sender: Instance) -> Instance? {
-        if let last = sender.lastReceiver, !last.stopRequested.load(ordering: .relaxed), strcmp(to, last.identity.cName) == 0 {
-            return last
+    private func receiver(named to: UnsafePointer<CChar>, for sender: Instance, _ syscall: Syscall) -> Result<Instance, AOSStatus> {
+        if let last = sender.lastReceiver, !last.stopRequested.load(ordering: .relaxed),
+           sender.lastReceiverGeneration == sender.grantsGeneration.load(ordering: .relaxed),
+           strcmp(to, last.identity.cName) == 0 {
+            return .success(last)
         }
-        guard let name = String(validatingCString: to), let receiver = table.lookup(name) else { return nil }
-        sender.lastReceiver = receiver
-        return receiver
+        guard let name = String(validatingCString: to) else { return .failure(.invalidArgument) }
+        guard sender.maySend(to: name, syscall) else { return .failure(.permissionDenied) }
+        guard let receiver = table.lookup(name) else { return .failure(.notFound) }
+        // Cache only what the sender's own grants allow: a lent capability ends with its request.
+        if !sender.checksCapabilities || sender.grants.withLock({ $0.permitsSend(to: name) }) {
+            sender.lastReceiver = receiver
+            sender.lastReceiverGeneration = sender.grantsGeneration.load(ordering: .relaxed)
+        }
+        return .success(receiver)
+    }
+
+    /// Why a body of `length` bytes may not go from `sender` to `receiver` under
+    /// their message_bytes quotas; nil when it may.
+    @inline(__always)
+    private func messageSizeRefusal(_ length: Int, from sender: Instance, to receiver: Instance) -> String? {
+        let sendLimit = sender.messageBytesQuota.load(ordering: .relaxed)
+        if length > sendLimit {
+            return "a \(length)-byte message to \(receiver.name) is over \(sender.name)'s message_bytes quota (\(sendLimit))"
+        }
+        let receiveLimit = receiver.messageBytesQuota.load(ordering: .relaxed)
+        if length > receiveLimit {
+            return "a \(length)-byte message is over \(receiver.name)'s message_bytes quota (\(receiveLimit))"
+        }
+        return nil
     }
 
     /// Queues `envelope`; when the mailbox is full, waits until `until` (monotonic ns;

@@ -33,18 +33,26 @@ public final class Kernel: @unchecked Sendable {
     let answerLinks = AnswerLinks()
     /// Running tool loops by request id, for cancellation.
     let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
+    /// Where denials, grants and revokes are written; nil keeps no audit log.
+    public let audit: AuditLog?
+    /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
+    let policy: PolicySource?
 
     /// A kernel; with an `engine`, it starts serving inference requests at once.
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, logger: Logger,
-        engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair
+        engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
+        grants: PolicySource? = nil, audit: AuditLog? = nil
     ) {
         self.configuration = configuration
         self.loader = loader
         self.logger = logger
+        self.policy = grants
+        self.audit = audit
         self.table = InstanceTable(endedLimit: configuration.endedLimit)
         self.engine = engine
         self.scheduler = InferenceScheduler(policy: policy, capacity: configuration.inferenceQueueCapacity)
+        routeQuotaRefusals()
         engine?.start(serving: scheduler)
     }
 
@@ -64,35 +72,43 @@ public final class Kernel: @unchecked Sendable {
     // MARK: Load
 
     /// Loads `path` as a new instance named `name` (the descriptor's name when nil)
-    /// and waits for its `init`.
+    /// and waits for its `init`. The instance holds what the policy grants its
+    /// name, and `grants`.
     ///
     /// Throws a `KernelError` naming the file and the problem: a bad file, a
-    /// descriptor the kernel refuses, a taken or invalid name, or `init` failing
-    /// (the instance is then listed as failed in `ps -a`).
+    /// descriptor the kernel refuses, a taken or invalid name, a policy file
+    /// that cannot be read, or `init` failing (the instance is then listed as
+    /// failed in `ps -a`).
     public func load(
         path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
-        origin: InstanceSummary.Origin = .agentctl
+        grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl
     ) async throws(KernelError) -> Instance {
         if let requestedName { try Self.validate(name: requestedName) }
         let image = try await open(path)
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
         let tools: [Tool]
+        let entry: Policy.Entry
         do {
             try Self.validate(name: name)
             tools = try Self.readTools(image, path: path)
+            entry = try policy?.current().entry(for: name) ?? Policy.Entry()
         } catch {
             image.close()
             throw error.code == .badName
                 ? KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
                 : error
         }
+        var grants = CapabilitySet(entry.grants)
+        for capability in extraGrants { grants.insert(capability) }
         let instance = Instance(
             id: nextInstanceID.wrappingAdd(1, ordering: .relaxed).oldValue, name: name, image: image,
-            config: config, priority: priority, tools: tools, origin: origin, kernel: self)
+            config: config, priority: priority, tools: tools, grants: grants, origin: origin, kernel: self)
         guard table.insert(instance) else {
             image.close()
             throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
         }
+        scheduler.forgetQuota(of: name)  // a budget is per instance: nothing carries over from an earlier one
+        apply(entry.quotas, to: instance)
         var startError: KernelError?
         let initTimeout = configuration.initTimeout
         let initStatus: AOSStatus? = await withCheckedContinuation { continuation in
@@ -129,6 +145,7 @@ public final class Kernel: @unchecked Sendable {
         }
         self.tools.register(instance)
         instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)" + (tools.isEmpty ? "" : " with \(tools.count) tools"))
+        recordLoadGrants(instance, fromPolicy: entry.grants, fromLoad: extraGrants)
         logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
         return instance
     }
@@ -176,6 +193,7 @@ public final class Kernel: @unchecked Sendable {
         instance.requestStop()
         for loop in toolLoops.withLock({ $0.values.filter { $0.owner == instance.id } }) { loop.cancel() }
         scheduler.cancelAll(owner: instance.id)
+        scheduler.forgetQuota(of: name)
         returnUndelivered(instance.mailbox.close(), of: instance)
         let seconds = String(format: "%g", timeout)
         if await instance.waitForExit(seconds: timeout)
@@ -269,15 +287,15 @@ public final class Kernel: @unchecked Sendable {
 // MARK: - Handler deadlines
 
 extension Kernel {
-    /// Marks instances whose handler has run past `configuration.handlerDeadline` as hung.
+    /// Marks instances whose handler has run past their deadline (handler_deadline_ms, else `configuration.handlerDeadline`) as hung.
     /// The instance runs again when the handler returns. Call it periodically.
     public func checkHandlerDeadlines(now: UInt64 = monotonicNanos()) {
-        let limit = UInt64(configuration.handlerDeadline * 1e9)
         for instance in table.liveInstances {
+            let limit = instance.handlerDeadlineNanos.load(ordering: .relaxed)
             let started = instance.handlerStartedAt.load(ordering: .relaxed)
             guard started != 0, now > started, now - started > limit else { continue }
             let seconds = String(format: "%.1f", Double(now - started) / 1e9)
-            let deadline = String(format: "%g", configuration.handlerDeadline)
+            let deadline = String(format: "%g", Double(limit) / 1e9)
             guard instance.transition(from: .running, to: .hung, error: "handler has run for \(seconds) s, past the \(deadline) s deadline") else { continue }
             if instance.handlerStartedAt.load(ordering: .relaxed) != started {
                 instance.transition(from: .hung, to: .running)  // it returned meanwhile

@@ -49,6 +49,10 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case toolFailed = "tool_failed"
         case toolStepLimit = "tool_step_limit"
         case toolLoop = "tool_loop"
+        // Capabilities and quotas
+        case permissionDenied = "permission_denied"
+        case quotaExceeded = "quota_exceeded"
+        case badPolicy = "bad_policy"
     }
 
     public let code: Code
@@ -76,6 +80,8 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .toolNotFound: .notFound
         case .toolFailed: .toolFailed
         case .toolStepLimit, .toolLoop: .toolLoop
+        case .permissionDenied: .permissionDenied
+        case .quotaExceeded: .quotaExceeded
         default: .internal
         }
     }

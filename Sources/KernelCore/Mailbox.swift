@@ -8,7 +8,7 @@ import Glibc
 /// unload every message it has not started is still here to be returned.
 /// Thread-safe.
 final class Mailbox: @unchecked Sendable {
-    let capacity: Int
+    private var limit: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -19,7 +19,7 @@ final class Mailbox: @unchecked Sendable {
 
     init(capacity: Int) {
         precondition(capacity > 0, "mailbox capacity must be positive")
-        self.capacity = capacity
+        self.limit = capacity
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -38,6 +38,23 @@ final class Mailbox: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Messages it holds before senders get AOS_EFULL.
+    var capacity: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return limit
+    }
+
+    /// Changes `capacity` (the mailbox_depth quota). Messages already queued
+    /// stay; senders waiting for room re-check.
+    func resize(to capacity: Int) {
+        precondition(capacity > 0, "mailbox capacity must be positive")
+        pthread_mutex_lock(mutex)
+        limit = capacity
+        pthread_cond_broadcast(notFull)
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Messages waiting now.
     var depth: Int {
         pthread_mutex_lock(mutex)
@@ -53,14 +70,14 @@ final class Mailbox: @unchecked Sendable {
     func push(_ envelope: Envelope, until deadline: UInt64?, interrupted: () -> Bool = { false }) -> AOSStatus {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while !closed && queue.count >= capacity {
+        while !closed && queue.count >= limit {
             guard let deadline else { return .full }
             if interrupted() { return .stopping }
             var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             sendersWaiting += 1
             let result = pthread_cond_timedwait(notFull, mutex, &time)
             sendersWaiting -= 1
-            if result == ETIMEDOUT && queue.count >= capacity && !closed { return .full }
+            if result == ETIMEDOUT && queue.count >= limit && !closed { return .full }
         }
         if closed { return .stopping }
         queue.append(envelope)

@@ -97,11 +97,17 @@ enum Syscalls {
             tools_list: { context, pattern, json in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
                 guard let json else { return counted(instance, .toolsList, .invalidArgument) }
-                return counted(instance, .toolsList, instance.kernel.toolsList(pattern: pattern, json: json))
+                return counted(instance, .toolsList, instance.kernel.toolsList(for: instance, pattern: pattern, json: json))
             },
             tool_error: { _, message in
                 guard let message else { return AOS_EINVAL }
                 return CurrentToolCall.fail(message) ? AOS_OK : AOS_ENOTFOUND
+            },
+            call_delegate: { context, to, body, caps, count, timeoutMs, reply in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                guard let reply else { return counted(instance, .callDelegate, .invalidArgument) }
+                return counted(instance, .callDelegate, instance.kernel.callDelegate(
+                    from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply))
             }
         ))
         return UnsafePointer(table)

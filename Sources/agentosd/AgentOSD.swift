@@ -6,6 +6,7 @@ import Feedback
 import Foundation
 import Hummingbird
 import KernelCore
+import PolicyFile
 import KernelPOSIX
 import Logging
 import ServiceLifecycle
@@ -99,14 +100,23 @@ struct AgentOSD: AsyncParsableCommand {
             FileHandle.standardError.write(Data("agentosd: cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)\n".utf8))
             throw ExitCode.failure
         }
-        let socketAccess: SocketAccess
+        let home = AgentOSHome.fromEnvironment()
+        let policy = PolicyFile(path: home.policyPath)
+        let policyNow: Policy
         do {
-            socketAccess = try SocketAccess(socketGroup: socketGroup)
+            policyNow = try policy.current()
         } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error) (--socket-group)\n".utf8))
+            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
             throw ExitCode.failure
         }
-        let home = AgentOSHome.fromEnvironment()
+        let socketAccess: SocketAccess
+        do {
+            socketAccess = try SocketAccess(socketGroup: socketGroup ?? policyNow.socketGroup)
+        } catch {
+            let source = socketGroup != nil ? "--socket-group" : "socket.group in \(home.policyPath)"
+            FileHandle.standardError.write(Data("agentosd: \(error) (\(source))\n".utf8))
+            throw ExitCode.failure
+        }
         umask(0o077)
 
         let lock: HomeLock
@@ -138,7 +148,19 @@ struct AgentOSD: AsyncParsableCommand {
             FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
             throw ExitCode.failure
         }
-        let kernel = Kernel(configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy)
+        if policyNow.plugins.isEmpty {
+            logger.notice("no grants in \(home.policyPath): plugins hold no capabilities until granted")
+        }
+        let audit: AuditLog
+        do {
+            audit = try AuditLog(path: home.auditLogPath)
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
+            throw ExitCode.failure
+        }
+        let kernel = Kernel(
+            configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy,
+            grants: policy, audit: audit)
         let engineDescription = engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" } ?? "none"
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
@@ -152,7 +174,7 @@ struct AgentOSD: AsyncParsableCommand {
             router: ControlRoutes.router(kernel: kernel, environment: environment),
             server: .peerCheckedHTTP1(
                 configuration: .init(idleTimeout: .seconds(60)), access: socketAccess,
-                onRefusedPeer: { peer in Self.refusedPeer(peer, logger: logger) }),
+                onRefusedPeer: { peer in Self.refusedPeer(peer, logger: logger, audit: audit) }),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "agentosd/\(Self.version)"),
             onServerRunning: { _ in
                 do {
@@ -190,11 +212,13 @@ struct AgentOSD: AsyncParsableCommand {
 
     /// A peer refused on the control socket (`SocketAccess`). Runs on a NIO event
     /// loop thread: must not block.
-    static func refusedPeer(_ peer: PeerCredentials, logger: Logger) {
+    static func refusedPeer(_ peer: PeerCredentials, logger: Logger, audit: AuditLog) {
         logger.warning("refused a connection to the control socket", metadata: [
             "uid": "\(peer.uid)", "gid": "\(peer.gid)", "pid": "\(peer.pid)",
         ])
-        // audit: record the refusal in the audit log here.
+        audit.record(AuditRecord(
+            agent: nil, syscall: "connect", decision: .deny,
+            reason: "uid \(peer.uid) (gid \(peer.gid), pid \(peer.pid)) may not use the control socket"))
     }
 
     /// The ratings database; a file that cannot be used disables feedback, never the kernel.

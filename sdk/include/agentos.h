@@ -35,7 +35,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 2
+#define AOS_ABI_MINOR 3
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -327,6 +327,7 @@ typedef struct aos_kernel_api {
      *
      * Returns AOS_OK, or
      *   AOS_EINVAL       `to` is NULL or not UTF-8, or body.ptr is NULL with len > 0
+     *   AOS_EPERM        this instance does not hold send:`to` (nor a glob matching it)
      *   AOS_ENOTFOUND    no agent named `to` is running
      *   AOS_EFULL        the mailbox stayed full for `timeout_ms` (at once
      *                    when `to` is this instance: only it could make room)
@@ -353,6 +354,7 @@ typedef struct aos_kernel_api {
      *
      * Returns AOS_OK, or
      *   AOS_EINVAL       `to` or `reply` is NULL, `to` is this instance, or `timeout_ms` is 0
+     *   AOS_EPERM        this instance does not hold send:`to` (nor a glob matching it)
      *   AOS_ENOTFOUND    no agent named `to` is running
      *   AOS_EFULL        the receiver's mailbox stayed full until the timeout
      *   AOS_ETIMEDOUT    no reply came within `timeout_ms`
@@ -460,6 +462,12 @@ typedef struct aos_kernel_api {
      *                    an invalid grammar or schema, or both (the log says which)
      *   AOS_ETOOBIG      the prompt does not fit in the context
      *   AOS_EFULL        the kernel's inference queue is full
+     *   AOS_EPERM        this instance does not hold "infer", or with tools: it
+     *                    holds no tool: capability for any tool the patterns match
+     *                    (the model is offered only the matching tools it holds)
+     *   AOS_EQUOTA       a quota of this instance is exhausted: its token budget,
+     *                    its concurrent requests, or its tokens per minute after
+     *                    waiting quota_wait_ms for budget (the log names it)
      *   AOS_ENOTFOUND    with tools: no loaded tool matches the patterns
      *   AOS_ELOOP        with tools: the model was still calling tools after
      *                    max_steps turns, or repeated an identical call
@@ -514,6 +522,7 @@ typedef struct aos_kernel_api {
      *
      * Stops the generation and frees its place in the engine. The result
      * message still arrives, with AOS_FINISH_CANCELLED and the text so far.
+     * Needs no capability: it only touches this instance's own requests.
      * Thread: any thread of the plugin while the instance is loaded.
      *
      * Returns AOS_OK, or
@@ -547,6 +556,7 @@ typedef struct aos_kernel_api {
      * Returns AOS_OK, or
      *   AOS_EINVAL       `tool` or `result` is NULL, or an argument does not fit the
      *                    signature (the log names it)
+     *   AOS_EPERM        this instance does not hold tool:`tool` (nor a glob matching it)
      *   AOS_ENOTFOUND    no loaded tool has that name
      *   AOS_ETOOBIG      args_json exceeds the kernel's message limit
      *   AOS_ETOOL        the tool failed (see *result)
@@ -566,7 +576,7 @@ typedef struct aos_kernel_api {
      * Stores in `*json` a JSON array with one
      * {"type": "function", "function": {"name", "description", "parameters"}}
      * per tool whose name matches `pattern` (a glob such as "catalog.*"; NULL
-     * for all), by name. The caller owns the buffer and frees it with api->release.
+     * for all) and that this instance may call (its tool: capabilities), by name. The caller owns the buffer and frees it with api->release.
      * Thread: any thread of the plugin while the instance is loaded.
      *
      * Returns AOS_OK, or
@@ -591,7 +601,32 @@ typedef struct aos_kernel_api {
      */
     aos_status (*tool_error)(aos_ctx *ctx, const char *message);
 
-    /* ABI 1.3 and later append here. */
+    /* ABI 1.3 */
+
+    /**
+     * call_delegate — call(), lending the receiver some of this instance's
+     * capabilities for that one request.
+     *
+     *   aos_status (*call_delegate)(aos_ctx *ctx, const char *to, aos_bytes body,
+     *                               const char *const *caps, size_t n_caps,
+     *                               uint32_t timeout_ms, aos_buffer *reply);
+     *
+     * Like call, and while the receiver handles this request (its on_message
+     * for it, and the inference requests and tool loops it starts there) it
+     * holds `caps` besides its own grants. Delegation only narrows: each of
+     * the `n_caps` capabilities (text forms such as "tool:catalog.lookup_product")
+     * must be covered by what this instance holds, itself or lent; otherwise
+     * nothing is sent. The caller keeps ownership of `caps`.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns what call returns, or
+     *   AOS_EINVAL       `caps` is NULL with n_caps > 0, more than 64 caps, or one is not a capability
+     *   AOS_EPERM        this instance does not hold one of `caps` (the log and audit name it)
+     */
+    aos_status (*call_delegate)(aos_ctx *ctx, const char *to, aos_bytes body, const char *const *caps,
+                                size_t n_caps, uint32_t timeout_ms, aos_buffer *reply);
+
+    /* ABI 1.4 and later append here. */
 } aos_kernel_api;
 
 /** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */

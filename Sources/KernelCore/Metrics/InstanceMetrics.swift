@@ -3,7 +3,7 @@ import Metrics
 
 /// The syscalls counted in `agentos_syscalls_total`.
 enum Syscall: Int, CaseIterable {
-    case send, call, reply, log, now, `self`, infer, inferStream, inferSubmit, inferCancel, toolCall, toolsList
+    case send, call, reply, log, now, `self`, infer, inferStream, inferSubmit, inferCancel, toolCall, toolsList, callDelegate
 
     /// Its name in agentos.h.
     var name: String {
@@ -20,6 +20,7 @@ enum Syscall: Int, CaseIterable {
         case .inferCancel: "infer_cancel"
         case .toolCall: "tool_call"
         case .toolsList: "tools_list"
+        case .callDelegate: "call_delegate"
         }
     }
 }

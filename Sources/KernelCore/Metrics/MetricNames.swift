@@ -27,6 +27,9 @@ public enum MetricName {
     // Tools
     public static let toolCalls = "agentos_tool_calls_total"
     public static let toolDuration = "agentos_tool_duration_seconds"
+    // Capabilities and quotas
+    public static let capabilityDenials = "agentos_capability_denials_total"
+    public static let quotaRefusals = "agentos_quota_refusals_total"
     // Users
     public static let feedback = "agentos_feedback_total"
     // The kernel process

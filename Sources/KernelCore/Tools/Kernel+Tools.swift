@@ -205,6 +205,12 @@ extension Kernel {
             }
             argumentsText = text
         }
+        guard instance.mayCallTool(name, .toolCall) else { return .permissionDenied }
+        guard let wait = instance.admitToolCall() else {
+            instance.refuseQuota("tool_calls_per_minute", syscall: Syscall.toolCall.name, reason: instance.toolRateRefusal)
+            return .quotaExceeded
+        }
+        guard instance.sleepForQuota(wait) else { return .stopping }
         // Waiting on a tool is not the handler's own time: pause its deadline.
         let handlerStart = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
         let record = callTool(
@@ -227,15 +233,20 @@ extension Kernel {
         }
     }
 
-    /// `tools_list`.
-    func toolsList(pattern: UnsafePointer<CChar>?, json: UnsafeMutablePointer<aos_buffer>) -> AOSStatus {
+    /// `tools_list`: only the tools `instance` may call (what it is lent counts on its own thread).
+    func toolsList(for instance: Instance, pattern: UnsafePointer<CChar>?, json: UnsafeMutablePointer<aos_buffer>) -> AOSStatus {
         json.pointee = aos_buffer(ptr: nil, len: 0)
         var patterns: [String] = []
         if let pattern {
             guard let text = String(validatingCString: pattern) else { return .invalidArgument }
             patterns = [text]
         }
-        let list = JSONValue.array(toolDescriptions(matching: patterns).map(\.openAIFunction))
+        let ownThread = instance.isOwnThread
+        let callable = toolDescriptions(matching: patterns).filter { tool in
+            !instance.checksCapabilities
+                || (ownThread ? instance.permitsTool(tool.name) : instance.grants.withLock { $0.permitsTool(tool.name) })
+        }
+        let list = JSONValue.array(callable.map(\.openAIFunction))
         guard let buffer = aos_buffer(copying: list.jsonText) else { return .outOfMemory }
         json.pointee = buffer
         return .ok

@@ -1,3 +1,4 @@
+import Glibc
 import Dispatch
 import Synchronization
 import Tools
@@ -53,6 +54,8 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     private let priority: Int
     private let offered: Set<String>
     private let use: ToolUse
+    /// The instance whose rights the calls use, and what its request lent it; nil for the control API.
+    private let holder: Holder?
     private let sink: InferenceSink
     private let startedAt = monotonicNanos()
 
@@ -73,8 +76,9 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
 
     init(
         id: UInt64, kernel: Kernel, agent: String, owner: UInt64, priority: Int,
-        parameters: InferenceParameters, use: ToolUse, sink: InferenceSink
+        parameters: InferenceParameters, use: ToolUse, holder: Holder?, sink: InferenceSink
     ) {
+        self.holder = holder
         self.id = id
         self.kernel = kernel
         self.agent = agent
@@ -163,6 +167,8 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
                     tool: call.name, arguments: call.arguments,
                     outcome: .failure(KernelError(.toolLoop, "\(call.name) was already called with these arguments; not run again, the model must answer")),
                     durationNanos: 0)
+            } else if let refusal = holder?.admit(call.name) {
+                ToolCallRecord(tool: call.name, arguments: call.arguments, outcome: .failure(refusal), durationNanos: 0)
             } else if offered.contains(call.name) {
                 kernel.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: kernel.configuration.toolTimeoutMs))
             } else {
@@ -216,6 +222,35 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     private static func canonical(_ arguments: String) -> String {
         guard case .object(let members)? = try? JSONParser.parse(arguments) else { return arguments }
         return JSONValue.object(members.sorted { $0.key < $1.key }).jsonText
+    }
+}
+
+extension ToolLoop {
+    /// The rights a loop's calls are checked against: the instance's grants
+    /// as they are at each call (a revoke applies at once), and what the
+    /// request that started the loop lent it.
+    struct Holder: Sendable {
+        let instance: Instance
+        let lent: CapabilitySet?
+
+        /// Checks the model's call of `tool` against the instance's capabilities
+        /// and its tool_calls_per_minute quota, waiting for that budget (on this
+        /// GCD thread) when needed. Returns why the call is refused (audited), or nil.
+        func admit(_ tool: String) -> KernelError? {
+            if instance.checksCapabilities,
+               !instance.grants.withLock({ $0.permitsTool(tool) }), lent?.permitsTool(tool) != true {
+                let reason = "the model called \(tool), which \(instance.name) does not hold (tool:\(tool)); refused"
+                instance.deny(.tool(tool), syscall: "tool_loop", reason: reason)
+                return KernelError(.permissionDenied, "permission denied: \(instance.name) may not call \(tool)")
+            }
+            guard let wait = instance.admitToolCall() else {
+                let reason = instance.toolRateRefusal
+                instance.refuseQuota("tool_calls_per_minute", syscall: "tool_loop", reason: reason)
+                return KernelError(.quotaExceeded, reason)
+            }
+            if wait > 0 { usleep(useconds_t(min(wait / 1000, UInt64(UInt32.max)))) }
+            return nil
+        }
     }
 }
 

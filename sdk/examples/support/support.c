@@ -19,8 +19,12 @@
  *   - api->infer, the blocking one, as the fallback when that table is full.
  *
  *   agentctl load build/plugins/catalog.so
- *   agentctl load build/plugins/support.so
+ *   agentctl load build/plugins/support.so --grant 'infer,tool:catalog.*'
  *   agentctl send support "How much does the A-200 cost?" --wait
+ *
+ * Config: "tools=GLOB[,GLOB...]" names the tools to offer the model
+ * (default "catalog.*"). The kernel offers only those this agent holds a
+ * tool: capability for, whatever the config asks.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -39,6 +43,7 @@
 #define MAX_STEPS   4    /* model turns per question: tool calls, then the answer */
 #define SEED        42   /* sampling seed: only matters if temperature is raised */
 #define TRACE_SHOWN 3000 /* bytes of a tool-loop trace that go into the log */
+#define MAX_PATTERNS 8   /* tool globs the config may name */
 
 /* One question waiting for its answer. */
 typedef struct pending_question {
@@ -52,6 +57,9 @@ typedef struct pending_question {
 typedef struct support_state {
     const aos_kernel_api *api;
     pending_question pending[MAX_PENDING];
+    char patterns_text[256];               /* the config's globs, NUL-separated */
+    const char *patterns[MAX_PATTERNS];    /* into patterns_text */
+    size_t n_patterns;
 } support_state;
 
 /* Short: the model is small, and the tools' descriptions (which the kernel
@@ -60,11 +68,11 @@ static const char system_prompt[] =
     "You are the customer service agent of an outdoor gear shop. Use the catalog tools to "
     "answer; answer in one or two sentences, with prices in USD.";
 
-/* The tools the model may call: every tool of the instance named "catalog".
- * The kernel matches the glob when a question is submitted, and refuses it
- * when no loaded tool matches: the catalog may be loaded after this agent,
- * but before the first question. */
-static const char *const tools[] = {"catalog.*"};
+/* The tools the model may call unless the config says otherwise: every tool
+ * of the instance named "catalog". The kernel matches the globs when a
+ * question is submitted, and refuses it when no loaded tool matches: the
+ * catalog may be loaded after this agent, but before the first question. */
+static const char default_tools[] = "catalog.*";
 
 /* ------------------------------------------------------------------------ */
 /* Answers                                                                  */
@@ -196,8 +204,8 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
         .max_tokens = MAX_TOKENS,
         .temperature = 0.0f, /* greedy: the most likely answer */
         .seed = SEED,
-        .tools = tools,
-        .n_tools = sizeof tools / sizeof tools[0],
+        .tools = st->patterns,
+        .n_tools = st->n_patterns,
         /* The first turn must call a tool: the model knows no product, and a
          * small one would rather guess a price than look it up. */
         .tool_choice = AOS_TOOL_CHOICE_REQUIRED,
@@ -242,10 +250,35 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
 /* Plugin entry points                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* Reads "tools=GLOB[,GLOB...]" (or "" for the default) into st->patterns. */
+static bool read_config(support_state *st, const char *config) {
+    const char *globs = default_tools;
+    if (config[0] != '\0') {
+        if (strncmp(config, "tools=", 6) != 0 || config[6] == '\0')
+            return false;
+        globs = config + 6;
+    }
+    if (strlen(globs) >= sizeof st->patterns_text)
+        return false;
+    strcpy(st->patterns_text, globs);
+    /* Split at commas in place; an empty glob ("a,,b") is an error. */
+    char *glob = st->patterns_text;
+    for (char *p = st->patterns_text;; p++) {
+        if (*p != ',' && *p != '\0')
+            continue;
+        bool last = *p == '\0';
+        *p = '\0';
+        if (*glob == '\0' || st->n_patterns == MAX_PATTERNS)
+            return false;
+        st->patterns[st->n_patterns++] = glob;
+        if (last)
+            return true;
+        glob = p + 1;
+    }
+}
+
 static aos_status support_init(aos_ctx *ctx, const aos_kernel_api *api, const char *config,
                                void **state) {
-    (void)config; /* no configuration */
-
     /* Syscalls are appended to the table, never moved: a kernel that has
      * tool_call (ABI 1.2) runs the tool loop of an inference request, and
      * has infer_submit and infer (ABI 1.1) too. An older one would not know
@@ -259,6 +292,12 @@ static aos_status support_init(aos_ctx *ctx, const aos_kernel_api *api, const ch
     if (st == NULL)
         return AOS_ENOMEM;
     st->api = api;
+    if (!read_config(st, config)) {
+        api->log(ctx, AOS_LOG_ERROR,
+                 "support: config must be empty or tools=GLOB[,GLOB...] (at most 8, 255 bytes)");
+        free(st);
+        return AOS_EINVAL;
+    }
     *state = st;
     return AOS_OK;
 }

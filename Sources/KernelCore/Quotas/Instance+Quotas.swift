@@ -1,0 +1,69 @@
+import Glibc
+import Metrics
+
+/// One instance's quotas as the kernel keeps them: the limits, the bucket
+/// of its tool-call rate, and what each quota refused so far.
+struct InstanceQuotas: Sendable {
+    var limits = QuotaLimits()
+    var toolCalls: TokenBucket?
+    var refusals: [String: Int] = [:]
+}
+
+extension Instance {
+    /// Takes one call from the tool_calls_per_minute budget. Returns the
+    /// nanoseconds to wait before the call may run (0: at once), or nil when
+    /// the wait would pass quota_wait_ms: the call is then refused (and not charged).
+    func admitToolCall(now: UInt64 = monotonicNanos()) -> UInt64? {
+        quotas.withLock { quotas in
+            guard var bucket = quotas.toolCalls else { return 0 }
+            bucket.charge(1, now: now)
+            let wait = bucket.balance(now: now) >= 0 ? 0 : bucket.nanosUntilPositive(now: now)
+            let limit = UInt64(quotas.limits.quotaWaitMs ?? QuotaLimits.defaultQuotaWaitMs) * 1_000_000
+            guard wait <= limit else { return nil }
+            quotas.toolCalls = bucket
+            return wait
+        }
+    }
+
+    /// Why `admitToolCall` refused.
+    var toolRateRefusal: String {
+        let limits = quotas.withLock { $0.limits }
+        let wait = limits.quotaWaitMs ?? QuotaLimits.defaultQuotaWaitMs
+        return "\(name) is over its tool_calls_per_minute quota (\(limits.toolCallsPerMinute ?? 0)); the next call would wait more than quota_wait_ms (\(wait))"
+    }
+
+    /// Sleeps `nanos` on the instance's own thread, waking early only when the
+    /// instance is unloaded. Returns false in that case.
+    func sleepForQuota(_ nanos: UInt64) -> Bool {
+        guard nanos > 0 else { return true }
+        let until = monotonicNanos() &+ nanos
+        guard beginWait(on: parker) else { return false }
+        defer { endWait() }
+        return parker.withLock {
+            while !stopRequested.load(ordering: .relaxed) {
+                if !parker.wait(until: until) { return true }
+            }
+            return false
+        }
+    }
+
+    /// Records a refusal by quota `key` of `syscall`: counted in `agentctl quota`
+    /// and `agentos_quota_refusals_total`, logged and audited.
+    func refuseQuota(_ key: String, syscall: String, reason: String) {
+        quotas.withLock { $0.refusals[key, default: 0] += 1 }
+        log.append(.warn, .kernel, "\(syscall): quota exceeded: \(reason)")
+        Counter(label: MetricName.quotaRefusals, dimensions: [("agent", name), ("quota", key)]).increment()
+        kernel.audit?.record(AuditRecord(agent: name, syscall: syscall, quota: key, decision: .deny, reason: reason))
+    }
+
+    /// CPU time of the instance's thread so far (its final figure once it ended).
+    var cpuNanos: UInt64 {
+        let final = finalCPUNanos.load(ordering: .relaxed)
+        let clock = cpuClock.load(ordering: .relaxed)
+        guard final == 0, clock != -1 else { return final }
+        var time = timespec()
+        // A clock of an ended thread fails (EINVAL) rather than read freed memory.
+        guard clock_gettime(clock, &time) == 0 else { return finalCPUNanos.load(ordering: .relaxed) }
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

@@ -1,0 +1,109 @@
+import Glibc
+
+/// Something an agent may do beyond receiving, replying, logging and reading
+/// the time. Deny by default: an instance holds only what it was granted.
+///
+/// Text forms: `infer`, `kv`, `admin`, `tool:NAME` and `send:AGENT`, where
+/// NAME and AGENT may be globs (`tool:catalog.*`, `send:worker-?`).
+public enum Capability: Hashable, Sendable, CustomStringConvertible {
+    /// The inference syscalls.
+    case infer
+    /// Storage (reserved for the storage syscalls).
+    case kv
+    /// Loading and unloading other plugins (reserved for the admin syscalls).
+    case admin
+    /// Calling the tools whose full names match the glob.
+    case tool(String)
+    /// Sending to and calling the agents whose names match the glob.
+    case send(String)
+
+    /// Longest capability text accepted.
+    public static let maxLength = 200
+
+    /// Parses a capability's text form. Throws `.invalidArgument` naming the problem.
+    public init(parsing text: String) throws(KernelError) {
+        let known = "use infer, kv, admin, tool:NAME or send:AGENT (NAME and AGENT may use * ? [...])"
+        guard !text.isEmpty, text.utf8.count <= Self.maxLength else {
+            throw KernelError(.invalidArgument, "capability \"\(text.prefix(40))\" must be 1 to \(Self.maxLength) bytes: \(known)")
+        }
+        switch text {
+        case "infer": self = .infer
+        case "kv": self = .kv
+        case "admin": self = .admin
+        default:
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                throw KernelError(.invalidArgument, "unknown capability \"\(text)\": \(known)")
+            }
+            let pattern = String(parts[1])
+            guard !pattern.isEmpty, pattern.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw KernelError(.invalidArgument, "capability \"\(text)\" needs a name or glob after \"\(parts[0]):\" (printable ASCII, no spaces)")
+            }
+            switch parts[0] {
+            case "tool": self = .tool(pattern)
+            case "send": self = .send(pattern)
+            default: throw KernelError(.invalidArgument, "unknown capability \"\(text)\": \(known)")
+            }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .infer: "infer"
+        case .kv: "kv"
+        case .admin: "admin"
+        case .tool(let pattern): "tool:\(pattern)"
+        case .send(let pattern): "send:\(pattern)"
+        }
+    }
+
+    /// Whether holding `self` permits everything `other` permits: the test
+    /// delegation must pass (rights may only narrow). Conservative for globs:
+    /// `tool:a.*` covers `tool:a.b` and `tool:a.b*`, but a glob is covered by
+    /// another glob only when it is the same, a prefix-star extension of it, or
+    /// the holder is `*`.
+    public func covers(_ other: Capability) -> Bool {
+        switch (self, other) {
+        case (.infer, .infer), (.kv, .kv), (.admin, .admin): true
+        case (.tool(let held), .tool(let wanted)), (.send(let held), .send(let wanted)):
+            Self.pattern(held, covers: wanted)
+        default: false
+        }
+    }
+
+    /// Whether this capability permits the tool named `name`.
+    @inline(__always)
+    func permitsTool(_ name: String) -> Bool {
+        if case .tool(let pattern) = self { return Self.matches(pattern, name) }
+        return false
+    }
+
+    /// Whether this capability permits sending to the agent named `name`.
+    @inline(__always)
+    func permitsSend(to name: String) -> Bool {
+        if case .send(let pattern) = self { return Self.matches(pattern, name) }
+        return false
+    }
+
+    // MARK: Globs
+
+    static func isGlob(_ pattern: String) -> Bool {
+        pattern.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }
+    }
+
+    /// Glob match as the shell does it (`*`, `?`, `[...]`); a literal pattern is compared directly.
+    @inline(__always)
+    static func matches(_ pattern: String, _ name: String) -> Bool {
+        if pattern == "*" { return true }
+        if !isGlob(pattern) { return pattern == name }
+        return fnmatch(pattern, name, 0) == 0
+    }
+
+    private static func pattern(_ held: String, covers wanted: String) -> Bool {
+        if held == wanted || held == "*" { return true }
+        if !isGlob(wanted) { return matches(held, wanted) }
+        // A glob wanted under a glob held: only the provable case, "p*" covering "p…".
+        guard held.hasSuffix("*"), !isGlob(String(held.dropLast())) else { return false }
+        return wanted.hasPrefix(held.dropLast())
+    }
+}

@@ -1,0 +1,64 @@
+/// The capabilities one instance holds (or is lent for one request), with the
+/// checks the syscalls make. A value: the instance swaps it whole on grant and revoke.
+public struct CapabilitySet: Sendable, Equatable {
+    /// In the order granted, without duplicates.
+    public private(set) var capabilities: [Capability] = []
+    private var infer = false
+    private var toolPatterns: [String] = []
+    private var sendPatterns: [String] = []
+
+    public init(_ capabilities: [Capability] = []) {
+        for capability in capabilities { insert(capability) }
+    }
+
+    public var isEmpty: Bool { capabilities.isEmpty }
+
+    /// Adds `capability`; false when it was already held exactly.
+    @discardableResult
+    public mutating func insert(_ capability: Capability) -> Bool {
+        guard !capabilities.contains(capability) else { return false }
+        capabilities.append(capability)
+        reindex()
+        return true
+    }
+
+    /// Removes every capability that `capability` covers (it and anything
+    /// narrower); returns what was removed.
+    public mutating func remove(coveredBy capability: Capability) -> [Capability] {
+        let removed = capabilities.filter { capability.covers($0) }
+        capabilities.removeAll { capability.covers($0) }
+        reindex()
+        return removed
+    }
+
+    /// Whether some held capability covers `capability` (delegation's test).
+    public func covers(_ capability: Capability) -> Bool {
+        capabilities.contains { $0.covers(capability) }
+    }
+
+    /// The held capabilities that cover `capability` without being it.
+    func wider(than capability: Capability) -> [Capability] {
+        capabilities.filter { $0 != capability && $0.covers(capability) }
+    }
+
+    // MARK: Checks (the syscall path)
+
+    @inline(__always)
+    var permitsInfer: Bool { infer }
+
+    @inline(__always)
+    func permitsTool(_ name: String) -> Bool {
+        toolPatterns.contains { Capability.matches($0, name) }
+    }
+
+    @inline(__always)
+    func permitsSend(to name: String) -> Bool {
+        sendPatterns.contains { Capability.matches($0, name) }
+    }
+
+    private mutating func reindex() {
+        infer = capabilities.contains(.infer)
+        toolPatterns = capabilities.compactMap { if case .tool(let pattern) = $0 { pattern } else { nil } }
+        sendPatterns = capabilities.compactMap { if case .send(let pattern) = $0 { pattern } else { nil } }
+    }
+}
