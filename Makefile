@@ -60,6 +60,7 @@ release: check-tools engine
 run: release examples
 	@mkdir -p $(PLUGINS_DIR)
 	@for so in $(EXAMPLE_SOS); do cmp -s $$so $(PLUGINS_DIR)/$$(basename $$so) || cp $$so $(PLUGINS_DIR)/; done
+	@test -f $(AGENTOS_HOME)/policy.yaml || { install -D -m 0600 sdk/examples/policy.yaml $(AGENTOS_HOME)/policy.yaml && echo "granted the examples what they need: $(AGENTOS_HOME)/policy.yaml"; }
 	@echo "agentctl is at $(CURDIR)/.build/release/agentctl; in another terminal:"
 	@echo "  export PATH=$(CURDIR)/.build/release:\$$PATH AGENTOS_HOME=$(AGENTOS_HOME)"
 	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR) --model $(MODEL) --model-sha256 $(MODEL_SHA256)

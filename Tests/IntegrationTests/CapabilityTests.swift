@@ -146,6 +146,9 @@ import Testing
         let message = await expectAPIError("bad_policy", status: 422) { try await kernel.load("capsprobe", as: "probe") }
         #expect(message.contains("policy.yaml:3: plugins.probe.grants: unknown capability \"bogus\""), "\(message)")
         #expect(try await kernel.listed("probe") == nil)
+        // Every load fails closed until the file is fixed; the kernel keeps running meanwhile.
+        await expectAPIError("bad_policy") { try await kernel.load("echo") }
+        try "plugins:\n  probe:\n    grants: [infer]\n".write(toFile: kernel.home.policyPath, atomically: true, encoding: .utf8)
         try await kernel.expectHealthy()
     }
 }

@@ -10,7 +10,7 @@ import Testing
         defer { kernel.stop() }
         try await kernel.load("ordercheck")
         let senders = ["s1", "s2", "s3", "s4"]
-        for name in senders { try await kernel.load("sequencer", as: name) }
+        for name in senders { try await kernel.load("sequencer", as: name, grants: ["send:*"]) }
 
         let replies = try await withThrowingTaskGroup(of: String.self) { group in
             for name in senders {

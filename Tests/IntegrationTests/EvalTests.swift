@@ -29,7 +29,7 @@ import Testing
         let kernel = try await KernelProcess(InferenceTests.engine + ["--slots", "8", "--ctx", "16384"])
         defer { _ = kernel.stop() }
         try await kernel.load("catalog")
-        try await kernel.load("support")
+        try await kernel.load("support", grants: ["infer", "tool:catalog.*"])
         let json = kernel.scratch("r.json"), xml = kernel.scratch("r.xml")
         let run = try await kernel.agentctlAsync(
             "eval", Self.suite, "--filter", Self.subset, "--concurrency", "8", "--threshold", Self.threshold,

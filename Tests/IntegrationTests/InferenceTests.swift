@@ -10,7 +10,7 @@ import Testing
     /// A kernel with the engine and the inferer fixture loaded.
     private func kernel(_ extra: [String] = []) async throws -> KernelProcess {
         let kernel = try await KernelProcess(Self.engine + extra)
-        try await kernel.load("inferer")
+        try await kernel.load("inferer", grants: ["infer"])
         return kernel
     }
 
@@ -169,7 +169,7 @@ import Testing
     @Test func unloadingAnAgentMidGenerationCancelsItsRequestsAndFreesTheEngine() async throws {
         let kernel = try await kernel()
         defer { _ = kernel.stop() }
-        try await kernel.load("inferer", as: "bystander")
+        try await kernel.load("inferer", as: "bystander", grants: ["infer"])
         let client = kernel.client
         let pending = Task { try? await client.send("inferer", SendRequest(text: "block 400 Write a very long story.", wait: true, timeoutMs: 60_000)) }
         #expect(try await kernel.eventually(20) { try await client.engine().activeSequences == 1 })
@@ -184,7 +184,7 @@ import Testing
     @Test func withoutAnEngineInferIsEUNAVAIL() async throws {
         let kernel = try await KernelProcess(["--engine", "none"])
         defer { _ = kernel.stop() }
-        try await kernel.load("inferer")
+        try await kernel.load("inferer", grants: ["infer"])
         #expect(try await ask(kernel, "block 8 hi").status == "AOS_EUNAVAIL")
         await expectAPIError("engine_unavailable", status: 503) { try await kernel.client.infer(InferRequest(prompt: "hi")) }
         #expect(try await kernel.client.engine().kind == "none")
@@ -263,7 +263,7 @@ import Testing
         defer { _ = kernel.stop() }
         let client = kernel.client
         // Four agents submit 25 requests each without waiting: 100 in the kernel at once.
-        for agent in 0..<4 { try await kernel.load("inferer", as: "agent-\(agent)") }
+        for agent in 0..<4 { try await kernel.load("inferer", as: "agent-\(agent)", grants: ["infer"]) }
         for index in 0..<100 {
             _ = try await client.send("agent-\(index % 4)", SendRequest(text: "submit 4 Say a number."))
         }

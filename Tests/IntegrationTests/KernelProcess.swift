@@ -116,10 +116,11 @@ final class KernelProcess: @unchecked Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: home.pluginCopiesPath)) ?? []
     }
 
-    /// Loads a fixture (`build/fixtures/NAME.so`) or example (`build/plugins/NAME.so`).
+    /// Loads a fixture (`build/fixtures/NAME.so`) or example (`build/plugins/NAME.so`),
+    /// granting it `grants` (capability texts) besides what policy.yaml grants.
     @discardableResult
-    func load(_ plugin: String, as name: String? = nil, config: String? = nil) async throws -> InstanceInfo {
-        try await client.load(LoadRequest(path: Paths.plugin(plugin), name: name, config: config))
+    func load(_ plugin: String, as name: String? = nil, config: String? = nil, grants: [String] = []) async throws -> InstanceInfo {
+        try await client.load(LoadRequest(path: Paths.plugin(plugin), name: name, config: config, grants: grants.isEmpty ? nil : grants))
     }
 
     /// Sends `text` to `name` and waits for the reply text.

@@ -33,7 +33,7 @@ import Testing
     @Test func syscallSendToUnknownAgentIsENOTFOUND() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
-        try await kernel.load("sender")
+        try await kernel.load("sender", grants: ["send:*"])
         try await kernel.load("echo")
         #expect(try await kernel.ask("sender", "ghost hello?") == "AOS_ENOTFOUND")
         #expect(try await kernel.ask("sender", "echo hello") == "AOS_OK", "the sender keeps working")
@@ -94,7 +94,7 @@ import Testing
     @Test func syscallSendOverTheLimitIsETOOBIG() async throws {
         let kernel = try await KernelProcess(["--max-message-bytes", "1024"])
         defer { kernel.stop() }
-        try await kernel.load("sender")
+        try await kernel.load("sender", grants: ["send:*"])
         try await kernel.load("echo")
         #expect(try await kernel.ask("sender", "big echo 5000") == "AOS_ETOOBIG")
         #expect(try await kernel.ask("sender", "big echo 1025") == "AOS_ETOOBIG")
@@ -171,7 +171,7 @@ import Testing
         let kernel = try await KernelProcess(["--mailbox", "1", "--unload-timeout", "0.2"])
         defer { kernel.stop() }
         try await kernel.load("slow")
-        try await kernel.load("sender")
+        try await kernel.load("sender", grants: ["send:*"])
         let started = Date()
         try await keepSlowBusy(kernel, milliseconds: 5000)
         _ = try await kernel.client.send("slow", SendRequest(text: "1"))

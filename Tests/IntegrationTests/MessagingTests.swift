@@ -45,7 +45,7 @@ import Testing
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         try await kernel.load("echo")
-        try await kernel.load("pinger")
+        try await kernel.load("pinger", grants: ["send:echo", "send:counter"])
         let report = try await kernel.ask("pinger", "ping 200 echo 64")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any], "\(report)")
         #expect(json["ok"] as? Int == 200)
@@ -58,7 +58,7 @@ import Testing
         let kernel = try await KernelProcess(["--mailbox", "16"])
         defer { kernel.stop() }
         try await kernel.load("counter")
-        try await kernel.load("pinger")
+        try await kernel.load("pinger", grants: ["send:echo", "send:counter"])
         let report = try await kernel.ask("pinger", "flood 20000 counter", timeoutMs: 60_000)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any], "\(report)")
         #expect(json["sent"] as? Int == 20000)

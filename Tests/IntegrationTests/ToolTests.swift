@@ -5,10 +5,14 @@ import Testing
 
 /// Tool plugins on a real kernel, through agentctl, the control socket and
 /// the tool syscalls of an agent (the `toolcaller` fixture).
+/// What the agents of these tests are granted: the toolcaller fixture calls
+/// every tool and asks the model, support uses the catalog's tools.
+let toolTestGrants = ["toolcaller": ["infer", "tool:*"], "support": ["infer", "tool:catalog.*"]]
+
 @Suite(.serialized) struct ToolTests {
     private func kernel(_ plugins: [String] = ["calculator", "catalog", "clock"]) async throws -> KernelProcess {
         let kernel = try await KernelProcess()
-        for plugin in plugins { try await kernel.load(plugin) }
+        for plugin in plugins { try await kernel.load(plugin, grants: toolTestGrants[plugin] ?? []) }
         return kernel
     }
 
@@ -123,7 +127,7 @@ import Testing
 @Suite(.serialized) struct ToolLoopModelTests {
     private func kernel() async throws -> KernelProcess {
         let kernel = try await KernelProcess(InferenceTests.engine)
-        for plugin in ["calculator", "catalog", "support", "toolcaller"] { try await kernel.load(plugin) }
+        for plugin in ["calculator", "catalog", "support", "toolcaller"] { try await kernel.load(plugin, grants: toolTestGrants[plugin] ?? []) }
         return kernel
     }
 

@@ -120,7 +120,7 @@ import Testing
         let kernel = try await KernelProcess(["--mailbox", "1", "--unload-timeout", "0.2"])
         defer { kernel.stop() }
         try await kernel.load("slow")
-        try await kernel.load("sequencer")
+        try await kernel.load("sequencer", grants: ["send:*"])
         let started = Date()
         _ = try await kernel.client.send("slow", SendRequest(text: "5000"))  // keeps slow busy for 5 s
         let client = kernel.client

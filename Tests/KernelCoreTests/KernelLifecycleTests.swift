@@ -117,7 +117,7 @@ import Testing
         let kernel = makeKernel()
         let caller = "caller-\(UUID().uuidString.prefix(6))"
         _ = try await kernel.load(path: "silent", name: "\(caller)-target")
-        _ = try await kernel.load(path: "caller", name: caller)
+        _ = try await kernel.load(path: "caller", name: caller, grants: [.send("\(caller)-target")])
         _ = try await kernel.send(to: caller, body: Array("call \(caller)-target".utf8), wait: false, timeoutMs: 0)
         try await Task.sleep(nanoseconds: 50_000_000)
         #expect(try await kernel.unload(name: caller, timeout: 5).state == .stopped)

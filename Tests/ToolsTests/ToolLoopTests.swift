@@ -3,6 +3,7 @@ import KernelCore
 import KernelPOSIX
 import Logging
 import StrictJSON
+import Synchronization
 import Testing
 
 /// The kernel's tool loop with a scripted model and real tool plugins
@@ -158,5 +159,49 @@ import Testing
         gate.signal()
         let result = try #require(sink.outcome()).get()
         #expect(result.finishReason == .cancelled)
+    }
+
+    /// An agent's loop offers the model only the tools it holds; a call outside
+    /// them (a model without a grammar can make one) is refused, audited and
+    /// fed back, and a revoke between turns applies to the next call.
+    @Test func aCallOutsideTheAgentsGrantsIsRefusedAuditedAndFedBack() async throws {
+        let kernelBox = Mutex<Kernel?>(nil)
+        let engine = ScriptedEngine { parameters in
+            switch Self.toolResults(parameters).count {
+            case 0: return ("", Self.call("calculator.multiply", #"{"a": 2, "b": 3}"#))  // matched, not held
+            case 1: return ("", Self.call("calculator.add", #"{"a": 2, "b": 3}"#, id: "call_1"))  // held
+            case 2:  // the operator revokes it before the model's next call
+                _ = try? kernelBox.withLock { $0 }?.revoke(.tool("calculator.add"), from: "probe")
+                return ("", Self.call("calculator.add", #"{"a": 1, "b": 1}"#, id: "call_2"))
+            default: return ("done", [])
+            }
+        }
+        let copies = NSTemporaryDirectory() + "agentos-loop-\(UUID().uuidString)"
+        let loader = PluginLoader(copiesDirectory: copies)
+        try loader.prepare()
+        let audit = try AuditLog(path: copies + "/audit.jsonl")
+        let kernel = Kernel(
+            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
+            logger: Logger(label: "loop-test"), engine: engine, audit: audit)
+        _ = try await kernel.load(path: pluginPath("calculator"))
+        _ = try await kernel.load(path: pluginPath("capsprobe"), name: "probe", grants: [.infer, .tool("calculator.add")])
+        kernelBox.withLock { $0 = kernel }
+        let reply = try await kernel.send(to: "probe", body: Array("toolloop calculator.*".utf8), wait: true, timeoutMs: 20_000)
+        #expect(String(decoding: reply.reply ?? [], as: UTF8.self) == "AOS_OK")
+
+        let turns = engine.turns
+        #expect(turns.first?.tools.map(\.name) == ["calculator.add"])
+        let fedBack = turns.count > 3 ? Self.toolResults(turns[3]) : []
+        #expect(fedBack.count == 3)
+        #expect(fedBack.first?.contains("permission denied: probe may not call calculator.multiply") == true)
+        #expect(fedBack.dropFirst().first == "5")
+        #expect(fedBack.last?.contains("permission denied: probe may not call calculator.add") == true)
+        #expect(kernel.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 0)
+        #expect(kernel.toolDescriptions(matching: ["calculator.add"]).first?.calls == 1)
+        let denials = audit.records(agent: "probe").filter { $0.decision == .deny }
+        #expect(denials.contains { $0.capability == "tool:calculator.multiply" && $0.reason.contains("withheld from the model") })
+        #expect(denials.contains { $0.capability == "tool:calculator.multiply" && $0.reason.contains("the model called") })
+        #expect(denials.contains { $0.capability == "tool:calculator.add" && $0.reason.contains("the model called") })
+        await kernel.shutdown(timeout: 5)
     }
 }

@@ -64,7 +64,8 @@ struct Bench: AsyncParsableCommand {
         let plugins = buildDir + "/plugins"
         let baselines = buildDir + "/bench"
         for plugin in ["echo", "counter", "pinger"] {
-            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so"))
+            let grants = plugin == "pinger" ? ["send:echo", "send:counter"] : nil
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so", grants: grants))
         }
 
         // Request/reply round trip: pinger → echo → pinger, vs a C pthread ping-pong.

@@ -17,7 +17,8 @@ struct EvalBench {
     func run(into table: inout ResultTable) async throws {
         let arguments = ["--model", tools.model, "--threads", "\(tools.threads)", "--slots", "8", "--ctx", "16384"]
         let (serial, parallel) = try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
-            for plugin in ["catalog", "support"] { _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so")) }
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/catalog.so"))
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/support.so", grants: ["infer", "tool:catalog.*"]))
             let serial = try await evaluate(concurrency: 1, home: kernel.home)
             let parallel = try await evaluate(concurrency: 8, home: kernel.home)
             return (serial, parallel)

@@ -22,7 +22,8 @@ struct ObservabilityBench {
     private func measure(_ flags: [String]) async throws -> (roundTrip: Double, decode: Double) {
         let arguments = ["--model", tools.model, "--threads", "\(tools.threads)", "--slots", "4", "--ctx", "8192"] + flags
         return try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
-            for plugin in ["echo", "pinger"] { _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/\(plugin).so")) }
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/echo.so"))
+            _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/pinger.so", grants: ["send:echo"]))
             _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home)
             var roundTrips: [Double] = []
             var decodes: [Double] = []

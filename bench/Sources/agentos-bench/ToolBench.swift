@@ -34,7 +34,7 @@ struct ToolBench {
 
         let syscall = try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
             _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/calculator.so"))
-            _ = try await kernel.client.load(LoadRequest(path: "\(baselines)/toolbench.so"))
+            _ = try await kernel.client.load(LoadRequest(path: "\(baselines)/toolbench.so", grants: ["tool:calculator.add"]))
             return try await median {
                 let reply = try await kernel.client.send("toolbench", SendRequest(text: "\(Self.calls) calculator.add \(Self.arguments)", wait: true, timeoutMs: 120_000)).reply ?? ""
                 let figures = try JSONParser.parse(reply)
