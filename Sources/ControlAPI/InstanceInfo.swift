@@ -29,14 +29,30 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
     public var lastError: String?
     /// Inference use under this instance's name since the kernel started.
     public var inference: InferenceUse?
+    /// Live instances only: the capabilities it holds, in the order granted.
+    public var granted: [String]?
+    /// Live instances only: requested capabilities no grant covers.
+    public var missing: [String]?
+    /// Live instances only: every quota, its use and refusals.
+    public var quotas: [QuotaInfo]?
+    /// Live instances only: inference requests held back for tokens_per_minute budget now.
+    public var throttledRequests: Int?
+    /// Live instances only: CPU time of the instance's thread.
+    public var cpuSeconds: Double?
 
     public init(
         name: String, id: UInt64, state: String, plugin: String, pluginName: String, version: String,
         description: String, kind: String, capabilities: [String], origin: String, loadedAt: Date,
         uptimeSeconds: Double, messagesIn: UInt64, messagesOut: UInt64, mailboxDepth: Int, mailboxLimit: Int,
-        lastError: String?, inference: InferenceUse? = nil
+        lastError: String?, inference: InferenceUse? = nil, granted: [String]? = nil, missing: [String]? = nil,
+        quotas: [QuotaInfo]? = nil, throttledRequests: Int? = nil, cpuSeconds: Double? = nil
     ) {
         self.inference = inference
+        self.granted = granted
+        self.missing = missing
+        self.quotas = quotas
+        self.throttledRequests = throttledRequests
+        self.cpuSeconds = cpuSeconds
         self.name = name
         self.id = id
         self.state = state

@@ -8,12 +8,16 @@ public struct LoadRequest: Codable, Sendable, Equatable {
     public var config: String?
     /// Added to the priority of the instance's inference requests; 0 when nil.
     public var priority: Int?
+    /// Capabilities granted at load besides the policy's (`infer`, `tool:catalog.*`);
+    /// one that does not parse refuses the load before anything is loaded.
+    public var grants: [String]?
 
-    public init(path: String, name: String? = nil, config: String? = nil, priority: Int? = nil) {
+    public init(path: String, name: String? = nil, config: String? = nil, priority: Int? = nil, grants: [String]? = nil) {
         self.path = path
         self.name = name
         self.config = config
         self.priority = priority
+        self.grants = grants
     }
 }
 

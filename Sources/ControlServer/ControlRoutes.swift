@@ -35,7 +35,7 @@ public struct ControlEnvironment: Sendable {
 ///     GET    /v1/version
 ///     GET    /v1/status
 ///     GET    /v1/instances[?all=1]
-///     POST   /v1/instances                      LoadRequest → InstanceInfo (201)
+///     POST   /v1/instances                      LoadRequest → InstanceInfo (201); a bad grant is 400, nothing loaded
 ///     GET    /v1/instances/NAME
 ///     DELETE /v1/instances/NAME[?timeout_ms=N]  → InstanceInfo of the stopped instance
 ///     POST   /v1/instances/NAME/messages        SendRequest → SendResponse
@@ -46,6 +46,7 @@ public struct ControlEnvironment: Sendable {
 ///     GET    /v1/tools[?match=GLOB]             → [ToolInfo]
 ///     POST   /v1/tools/NAME/call                CallToolRequest → CallToolResult
 ///     POST   /v1/feedback, GET /v1/feedback/stats, GET /v1/feedback/export  (see FeedbackRoutes)
+///     GET|POST /v1/instances/NAME/capabilities, GET|PATCH /v1/instances/NAME/quotas, GET /v1/audit  (see SecurityRoutes)
 ///     GET    /metrics                           Prometheus text format
 ///     GET    /livez, /readyz                    → HealthStatus (503 when not ready)
 public enum ControlRoutes {
@@ -79,20 +80,28 @@ public enum ControlRoutes {
             let all = try flag(request, "all")
             let accounts = kernel.scheduler.allAccounts()
             return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
-                InstanceInfo($0, inference: accounts[$0.name])
+                var info = InstanceInfo($0, inference: accounts[$0.name])
+                info.addSecurity(from: kernel)
+                return info
             }))
         }
 
         v1.post("instances") { request, _ in
             let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit(kernel))
-            let instance = try await kernel.load(path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0)
-            return try JSONResponse.make(InstanceInfo(instance.summary()), status: .created)
+            let grants = try (load.grants ?? []).map { text throws(KernelError) in try Capability(parsing: text) }
+            let instance = try await kernel.load(
+                path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants)
+            var info = InstanceInfo(instance.summary())
+            info.addSecurity(from: kernel)
+            return try JSONResponse.make(info, status: .created)
         }
 
         v1.get("instances/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
-            return try JSONResponse.make(InstanceInfo(instance.summary(), inference: kernel.scheduler.account(of: name)))
+            var info = InstanceInfo(instance.summary(), inference: kernel.scheduler.account(of: name))
+            info.addSecurity(from: kernel)
+            return try JSONResponse.make(info)
         }
 
         v1.delete("instances/:name") { request, context in
@@ -144,6 +153,7 @@ public enum ControlRoutes {
         }
         InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
+        SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         FeedbackRoutes.add(
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,
             bodyLimit: bodyLimit(kernel))

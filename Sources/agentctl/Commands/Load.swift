@@ -11,9 +11,17 @@ struct Load: AsyncParsableCommand {
             (ELF class, architecture, ABI version) and calls the plugin's init \
             with --config; any refusal is reported with its reason.
 
+            A plugin holds only the capabilities it is granted: those \
+            $AGENTOS_HOME/policy.yaml grants its name, and those given with \
+            --grant (comma-separated, repeatable: infer, kv, admin, tool:GLOB, \
+            send:GLOB). A capability that does not parse refuses the load. \
+            Capabilities the plugin requests but was not granted are named on \
+            stderr; `agentctl caps NAME` shows them and `agentctl grant` adds them.
+
             Examples:
               agentctl load ./build/plugins/echo.so
               agentctl load ./build/plugins/echo.so --name echo2 --config '{"greeting":"hi"}'
+              agentctl load ./build/plugins/support.so --grant 'infer,tool:catalog.*'
             """
     )
 
@@ -31,16 +39,29 @@ struct Load: AsyncParsableCommand {
     var priority = 0
 
     @Option(
+        name: .customLong("grant"),
+        help: ArgumentHelp("Capabilities to grant, comma-separated; repeatable.", valueName: "caps"))
+    var grants: [String] = []
+
+    @Option(
         name: .shortAndLong,
         help: ArgumentHelp("Output format; json prints the new InstanceInfo.", valueName: "format"))
     var output: OutputFormat = .table
 
     func run() async throws {
-        let request = LoadRequest(path: absolutePath(path), name: name, config: config, priority: priority == 0 ? nil : priority)
+        let capabilities = grants.flatMap(splitCapabilities)
+        let request = LoadRequest(
+            path: absolutePath(path), name: name, config: config, priority: priority == 0 ? nil : priority,
+            grants: capabilities.isEmpty ? nil : capabilities)
         let instance = try await ControlClient().load(request)
         switch output {
         case .json: try printJSON(instance)
-        case .table: print("loaded \(instance.name) (id \(instance.id)) from \(displayPath(instance.plugin))")
+        case .table:
+            let granted = instance.granted.flatMap { $0.isEmpty ? nil : ", granted " + $0.joined(separator: ", ") } ?? ""
+            print("loaded \(instance.name) (id \(instance.id)) from \(displayPath(instance.plugin))\(granted)")
+        }
+        if let missing = instance.missing, !missing.isEmpty {
+            printError("agentctl: \(instance.name) was not granted what it requests: \(missing.joined(separator: ", ")) (\(grantHint(instance.name, missing)))")
         }
     }
 }

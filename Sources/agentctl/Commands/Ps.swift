@@ -8,12 +8,15 @@ struct Ps: AsyncParsableCommand {
         discussion: """
             Columns: NAME, ID (kernel-minted, never reused), STATE (loading, \
             running, stopping, stopped, failed, hung), PLUGIN (the file it was \
-            loaded from), UPTIME, IN and OUT (messages received and sent), \
-            MAILBOX (queued/limit), INFER (inference requests, in flight), \
-            TOKENS (prompt/generated), TTFT (mean time to first token), LAST ERROR.
+            loaded from), UPTIME, CPU (CPU time of the instance's thread), \
+            IN and OUT (messages received and sent), MAILBOX (queued/limit), \
+            INFER (inference requests, in flight), TOKENS (prompt/generated), \
+            TTFT (mean time to first token), LAST ERROR.
 
             With -o json prints {"instances":[...]}, each instance with every \
-            field the kernel knows (descriptor, capabilities, origin, load time).
+            field the kernel knows (descriptor, capabilities, origin, load time), \
+            and for live ones what they were granted and lack, their quotas \
+            (as `agentctl quota` shows them) and CPU time.
             """
     )
 
@@ -29,7 +32,7 @@ struct Ps: AsyncParsableCommand {
         case .json:
             try printJSON(InstanceList(instances: instances))
         case .table:
-            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
+            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
         }
     }
@@ -37,7 +40,8 @@ struct Ps: AsyncParsableCommand {
     private static func row(_ instance: InstanceInfo) -> [String] {
         [
             instance.name, "\(instance.id)", instance.state, displayPath(instance.plugin),
-            humanDuration(instance.uptimeSeconds), "\(instance.messagesIn)", "\(instance.messagesOut)",
+            humanDuration(instance.uptimeSeconds), instance.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
+            "\(instance.messagesIn)", "\(instance.messagesOut)",
             "\(instance.mailboxDepth)/\(instance.mailboxLimit)",
             instance.inference.map { "\($0.requests) (\($0.inFlight))" } ?? "-",
             instance.inference.map { "\($0.promptTokens)/\($0.completionTokens)" } ?? "-",
