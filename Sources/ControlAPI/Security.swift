@@ -41,8 +41,8 @@ public struct QuotaInfo: Codable, Sendable, Equatable {
     /// nil = unlimited.
     public var limit: Int?
     /// Where the instance stands against it now, where that has a meaning
-    /// (tokens left in the minute's bucket, budget used, requests in flight,
-    /// tool calls left, messages queued); nil elsewhere.
+    /// (for the per-minute rates the last minute's spend, above the limit
+    /// while in debt; budget used; requests in flight; messages queued); nil elsewhere.
     public var use: Int?
     /// What this quota refused so far.
     public var refusals: Int

@@ -49,8 +49,8 @@ public final class Instance: @unchecked Sendable {
     let grants: Mutex<CapabilitySet>
     /// Bumped on every grant and revoke, so cached permissions (the last receiver's) expire.
     let grantsGeneration = Atomic<UInt64>(0)
-    /// False only where a benchmark measures the checks' cost (`KernelConfiguration.checksCapabilities`).
-    let checksCapabilities: Bool
+    /// False only where a benchmark measures what the capability and quota checks cost (`KernelConfiguration.checksPolicy`).
+    let checksPolicy: Bool
     /// The quotas, the tool-call rate's bucket and the refusals so far.
     let quotas = Mutex(InstanceQuotas())
     /// The message_bytes quota, read on every send: Int.max when unlimited.
@@ -102,7 +102,7 @@ public final class Instance: @unchecked Sendable {
         grants: CapabilitySet, origin: InstanceSummary.Origin, kernel: Kernel
     ) {
         self.grants = Mutex(grants)
-        self.checksCapabilities = kernel.configuration.checksCapabilities
+        self.checksPolicy = kernel.configuration.checksPolicy
         self.handlerDeadlineNanos = Atomic(UInt64(kernel.configuration.handlerDeadline * 1e9))
         self.priority = priority
         self.tools = tools

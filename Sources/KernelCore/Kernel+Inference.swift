@@ -180,7 +180,7 @@ extension Kernel {
         guard !matched.isEmpty else {
             throw KernelError(.toolNotFound, "no loaded tool matches \(use.patterns.joined(separator: ", ")) (see `agentctl tools`)")
         }
-        if let holder, holder.checksCapabilities {
+        if let holder, holder.checksPolicy {
             let withheld = matched.filter { !holder.permitsTool($0.name) }
             for tool in withheld {
                 holder.deny(.tool(tool.name), syscall: "tool_loop", reason: "\(tool.name) withheld from the model: \(holder.name) does not hold tool:\(tool.name)")

@@ -81,7 +81,7 @@ extension Kernel {
                 instance.log.append(.warn, .kernel, "call_delegate: \(error.message)")
                 return .invalidArgument
             }
-            guard !instance.checksCapabilities || held.covers(capability) else {
+            guard !instance.checksPolicy || held.covers(capability) else {
                 instance.deny(capability, syscall: Syscall.callDelegate.name, reason: "\(instance.name) tried to delegate \(capability), which it does not hold (delegation only narrows)")
                 return .permissionDenied
             }
@@ -180,8 +180,8 @@ extension Kernel {
         }
         switch receiver(named: to, for: instance, syscall) {
         case .success(let receiver):
-            if let refusal = messageSizeRefusal(body.len, from: instance, to: receiver) {
-                instance.refuseQuota("message_bytes", syscall: syscall.name, reason: refusal)
+            if let (limited, reason) = messageSizeRefusal(body.len, from: instance, to: receiver) {
+                limited.refuseQuota("message_bytes", syscall: syscall.name, reason: reason)
                 countRefusal(.tooBig, from: instance)
                 return .failure(.tooBig)
             }
@@ -207,24 +207,25 @@ extension Kernel {
         guard sender.maySend(to: name, syscall) else { return .failure(.permissionDenied) }
         guard let receiver = table.lookup(name) else { return .failure(.notFound) }
         // Cache only what the sender's own grants allow: a lent capability ends with its request.
-        if !sender.checksCapabilities || sender.grants.withLock({ $0.permitsSend(to: name) }) {
+        if !sender.checksPolicy || sender.grants.withLock({ $0.permitsSend(to: name) }) {
             sender.lastReceiver = receiver
             sender.lastReceiverGeneration = sender.grantsGeneration.load(ordering: .relaxed)
         }
         return .success(receiver)
     }
 
-    /// Why a body of `length` bytes may not go from `sender` to `receiver` under
-    /// their message_bytes quotas; nil when it may.
+    /// Whose message_bytes quota a body of `length` bytes from `sender` to
+    /// `receiver` is over, and why; nil when it fits both.
     @inline(__always)
-    private func messageSizeRefusal(_ length: Int, from sender: Instance, to receiver: Instance) -> String? {
+    private func messageSizeRefusal(_ length: Int, from sender: Instance, to receiver: Instance) -> (Instance, String)? {
+        guard sender.checksPolicy else { return nil }
         let sendLimit = sender.messageBytesQuota.load(ordering: .relaxed)
         if length > sendLimit {
-            return "a \(length)-byte message to \(receiver.name) is over \(sender.name)'s message_bytes quota (\(sendLimit))"
+            return (sender, "a \(length)-byte message to \(receiver.name) is over \(sender.name)'s message_bytes quota (\(sendLimit))")
         }
         let receiveLimit = receiver.messageBytesQuota.load(ordering: .relaxed)
         if length > receiveLimit {
-            return "a \(length)-byte message is over \(receiver.name)'s message_bytes quota (\(receiveLimit))"
+            return (receiver, "a \(length)-byte message from \(sender.name) is over \(receiver.name)'s message_bytes quota (\(receiveLimit))")
         }
         return nil
     }

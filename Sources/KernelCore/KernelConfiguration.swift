@@ -16,9 +16,9 @@ public struct KernelConfiguration: Sendable {
     public var inferenceQueueCapacity = 4096
     /// Milliseconds the tool loop waits for one tool call.
     public var toolTimeoutMs: UInt32 = 30_000
-    /// Whether syscalls check capabilities. Only a benchmark measuring what
-    /// the checks cost turns this off; agentosd has no flag for it.
-    public var checksCapabilities = true
+    /// Whether syscalls check capabilities and quotas. Only a benchmark
+    /// measuring what the checks cost turns this off; agentosd has no flag for it.
+    public var checksPolicy = true
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

@@ -11,7 +11,7 @@ import Testing
         // Counters
         "agentos_messages_sent_total", "agentos_messages_delivered_total", "agentos_messages_refused_total",
         "agentos_syscalls_total", "agentos_inference_requests_total", "agentos_inference_tokens_total",
-        "agentos_tool_calls_total", "agentos_capability_denials_total",
+        "agentos_tool_calls_total", "agentos_capability_denials_total", "agentos_quota_refusals_total",
         // Histograms
         "agentos_handler_duration_seconds", "agentos_inference_queue_wait_seconds",
         "agentos_inference_time_to_first_token_seconds", "agentos_inference_time_per_output_token_seconds",
@@ -22,9 +22,9 @@ import Testing
         "process_open_fds", "process_cpu_seconds_total", "process_threads",
     ]
 
-    /// Metrics that appear only with tool calls, an engine or capabilities.
+    /// Metrics that appear only with tool calls, an engine, a denial or a quota refusal.
     static func needsMoreThanAnAgent(_ name: String) -> Bool {
-        name == "agentos_capability_denials_total"
+        name == "agentos_capability_denials_total" || name == "agentos_quota_refusals_total"
             || ["agentos_tool_", "agentos_inference_", "agentos_engine_"].contains { name.hasPrefix($0) }
     }
 

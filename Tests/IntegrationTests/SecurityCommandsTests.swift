@@ -232,14 +232,14 @@ import Testing
         #expect(shown.stdout == set.stdout)
         let rows = shown.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         #expect(rows.first == ["KEY", "LIMIT", "USE", "REFUSALS"])
-        #expect(rows.contains(["tokens_per_minute", "20000", "20000", "0"]), "\(shown.stdout)")
+        #expect(rows.contains(["tokens_per_minute", "20000", "0", "0"]), "\(shown.stdout)")
         #expect(rows.contains(["concurrent_inference", "2", "0", "0"]), "\(shown.stdout)")
         #expect(rows.contains(["token_budget", "unlimited", "0", "0"]), "\(shown.stdout)")
         #expect(rows.contains(["throttled", "requests", "0"]) && rows.contains { $0.first == "cpu" && $0.last?.hasSuffix("s") == true })
 
         let json = try quotas(kernel)
         #expect(json.agent == "support" && json.quotas.count == 8)
-        #expect(json.quotas.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 20_000, refusals: 0))
+        #expect(json.quotas.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 0, refusals: 0))
         #expect(try kernel.agentctl("quota", "support", "tokens_per_minute=unlimited").status == 0)
         #expect(try quotas(kernel).quotas.first?.limit == nil)
         try await kernel.expectHealthy()
@@ -289,7 +289,7 @@ import Testing
         let instances = try ControlJSON.decoder().decode(InstanceList.self, from: Data(result.stdout.utf8)).instances
         let support = try #require(instances.first { $0.name == "support" })
         #expect(support.granted == ["infer"] && support.missing == ["tool:catalog.*"])
-        #expect(support.quotas?.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 20_000, refusals: 0))
+        #expect(support.quotas?.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 0, refusals: 0))
         #expect(support.throttledRequests == 0)
         #expect((support.cpuSeconds ?? -1) >= 0)
         #expect(result.stdout.contains(#""limit" : null"#))  // unlimited is an explicit null

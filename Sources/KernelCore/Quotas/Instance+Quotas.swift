@@ -14,7 +14,8 @@ extension Instance {
     /// nanoseconds to wait before the call may run (0: at once), or nil when
     /// the wait would pass quota_wait_ms: the call is then refused (and not charged).
     func admitToolCall(now: UInt64 = monotonicNanos()) -> UInt64? {
-        quotas.withLock { quotas in
+        guard checksPolicy else { return 0 }
+        return quotas.withLock { quotas in
             guard var bucket = quotas.toolCalls else { return 0 }
             bucket.charge(1, now: now)
             let wait = bucket.balance(now: now) >= 0 ? 0 : bucket.nanosUntilPositive(now: now)

@@ -6,8 +6,9 @@ public struct QuotaEntry: Sendable, Equatable {
     /// nil = unlimited.
     public let limit: Int?
     /// Where the instance stands against it now, where that has a meaning:
-    /// tokens left in the minute's bucket, tokens used of the budget, requests
-    /// in flight, tool calls left in the minute's bucket, messages queued.
+    /// for the rates, what their bucket is short of full (the last minute's
+    /// spend; above the limit while in debt); tokens used of the budget;
+    /// requests in flight; messages queued.
     public let use: Int?
     /// What this quota refused so far.
     public let refusals: Int
@@ -83,11 +84,12 @@ extension Kernel {
         let inference = scheduler.quotaUse(of: instance.name)
         let now = monotonicNanos()
         let entries = limits.entries.map { key, limit in
+            // A rate's use is what the bucket is short of full: the last minute's spend, more while in debt.
             let use: Int? = switch key {
-            case "tokens_per_minute": inference.tokensAvailable
+            case "tokens_per_minute": limit.flatMap { limit in inference.tokensAvailable.map { limit - $0 } }
             case "token_budget": inference.tokensUsed
             case "concurrent_inference": inference.inFlight
-            case "tool_calls_per_minute": toolCalls.map { Int($0.balance(now: now).rounded(.down)) }
+            case "tool_calls_per_minute": toolCalls.map { Int(($0.capacity - $0.balance(now: now)).rounded(.up)) }
             case "mailbox_depth": instance.mailbox.depth
             default: nil
             }

@@ -8,7 +8,7 @@ extension Instance {
     /// Whether the instance holds `infer`, itself or lent.
     @inline(__always)
     func mayInfer(_ syscall: Syscall) -> Bool {
-        guard checksCapabilities else { return true }
+        guard checksPolicy else { return true }
         if grants.withLock({ $0.permitsInfer }) || delegation?.permitsInfer == true { return true }
         deny(.infer, syscall: syscall.name)
         return false
@@ -17,7 +17,7 @@ extension Instance {
     /// Whether the instance holds a `tool:` capability matching `name`, itself or lent.
     @inline(__always)
     func mayCallTool(_ name: String, _ syscall: Syscall) -> Bool {
-        guard checksCapabilities else { return true }
+        guard checksPolicy else { return true }
         if permitsTool(name) { return true }
         deny(.tool(name), syscall: syscall.name)
         return false
@@ -26,7 +26,7 @@ extension Instance {
     /// Whether the instance holds a `send:` capability matching `name`, itself or lent.
     @inline(__always)
     func maySend(to name: String, _ syscall: Syscall) -> Bool {
-        guard checksCapabilities else { return true }
+        guard checksPolicy else { return true }
         if grants.withLock({ $0.permitsSend(to: name) }) || delegation?.permitsSend(to: name) == true { return true }
         deny(.send(name), syscall: syscall.name)
         return false

@@ -243,7 +243,7 @@ extension Kernel {
         }
         let ownThread = instance.isOwnThread
         let callable = toolDescriptions(matching: patterns).filter { tool in
-            !instance.checksCapabilities
+            !instance.checksPolicy
                 || (ownThread ? instance.permitsTool(tool.name) : instance.grants.withLock { $0.permitsTool(tool.name) })
         }
         let list = JSONValue.array(callable.map(\.openAIFunction))

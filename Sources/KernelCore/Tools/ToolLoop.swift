@@ -237,7 +237,7 @@ extension ToolLoop {
         /// and its tool_calls_per_minute quota, waiting for that budget (on this
         /// GCD thread) when needed. Returns why the call is refused (audited), or nil.
         func admit(_ tool: String) -> KernelError? {
-            if instance.checksCapabilities,
+            if instance.checksPolicy,
                !instance.grants.withLock({ $0.permitsTool(tool) }), lent?.permitsTool(tool) != true {
                 let reason = "the model called \(tool), which \(instance.name) does not hold (tool:\(tool)); refused"
                 instance.deny(.tool(tool), syscall: "tool_loop", reason: reason)

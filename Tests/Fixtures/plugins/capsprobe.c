@@ -4,6 +4,7 @@
  * status name, then "|" and what the syscall returned, if anything:
  *
  *   send AGENT              send(AGENT, "ping")
+ *   sendn AGENT N           send(AGENT, N bytes of "x"), N at most 65536
  *   call AGENT BODY         call(AGENT, BODY) → "AOS_OK|REPLY"
  *   infer                   infer (one user turn, max_tokens 1)
  *   stream                  infer_stream
@@ -83,7 +84,18 @@ static aos_status on_message(aos_ctx *ctx, void *state, const aos_message *msg) 
     int used = 0;
     aos_status status;
 
-    if (sscanf(text, "send %127s", name) == 1) {
+    unsigned size = 0;
+    if (sscanf(text, "sendn %127s %u", name, &size) == 2 && size <= 65536) {
+        uint8_t *bytes = malloc(size + 1);
+        if (bytes == NULL) {
+            free(text);
+            return AOS_ENOMEM;
+        }
+        memset(bytes, 'x', size);
+        aos_status sent = api->send(ctx, name, (aos_bytes){bytes, size}, 0);
+        free(bytes);
+        status = answer(ctx, api, msg, sent, NULL);
+    } else if (sscanf(text, "send %127s", name) == 1) {
         aos_bytes body = {(const uint8_t *)"ping", 4};
         status = answer(ctx, api, msg, api->send(ctx, name, body, 0), NULL);
     } else if (sscanf(text, "call %127s %n", name, &used) == 1 && used > 0) {

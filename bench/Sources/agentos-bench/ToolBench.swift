@@ -45,6 +45,10 @@ struct ToolBench {
         table.add("tool_call syscall from an agent", agentos: syscall, baseline: directWithJSON, unit: .nanoseconds,
                   baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true)
 
+        let (checked, bypassed) = try await policyChecks()
+        table.add("capability + quota checks, per tool_call syscall", agentos: checked, baseline: bypassed, unit: .nanoseconds,
+                  baselineIs: "the same syscall with the checks bypassed", goal: "≤ baseline + 100 ns", lowerIsBetter: true)
+
         let (total, model) = try await supportAnswer()
         table.add("support answer with tools, end to end", agentos: total, baseline: model, unit: .nanoseconds,
                   baselineIs: "its model time (the rest is the kernel's)", goal: "report", lowerIsBetter: true)
@@ -91,6 +95,46 @@ struct ToolBench {
             return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(Self.calls)
         }
         return (kernelNanos, directNanos)
+    }
+
+    /// The tool_call syscall from toolbench.so, in this process, on a kernel
+    /// that checks the agent's capability (tool:calculator.add) and its
+    /// tool_calls_per_minute quota on every call and on one that bypasses both:
+    /// ns per call, medians of interleaved rounds.
+    private func policyChecks() async throws -> (checked: Double, bypassed: Double) {
+        let (calls, rounds) = (50_000, 9)  // 9 × 50 000 calls stay under the quota's burst (1M): no call waits
+        func kernel(checks: Bool) async throws -> Kernel {
+            let copies = NSTemporaryDirectory() + "agentos-bench-checks-\(getpid())-\(checks)"
+            let loader = PluginLoader(copiesDirectory: copies)
+            try loader.prepare()
+            var configuration = KernelConfiguration(pluginCopiesPath: copies)
+            configuration.checksPolicy = checks
+            let kernel = Kernel(configuration: configuration, loader: loader, logger: Logger(label: "bench"))
+            _ = try await kernel.load(path: "\(plugins)/calculator.so")
+            _ = try await kernel.load(path: "\(baselines)/toolbench.so", grants: [.tool("calculator.add")])
+            _ = try kernel.setQuota("tool_calls_per_minute", "1M", for: "toolbench")
+            return kernel
+        }
+        func mean(_ kernel: Kernel) async throws -> Double {
+            let body = Array("\(calls) calculator.add \(Self.arguments)".utf8)
+            let reply = try await kernel.send(to: "toolbench", body: body, wait: true, timeoutMs: 120_000).reply ?? []
+            let figures = try JSONParser.parse(String(decoding: reply, as: UTF8.self))
+            guard figures["errors"] == .integer(0), case .number(let mean)? = figures["mean_ns"] else {
+                throw BenchError("toolbench answered \(String(decoding: reply, as: UTF8.self))")
+            }
+            return mean
+        }
+        let checking = try await kernel(checks: true)
+        let bypassing = try await kernel(checks: false)
+        var checked: [Double] = []
+        var bypassed: [Double] = []
+        for _ in 0..<rounds {
+            checked.append(try await mean(checking))
+            bypassed.append(try await mean(bypassing))
+        }
+        await checking.shutdown(timeout: 5)
+        await bypassing.shutdown(timeout: 5)
+        return (checked.sorted()[checked.count / 2], bypassed.sorted()[bypassed.count / 2])
     }
 
     /// The support agent's question answered through the tool loop (its
