@@ -2,7 +2,8 @@ import Foundation
 
 /// A snapshot of an instance for `ps`, taken under no lock the caller must hold.
 public struct InstanceSummary: Sendable, Equatable {
-    public enum Origin: String, Sendable { case agentctl, pluginsDir = "plugins_dir" }
+    /// Who loaded it: agentctl (the control API), the Plugins/ folder, or an agent holding `admin`.
+    public enum Origin: String, Sendable { case agentctl, pluginsDir = "plugins_dir", agent }
 
     public var name: String
     public var id: UInt64

@@ -14,6 +14,8 @@ public struct KernelConfiguration: Sendable {
     public var endedLimit = 256
     /// Inference requests queued at most before submitters get AOS_EFULL.
     public var inferenceQueueCapacity = 4096
+    /// Seconds `plugin_unload` lets the instance's handler finish before it is left hung.
+    public var unloadTimeout: Double = 5
     /// Milliseconds the tool loop waits for one tool call.
     public var toolTimeoutMs: UInt32 = 30_000
     /// Whether syscalls check capabilities and quotas. Only a benchmark

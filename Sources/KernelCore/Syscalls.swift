@@ -108,6 +108,14 @@ enum Syscalls {
                 guard let reply else { return counted(instance, .callDelegate, .invalidArgument) }
                 return counted(instance, .callDelegate, instance.kernel.callDelegate(
                     from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply))
+            },
+            plugin_load: { context, path, name, config in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return counted(instance, .pluginLoad, instance.kernel.pluginLoad(from: instance, path: path, name: name, config: config))
+            },
+            plugin_unload: { context, name in
+                guard let instance = Instance.from(context) else { return AOS_EINVAL }
+                return counted(instance, .pluginUnload, instance.kernel.pluginUnload(from: instance, name: name))
             }
         ))
         return UnsafePointer(table)

@@ -139,6 +139,7 @@ struct AgentOSD: AsyncParsableCommand {
         settings.maxMessageBytes = maxMessageBytes
         settings.handlerDeadline = handlerDeadline
         settings.initTimeout = initTimeout
+        settings.unloadTimeout = unloadTimeout
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine: InferenceEngine?

@@ -30,6 +30,10 @@ import Testing
         Row(
             syscall: "tools_list", command: "list calculator.a*", exact: "tool:calculator.add", glob: "tool:calc*",
             allowed: "calculator.add", denied: "AOS_OK|[]"),
+        Row(
+            syscall: "plugin_load", command: "load \(Paths.plugin("echo")) loaded", exact: "admin", glob: "admin",
+            allowed: "AOS_OK", denied: "AOS_EPERM"),
+        Row(syscall: "plugin_unload", command: "unload loaded", exact: "admin", glob: "admin", allowed: "AOS_OK", denied: "AOS_EPERM"),
     ]
 
     /// A kernel with the calculator, an echo named "target", and policy.yaml granting `grants` to "probe".
@@ -137,6 +141,39 @@ import Testing
         let audit = try kernel.agentctl("audit", "--agent", "lender", "-o", "json").stdout
         #expect(audit.contains("tried to delegate tool:*"), "\(audit)")
         #expect(audit.contains("delegation only narrows"), "\(audit)")
+    }
+
+    /// `admin` loads and unloads other plugins, and hands out nothing: what it
+    /// loads holds only what policy.yaml grants that name.
+    @Test func adminLoadsAndUnloadsButGrantsNothing() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try writePolicy(kernel, ["boss": ["admin", "send:*"], "granted": ["send:target"]])
+        try await kernel.load("capsprobe", as: "boss")
+        try await kernel.load("echo", as: "target")
+        let probe = Paths.plugin("capsprobe")
+
+        #expect(try await kernel.ask("boss", "load \(probe) minion") == "AOS_OK")
+        #expect(try await kernel.listed("minion")?.origin == "agent")
+        #expect(try await kernel.client.capabilities(of: "minion").granted.isEmpty)
+        #expect(try await kernel.ask("minion", "send target") == "AOS_EPERM")
+        #expect(try await kernel.ask("boss", "load \(probe) granted") == "AOS_OK")
+        #expect(try await kernel.ask("granted", "send target") == "AOS_OK")
+
+        #expect(try await kernel.ask("boss", "load \(probe) minion") == "AOS_EEXIST")
+        #expect(try await kernel.ask("boss", "load /nonexistent/x.so other") == "AOS_ENOTFOUND")
+        #expect(try await kernel.ask("boss", "load /etc/hostname other") == "AOS_EINVAL")
+        #expect(try await kernel.ask("boss", "load \(Paths.plugin("abinew")) other") == "AOS_EABI")
+        #expect(try await kernel.ask("boss", "load \(Paths.plugin("failinit")) other") == "AOS_EHANDLER")
+        #expect(try await kernel.ask("boss", "load \(probe) bad/name") == "AOS_EINVAL")
+        #expect(try await kernel.ask("boss", "unload boss") == "AOS_EINVAL")
+        #expect(try await kernel.ask("boss", "unload nobody") == "AOS_ENOTFOUND")
+        #expect(try await kernel.ask("minion", "unload boss") == "AOS_EPERM")
+        #expect(try await kernel.ask("boss", "unload minion") == "AOS_OK")
+        #expect(try await kernel.listed("minion")?.state == "stopped")
+        let log = try kernel.agentctl("logs", "boss").stdout
+        #expect(log.contains("plugin_load: cannot load /nonexistent/x.so"), "\(log)")
+        try await kernel.expectHealthy()
     }
 
     @Test func aBadPolicyFileRefusesTheLoadAndSaysWhere() async throws {

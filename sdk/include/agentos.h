@@ -626,6 +626,55 @@ typedef struct aos_kernel_api {
     aos_status (*call_delegate)(aos_ctx *ctx, const char *to, aos_bytes body, const char *const *caps,
                                 size_t n_caps, uint32_t timeout_ms, aos_buffer *reply);
 
+    /**
+     * plugin_load — load a plugin as a new instance. Needs "admin".
+     *
+     *   aos_status (*plugin_load)(aos_ctx *ctx, const char *path, const char *name,
+     *                             const char *config);
+     *
+     * Loads the shared library at `path` (absolute, or relative to the
+     * kernel's working directory) as an instance named `name` (NULL: the
+     * descriptor's name) with `config` (NULL: ""), and blocks until its init
+     * returns. The new instance holds what policy.yaml grants its name and
+     * nothing else: "admin" loads plugins, it does not hand out capabilities.
+     * The caller keeps ownership of the strings. The kernel's log and this
+     * instance's log say why a load failed. Time spent here does not count
+     * against the handler deadline.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EPERM        this instance does not hold "admin"
+     *   AOS_EINVAL       `path` is NULL, a string is not UTF-8, the name is
+     *                    invalid, or the file is not a loadable plugin
+     *   AOS_ENOTFOUND    no file at `path`
+     *   AOS_EABI         the plugin was built for another ABI or build
+     *   AOS_EEXIST       an instance with that name is running
+     *   AOS_EHANDLER     its init failed (it is listed as failed)
+     *   AOS_ETIMEDOUT    its init did not return in time (it is left hung)
+     *   AOS_ESTOPPING    this instance is being unloaded
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*plugin_load)(aos_ctx *ctx, const char *path, const char *name, const char *config);
+
+    /**
+     * plugin_unload — unload another instance. Needs "admin".
+     *
+     *   aos_status (*plugin_unload)(aos_ctx *ctx, const char *name);
+     *
+     * Unloads instance `name` as `agentctl unload` does and blocks until it
+     * has stopped (its library closed) or the kernel's unload timeout passes.
+     * Thread: the calling instance's own thread only.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EPERM        this instance does not hold "admin"
+     *   AOS_EINVAL       `name` is NULL, not UTF-8, or this instance itself
+     *   AOS_ENOTFOUND    no instance named `name` is running
+     *   AOS_ETIMEDOUT    its handler did not return in time: it stays listed as hung
+     *   AOS_ESTOPPING    this instance is being unloaded
+     *   AOS_EWRONGTHREAD called from another thread
+     */
+    aos_status (*plugin_unload)(aos_ctx *ctx, const char *name);
+
     /* ABI 1.4 and later append here. */
 } aos_kernel_api;
 
@@ -744,7 +793,8 @@ typedef struct aos_plugin_descriptor {
     const char *description; /* one line */
     /* NULL-terminated list of capabilities the plugin will request, or NULL:
      * "infer", "tool:NAME", "send:AGENT" (NAME and AGENT may be globs such as
-     * "catalog.*"), "kv", "admin". The operator decides what is granted. */
+     * "catalog.*"), "kv", "admin" (plugin_load and plugin_unload). The
+     * operator decides what is granted. */
     const char *const *capabilities;
 
     /**

@@ -4,6 +4,7 @@ import Metrics
 /// The syscalls counted in `agentos_syscalls_total`.
 enum Syscall: Int, CaseIterable {
     case send, call, reply, log, now, `self`, infer, inferStream, inferSubmit, inferCancel, toolCall, toolsList, callDelegate
+    case pluginLoad, pluginUnload
 
     /// Its name in agentos.h.
     var name: String {
@@ -21,6 +22,8 @@ enum Syscall: Int, CaseIterable {
         case .toolCall: "tool_call"
         case .toolsList: "tools_list"
         case .callDelegate: "call_delegate"
+        case .pluginLoad: "plugin_load"
+        case .pluginUnload: "plugin_unload"
         }
     }
 }

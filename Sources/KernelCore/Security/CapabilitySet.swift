@@ -4,6 +4,7 @@ public struct CapabilitySet: Sendable, Equatable {
     /// In the order granted, without duplicates.
     public private(set) var capabilities: [Capability] = []
     private var infer = false
+    private var admin = false
     private var toolPatterns: [String] = []
     private var sendPatterns: [String] = []
 
@@ -46,6 +47,8 @@ public struct CapabilitySet: Sendable, Equatable {
     @inline(__always)
     var permitsInfer: Bool { infer }
 
+    var permitsAdmin: Bool { admin }
+
     @inline(__always)
     func permitsTool(_ name: String) -> Bool {
         toolPatterns.contains { Capability.matches($0, name) }
@@ -58,6 +61,7 @@ public struct CapabilitySet: Sendable, Equatable {
 
     private mutating func reindex() {
         infer = capabilities.contains(.infer)
+        admin = capabilities.contains(.admin)
         toolPatterns = capabilities.compactMap { if case .tool(let pattern) = $0 { pattern } else { nil } }
         sendPatterns = capabilities.compactMap { if case .send(let pattern) = $0 { pattern } else { nil } }
     }

@@ -14,6 +14,14 @@ extension Instance {
         return false
     }
 
+    /// Whether the instance holds `admin`, itself or lent.
+    func mayAdminister(_ syscall: Syscall) -> Bool {
+        guard checksPolicy else { return true }
+        if grants.withLock({ $0.permitsAdmin }) || delegation?.permitsAdmin == true { return true }
+        deny(.admin, syscall: syscall.name)
+        return false
+    }
+
     /// Whether the instance holds a `tool:` capability matching `name`, itself or lent.
     @inline(__always)
     func mayCallTool(_ name: String, _ syscall: Syscall) -> Bool {

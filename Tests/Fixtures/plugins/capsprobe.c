@@ -14,6 +14,8 @@
  *   list PATTERN            tools_list(PATTERN) → "AOS_OK|JSON"
  *   delegate AGENT CAPS CMD call_delegate(AGENT, CMD) lending CAPS (comma-separated,
  *                           "-" for none) → "STATUS|REPLY"
+ *   load PATH NAME          plugin_load(PATH, NAME, NULL)
+ *   unload NAME             plugin_unload(NAME)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,10 @@ static aos_status on_message(aos_ctx *ctx, void *state, const aos_message *msg) 
         status = answer(ctx, api, msg, api->tool_call(ctx, name, text + used, 5000, &buffer), &buffer);
     } else if (sscanf(text, "list %127s", name) == 1) {
         status = answer(ctx, api, msg, api->tools_list(ctx, name, &buffer), &buffer);
+    } else if (sscanf(text, "load %511s %127s", caps, name) == 2) {
+        status = answer(ctx, api, msg, api->plugin_load(ctx, caps, name, NULL), NULL);
+    } else if (sscanf(text, "unload %127s", name) == 1) {
+        status = answer(ctx, api, msg, api->plugin_unload(ctx, name), NULL);
     } else if (sscanf(text, "delegate %127s %511s %n", name, caps, &used) == 2 && used > 0) {
         status = answer(ctx, api, msg, delegate(ctx, api, name, caps, text + used, &buffer), &buffer);
     } else {
@@ -133,7 +139,7 @@ static aos_status on_message(aos_ctx *ctx, void *state, const aos_message *msg) 
     return status;
 }
 
-static const char *const requested[] = {"infer", "send:*", "tool:*", NULL};
+static const char *const requested[] = {"infer", "send:*", "tool:*", "admin", NULL};
 
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     AOS_PLUGIN_HEADER,
