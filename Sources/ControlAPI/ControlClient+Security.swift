@@ -24,7 +24,7 @@ extension ControlClient {
     }
 
     /// The audit log's records, oldest first: only `agent`'s when given, only
-    /// those since `since` (see `AuditSince`) when given.
+    /// those since `since` (see `SinceTime`) when given.
     public func audit(agent: String? = nil, since: String? = nil) async throws -> [AuditEntry] {
         var query: [String] = []
         if let agent { query.append("agent=" + queryValue(agent)) }

@@ -154,22 +154,3 @@ public struct AuditList: Codable, Sendable, Equatable {
         self.records = records
     }
 }
-
-/// The `since` of `GET /v1/audit` and `agentctl audit --since`.
-public enum AuditSince {
-    /// What `since` accepts, for error messages.
-    public static let accepted = "a duration such as 30s, 10m, 2h or 7d, or an RFC 3339 time such as 2026-11-25T10:00:00Z"
-
-    /// The time `text` names: an RFC 3339 time, or a duration back from `now`
-    /// (`30s`, `10m`, `2h`, `7d`, or plain seconds). nil when it is neither.
-    public static func date(_ text: String, now: Date = Date()) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
-        let (number, unit) = text.last.flatMap { units[$0] }.map { (text.dropLast(), $0) } ?? (Substring(text), 1)
-        guard number.allSatisfy({ $0.isASCII && ($0.isWholeNumber || $0 == ".") }),
-              let value = Double(number), value.isFinite, value <= 100 * 365 * 86_400 / unit
-        else { return nil }
-        return now.addingTimeInterval(-value * unit)
-    }
-}

@@ -54,8 +54,8 @@ enum SecurityRoutes {
         v1.get("audit") { request, _ in
             let agent = request.uri.queryParameters.get("agent")
             let since = try request.uri.queryParameters.get("since").map { text in
-                guard let date = AuditSince.date(text) else {
-                    throw RequestError.badQuery("query parameter since=\(text) should be \(AuditSince.accepted)")
+                guard let date = SinceTime.date(text) else {
+                    throw RequestError.badQuery("query parameter since=\(text) should be \(SinceTime.accepted)")
                 }
                 return date
             }

@@ -32,11 +32,3 @@ func absolutePath(_ path: String) -> String {
 func padded(_ text: String, to width: Int) -> String {
     text + String(repeating: " ", count: max(width - text.count, 0))
 }
-
-/// "30s", "5m", "2h", "1d" (or plain seconds) in seconds; nil when it is none of these.
-func parseDuration(_ text: String) -> Double? {
-    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
-    let (number, unit) = text.last.flatMap { units[$0] }.map { (text.dropLast(), $0) } ?? (Substring(text), 1)
-    guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
-    return value * unit
-}

@@ -36,7 +36,7 @@ struct Audit: AsyncParsableCommand {
     var output: OutputFormat = .table
 
     func validate() throws {
-        if let since, AuditSince.date(since) == nil { throw ValidationError("--since must be \(AuditSince.accepted)") }
+        if let since, SinceTime.date(since) == nil { throw ValidationError("--since must be \(SinceTime.accepted)") }
     }
 
     func run() async throws {

@@ -87,11 +87,11 @@ extension Feedback {
         var output: OutputFormat = .table
 
         func validate() throws {
-            if let since, parseDuration(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 7d") }
+            if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 7d") }
         }
 
         func run() async throws {
-            let seconds = since.flatMap(parseDuration).map { Int($0.rounded(.up)) }
+            let seconds = since.flatMap(SinceTime.seconds).map { Int($0.rounded(.up)) }
             let stats = try await ControlClient().feedbackStats(agent: agent, since: seconds)
             switch output {
             case .json:

@@ -38,12 +38,12 @@ struct Logs: AsyncParsableCommand {
 
     func validate() throws {
         if let tail, tail < 0 { throw ValidationError("--tail must be 0 or more.") }
-        if let since, parseDuration(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 1d") }
+        if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 1d") }
     }
 
     func run() async throws {
         let encoder = ControlJSON.encoder()
-        let seconds = since.flatMap(parseDuration).map { Int($0.rounded(.up)) }
+        let seconds = since.flatMap(SinceTime.seconds).map { Int($0.rounded(.up)) }
         for try await entry in ControlClient().logs(name, tail: tail, since: seconds, follow: follow) {
             switch output {
             case .json: print(String(decoding: try encoder.encode(entry), as: UTF8.self))
