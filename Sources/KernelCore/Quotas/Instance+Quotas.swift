@@ -6,6 +6,8 @@ import Metrics
 struct InstanceQuotas: Sendable {
     var limits = QuotaLimits()
     var toolCalls: TokenBucket?
+    /// `limits.quotaWaitNanos`, worked out when the limits are set.
+    var toolCallMaxWaitNanos = QuotaLimits().quotaWaitNanos
     var refusals: [String: Int] = [:]
 }
 
@@ -13,14 +15,14 @@ extension Instance {
     /// Takes one call from the tool_calls_per_minute budget. Returns the
     /// nanoseconds to wait before the call may run (0: at once), or nil when
     /// the wait would pass quota_wait_ms: the call is then refused (and not charged).
-    func admitToolCall(now: UInt64 = monotonicNanos()) -> UInt64? {
+    func admitToolCall() -> UInt64? {
         guard checksPolicy else { return 0 }
         return quotas.withLock { quotas in
             guard var bucket = quotas.toolCalls else { return 0 }
+            let now = monotonicNanos()
             bucket.charge(1, now: now)
             let wait = bucket.balance(now: now) >= 0 ? 0 : bucket.nanosUntilPositive(now: now)
-            let limit = UInt64(quotas.limits.quotaWaitMs ?? QuotaLimits.defaultQuotaWaitMs) * 1_000_000
-            guard wait <= limit else { return nil }
+            guard wait <= quotas.toolCallMaxWaitNanos else { return nil }
             quotas.toolCalls = bucket
             return wait
         }

@@ -55,6 +55,7 @@ extension Kernel {
         let now = monotonicNanos()
         instance.quotas.withLock { quotas in
             quotas.limits = limits
+            quotas.toolCallMaxWaitNanos = limits.quotaWaitNanos
             if let rate = limits.toolCallsPerMinute {
                 if quotas.toolCalls == nil {
                     quotas.toolCalls = TokenBucket(capacity: rate, refillPerSecond: Double(rate) / 60, now: now)

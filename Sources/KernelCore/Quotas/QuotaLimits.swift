@@ -131,10 +131,15 @@ public struct QuotaLimits: Sendable, Equatable {
 
     /// The limits `InferenceScheduler` enforces.
     public var inference: InferenceQuota {
-        let wait = UInt64(clamping: quotaWaitMs ?? Self.defaultQuotaWaitMs).multipliedReportingOverflow(by: 1_000_000)
-        return InferenceQuota(
+        InferenceQuota(
             tokensPerMinute: tokensPerMinute, tokenBudget: tokenBudget, concurrentRequests: concurrentInference,
-            maxWaitNanos: wait.overflow ? .max : wait.partialValue)
+            maxWaitNanos: quotaWaitNanos)
+    }
+
+    /// How long a throttled request or tool call may wait for budget, in nanoseconds.
+    var quotaWaitNanos: UInt64 {
+        let wait = UInt64(clamping: quotaWaitMs ?? Self.defaultQuotaWaitMs).multipliedReportingOverflow(by: 1_000_000)
+        return wait.overflow ? .max : wait.partialValue
     }
 
     private static func parse(_ text: String, for key: Key) throws(KernelError) -> Int {

@@ -94,9 +94,13 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
     /// Glob match as the shell does it (`*`, `?`, `[...]`); a literal pattern is compared directly.
     @inline(__always)
     static func matches(_ pattern: String, _ name: String) -> Bool {
-        if pattern == "*" { return true }
-        if !isGlob(pattern) { return pattern == name }
-        return fnmatch(pattern, name, 0) == 0
+        isGlob(pattern) ? matches(glob: pattern, name) : pattern == name
+    }
+
+    /// `matches` for a pattern known to be a glob.
+    @inline(__always)
+    static func matches(glob: String, _ name: String) -> Bool {
+        glob == "*" || fnmatch(glob, name, 0) == 0
     }
 
     private static func pattern(_ held: String, covers wanted: String) -> Bool {

@@ -5,8 +5,8 @@ public struct CapabilitySet: Sendable, Equatable {
     public private(set) var capabilities: [Capability] = []
     private var infer = false
     private var admin = false
-    private var toolPatterns: [String] = []
-    private var sendPatterns: [String] = []
+    private var toolPatterns: [NamePattern] = []
+    private var sendPatterns: [NamePattern] = []
 
     public init(_ capabilities: [Capability] = []) {
         for capability in capabilities { insert(capability) }
@@ -51,18 +51,35 @@ public struct CapabilitySet: Sendable, Equatable {
 
     @inline(__always)
     func permitsTool(_ name: String) -> Bool {
-        toolPatterns.contains { Capability.matches($0, name) }
+        toolPatterns.contains { $0.matches(name) }
     }
 
     @inline(__always)
     func permitsSend(to name: String) -> Bool {
-        sendPatterns.contains { Capability.matches($0, name) }
+        sendPatterns.contains { $0.matches(name) }
     }
 
     private mutating func reindex() {
         infer = capabilities.contains(.infer)
         admin = capabilities.contains(.admin)
-        toolPatterns = capabilities.compactMap { if case .tool(let pattern) = $0 { pattern } else { nil } }
-        sendPatterns = capabilities.compactMap { if case .send(let pattern) = $0 { pattern } else { nil } }
+        toolPatterns = capabilities.compactMap { if case .tool(let pattern) = $0 { NamePattern(pattern) } else { nil } }
+        sendPatterns = capabilities.compactMap { if case .send(let pattern) = $0 { NamePattern(pattern) } else { nil } }
+    }
+}
+
+/// A `tool:` or `send:` pattern as the checks use it: whether it is a glob is
+/// worked out once, when the set changes, not on every syscall.
+private struct NamePattern: Sendable, Equatable {
+    let text: String
+    let isGlob: Bool
+
+    init(_ text: String) {
+        self.text = text
+        isGlob = Capability.isGlob(text)
+    }
+
+    @inline(__always)
+    func matches(_ name: String) -> Bool {
+        isGlob ? Capability.matches(glob: text, name) : text == name
     }
 }
