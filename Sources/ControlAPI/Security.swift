@@ -41,8 +41,8 @@ public struct QuotaInfo: Codable, Sendable, Equatable {
     /// nil = unlimited.
     public var limit: Int?
     /// Where the instance stands against it now, where that has a meaning
-    /// (for the per-minute rates the last minute's spend, above the limit
-    /// while in debt; budget used; requests in flight; messages queued); nil elsewhere.
+    /// (for a per-minute rate that is set, what was spent in the last minute;
+    /// budget used; requests in flight; messages queued); nil elsewhere.
     public var use: Int?
     /// What this quota refused so far.
     public var refusals: Int

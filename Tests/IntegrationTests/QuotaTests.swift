@@ -28,7 +28,7 @@ import Testing
         // The next call would wait about 30 s for budget, past quota_wait_ms.
         #expect(try await kernel.ask("probe", add) == "AOS_EQUOTA")
         let rate = try await quota(kernel, "probe", "tool_calls_per_minute")
-        #expect(rate.limit == 2 && rate.refusals == 1)
+        #expect(rate.limit == 2 && rate.use == 2 && rate.refusals == 1)
         #expect(try await kernel.client.tools(matching: "calculator.add").first?.calls == 2)
         let audit = try await kernel.client.audit(agent: "probe")
         #expect(audit.contains { $0.quota == "tool_calls_per_minute" && $0.decision == "deny" })
@@ -45,7 +45,8 @@ import Testing
         _ = try await kernel.client.setQuotas(of: "probe", ["tool_calls_per_minute": "600", "quota_wait_ms": "5000"])
         let add = #"tool calculator.add {"a": 1, "b": 2}"#
         for _ in 0..<601 { #expect(try await kernel.ask("probe", add) == "AOS_OK|3") }
-        #expect(try await quota(kernel, "probe", "tool_calls_per_minute").refusals == 0)
+        let rate = try await quota(kernel, "probe", "tool_calls_per_minute")
+        #expect(rate.use == 601 && rate.refusals == 0)
     }
 
     @Test func messagesOverEitherSidesSizeQuotaAreTooBig() async throws {
@@ -137,6 +138,8 @@ import Testing
         #expect(try await kernel.ask("throttled", "infer", timeoutMs: 60_000) == "AOS_OK")
         #expect(try await kernel.ask("throttled", "stream", timeoutMs: 60_000) == "AOS_EQUOTA")
         #expect(try await kernel.ask("bystander", "infer", timeoutMs: 60_000) == "AOS_OK")
+        let rate = try #require(try await kernel.client.quotas(of: "throttled").quotas.first { $0.key == "tokens_per_minute" })
+        #expect((rate.use ?? 0) > 1 && rate.refusals == 1, "\(rate)")
         let audit = try await kernel.client.audit(agent: "throttled")
         #expect(audit.contains { $0.quota == "tokens_per_minute" }, "\(audit)")
     }

@@ -161,7 +161,7 @@ import Testing
         #expect(log.all.map(\.quota) == ["tokens_per_minute"])
         #expect(log.all.map(\.message) == [message])
         #expect(scheduler.quotaUse(of: "metered") == InferenceQuotaUse(
-            tokensAvailable: -935, tokensUsed: 1000, inFlight: 2, throttled: 1, refusals: 1))
+            tokensAvailable: -935, tokensUsed: 1000, tokensLastMinute: 1000, inFlight: 2, throttled: 1, refusals: 1))
         #expect(scheduler.account(of: "metered")?.failed == 1)
         #expect(scheduler.queueLength == 1)
     }
@@ -239,7 +239,7 @@ import Testing
         taken.finish(.stop, at: clock.now)
         #expect((try running.outcome?.get())?.finishReason == .stop)
         try scheduler.submit(request(4, "other"))
-        #expect(scheduler.quotaUse(of: "support") == InferenceQuotaUse(tokensUsed: 105, refusals: 2))
+        #expect(scheduler.quotaUse(of: "support") == InferenceQuotaUse(tokensUsed: 105, tokensLastMinute: 105, refusals: 2))
     }
 
     @Test func submitRefusesBeyondTheConcurrentRequests() throws {
@@ -279,11 +279,16 @@ import Testing
         try scheduler.submit(request(2, "metered"))
         try scheduler.submit(request(3, "metered"))
         #expect(scheduler.quotaUse(of: "metered") == InferenceQuotaUse(
-            tokensAvailable: -50, tokensUsed: 650, inFlight: 3, throttled: 2, refusals: 0))
+            tokensAvailable: -50, tokensUsed: 650, tokensLastMinute: 650, inFlight: 3, throttled: 2, refusals: 0))
 
         clock.advance(by: 10 * Self.second)  // 10 tokens a second
         #expect(scheduler.quotaUse(of: "metered") == InferenceQuotaUse(
-            tokensAvailable: 50, tokensUsed: 650, inFlight: 3, throttled: 0, refusals: 0))
+            tokensAvailable: 50, tokensUsed: 650, tokensLastMinute: 650, inFlight: 3, throttled: 0, refusals: 0))
+
+        // A minute on, the bucket is full again and the last minute spent nothing; the budget still counts it all.
+        clock.advance(by: 60 * Self.second)
+        #expect(scheduler.quotaUse(of: "metered").tokensLastMinute == 0)
+        #expect(scheduler.quotaUse(of: "metered").tokensUsed == 650)
     }
 
     @Test func forgetQuotaDropsTheQuotaAndItsUsage() throws {

@@ -188,6 +188,7 @@ public final class InferenceScheduler: @unchecked Sendable {
                 return Int(exactly: balance) ?? (balance > 0 ? .max : .min)
             }
             use.tokensUsed = state.tokensUsed
+            use.tokensLastMinute = state.lastMinute.total(now: now)
             use.throttled = state.isThrottled(now: now) ? queues[agent]?.count ?? 0 : 0
             use.refusals = state.refusals
             return use

@@ -34,6 +34,8 @@ public struct InferenceQuotaUse: Sendable, Equatable {
     /// Prompt plus completion tokens since the agent's quota was first set:
     /// what `tokenBudget` is checked against.
     public var tokensUsed: Int
+    /// Of those, the ones used in the last minute: the use of `tokensPerMinute`.
+    public var tokensLastMinute: Int
     /// Requests queued or running.
     public var inFlight: Int
     /// Queued requests held back until the bucket refills.
@@ -41,9 +43,13 @@ public struct InferenceQuotaUse: Sendable, Equatable {
     /// Requests refused or expired by a quota so far.
     public var refusals: Int
 
-    public init(tokensAvailable: Int? = nil, tokensUsed: Int = 0, inFlight: Int = 0, throttled: Int = 0, refusals: Int = 0) {
+    public init(
+        tokensAvailable: Int? = nil, tokensUsed: Int = 0, tokensLastMinute: Int = 0, inFlight: Int = 0, throttled: Int = 0,
+        refusals: Int = 0
+    ) {
         self.tokensAvailable = tokensAvailable
         self.tokensUsed = tokensUsed
+        self.tokensLastMinute = tokensLastMinute
         self.inFlight = inFlight
         self.throttled = throttled
         self.refusals = refusals

@@ -4,8 +4,9 @@ struct InferenceQuotaState {
     private(set) var quota: InferenceQuota?
     /// Present while the quota has a `tokensPerMinute`.
     private(set) var bucket: TokenBucket?
-    /// Prompt plus completion tokens since this state was created.
+    /// Prompt plus completion tokens since this state was created, and in the last minute.
     private(set) var tokensUsed = 0
+    private(set) var lastMinute = MinuteSpend()
     var refusals = 0
 
     /// Sets or (nil) removes the quota from `now` on; usage stays. A changed
@@ -26,6 +27,7 @@ struct InferenceQuotaState {
     /// The agent used `tokens` (prompt plus completion) at `now`.
     mutating func record(_ tokens: Int, now: UInt64) {
         tokensUsed += tokens
+        lastMinute.add(tokens, now: now)
         bucket?.charge(tokens, now: now)
     }
 

@@ -6,6 +6,8 @@ import Metrics
 struct InstanceQuotas: Sendable {
     var limits = QuotaLimits()
     var toolCalls: TokenBucket?
+    /// Calls admitted in the last minute while tool_calls_per_minute is set.
+    var toolCallsLastMinute = MinuteSpend()
     /// `limits.quotaWaitNanos`, worked out when the limits are set.
     var toolCallMaxWaitNanos = QuotaLimits().quotaWaitNanos
     var refusals: [String: Int] = [:]
@@ -24,6 +26,7 @@ extension Instance {
             let wait = bucket.balance(now: now) >= 0 ? 0 : bucket.nanosUntilPositive(now: now)
             guard wait <= quotas.toolCallMaxWaitNanos else { return nil }
             quotas.toolCalls = bucket
+            quotas.toolCallsLastMinute.add(1, now: now)
             return wait
         }
     }

@@ -6,9 +6,9 @@ public struct QuotaEntry: Sendable, Equatable {
     /// nil = unlimited.
     public let limit: Int?
     /// Where the instance stands against it now, where that has a meaning:
-    /// for the rates, what their bucket is short of full (the last minute's
-    /// spend; above the limit while in debt); tokens used of the budget;
-    /// requests in flight; messages queued.
+    /// for a rate that is set, what was spent in the last minute (a full
+    /// bucket's burst and its refill can take it past the limit); tokens used
+    /// of the budget; requests in flight; messages queued.
     public let use: Int?
     /// What this quota refused so far.
     public let refusals: Int
@@ -81,16 +81,17 @@ extension Kernel {
     }
 
     func quotaReport(_ instance: Instance) -> QuotaReport {
-        let (limits, toolCalls, refusals) = instance.quotas.withLock { ($0.limits, $0.toolCalls, $0.refusals) }
-        let inference = scheduler.quotaUse(of: instance.name)
         let now = monotonicNanos()
+        let (limits, toolCallsLastMinute, refusals) = instance.quotas.withLock {
+            ($0.limits, $0.toolCallsLastMinute.total(now: now), $0.refusals)
+        }
+        let inference = scheduler.quotaUse(of: instance.name)
         let entries = limits.entries.map { key, limit in
-            // A rate's use is what the bucket is short of full: the last minute's spend, more while in debt.
             let use: Int? = switch key {
-            case "tokens_per_minute": limit.flatMap { limit in inference.tokensAvailable.map { limit - $0 } }
+            case "tokens_per_minute": limit.map { _ in inference.tokensLastMinute }
             case "token_budget": inference.tokensUsed
             case "concurrent_inference": inference.inFlight
-            case "tool_calls_per_minute": toolCalls.map { Int(($0.capacity - $0.balance(now: now)).rounded(.up)) }
+            case "tool_calls_per_minute": limit.map { _ in toolCallsLastMinute }
             case "mailbox_depth": instance.mailbox.depth
             default: nil
             }

@@ -8,10 +8,10 @@ struct Quota: AsyncParsableCommand {
         abstract: "Show or set a running instance's quotas.",
         discussion: """
             Without settings, shows each quota: KEY, LIMIT (unlimited when \
-            none), USE (for the per-minute rates the last minute's spend, \
-            above the limit while the agent is in debt; tokens used of the \
-            budget; requests in flight; messages queued; - where it has no \
-            meaning) and REFUSALS, then \
+            none), USE (for a per-minute rate that is set, what was spent \
+            in the last minute; tokens used of the budget; requests in \
+            flight; messages queued; - where it has no meaning) and \
+            REFUSALS, then \
             the inference requests throttled now and the instance's CPU time.
 
             With KEY=VALUE settings, sets them and shows the result. A value \
