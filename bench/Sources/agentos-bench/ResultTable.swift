@@ -26,9 +26,18 @@ struct ResultTable {
     private let started = DispatchTime.now().uptimeNanoseconds
 
     /// A measured figure beside its baseline; the ratio is agentos / baseline.
-    mutating func add(_ benchmark: String, agentos: Double, baseline: Double, unit: Unit, baselineIs: String, goal: String, lowerIsBetter: Bool) {
+    /// With `showsDifference` (for goals such as "≤ baseline + 100 ns") the
+    /// figure is followed by its difference from the baseline: "2.4 µs (+47 ns)".
+    mutating func add(
+        _ benchmark: String, agentos: Double, baseline: Double, unit: Unit, baselineIs: String, goal: String,
+        lowerIsBetter: Bool, showsDifference: Bool = false
+    ) {
+        var figure = Self.format(agentos, unit)
+        if showsDifference {
+            figure += " (\(agentos >= baseline ? "+" : "−")\(Self.format(abs(agentos - baseline), unit)))"
+        }
         rows.append(Row(
-            benchmark: benchmark, agentos: Self.format(agentos, unit), baseline: Self.format(baseline, unit),
+            benchmark: benchmark, agentos: figure, baseline: Self.format(baseline, unit),
             baselineIs: baselineIs, ratio: String(format: "%.2f×", agentos / baseline), goal: goal,
             agentosValue: agentos, baselineValue: baseline))
         progress()

@@ -30,7 +30,8 @@ struct ToolBench {
 
         let (inKernel, directWithJSON) = try await inProcess()
         table.add("tool call in the kernel: JSON → libffi → JSON", agentos: inKernel, baseline: directWithJSON, unit: .nanoseconds,
-                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true)
+                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true,
+                  showsDifference: true)
 
         let syscall = try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
             _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/calculator.so"))
@@ -43,11 +44,13 @@ struct ToolBench {
             }
         }
         table.add("tool_call syscall from an agent", agentos: syscall, baseline: directWithJSON, unit: .nanoseconds,
-                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true)
+                  baselineIs: "direct call + the same JSON decode/encode", goal: "≤ baseline + 2 µs", lowerIsBetter: true,
+                  showsDifference: true)
 
         let (checked, bypassed) = try await policyChecks()
         table.add("capability + quota checks, per tool_call syscall", agentos: checked, baseline: bypassed, unit: .nanoseconds,
-                  baselineIs: "the same syscall with the checks bypassed", goal: "≤ baseline + 100 ns", lowerIsBetter: true)
+                  baselineIs: "the same syscall with the checks bypassed", goal: "≤ baseline + 100 ns", lowerIsBetter: true,
+                  showsDifference: true)
 
         let (total, model) = try await supportAnswer()
         table.add("support answer with tools, end to end", agentos: total, baseline: model, unit: .nanoseconds,
