@@ -4,8 +4,9 @@ struct InferenceQuotaState {
     private(set) var quota: InferenceQuota?
     /// Present while the quota has a `tokensPerMinute`.
     private(set) var bucket: TokenBucket?
-    /// Prompt plus completion tokens since this state was created, and in the last minute.
+    /// Prompt plus completion tokens since this state was created.
     private(set) var tokensUsed = 0
+    /// The same tokens, counted by the second over the last minute.
     private(set) var lastMinute = MinuteSpend()
     var refusals = 0
 
