@@ -5,6 +5,7 @@ import Metrics
 /// of its tool-call rate, and what each quota refused so far.
 struct InstanceQuotas: Sendable {
     var limits = QuotaLimits()
+    /// On `coarseMonotonicNanos`, as is `toolCallsLastMinute`.
     var toolCalls: TokenBucket?
     /// Calls admitted in the last minute while tool_calls_per_minute is set.
     var toolCallsLastMinute = MinuteSpend()
@@ -21,7 +22,7 @@ extension Instance {
         guard checksPolicy else { return 0 }
         return quotas.withLock { quotas in
             guard var bucket = quotas.toolCalls else { return 0 }
-            let now = monotonicNanos()
+            let now = coarseMonotonicNanos()
             bucket.charge(1, now: now)
             let wait = bucket.balance(now: now) >= 0 ? 0 : bucket.nanosUntilPositive(now: now)
             guard wait <= quotas.toolCallMaxWaitNanos else { return nil }

@@ -52,7 +52,7 @@ extension Kernel {
     /// bucket (its level kept when the rate changes), the mailbox, the message
     /// size and the handler deadline.
     func apply(_ limits: QuotaLimits, to instance: Instance) {
-        let now = monotonicNanos()
+        let now = coarseMonotonicNanos()
         instance.quotas.withLock { quotas in
             quotas.limits = limits
             quotas.toolCallMaxWaitNanos = limits.quotaWaitNanos
@@ -81,7 +81,7 @@ extension Kernel {
     }
 
     func quotaReport(_ instance: Instance) -> QuotaReport {
-        let now = monotonicNanos()
+        let now = coarseMonotonicNanos()
         let (limits, toolCallsLastMinute, refusals) = instance.quotas.withLock {
             ($0.limits, $0.toolCallsLastMinute.total(now: now), $0.refusals)
         }
