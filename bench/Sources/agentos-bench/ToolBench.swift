@@ -105,13 +105,15 @@ struct ToolBench {
     /// tool_calls_per_minute quota on every call and on one that bypasses both.
     ///
     /// The checks cost a few percent of the call, less than the call's own
-    /// spread between rounds on a shared machine, so the process runs on one
-    /// CPU, the two kernels take turns in many short rounds (ABBA order,
-    /// cancelling drift), and the cost is the median of each pair's
-    /// difference: returns the bypassed median plus that, and the bypassed
-    /// median, in ns per call.
+    /// spread on a shared machine, so: the process runs on one CPU; the two
+    /// kernels take turns in short rounds (ABBA order, cancelling drift); and
+    /// five fresh pairs of kernels take part, because one pair's memory
+    /// layout alone moves the difference by tens of ns. The cost is the
+    /// median of all the round pairs' differences: returns the bypassed
+    /// median plus that, and the bypassed median, in ns per call.
     private func policyChecks() async throws -> (checked: Double, bypassed: Double) {
-        let (calls, pairs) = (4_000, 101)  // 404 000 checked calls stay under the quota's burst (1M): no call waits
+        // 41 × 4 000 checked calls per kernel stay under the quota's burst (1M): no call waits.
+        let (calls, kernelPairs, roundPairs) = (4_000, 5, 41)
         func kernel(checks: Bool) async throws -> Kernel {
             let copies = NSTemporaryDirectory() + "agentos-bench-checks-\(getpid())-\(checks)"
             let loader = PluginLoader(copiesDirectory: copies)
@@ -134,25 +136,27 @@ struct ToolBench {
             return mean
         }
         return try await OneCPU.run {
-            let checking = try await kernel(checks: true)
-            let bypassing = try await kernel(checks: false)
-            _ = try await (mean(checking), mean(bypassing))  // warm both
             var differences: [Double] = []
             var bypassed: [Double] = []
-            for pair in 0..<pairs {
-                let (checked, unchecked): (Double, Double)
-                if pair.isMultiple(of: 2) {
-                    checked = try await mean(checking)
-                    unchecked = try await mean(bypassing)
-                } else {
-                    unchecked = try await mean(bypassing)
-                    checked = try await mean(checking)
+            for _ in 0..<kernelPairs {
+                let checking = try await kernel(checks: true)
+                let bypassing = try await kernel(checks: false)
+                _ = try await (mean(checking), mean(bypassing))  // warm both
+                for pair in 0..<roundPairs {
+                    let (checked, unchecked): (Double, Double)
+                    if pair.isMultiple(of: 2) {
+                        checked = try await mean(checking)
+                        unchecked = try await mean(bypassing)
+                    } else {
+                        unchecked = try await mean(bypassing)
+                        checked = try await mean(checking)
+                    }
+                    differences.append(checked - unchecked)
+                    bypassed.append(unchecked)
                 }
-                differences.append(checked - unchecked)
-                bypassed.append(unchecked)
+                await checking.shutdown(timeout: 5)
+                await bypassing.shutdown(timeout: 5)
             }
-            await checking.shutdown(timeout: 5)
-            await bypassing.shutdown(timeout: 5)
             return (bypassed.median + differences.median, bypassed.median)
         }
     }
