@@ -3,8 +3,10 @@ import Foundation
 /// The `--since` of `agentctl logs`, `feedback stats` and `audit`, and the
 /// `since` of `GET /v1/audit`: a duration back from now, or (for the audit) a time.
 public enum SinceTime {
-    /// What `since` accepts, for error messages.
-    public static let accepted = "a duration such as 30s, 10m, 2h or 7d, or an RFC 3339 time such as 2026-11-25T10:00:00Z"
+    /// What `seconds` accepts, for error messages.
+    public static let acceptedDuration = "a duration such as 30s, 10m, 2h or 7d"
+    /// What `date` accepts, for error messages.
+    public static let accepted = acceptedDuration + ", or an RFC 3339 time such as 2026-11-25T10:00:00Z"
 
     /// Seconds in a duration: `30s`, `10m`, `2h`, `7d`, or plain seconds; nil
     /// for anything else (a sign, an exponent, more than a hundred years).

@@ -71,20 +71,6 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether this capability permits the tool named `name`.
-    @inline(__always)
-    func permitsTool(_ name: String) -> Bool {
-        if case .tool(let pattern) = self { return Self.matches(pattern, name) }
-        return false
-    }
-
-    /// Whether this capability permits sending to the agent named `name`.
-    @inline(__always)
-    func permitsSend(to name: String) -> Bool {
-        if case .send(let pattern) = self { return Self.matches(pattern, name) }
-        return false
-    }
-
     // MARK: Globs
 
     static func isGlob(_ pattern: String) -> Bool {

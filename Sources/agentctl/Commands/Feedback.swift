@@ -87,7 +87,7 @@ extension Feedback {
         var output: OutputFormat = .table
 
         func validate() throws {
-            if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 7d") }
+            if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be \(SinceTime.acceptedDuration)") }
         }
 
         func run() async throws {

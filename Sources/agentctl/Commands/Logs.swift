@@ -38,7 +38,7 @@ struct Logs: AsyncParsableCommand {
 
     func validate() throws {
         if let tail, tail < 0 { throw ValidationError("--tail must be 0 or more.") }
-        if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be a duration such as 30s, 5m, 2h or 1d") }
+        if let since, SinceTime.seconds(since) == nil { throw ValidationError("--since must be \(SinceTime.acceptedDuration)") }
     }
 
     func run() async throws {
