@@ -63,9 +63,12 @@ public struct ControlClient: Sendable {
     }
 
     /// Unloads `name`, waiting up to `timeout` seconds for its handler to finish.
-    public func unload(_ name: String, timeout: Double? = nil) async throws -> InstanceInfo {
-        let query = timeout.map { "?timeout_ms=\(Int(($0 * 1000).rounded()))" } ?? ""
-        return try await request(.DELETE, "/v1/instances/\(escaped(name))\(query)", deadline: (timeout ?? 10) + 30)
+    /// Unloads `name`; with `force`, retires it as a zombie when it will not stop (see `agentctl unload --force`).
+    public func unload(_ name: String, timeout: Double? = nil, force: Bool = false) async throws -> InstanceInfo {
+        var query = timeout.map { ["timeout_ms=\(Int(($0 * 1000).rounded()))"] } ?? []
+        if force { query.append("force=1") }
+        let suffix = query.isEmpty ? "" : "?" + query.joined(separator: "&")
+        return try await request(.DELETE, "/v1/instances/\(escaped(name))\(suffix)", deadline: (timeout ?? 10) + 30)
     }
 
     public func send(_ name: String, _ message: SendRequest) async throws -> SendResponse {

@@ -72,13 +72,13 @@ public enum ControlRoutes {
                 version: environment.version, abiMajor: Int(AOS_ABI_MAJOR), abiMinor: Int(AOS_ABI_MINOR),
                 pid: getpid(), home: environment.home, pluginsDir: environment.pluginsDirectory,
                 startedAt: kernel.startedAt, uptimeSeconds: Date().timeIntervalSince(kernel.startedAt),
-                instances: counts, messagesDelivered: kernel.deliveredCount, messagesRefused: kernel.refusedCount,
+                instances: counts, messagesDelivered: kernel.messages.deliveredCount, messagesRefused: kernel.messages.refusedCount,
                 notReady: environment.readiness.reasons))
         }
 
         v1.get("instances") { request, _ in
             let all = try flag(request, "all")
-            let accounts = kernel.scheduler.allAccounts()
+            let accounts = kernel.inference.scheduler.allAccounts()
             return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
                 var info = InstanceInfo($0, inference: accounts[$0.name])
                 info.addSecurity(from: kernel)
@@ -89,7 +89,7 @@ public enum ControlRoutes {
         v1.post("instances") { request, _ in
             let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit(kernel))
             let grants = try (load.grants ?? []).map { text throws(KernelError) in try Capability(parsing: text) }
-            let instance = try await kernel.load(
+            let instance = try await kernel.lifecycle.load(
                 path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants)
             var info = InstanceInfo(instance.summary())
             info.addSecurity(from: kernel)
@@ -99,7 +99,7 @@ public enum ControlRoutes {
         v1.get("instances/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
-            var info = InstanceInfo(instance.summary(), inference: kernel.scheduler.account(of: name))
+            var info = InstanceInfo(instance.summary(), inference: kernel.inference.scheduler.account(of: name))
             info.addSecurity(from: kernel)
             return try JSONResponse.make(info)
         }
@@ -107,7 +107,8 @@ public enum ControlRoutes {
         v1.delete("instances/:name") { request, context in
             let name = try context.parameters.require("name")
             let timeoutMs = try integer(request, "timeout_ms", default: 5000, range: 0...3_600_000)
-            let summary = try await kernel.unload(name: name, timeout: Double(timeoutMs) / 1000)
+            let force = try integer(request, "force", default: 0, range: 0...1) == 1
+            let summary = try await kernel.lifecycle.unload(name: name, timeout: Double(timeoutMs) / 1000, force: force)
             return try JSONResponse.make(InstanceInfo(summary))
         }
 
@@ -116,7 +117,7 @@ public enum ControlRoutes {
             let message = try await JSONResponse.decode(SendRequest.self, from: request, limit: bodyLimit(kernel))
             let started = Date()
             let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
-            let (id, reply, inference) = try await kernel.send(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+            let (id, reply, inference) = try await kernel.messages.deliver(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
             let replyText = reply.map { String(decoding: $0, as: UTF8.self) }
             if let replyText {
                 environment.recentAnswers.record(id, .init(agent: name, question: message.text, answer: replyText))

@@ -9,7 +9,7 @@ enum HealthRoutes {
     static func add<Context: RequestContext>(to router: Router<Context>, kernel: Kernel, readiness: Readiness) {
         router.get("livez") { _, _ in
             // Takes the process table's and the scheduler's locks: a kernel stuck on either does not answer.
-            _ = kernel.summaries(all: false).count + kernel.scheduler.queueLength
+            _ = kernel.summaries(all: false).count + kernel.inference.scheduler.queueLength
             return try JSONResponse.make(HealthStatus(status: "ok", reasons: []))
         }
         router.get("readyz") { _, _ in

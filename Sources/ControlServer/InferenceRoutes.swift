@@ -10,7 +10,7 @@ enum InferenceRoutes {
             let body = try await JSONResponse.decode(InferRequest.self, from: request, limit: bodyLimit)
             let agent = body.agent ?? "agentctl"
             let events = StreamingSink(keepPieces: body.stream == true)
-            let inference = try kernel.submitInference(
+            let inference = try kernel.inference.submit(
                 agent: agent, priority: body.priority ?? 0, parameters: try parameters(of: body), tools: try toolUse(of: body),
                 sink: events)
             guard body.stream == true else {
@@ -53,7 +53,7 @@ enum InferenceRoutes {
 
         v1.delete("infer/:id") { _, context in
             let raw = try context.parameters.require("id")
-            guard let id = UInt64(raw), kernel.cancelInference(id: id, owner: nil) else {
+            guard let id = UInt64(raw), kernel.inference.cancel(id: id, owner: nil) else {
                 throw KernelError(.notFound, "no unfinished inference request \(raw) (it may have finished)")
             }
             return Response(status: .noContent)
@@ -61,7 +61,7 @@ enum InferenceRoutes {
 
         v1.get("requests/:id/trace") { _, context in
             let raw = try context.parameters.require("id")
-            guard let id = UInt64(raw), let trace = kernel.scheduler.traces.trace(id) else {
+            guard let id = UInt64(raw), let trace = kernel.inference.scheduler.traces.trace(id) else {
                 throw KernelError(.notFound, "no trace of request \(raw.prefix(40)): unknown, or older than the last \(RequestTraces.capacity) requests")
             }
             let start = trace.events.first?.at ?? 0
@@ -121,12 +121,12 @@ enum InferenceRoutes {
 
 extension EngineStatus {
     init(_ kernel: Kernel) {
-        let info = kernel.engine?.info ?? EngineInfo(kind: "none", model: "", slots: 0, contextTokens: 0, endpoint: "")
-        let stats = kernel.engine?.stats() ?? EngineStats()
+        let info = kernel.inference.engine?.info ?? EngineInfo(kind: "none", model: "", slots: 0, contextTokens: 0, endpoint: "")
+        let stats = kernel.inference.engine?.stats() ?? EngineStats()
         self.init(
             kind: info.kind, model: info.model, endpoint: info.endpoint, slots: info.slots,
-            contextTokens: info.contextTokens, policy: kernel.scheduler.policy.rawValue,
-            activeSequences: stats.activeSequences, queueLength: kernel.scheduler.queueLength,
+            contextTokens: info.contextTokens, policy: kernel.inference.scheduler.policy.rawValue,
+            activeSequences: stats.activeSequences, queueLength: kernel.inference.scheduler.queueLength,
             kvCellsUsed: stats.kvCellsUsed, kvCellsTotal: stats.kvCellsTotal, steps: stats.steps,
             promptTokens: stats.promptTokens, generatedTokens: stats.generatedTokens,
             meanBatchTokens: stats.steps == 0 ? 0 : Double(stats.batchTokens) / Double(stats.steps),

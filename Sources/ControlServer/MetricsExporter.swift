@@ -72,9 +72,9 @@ public final class MetricsExporter: Sendable {
             }
         }
 
-        let stats = kernel.engine?.stats() ?? EngineStats()
+        let stats = kernel.inference.engine?.stats() ?? EngineStats()
         registry.makeGauge(name: MetricName.engineActiveSequences).set(Double(stats.activeSequences))
-        registry.makeGauge(name: MetricName.engineQueueLength).set(Double(kernel.scheduler.queueLength))
+        registry.makeGauge(name: MetricName.engineQueueLength).set(Double(kernel.inference.scheduler.queueLength))
         registry.makeGauge(name: MetricName.engineKVCacheUsage)
             .set(stats.kvCellsTotal == 0 ? 0 : Double(stats.kvCellsUsed) / Double(stats.kvCellsTotal))
         registry.makeGauge(name: MetricName.uptime).set(Date().timeIntervalSince(kernel.startedAt))

@@ -17,15 +17,15 @@ enum SecurityRoutes {
     static func add(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, bodyLimit: Int) {
         v1.get("instances/:name/capabilities") { _, context in
             let name = try context.parameters.require("name")
-            return try JSONResponse.make(CapabilitiesInfo(try kernel.capabilities(of: name)))
+            return try JSONResponse.make(CapabilitiesInfo(try kernel.capabilities.report(of: name)))
         }
 
         v1.post("instances/:name/capabilities") { request, context in
             let name = try context.parameters.require("name")
             let change = try await JSONResponse.decode(CapabilityChange.self, from: request, limit: bodyLimit)
             let report = switch (change.grant, change.revoke) {
-            case (let grant?, nil): try kernel.grant(try Capability(parsing: grant), to: name)
-            case (nil, let revoke?): try kernel.revoke(try Capability(parsing: revoke), from: name)
+            case (let grant?, nil): try kernel.capabilities.grant(try Capability(parsing: grant), to: name)
+            case (nil, let revoke?): try kernel.capabilities.revoke(try Capability(parsing: revoke), from: name)
             default: throw KernelError(.invalidArgument, #"give exactly one of "grant" and "revoke""#)
             }
             return try JSONResponse.make(CapabilitiesInfo(report))
@@ -33,7 +33,7 @@ enum SecurityRoutes {
 
         v1.get("instances/:name/quotas") { _, context in
             let name = try context.parameters.require("name")
-            return try JSONResponse.make(QuotasInfo(try kernel.quotas(of: name)))
+            return try JSONResponse.make(QuotasInfo(try kernel.quotas.report(of: name)))
         }
 
         v1.patch("instances/:name/quotas") { request, context in
@@ -47,8 +47,8 @@ enum SecurityRoutes {
             let settings = change.set.sorted { rank($0.key) < rank($1.key) }
             var check = QuotaLimits()
             for (key, value) in settings { try check.set(key, value) }
-            for (key, value) in settings { _ = try kernel.setQuota(key, value, for: name) }
-            return try JSONResponse.make(QuotasInfo(try kernel.quotas(of: name)))
+            for (key, value) in settings { _ = try kernel.quotas.set(key, value, for: name) }
+            return try JSONResponse.make(QuotasInfo(try kernel.quotas.report(of: name)))
         }
 
         v1.get("audit") { request, _ in
@@ -59,7 +59,7 @@ enum SecurityRoutes {
                 }
                 return date
             }
-            let records = try kernel.auditRecords(agent: agent, since: since)
+            let records = try kernel.capabilities.auditRecords(agent: agent, since: since)
             return try JSONResponse.make(AuditList(records: records.map(AuditEntry.init)))
         }
     }
@@ -93,7 +93,7 @@ extension InstanceInfo {
     /// time. Leaves an ended instance (or one whose name a newer instance took) as it is.
     mutating func addSecurity(from kernel: Kernel) {
         guard kernel.instance(named: name)?.id == id,
-              let capabilities = try? kernel.capabilities(of: name), let quotas = try? kernel.quotas(of: name)
+              let capabilities = try? kernel.capabilities.report(of: name), let quotas = try? kernel.quotas.report(of: name)
         else { return }
         granted = capabilities.granted
         missing = capabilities.missing

@@ -8,7 +8,7 @@ enum ToolRoutes {
     static func add(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, bodyLimit: Int) {
         v1.get("tools") { request, _ in
             let patterns = request.uri.queryParameters.get("match").map { [$0] } ?? []
-            return try JSONResponse.make(kernel.toolDescriptions(matching: patterns).map(ToolInfo.init))
+            return try JSONResponse.make(kernel.tools.toolDescriptions(matching: patterns).map(ToolInfo.init))
         }
 
         v1.post("tools/:name/call") { request, context in
@@ -18,7 +18,7 @@ enum ToolRoutes {
             // A call may block (a queued tool, a slow one): run it off the Swift concurrency pool.
             let record = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
-                    continuation.resume(returning: kernel.callTool(
+                    continuation.resume(returning: kernel.tools.callTool(
                         name, arguments: body.arguments, deadline: deadline(afterMilliseconds: timeoutMs)))
                 }
             }

@@ -21,6 +21,8 @@ public struct KernelConfiguration: Sendable {
     /// Whether syscalls check capabilities and quotas. Only a benchmark
     /// measuring what the checks cost turns this off; agentosd has no flag for it.
     public var checksPolicy = true
+    /// The first id of messages and requests; the daemon makes it unique across runs.
+    public var firstID: UInt64 = 1
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

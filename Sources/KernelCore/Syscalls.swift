@@ -3,8 +3,10 @@ import Glibc
 import Tools
 
 /// The `aos_kernel_api` table every instance receives: C entry points that
-/// find the calling instance from its `aos_ctx *` and hand over to the kernel.
-/// No Swift error crosses it; every path returns an `aos_status`.
+/// look the calling instance up from its `aos_ctx *` handle (`ContextTable`:
+/// a stale handle gets AOS_ESTOPPING, a forged one AOS_EINVAL) and hand over
+/// to the service that owns the call. No Swift error crosses it; every path
+/// returns an `aos_status`, counted in `agentos_syscalls_total`.
 enum Syscalls {
     /// Longest log line kept, in bytes; longer ones are cut and marked.
     static let maxLogLineBytes = 4096
@@ -17,24 +19,28 @@ enum Syscalls {
             abi_major: UInt16(AOS_ABI_MAJOR),
             abi_minor: UInt16(AOS_ABI_MINOR),
             send: { context, to, body, timeoutMs in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .send, instance.kernel.send(from: instance, to: to, body: body, timeoutMs: timeoutMs))
+                dispatch(context, .send) { instance in
+                    return instance.services.messages.send(from: instance, to: to, body: body, timeoutMs: timeoutMs)
+                }
             },
             call: { context, to, body, timeoutMs, reply in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let reply else { return counted(instance, .call, .invalidArgument) }
-                return counted(instance, .call, instance.kernel.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply))
+                dispatch(context, .call) { instance in
+                    guard let reply else { return .invalidArgument }
+                    return instance.services.messages.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply)
+                }
             },
             reply: { context, requestID, body in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard instance.isOwnThread else { return counted(instance, .reply, .wrongThread) }
-                return counted(instance, .reply, instance.kernel.reply(from: instance, requestID: requestID, body: body))
+                dispatch(context, .reply) { instance in
+                    guard instance.isOwnThread else { return .wrongThread }
+                    return instance.services.messages.reply(from: instance, requestID: requestID, body: body)
+                }
             },
             log: { context, level, text in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let text, let level = logLevel(level) else { return counted(instance, .log, .invalidArgument) }
-                instance.log.append(level, .plugin, logText(text))
-                return counted(instance, .log, .ok)
+                dispatch(context, .log) { instance in
+                    guard let text, let level = logLevel(level) else { return .invalidArgument }
+                    instance.log.append(level, .plugin, logText(text))
+                    return .ok
+                }
             },
             now: { context, clock, nanoseconds in
                 let status: AOSStatus
@@ -48,22 +54,23 @@ enum Syscalls {
                 default:
                     status = .invalidArgument
                 }
-                guard let instance = Instance.from(context) else { return status.rawValue }
-                return counted(instance, .now, status)
+                guard context != nil else { return status.rawValue }
+                return dispatch(context, .now) { _ in status }
             },
             self: { context, info in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let info else { return counted(instance, .self, .invalidArgument) }
-                let required = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.name)! + MemoryLayout<UnsafePointer<CChar>>.size
-                guard Int(info.pointee.struct_size) >= required else { return counted(instance, .self, .invalidArgument) }
-                info.pointee.instance_id = instance.id
-                info.pointee.name = UnsafePointer(instance.identity.cName)
-                let full = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.reserved2)!
-                if Int(info.pointee.struct_size) >= full {
-                    info.pointee.max_message_bytes = UInt64(instance.kernel.configuration.maxMessageBytes)
-                    info.pointee.mailbox_capacity = UInt32(instance.mailbox.capacity)
+                dispatch(context, .self) { instance in
+                    guard let info else { return .invalidArgument }
+                    let required = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.name)! + MemoryLayout<UnsafePointer<CChar>>.size
+                    guard Int(info.pointee.struct_size) >= required else { return .invalidArgument }
+                    info.pointee.instance_id = instance.id
+                    info.pointee.name = UnsafePointer(instance.identity.cName)
+                    let full = MemoryLayout<aos_self_info>.offset(of: \aos_self_info.reserved2)!
+                    if Int(info.pointee.struct_size) >= full {
+                        info.pointee.max_message_bytes = UInt64(instance.maxMessageBytes)
+                        info.pointee.mailbox_capacity = UInt32(instance.mailbox.capacity)
+                    }
+                    return .ok
                 }
-                return counted(instance, .self, .ok)
             },
             release: { _, buffer in
                 guard let buffer else { return }
@@ -71,61 +78,81 @@ enum Syscalls {
                 buffer.pointee = aos_buffer(ptr: nil, len: 0)
             },
             infer: { context, request, result in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .infer, instance.kernel.infer(
-                    from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false))
+                dispatch(context, .infer) { instance in
+                    return instance.services.inference.infer(
+                        from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false)
+                }
             },
             infer_stream: { context, request, onToken, user, result in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .inferStream, instance.kernel.infer(
-                    from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true))
+                dispatch(context, .inferStream) { instance in
+                    return instance.services.inference.infer(
+                        from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true)
+                }
             },
             infer_submit: { context, request, requestID in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .inferSubmit, instance.kernel.inferSubmit(from: instance, request: request, requestID: requestID))
+                dispatch(context, .inferSubmit) { instance in
+                    return instance.services.inference.inferSubmit(from: instance, request: request, requestID: requestID)
+                }
             },
             infer_cancel: { context, requestID in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .inferCancel, instance.kernel.inferCancel(from: instance, requestID: requestID))
+                dispatch(context, .inferCancel) { instance in
+                    return instance.services.inference.inferCancel(from: instance, requestID: requestID)
+                }
             },
             tool_call: { context, tool, arguments, timeoutMs, result in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let result else { return counted(instance, .toolCall, .invalidArgument) }
-                return counted(instance, .toolCall, instance.kernel.toolCall(
-                    from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result))
+                dispatch(context, .toolCall) { instance in
+                    guard let result else { return .invalidArgument }
+                    return instance.services.tools.toolCall(
+                        from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result)
+                }
             },
             tools_list: { context, pattern, json in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let json else { return counted(instance, .toolsList, .invalidArgument) }
-                return counted(instance, .toolsList, instance.kernel.toolsList(for: instance, pattern: pattern, json: json))
+                dispatch(context, .toolsList) { instance in
+                    guard let json else { return .invalidArgument }
+                    return instance.services.tools.toolsList(for: instance, pattern: pattern, json: json)
+                }
             },
             tool_error: { _, message in
                 guard let message else { return AOS_EINVAL }
                 return CurrentToolCall.fail(message) ? AOS_OK : AOS_ENOTFOUND
             },
             call_delegate: { context, to, body, caps, count, timeoutMs, reply in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                guard let reply else { return counted(instance, .callDelegate, .invalidArgument) }
-                return counted(instance, .callDelegate, instance.kernel.callDelegate(
-                    from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply))
+                dispatch(context, .callDelegate) { instance in
+                    guard let reply else { return .invalidArgument }
+                    return instance.services.messages.callDelegate(
+                        from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply)
+                }
             },
             plugin_load: { context, path, name, config in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .pluginLoad, instance.kernel.pluginLoad(from: instance, path: path, name: name, config: config))
+                dispatch(context, .pluginLoad) { instance in
+                    return instance.services.lifecycle.pluginLoad(from: instance, path: path, name: name, config: config)
+                }
             },
             plugin_unload: { context, name in
-                guard let instance = Instance.from(context) else { return AOS_EINVAL }
-                return counted(instance, .pluginUnload, instance.kernel.pluginUnload(from: instance, name: name))
+                dispatch(context, .pluginUnload) { instance in
+                    return instance.services.lifecycle.pluginUnload(from: instance, name: name)
+                }
             }
         ))
         return UnsafePointer(table)
     }()
 
-    /// Counts the call in `agentos_syscalls_total` and returns its status for the plugin.
+    /// Runs `body` for the instance behind `context` while its handle is held,
+    /// counts the call in `agentos_syscalls_total` and returns its status.
+    /// A stale handle gets AOS_ESTOPPING, one the kernel never made AOS_EINVAL.
     @inline(__always)
-    private static func counted(_ instance: Instance, _ syscall: Syscall, _ status: AOSStatus) -> aos_status {
-        instance.metrics.count(syscall, status)
-        return status.rawValue
+    private static func dispatch(_ context: OpaquePointer?, _ syscall: Syscall, _ body: (Instance) -> AOSStatus) -> aos_status {
+        switch ContextTable.shared.enter(context) {
+        case .invalid:
+            return AOS_EINVAL
+        case .stale:
+            return AOS_ESTOPPING
+        case .instance(let instance, let slot):
+            defer { ContextTable.shared.leave(slot) }
+            let status = body(instance)
+            instance.metrics.count(syscall, status)
+            return status.rawValue
+        }
     }
 
     private static func logLevel(_ level: UInt32) -> InstanceLogLine.Level? {

@@ -85,12 +85,12 @@ public final class PluginsWatcher: Sendable {
             }
             let path = directory + "/" + file
             do {
-                let instance = try await kernel.load(path: path, origin: .pluginsDir)
+                let instance = try await kernel.lifecycle.load(path: path, origin: .pluginsDir)
                 instances[file] = Loaded(name: instance.name, id: instance.id)
             } catch {
                 logger.error("cannot load dropped plugin", metadata: ["file": "\(file)", "error": "\(error.message)"])
                 if error.code != .initFailed {
-                    kernel.recordLoadFailure(path: path, name: String(file.dropLast(3)), error: error, origin: .pluginsDir)
+                    kernel.lifecycle.recordLoadFailure(path: path, name: String(file.dropLast(3)), error: error, origin: .pluginsDir)
                 }
             }
         case .removed(let file):
@@ -104,7 +104,7 @@ public final class PluginsWatcher: Sendable {
     private func unload(_ loaded: Loaded) async {
         guard kernel.instance(named: loaded.name)?.id == loaded.id else { return }
         do {
-            _ = try await kernel.unload(name: loaded.name, timeout: unloadTimeout)
+            _ = try await kernel.lifecycle.unload(name: loaded.name, timeout: unloadTimeout)
         } catch {
             logger.error("unload failed", metadata: ["agent": "\(loaded.name)", "error": "\(error.message)"])
         }

@@ -140,6 +140,14 @@ struct AgentOSD: AsyncParsableCommand {
         settings.handlerDeadline = handlerDeadline
         settings.initTimeout = initTimeout
         settings.unloadTimeout = unloadTimeout
+        let ids: IdentifierReservation
+        do {
+            ids = try IdentifierReservation(path: home.path + "/next-id")
+        } catch {
+            FileHandle.standardError.write(Data("agentosd: cannot reserve ids in \(home.path)/next-id: \(error.localizedDescription)\n".utf8))
+            throw ExitCode.failure
+        }
+        settings.firstID = ids.firstID
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine: InferenceEngine?
@@ -190,7 +198,7 @@ struct AgentOSD: AsyncParsableCommand {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app),
-            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, unloadTimeout: unloadTimeout)),
+            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout)),
         ]
         if let metricsAddress {
             services.append(.init(service: Application(

@@ -5,12 +5,13 @@ import ControlServer
 import ServiceLifecycle
 
 /// The kernel's own service in the daemon's service group: watches the
-/// Plugins/ folder and handler deadlines while running, and on graceful
-/// shutdown unloads every instance, newest first.
+/// Plugins/ folder, handler deadlines and the id reservation while running,
+/// and on graceful shutdown unloads every instance, newest first.
 struct KernelService: Service {
     let kernel: Kernel
     let watcher: PluginsWatcher?
     let readiness: Readiness
+    let ids: IdentifierReservation
     let unloadTimeout: Double
 
     func run() async throws {
@@ -28,12 +29,17 @@ struct KernelService: Service {
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(nanoseconds: 100_000_000)
-                        kernel.checkHandlerDeadlines()
+                        kernel.lifecycle.checkHandlerDeadlines()
+                        do {
+                            try ids.keepAhead(of: kernel.nextID)
+                        } catch {
+                            kernel.logger.error("cannot reserve ids", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
             }
         }
         kernel.logger.info("shutting down: unloading instances")
-        await kernel.shutdown(timeout: unloadTimeout)
+        await kernel.lifecycle.shutdown(timeout: unloadTimeout)
     }
 }

@@ -5,18 +5,18 @@ import Testing
 @Suite struct KernelLifecycleTests {
     @Test func loadedInstanceRunsAndReplies() async throws {
         let kernel = makeKernel()
-        let instance = try await kernel.load(path: "echo", name: "e1")
+        let instance = try await kernel.lifecycle.load(path: "echo", name: "e1")
         #expect(instance.state == .running)
-        let (_, reply, _) = try await kernel.send(to: "e1", body: Array("hi".utf8), wait: true, timeoutMs: 5000)
+        let (_, reply, _) = try await kernel.messages.deliver(to: "e1", body: Array("hi".utf8), wait: true, timeoutMs: 5000)
         #expect(reply == Array("hi".utf8))
-        _ = try await kernel.unload(name: "e1", timeout: 5)
+        _ = try await kernel.lifecycle.unload(name: "e1", timeout: 5)
         #expect((instance.image as! InProcessImage).isClosed)
         #expect(kernel.summaries(all: true).first { $0.name == "e1" }?.state == .stopped)
     }
 
     @Test func failingInitIsListedAsFailedWithItsStatus() async throws {
         let kernel = makeKernel()
-        await #expect(throws: KernelError.self) { try await kernel.load(path: "failinit") }
+        await #expect(throws: KernelError.self) { try await kernel.lifecycle.load(path: "failinit") }
         let failed = try #require(kernel.summaries(all: true).first { $0.name == "failinit" })
         #expect(failed.state == .failed)
         #expect(failed.lastError?.contains("AOS_EPERM") == true)
@@ -25,21 +25,21 @@ import Testing
 
     @Test func secondInstanceWithTheSameNameIsRefused() async throws {
         let kernel = makeKernel()
-        _ = try await kernel.load(path: "echo", name: "twin")
+        _ = try await kernel.lifecycle.load(path: "echo", name: "twin")
         do {
-            _ = try await kernel.load(path: "echo", name: "twin")
+            _ = try await kernel.lifecycle.load(path: "echo", name: "twin")
             Issue.record("second load succeeded")
         } catch {
             #expect(error.code == .nameTaken)
         }
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 
     @Test(arguments: ["", ".hidden", "-dash", "has space", "slash/name", String(repeating: "x", count: 64)])
     func invalidNamesAreRefused(name: String) async throws {
         let kernel = makeKernel()
         do {
-            _ = try await kernel.load(path: "echo", name: name)
+            _ = try await kernel.lifecycle.load(path: "echo", name: name)
             Issue.record("loaded with name \(name)")
         } catch {
             #expect(error.code == .badName)
@@ -49,12 +49,13 @@ import Testing
     @Test func unloadFailsQueuedRequestsAndDeadLettersPlainMessages() async throws {
         let kernel = makeKernel()
         let name = "gated-\(UUID().uuidString.prefix(6))"
-        _ = try await kernel.load(path: "gated", name: name)
-        _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)  // blocks the handler
-        _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)  // queued: a dead letter
-        let queuedRequest = Task { try await kernel.send(to: name, body: [], wait: true, timeoutMs: 10_000) }
-        try await Task.sleep(nanoseconds: 50_000_000)
-        let unload = Task { try await kernel.unload(name: name, timeout: 5) }
+        _ = try await kernel.lifecycle.load(path: "gated", name: name)
+        _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)  // blocks the handler
+        _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)  // queued: a dead letter
+        let queuedRequest = Task { try await kernel.messages.deliver(to: name, body: [], wait: true, timeoutMs: 10_000) }
+        let instance = try #require(kernel.instance(named: name))
+        await waitUntil { instance.messagesIn.value == 3 && instance.handlerStartedAt.load(ordering: .relaxed) != 0 }
+        let unload = Task { try await kernel.lifecycle.unload(name: name, timeout: 5) }
         do {
             _ = try await queuedRequest.value
             Issue.record("queued request got a reply")
@@ -70,37 +71,27 @@ import Testing
     @Test func handlerPastTheDeadlineIsHungUntilItReturns() async throws {
         let kernel = makeKernel(handlerDeadline: 0.05)
         let name = "gated-\(UUID().uuidString.prefix(6))"
-        let instance = try await kernel.load(path: "gated", name: name)
-        _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)
+        let instance = try await kernel.lifecycle.load(path: "gated", name: name)
+        _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)
         // Past the deadline counts from when the handler starts, not from the send.
-        for _ in 0..<500 where instance.handlerStartedAt.load(ordering: .relaxed) == 0 {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        try await Task.sleep(nanoseconds: 100_000_000)
-        kernel.checkHandlerDeadlines()
+        await waitUntil { instance.handlerStartedAt.load(ordering: .relaxed) != 0 }
+        kernel.lifecycle.checkHandlerDeadlines(now: monotonicNanos() + 1_000_000_000)
         #expect(instance.state == .hung)
         #expect(instance.lastError?.contains("deadline") == true)
         InProcessPlugins.gate(name).signal()
-        var running = false
-        for _ in 0..<200 where !running {
-            try await Task.sleep(nanoseconds: 5_000_000)
-            running = instance.state == .running
-        }
-        #expect(running)
-        await kernel.shutdown(timeout: 5)
+        await waitUntil { instance.state == .running }
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 
     @Test func instanceThatWillNotStopStaysHungAndIsNeverClosedUnderIt() async throws {
         let kernel = makeKernel()
         let name = "gated-\(UUID().uuidString.prefix(6))"
-        let instance = try await kernel.load(path: "gated", name: name)
-        _ = try await kernel.send(to: name, body: [], wait: false, timeoutMs: 0)
+        let instance = try await kernel.lifecycle.load(path: "gated", name: name)
+        _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)
         // Unload only once the handler runs; before, the message would be a dead letter.
-        for _ in 0..<500 where instance.handlerStartedAt.load(ordering: .relaxed) == 0 {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        await waitUntil { instance.handlerStartedAt.load(ordering: .relaxed) != 0 }
         do {
-            _ = try await kernel.unload(name: name, timeout: 0.1)
+            _ = try await kernel.lifecycle.unload(name: name, timeout: 0.1)
             Issue.record("unload of a blocked handler succeeded")
         } catch {
             #expect(error.code == .hung)
@@ -116,24 +107,25 @@ import Testing
     @Test func blockedCallReturnsESTOPPINGWhenTheCallerIsUnloaded() async throws {
         let kernel = makeKernel()
         let caller = "caller-\(UUID().uuidString.prefix(6))"
-        _ = try await kernel.load(path: "silent", name: "\(caller)-target")
-        _ = try await kernel.load(path: "caller", name: caller, grants: [.send("\(caller)-target")])
-        _ = try await kernel.send(to: caller, body: Array("call \(caller)-target".utf8), wait: false, timeoutMs: 0)
-        try await Task.sleep(nanoseconds: 50_000_000)
-        #expect(try await kernel.unload(name: caller, timeout: 5).state == .stopped)
+        _ = try await kernel.lifecycle.load(path: "silent", name: "\(caller)-target")
+        _ = try await kernel.lifecycle.load(path: "caller", name: caller, grants: [.send("\(caller)-target")])
+        _ = try await kernel.messages.deliver(to: caller, body: Array("call \(caller)-target".utf8), wait: false, timeoutMs: 0)
+        let target = try #require(kernel.instance(named: "\(caller)-target"))
+        await waitUntil { target.messagesIn.value == 1 }
+        #expect(try await kernel.lifecycle.unload(name: caller, timeout: 5).state == .stopped)
         #expect(InProcessPlugins.result(caller) == .stopping)
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 
     @Test func requestNobodyAnswersTimesOut() async throws {
         let kernel = makeKernel()
-        _ = try await kernel.load(path: "silent", name: "quiet")
+        _ = try await kernel.lifecycle.load(path: "silent", name: "quiet")
         do {
-            _ = try await kernel.send(to: "quiet", body: [], wait: true, timeoutMs: 50)
+            _ = try await kernel.messages.deliver(to: "quiet", body: [], wait: true, timeoutMs: 50)
             Issue.record("got a reply from a silent agent")
         } catch {
             #expect(error.code == .timedOut)
         }
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 }

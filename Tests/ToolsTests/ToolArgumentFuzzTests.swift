@@ -63,8 +63,8 @@ struct ToolArgumentFuzzTests {
 
     @Test func tenThousandRandomArgumentObjects() async throws {
         let kernel = try makeToolKernel()
-        for plugin in ["calculator", "catalog", "clock"] { _ = try await kernel.load(path: pluginPath(plugin)) }
-        let tools = kernel.toolDescriptions().map(\.name)
+        for plugin in ["calculator", "catalog", "clock"] { _ = try await kernel.lifecycle.load(path: pluginPath(plugin)) }
+        let tools = kernel.tools.toolDescriptions().map(\.name)
         #expect(tools.count == 8)
         var random = Generator(state: 20261125)
         var ran: [String: UInt64] = [:]
@@ -72,7 +72,7 @@ struct ToolArgumentFuzzTests {
         for _ in 0..<10_000 {
             let tool = tools.randomElement(using: &random)!
             let arguments = Self.text(of: Self.object(&random), &random)
-            let record = kernel.callTool(tool, arguments: arguments, deadline: nil)
+            let record = kernel.tools.callTool(tool, arguments: arguments, deadline: nil)
             switch record.outcome {
             case .success(let json):
                 #expect((try? JSONParser.parse(json)) != nil, "\(tool) returned \(json)")
@@ -87,7 +87,7 @@ struct ToolArgumentFuzzTests {
             }
         }
         // A tool ran exactly when its arguments were accepted.
-        for description in kernel.toolDescriptions() {
+        for description in kernel.tools.toolDescriptions() {
             #expect(description.calls == ran[description.name, default: 0], "\(description.name)")
         }
         #expect(refused > 1000 && refused < 10_000)

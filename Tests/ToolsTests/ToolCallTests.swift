@@ -10,7 +10,7 @@ import Testing
 
     init() async throws {
         kernel = try makeToolKernel()
-        _ = try await kernel.load(path: pluginPath("tooltypes"))
+        _ = try await kernel.lifecycle.load(path: pluginPath("tooltypes"))
     }
 
     @Test func everyScalarTypeRoundTripsThroughLibffi() throws {
@@ -83,15 +83,15 @@ import Testing
         ("tooltypes.echo_str", #"{"s": "a""#, "not valid JSON"),
     ])
     func badArgumentsAreRefusedByNameAndNeverReachTheTool(_ tool: String, _ arguments: String, _ reason: String) throws {
-        let callsBefore = kernel.toolDescriptions(matching: [tool]).first?.calls
-        let record = kernel.callTool(tool, arguments: arguments, deadline: nil)
+        let callsBefore = kernel.tools.toolDescriptions(matching: [tool]).first?.calls
+        let record = kernel.tools.callTool(tool, arguments: arguments, deadline: nil)
         guard case .failure(let error) = record.outcome else {
             Issue.record("\(tool) \(arguments) was accepted")
             return
         }
         #expect(error.code == .invalidToolArguments, "\(error)")
         #expect(error.message.contains(reason), "\(error.message)")
-        #expect(kernel.toolDescriptions(matching: [tool]).first?.calls == callsBefore)
+        #expect(kernel.tools.toolDescriptions(matching: [tool]).first?.calls == callsBefore)
     }
 
     @Test func longStringsAreRefused() {
@@ -151,12 +151,12 @@ import Testing
     @Test func unloadingInTheMiddleOfACallStopsTheQueuedOnes() async throws {
         let kernel = self.kernel
         let plugin = try #require(kernel.instance(named: "tooltypes"))
-        async let slow = onThread { kernel.callTool("tooltypes.sleep_ms", arguments: #"{"ms": 2000}"#, deadline: nil) }
+        async let slow = onThread { kernel.tools.callTool("tooltypes.sleep_ms", arguments: #"{"ms": 2000}"#, deadline: nil) }
         #expect(try await eventually { plugin.summary().messagesIn == 1 })
-        async let queued = onThread { kernel.callTool("tooltypes.echo_i32", arguments: #"{"v": 1}"#, deadline: nil) }
+        async let queued = onThread { kernel.tools.callTool("tooltypes.echo_i32", arguments: #"{"v": 1}"#, deadline: nil) }
         // Queued behind the sleeping call (calls run in order on the plugin's thread).
         #expect(try await eventually { plugin.summary().messagesIn == 2 && plugin.summary().mailboxDepth == 1 })
-        _ = try await kernel.unload(name: "tooltypes", timeout: 10)
+        _ = try await kernel.lifecycle.unload(name: "tooltypes", timeout: 10)
         #expect(try await slow.outcome.get() == "2000")
         let queuedOutcome = await queued.outcome
         #expect {

@@ -24,7 +24,7 @@ func pluginPath(_ name: String) -> String {
 extension Kernel {
     /// Calls `tool` and returns its JSON result, or throws the kernel's error.
     func call(_ tool: String, _ arguments: String = "{}", timeoutMs: UInt32 = 10_000) throws -> String {
-        try callTool(tool, arguments: arguments, deadline: deadline(afterMilliseconds: timeoutMs)).outcome.get()
+        try tools.callTool(tool, arguments: arguments, deadline: deadline(afterMilliseconds: timeoutMs)).outcome.get()
     }
 }
 

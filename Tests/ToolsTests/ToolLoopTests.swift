@@ -18,8 +18,8 @@ import Testing
         let kernel = Kernel(
             configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
             logger: Logger(label: "loop-test"), engine: engine)
-        _ = try await kernel.load(path: pluginPath("calculator"))
-        _ = try await kernel.load(path: pluginPath("tooltypes"))
+        _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
+        _ = try await kernel.lifecycle.load(path: pluginPath("tooltypes"))
         return (kernel, engine)
     }
 
@@ -27,7 +27,7 @@ import Testing
         _ kernel: Kernel, tools: [String] = ["calculator.*"], choice: ToolChoice = .auto, maxSteps: Int = 8
     ) throws -> (Result<InferenceResult, KernelError>, OutcomeCollector) {
         let sink = OutcomeCollector()
-        _ = try kernel.submitInference(
+        _ = try kernel.inference.submit(
             agent: "test", priority: 0,
             parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "What is 12.5 times 4?")], maxTokens: 64),
             tools: ToolUse(patterns: tools, choice: choice, maxSteps: maxSteps), sink: sink)
@@ -76,7 +76,7 @@ import Testing
         #expect(result.text == "sorry")
         #expect(result.steps?.first?.outcome == .failure(KernelError(.toolNotFound, "tool tooltypes.echo_i32 was not offered to the model")))
         #expect(Self.toolResults(engine.turns[1]).first?.contains("was not offered") == true)
-        #expect(kernel.toolDescriptions(matching: ["tooltypes.echo_i32"]).first?.calls == 0)
+        #expect(kernel.tools.toolDescriptions(matching: ["tooltypes.echo_i32"]).first?.calls == 0)
     }
 
     @Test func badArgumentsFromTheModelAreFedBackAndNeverReachTheTool() async throws {
@@ -87,7 +87,7 @@ import Testing
         guard case .failure(let error)? = result.steps?.first?.outcome else { Issue.record("the call succeeded"); return }
         #expect(error.code == .invalidToolArguments && error.message.contains(#"argument "x" is a string"#))
         #expect(Self.toolResults(engine.turns[1]).first?.hasPrefix(#"{"error":"#) == true)
-        #expect(kernel.toolDescriptions(matching: ["calculator.sqrt"]).first?.calls == 0)
+        #expect(kernel.tools.toolDescriptions(matching: ["calculator.sqrt"]).first?.calls == 0)
     }
 
     @Test func aToolsOwnErrorIsFedBackToTheModel() async throws {
@@ -108,7 +108,7 @@ import Testing
         #expect(result.steps?.count == 2)
         guard case .failure(let error)? = result.steps?.last?.outcome else { Issue.record("the repeat ran"); return }
         #expect(error.code == .toolLoop)
-        #expect(kernel.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 1)
+        #expect(kernel.tools.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 1)
         #expect(engine.turns.map(\.toolChoice) == [.auto, .auto, .none])
         // The repeat stays out of the chat: the answer turn sees one call and one result.
         #expect(engine.turns[2].messages.filter { $0.role == "tool" }.count == 1)
@@ -134,7 +134,7 @@ import Testing
     @Test func patternsThatMatchNoToolAreRefusedAtOnce() async throws {
         let (kernel, _) = try await kernel { _ in ("", []) }
         #expect {
-            _ = try kernel.submitInference(
+            _ = try kernel.inference.submit(
                 agent: "test", priority: 0,
                 parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "hi")], maxTokens: 8),
                 tools: ToolUse(patterns: ["weather.*"]), sink: OutcomeCollector())
@@ -150,12 +150,12 @@ import Testing
             return ("", Self.call("calculator.add", #"{"a": \#(parameters.messages.count), "b": 1}"#))
         }
         let sink = OutcomeCollector()
-        let handle = try kernel.submitInference(
+        let handle = try kernel.inference.submit(
             agent: "test", priority: 0,
             parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "add")], maxTokens: 8),
             tools: ToolUse(patterns: ["calculator.*"]), sink: sink)
         try await Task.sleep(for: .milliseconds(200))
-        #expect(kernel.cancelInference(id: handle.id, owner: nil))
+        #expect(kernel.inference.cancel(id: handle.id, owner: nil))
         gate.signal()
         let result = try #require(sink.outcome()).get()
         #expect(result.finishReason == .cancelled)
@@ -171,7 +171,7 @@ import Testing
             case 0: return ("", Self.call("calculator.multiply", #"{"a": 2, "b": 3}"#))  // matched, not held
             case 1: return ("", Self.call("calculator.add", #"{"a": 2, "b": 3}"#, id: "call_1"))  // held
             case 2:  // the operator revokes it before the model's next call
-                _ = try? kernelBox.withLock { $0 }?.revoke(.tool("calculator.add"), from: "probe")
+                _ = try? kernelBox.withLock { $0 }?.capabilities.revoke(.tool("calculator.add"), from: "probe")
                 return ("", Self.call("calculator.add", #"{"a": 1, "b": 1}"#, id: "call_2"))
             default: return ("done", [])
             }
@@ -183,10 +183,10 @@ import Testing
         let kernel = Kernel(
             configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
             logger: Logger(label: "loop-test"), engine: engine, audit: audit)
-        _ = try await kernel.load(path: pluginPath("calculator"))
-        _ = try await kernel.load(path: pluginPath("capsprobe"), name: "probe", grants: [.infer, .tool("calculator.add")])
+        _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
+        _ = try await kernel.lifecycle.load(path: pluginPath("capsprobe"), name: "probe", grants: [.infer, .tool("calculator.add")])
         kernelBox.withLock { $0 = kernel }
-        let reply = try await kernel.send(to: "probe", body: Array("toolloop calculator.*".utf8), wait: true, timeoutMs: 20_000)
+        let reply = try await kernel.messages.deliver(to: "probe", body: Array("toolloop calculator.*".utf8), wait: true, timeoutMs: 20_000)
         #expect(String(decoding: reply.reply ?? [], as: UTF8.self) == "AOS_OK")
 
         let turns = engine.turns
@@ -196,12 +196,12 @@ import Testing
         #expect(fedBack.first?.contains("permission denied: probe may not call calculator.multiply") == true)
         #expect(fedBack.dropFirst().first == "5")
         #expect(fedBack.last?.contains("permission denied: probe may not call calculator.add") == true)
-        #expect(kernel.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 0)
-        #expect(kernel.toolDescriptions(matching: ["calculator.add"]).first?.calls == 1)
+        #expect(kernel.tools.toolDescriptions(matching: ["calculator.multiply"]).first?.calls == 0)
+        #expect(kernel.tools.toolDescriptions(matching: ["calculator.add"]).first?.calls == 1)
         let denials = audit.records(agent: "probe").filter { $0.decision == .deny }
         #expect(denials.contains { $0.capability == "tool:calculator.multiply" && $0.reason.contains("withheld from the model") })
         #expect(denials.contains { $0.capability == "tool:calculator.multiply" && $0.reason.contains("the model called") })
         #expect(denials.contains { $0.capability == "tool:calculator.add" && $0.reason.contains("the model called") })
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 }

@@ -1,24 +1,31 @@
 import Metrics
 
-/// Records an ended inference request in the inference metrics, by agent.
+/// Records an ended inference request in the inference metrics, by agent:
+/// into the agent's own series while it runs, the control API's for
+/// "agentctl"; a request that outlived its agent is not recorded.
 enum InferenceMetrics {
+    /// The series of the control API's requests.
+    private static let controlAPI = MetricSeries(agent: SenderIdentity.controlAPI.name)
+
     static func record(agent: String, _ outcome: Result<InferenceResult, KernelError>) {
+        let series = agent == controlAPI.agent ? controlAPI : MetricSeriesDirectory.series(of: agent)
+        guard let series else { return }
         let dimensions = [("agent", agent)]
         guard case .success(let result) = outcome else {
-            Counter(label: MetricName.inferenceRequests, dimensions: dimensions + [("finish_reason", "error")]).increment()
+            series.counter(MetricName.inferenceRequests, dimensions + [("finish_reason", "error")]).increment()
             return
         }
         let usage = result.usage
-        Counter(label: MetricName.inferenceRequests, dimensions: dimensions + [("finish_reason", result.finishReason.rawValue)]).increment()
-        Counter(label: MetricName.inferenceTokens, dimensions: dimensions + [("type", "input")]).increment(by: usage.promptTokens)
-        Counter(label: MetricName.inferenceTokens, dimensions: dimensions + [("type", "output")]).increment(by: usage.completionTokens)
-        Timer(label: MetricName.inferenceQueueWait, dimensions: dimensions).recordNanoseconds(Int64(clamping: usage.queueNanos))
-        Timer(label: MetricName.inferenceDuration, dimensions: dimensions).recordNanoseconds(Int64(clamping: usage.totalNanos))
+        series.counter(MetricName.inferenceRequests, dimensions + [("finish_reason", result.finishReason.rawValue)]).increment()
+        series.counter(MetricName.inferenceTokens, dimensions + [("type", "input")]).increment(by: usage.promptTokens)
+        series.counter(MetricName.inferenceTokens, dimensions + [("type", "output")]).increment(by: usage.completionTokens)
+        series.timer(MetricName.inferenceQueueWait, dimensions).recordNanoseconds(Int64(clamping: usage.queueNanos))
+        series.timer(MetricName.inferenceDuration, dimensions).recordNanoseconds(Int64(clamping: usage.totalNanos))
         guard usage.timeToFirstTokenNanos > 0 else { return }
-        Timer(label: MetricName.timeToFirstToken, dimensions: dimensions).recordNanoseconds(Int64(clamping: usage.timeToFirstTokenNanos))
+        series.timer(MetricName.timeToFirstToken, dimensions).recordNanoseconds(Int64(clamping: usage.timeToFirstTokenNanos))
         if usage.completionTokens > 1 {
             let decode = usage.totalNanos &- usage.timeToFirstTokenNanos
-            Timer(label: MetricName.timePerOutputToken, dimensions: dimensions)
+            series.timer(MetricName.timePerOutputToken, dimensions)
                 .recordNanoseconds(Int64(clamping: decode / UInt64(usage.completionTokens - 1)))
         }
     }

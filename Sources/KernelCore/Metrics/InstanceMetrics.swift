@@ -30,38 +30,42 @@ enum Syscall: Int, CaseIterable {
 
 /// The message counters of one sender and receiver: an instance, or the control API.
 final class MessageMetrics: Sendable {
-    private let agent: String
+    private let series: MetricSeries
     let sent: Counter
     let delivered: Counter
 
-    init(agent: String) {
-        self.agent = agent
-        sent = Counter(label: MetricName.messagesSent, dimensions: [("agent", agent)])
-        delivered = Counter(label: MetricName.messagesDelivered, dimensions: [("agent", agent)])
+    init(series: MetricSeries) {
+        self.series = series
+        sent = series.counter(MetricName.messagesSent, [("agent", series.agent)])
+        delivered = series.counter(MetricName.messagesDelivered, [("agent", series.agent)])
     }
 
     /// Counts a message this sender sent that the kernel refused.
     func refused(_ status: AOSStatus) {
-        Counter(label: MetricName.messagesRefused, dimensions: [("agent", agent), ("reason", status.label)]).increment()
+        series.counter(MetricName.messagesRefused, [("agent", series.agent), ("reason", status.label)]).increment()
     }
 }
 
 /// One instance's metric handles, made once at load so the syscall path only
 /// increments: successful calls per syscall, messages, handler durations.
-/// Failed calls (rarer) find their series by label. Thread-safe.
+/// Failed calls (rarer) find their series by label. Every series goes with
+/// `destroy()` at unload. Thread-safe.
 final class InstanceMetrics: Sendable {
-    private let agent: String
+    /// Every series labelled with this instance's name.
+    let series: MetricSeries
     private let succeeded: [Counter]
     let messages: MessageMetrics
     let handlerDuration: Timer
 
     init(agent: String) {
-        self.agent = agent
+        let series = MetricSeries(agent: agent)
+        self.series = series
         succeeded = Syscall.allCases.map { syscall in
-            Counter(label: MetricName.syscalls, dimensions: [("agent", agent), ("syscall", syscall.name), ("status", "ok")])
+            series.counter(MetricName.syscalls, [("agent", agent), ("syscall", syscall.name), ("status", "ok")])
         }
-        messages = MessageMetrics(agent: agent)
-        handlerDuration = Timer(label: MetricName.handlerDuration, dimensions: [("agent", agent)])
+        messages = MessageMetrics(series: series)
+        handlerDuration = series.timer(MetricName.handlerDuration, [("agent", agent)])
+        MetricSeriesDirectory.register(series)
     }
 
     /// Counts one call of `syscall` that returned `status`.
@@ -70,9 +74,15 @@ final class InstanceMetrics: Sendable {
         if status == .ok {
             succeeded[syscall.rawValue].increment()
         } else {
-            Counter(label: MetricName.syscalls, dimensions: [("agent", agent), ("syscall", syscall.name), ("status", status.label)])
+            series.counter(MetricName.syscalls, [("agent", series.agent), ("syscall", syscall.name), ("status", status.label)])
                 .increment()
         }
+    }
+
+    /// Drops every series of this instance from `/metrics` (at unload).
+    func destroy() {
+        MetricSeriesDirectory.remove(series)
+        series.destroy()
     }
 }
 

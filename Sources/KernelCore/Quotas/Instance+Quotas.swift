@@ -59,8 +59,8 @@ extension Instance {
     func refuseQuota(_ key: String, syscall: String, reason: String) {
         quotas.withLock { $0.refusals[key, default: 0] += 1 }
         log.append(.warn, .kernel, "\(syscall): quota exceeded: \(reason)")
-        Counter(label: MetricName.quotaRefusals, dimensions: [("agent", name), ("quota", key)]).increment()
-        kernel.audit?.record(AuditRecord(agent: name, syscall: syscall, quota: key, decision: .deny, reason: reason))
+        metrics.series.counter(MetricName.quotaRefusals, [("agent", name), ("quota", key)]).increment()
+        audit?.record(AuditRecord(agent: name, syscall: syscall, quota: key, decision: .deny, reason: reason))
     }
 
     /// CPU time of the instance's thread so far (its final figure once it ended).

@@ -9,7 +9,7 @@ extension Instance {
     @inline(__always)
     func mayInfer(_ syscall: Syscall) -> Bool {
         guard checksPolicy else { return true }
-        if grants.withLock({ $0.permitsInfer }) || delegation?.permitsInfer == true { return true }
+        if grants.withLock({ $0.permitsInfer }) || own.delegation?.permitsInfer == true { return true }
         deny(.infer, syscall: syscall.name)
         return false
     }
@@ -17,7 +17,7 @@ extension Instance {
     /// Whether the instance holds `admin`, itself or lent.
     func mayAdminister(_ syscall: Syscall) -> Bool {
         guard checksPolicy else { return true }
-        if grants.withLock({ $0.permitsAdmin }) || delegation?.permitsAdmin == true { return true }
+        if grants.withLock({ $0.permitsAdmin }) || own.delegation?.permitsAdmin == true { return true }
         deny(.admin, syscall: syscall.name)
         return false
     }
@@ -35,20 +35,20 @@ extension Instance {
     @inline(__always)
     func maySend(to name: String, _ syscall: Syscall) -> Bool {
         guard checksPolicy else { return true }
-        if grants.withLock({ $0.permitsSend(to: name) }) || delegation?.permitsSend(to: name) == true { return true }
+        if grants.withLock({ $0.permitsSend(to: name) }) || own.delegation?.permitsSend(to: name) == true { return true }
         deny(.send(name), syscall: syscall.name)
         return false
     }
 
     /// The check without the denial's bookkeeping (to filter what is offered).
     func permitsTool(_ name: String) -> Bool {
-        grants.withLock { $0.permitsTool(name) } || delegation?.permitsTool(name) == true
+        grants.withLock { $0.permitsTool(name) } || own.delegation?.permitsTool(name) == true
     }
 
     /// What the instance may do now: its grants and what its current request lends it.
     var effectiveCapabilities: CapabilitySet {
         var effective = grants.withLock { $0 }
-        for capability in delegation?.capabilities ?? [] { effective.insert(capability) }
+        for capability in own.delegation?.capabilities ?? [] { effective.insert(capability) }
         return effective
     }
 
@@ -56,7 +56,7 @@ extension Instance {
     func deny(_ capability: Capability, syscall: String, reason: String? = nil) {
         let reason = reason ?? "\(name) does not hold \(capability) (grant it with `agentctl grant \(name) \(capability)` or in policy.yaml)"
         log.append(.warn, .kernel, "\(syscall): permission denied: \(reason)")
-        Counter(label: MetricName.capabilityDenials, dimensions: [("agent", name), ("capability", capability.description)]).increment()
-        kernel.audit?.record(AuditRecord(agent: name, syscall: syscall, capability: capability.description, decision: .deny, reason: reason))
+        metrics.series.counter(MetricName.capabilityDenials, [("agent", name), ("capability", capability.description)]).increment()
+        audit?.record(AuditRecord(agent: name, syscall: syscall, capability: capability.description, decision: .deny, reason: reason))
     }
 }

@@ -47,7 +47,8 @@ public struct ToolUse: Sendable, Equatable {
 /// `steps`. Thread-safe.
 final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     let id: UInt64
-    private unowned let kernel: Kernel
+    private unowned let service: InferenceService
+    private let tools: ToolService
     private let agent: String
     /// The instance that may cancel it; 0 for the control API.
     let owner: UInt64
@@ -75,12 +76,13 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
     private let state: Mutex<State>
 
     init(
-        id: UInt64, kernel: Kernel, agent: String, owner: UInt64, priority: Int,
+        id: UInt64, service: InferenceService, tools: ToolService, agent: String, owner: UInt64, priority: Int,
         parameters: InferenceParameters, use: ToolUse, holder: Holder?, sink: InferenceSink
     ) {
         self.holder = holder
         self.id = id
-        self.kernel = kernel
+        self.service = service
+        self.tools = tools
         self.agent = agent
         self.owner = owner
         self.priority = priority
@@ -92,7 +94,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
 
     /// Queues the first turn. Throws why it cannot be queued.
     func start() throws(KernelError) {
-        try kernel.submitTurn(makeTurn())
+        try service.submitTurn(makeTurn())
     }
 
     func cancel() {
@@ -170,14 +172,14 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
             } else if let refusal = holder?.admit(call.name) {
                 ToolCallRecord(tool: call.name, arguments: call.arguments, outcome: .failure(refusal), durationNanos: 0)
             } else if offered.contains(call.name) {
-                kernel.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: kernel.configuration.toolTimeoutMs))
+                tools.callTool(call.name, arguments: call.arguments, deadline: deadline(afterMilliseconds: service.configuration.toolTimeoutMs))
             } else {
                 ToolCallRecord(
                     tool: call.name, arguments: call.arguments,
                     outcome: .failure(KernelError(.toolNotFound, "tool \(call.name) was not offered to the model")), durationNanos: 0)
             }
-            kernel.logToolCall(record, agent: agent, owner: owner, request: id)
-            kernel.scheduler.traces.recordTool(record, request: id, agent: agent, endedAt: monotonicNanos())
+            service.logToolCall(record, agent: agent, owner: owner, request: id)
+            service.scheduler.traces.recordTool(record, request: id, agent: agent, endedAt: monotonicNanos())
             state.withLock { $0.steps.append(record) }
             sink.calledTool(record)
             if !repeated {
@@ -191,7 +193,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
             return state.cancelled
         }
         if stopped { return end(.success(("", .cancelled))) }
-        do throws(KernelError) { try kernel.submitTurn(makeTurn()) } catch { end(.failure(error)) }
+        do throws(KernelError) { try service.submitTurn(makeTurn()) } catch { end(.failure(error)) }
     }
 
     private func end(_ outcome: Result<(text: String, reason: FinishReason), KernelError>) {
@@ -203,7 +205,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
             return (state.steps, state.usage)
         }
         guard let ending else { return }
-        kernel.toolLoopEnded(self)
+        service.toolLoopEnded(self)
         sink.finished(outcome.map { answer in
             InferenceResult(
                 requestID: id, text: answer.text, finishReason: answer.reason, usage: ending.usage, steps: ending.steps)

@@ -24,7 +24,7 @@ final class ToolRegistry: Sendable {
     func register(_ instance: Instance) {
         let added = instance.tools.enumerated().map { index, tool in
             let name = "\(instance.name).\(tool.name)"
-            return Entry(name: name, index: index, tool: tool, instance: instance, stats: ToolStats(tool: name))
+            return Entry(name: name, index: index, tool: tool, instance: instance, stats: ToolStats(tool: name, series: instance.metrics.series))
         }
         entries.withLock { entries in
             for entry in added { entries[entry.name] = entry }
@@ -54,13 +54,16 @@ final class ToolStats: Sendable {
     let failures = Atomic<UInt64>(0)
     let totalNanos = Atomic<UInt64>(0)
     private let tool: String
+    /// The series of the tool's plugin instance, dropped with it.
+    private let series: MetricSeries
     private let succeeded: Counter
     private let duration: Timer
 
-    init(tool: String) {
+    init(tool: String, series: MetricSeries) {
         self.tool = tool
-        succeeded = Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", "ok")])
-        duration = Timer(label: MetricName.toolDuration, dimensions: [("tool", tool)])
+        self.series = series
+        succeeded = series.counter(MetricName.toolCalls, [("tool", tool), ("status", "ok")])
+        duration = series.timer(MetricName.toolDuration, [("tool", tool)])
     }
 
     /// Records a call that ran: ok, or failed with `error`.
@@ -70,7 +73,7 @@ final class ToolStats: Sendable {
         duration.recordNanoseconds(Int64(clamping: nanos))
         if let error {
             failures.add(1, ordering: .relaxed)
-            Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", error.code.rawValue)]).increment()
+            series.counter(MetricName.toolCalls, [("tool", tool), ("status", error.code.rawValue)]).increment()
         } else {
             succeeded.increment()
         }
@@ -78,6 +81,6 @@ final class ToolStats: Sendable {
 
     /// Counts a call refused before it ran (unknown arguments, a full queue, …).
     func refused(_ error: KernelError) {
-        Counter(label: MetricName.toolCalls, dimensions: [("tool", tool), ("status", error.code.rawValue)]).increment()
+        series.counter(MetricName.toolCalls, [("tool", tool), ("status", error.code.rawValue)]).increment()
     }
 }

@@ -11,6 +11,12 @@ struct Unload: AsyncParsableCommand {
             queued messages to their senders. Prints the instance's final state \
             when it is not "stopped" (for example "hung" when the handler did \
             not return in time).
+
+            With --force, an instance that does not stop in time (or is hung) \
+            is retired: its name, mailbox and metrics are freed at once and its \
+            thread is left parked as a zombie (`agentctl ps -a`), reaped if it \
+            ever returns. The thread's CPU and memory stay until the kernel \
+            restarts.
             """
     )
 
@@ -20,6 +26,9 @@ struct Unload: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp("Seconds to wait for the instance's running handler to finish.", valueName: "seconds"))
     var timeout: Double = 5
+
+    @Flag(help: "Retire the instance as a zombie when it does not stop within --timeout.")
+    var force = false
 
     @Option(
         name: .shortAndLong,
@@ -31,12 +40,14 @@ struct Unload: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let instance = try await ControlClient().unload(name, timeout: timeout)
+        let instance = try await ControlClient().unload(name, timeout: timeout, force: force)
         switch output {
         case .json:
             try printJSON(instance)
         case .table where instance.state == "stopped":
             print("unloaded \(instance.name)")
+        case .table where instance.state == "zombie":
+            print("retired \(instance.name): its thread did not stop and is left parked as a zombie; its CPU and memory stay until the kernel restarts (see `agentctl ps -a`)")
         case .table:
             let reason = instance.lastError.map { " (\($0))" } ?? ""
             print("unloaded \(instance.name): state \(instance.state)\(reason)")

@@ -65,8 +65,8 @@ struct ToolBench {
         let loader = PluginLoader(copiesDirectory: copies)
         try loader.prepare()
         let kernel = Kernel(configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, logger: Logger(label: "bench"))
-        _ = try await kernel.load(path: "\(plugins)/calculator.so")
-        defer { Task { await kernel.shutdown(timeout: 5) } }
+        _ = try await kernel.lifecycle.load(path: "\(plugins)/calculator.so")
+        defer { Task { await kernel.lifecycle.shutdown(timeout: 5) } }
 
         guard let handle = dlopen("\(plugins)/calculator.so", RTLD_NOW | RTLD_LOCAL) else { throw BenchError("cannot dlopen calculator.so") }
         defer { dlclose(handle) }
@@ -80,7 +80,7 @@ struct ToolBench {
         let kernelNanos = try await median {
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<Self.calls {
-                guard case .success = kernel.callTool("calculator.add", arguments: Self.arguments, deadline: nil).outcome else {
+                guard case .success = kernel.tools.callTool("calculator.add", arguments: Self.arguments, deadline: nil).outcome else {
                     throw BenchError("calculator.add failed")
                 }
             }
@@ -121,14 +121,14 @@ struct ToolBench {
             var configuration = KernelConfiguration(pluginCopiesPath: copies)
             configuration.checksPolicy = checks
             let kernel = Kernel(configuration: configuration, loader: loader, logger: Logger(label: "bench"))
-            _ = try await kernel.load(path: "\(plugins)/calculator.so")
-            _ = try await kernel.load(path: "\(baselines)/toolbench.so", grants: [.tool("calculator.add")])
-            _ = try kernel.setQuota("tool_calls_per_minute", "1M", for: "toolbench")
+            _ = try await kernel.lifecycle.load(path: "\(plugins)/calculator.so")
+            _ = try await kernel.lifecycle.load(path: "\(baselines)/toolbench.so", grants: [.tool("calculator.add")])
+            _ = try kernel.quotas.set("tool_calls_per_minute", "1M", for: "toolbench")
             return kernel
         }
         func mean(_ kernel: Kernel) async throws -> Double {
             let body = Array("\(calls) calculator.add \(Self.arguments)".utf8)
-            let reply = try await kernel.send(to: "toolbench", body: body, wait: true, timeoutMs: 120_000).reply ?? []
+            let reply = try await kernel.messages.deliver(to: "toolbench", body: body, wait: true, timeoutMs: 120_000).reply ?? []
             let figures = try JSONParser.parse(String(decoding: reply, as: UTF8.self))
             guard figures["errors"] == .integer(0), case .number(let mean)? = figures["mean_ns"] else {
                 throw BenchError("toolbench answered \(String(decoding: reply, as: UTF8.self))")

@@ -1,9 +1,37 @@
 import CAgentOS
 import Foundation
 import Glibc
+import Logging
 
-/// Message routing: the `send`, `call` and `reply` syscalls, and messages from the control API.
-extension Kernel {
+/// Delivers messages between instances: the `send`, `call`, `call_delegate`
+/// and `reply` syscalls, and messages from the control API.
+///
+/// Per sender→receiver FIFO, at most once, into bounded mailboxes; a message
+/// that cannot be delivered is an error to its sender. Thread-safe: the
+/// syscalls run on the calling instance's own thread (they check), the
+/// control API's `deliver` on any; the router's own state is its counters.
+public final class MessageRouter: Sendable {
+    let configuration: KernelConfiguration
+    let table: InstanceTable
+    private let ids: IdentifierMint
+    /// The inference requests behind agents' answers.
+    let answerLinks = AnswerLinks()
+    /// The message counters of the control API, as a sender named "agentctl".
+    private let controlMessages = MessageMetrics(series: MetricSeries(agent: SenderIdentity.controlAPI.name))
+    private let delivered = PaddedCounter()
+    private let refused = PaddedCounter()
+
+    init(configuration: KernelConfiguration, table: InstanceTable, ids: IdentifierMint) {
+        self.configuration = configuration
+        self.table = table
+        self.ids = ids
+    }
+
+    /// Messages delivered to a mailbox since the kernel started.
+    public var deliveredCount: UInt64 { delivered.value }
+    /// Messages refused (full, too big, no receiver, not permitted) since the kernel started.
+    public var refusedCount: UInt64 { refused.value }
+
     // MARK: Syscalls (on the calling instance's own thread)
 
     func send(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32) -> AOSStatus {
@@ -11,8 +39,8 @@ extension Kernel {
         case .failure(let status):
             return status
         case .success(let (receiver, bytes)):
-            let envelope = Envelope(id: mintMessageID(), sender: instance.identity, body: bytes, pendingReply: nil)
-            return enqueue(envelope, to: receiver, from: instance, until: timeoutMs == 0 ? nil : Self.deadline(timeoutMs) ?? .max)
+            let envelope = Envelope(id: instance.own.mintID(from: ids), sender: instance.identity, body: bytes, kind: .message)
+            return enqueue(envelope, to: receiver, from: instance, timeoutMs: timeoutMs)
         }
     }
 
@@ -29,11 +57,11 @@ extension Kernel {
         }
         if receiver === instance || timeoutMs == 0 { return .invalidArgument }
         let until = Self.deadline(timeoutMs)
-        let id = mintMessageID()
+        let id = instance.own.mintID(from: ids)
         let pending = PendingReply(requestID: id, lock: instance.parker)
         let queued = enqueue(
-            Envelope(id: id, sender: instance.identity, body: bytes, pendingReply: pending, delegation: delegation),
-            to: receiver, from: instance, until: until ?? UInt64.max)
+            Envelope(id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation)),
+            to: receiver, from: instance, timeoutMs: timeoutMs)
         guard queued == .ok else { return queued }
 
         var outcome: ReplyOutcome?
@@ -66,20 +94,17 @@ extension Kernel {
         reply.pointee = aos_buffer(ptr: nil, len: 0)
         guard instance.isOwnThread else { return .wrongThread }
         guard count <= Self.maxDelegatedCapabilities, capabilities != nil || count == 0 else {
-            instance.log.append(.warn, .kernel, "call_delegate: caps is NULL or holds more than \(Self.maxDelegatedCapabilities) capabilities")
-            return .invalidArgument
+            return instance.refuse(.callDelegate, .invalidArgument, "caps is NULL or holds more than \(Self.maxDelegatedCapabilities) capabilities")
         }
         var lent = CapabilitySet()
         let held = instance.effectiveCapabilities
         for index in 0..<count {
             guard let text = capabilities![index].flatMap(String.init(validatingCString:)) else {
-                instance.log.append(.warn, .kernel, "call_delegate: capability \(index) is NULL or not UTF-8")
-                return .invalidArgument
+                return instance.refuse(.callDelegate, .invalidArgument, "capability \(index) is NULL or not UTF-8")
             }
             let capability: Capability
             do { capability = try Capability(parsing: text) } catch {
-                instance.log.append(.warn, .kernel, "call_delegate: \(error.message)")
-                return .invalidArgument
+                return instance.refuse(.callDelegate, .invalidArgument, error.message)
             }
             guard !instance.checksPolicy || held.covers(capability) else {
                 instance.deny(capability, syscall: Syscall.callDelegate.name, reason: "\(instance.name) tried to delegate \(capability), which it does not hold (delegation only narrows)")
@@ -96,63 +121,27 @@ extension Kernel {
     func reply(from instance: Instance, requestID: UInt64, body: aos_bytes) -> AOSStatus {
         guard body.len <= configuration.maxMessageBytes else { return .tooBig }
         guard body.ptr != nil || body.len == 0 else { return .invalidArgument }
-        guard !instance.loopEnded else { return .stopping }
-        guard let pending = instance.outstanding.removeValue(forKey: requestID) else { return .notFound }
+        guard !instance.own.loopEnded else { return .stopping }
+        guard let pending = instance.own.outstanding.removeValue(forKey: requestID) else { return .notFound }
         answerLinks.link(requestID, to: instance.inferenceBehindReply(to: requestID))
         return pending.complete(.success(copy(body))) ? .ok : .notFound
     }
 
-    // MARK: Control API
+    // MARK: Undelivered messages
 
-    /// Queues `body` for `name` from the control API ("agentctl"). With `wait`,
-    /// sends a request and suspends until the reply or `timeoutMs`.
-    /// Never blocks a thread: a full mailbox is refused at once.
-    ///
-    /// Returns the message id and, with `wait`, the reply and the inference
-    /// requests behind it (see `AnswerLinks`). Throws `.notFound`, `.tooBig`,
-    /// `.full`, `.stopping`, `.timedOut` or `.handlerFailed`.
-    public func send(
-        to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
-    ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?, inference: [UInt64]) {
-        guard body.count <= configuration.maxMessageBytes else {
-            countRefusal(.tooBig, from: nil)
-            throw KernelError(.tooBig, "message is \(body.count) bytes; the limit is \(configuration.maxMessageBytes) (agentosd --max-message-bytes)")
-        }
-        guard let receiver = table.lookup(name) else {
-            countRefusal(.notFound, from: nil)
-            throw KernelError(.notFound, "no agent named \(name) is running (see `agentctl ps`)")
-        }
-        let receiveLimit = receiver.messageBytesQuota.load(ordering: .relaxed)
-        guard body.count <= receiveLimit else {
-            let reason = "a \(body.count)-byte message is over \(name)'s message_bytes quota (\(receiveLimit))"
-            receiver.refuseQuota("message_bytes", syscall: "agentctl send", reason: reason)
-            countRefusal(.tooBig, from: nil)
-            throw KernelError(.tooBig, reason)
-        }
-        let id = mintMessageID()
-        let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
-        let status = enqueue(Envelope(id: id, sender: .controlAPI, body: body, pendingReply: pending), to: receiver, from: nil, until: nil)
-        switch status {
-        case .ok: break
-        case .full: throw KernelError(.full, "mailbox of \(name) is full (\(receiver.mailbox.capacity) messages); retry later")
-        default: throw KernelError(.stopping, "\(name) is being unloaded")
-        }
-        guard let pending else { return (id, nil, []) }
-        let timeout = DispatchWorkItem { pending.complete(.failure(.timedOut)) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs)), execute: timeout)
-        let outcome = await pending.value()
-        timeout.cancel()
-        switch outcome {
-        case .success(let reply):
-            return (id, reply, answerLinks.take(id))
-        case .failure(.timedOut):
-            throw KernelError(.timedOut, "\(name) did not reply within \(String(format: "%g", Double(timeoutMs) / 1000)) s")
-        case .failure(.handlerFailed):
-            throw KernelError(.handlerFailed, "the handler of \(name) failed before replying (see `agentctl logs \(name)`)")
-        case .failure(.stopping):
-            throw KernelError(.stopping, "\(name) was unloaded before it replied")
-        case .failure(let status):
-            throw KernelError(.internal, "request to \(name) failed: \(status)")
+    /// Fails queued requests with AOS_ESTOPPING and logs plain messages as dead
+    /// letters: what was still in the mailbox of `instance` when it closed.
+    func returnUndelivered(_ envelopes: [Envelope], of instance: Instance, logger: Logger) {
+        for envelope in envelopes {
+            switch envelope.kind {
+            case .toolCall(let job):
+                job.pending.complete(.failure(KernelError(.stopping, "\(job.entry.name) was unloaded before the call ran")))
+            case .request(let pending, _):
+                pending.complete(.failure(.stopping))
+            case .message, .inferenceResult:
+                instance.log.append(.warn, .kernel, "dead letter: message \(envelope.id) from \(envelope.sender.name) (\(envelope.body.count) bytes) was never delivered")
+                logger.warning("dead letter", metadata: ["agent": "\(instance.name)", "message": "\(envelope.id)", "from": "\(envelope.sender.name)"])
+            }
         }
     }
 
@@ -163,10 +152,8 @@ extension Kernel {
         timeoutMs == AOS_FOREVER ? nil : KernelCore.deadline(afterMilliseconds: timeoutMs)
     }
 
-    @inline(__always)
-    func mintMessageID() -> UInt64 { nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue }
-
     /// Checks a syscall's caller, receiver and body; returns the receiver and a copy of the body.
+    @inline(__always)
     private func prepare(
         from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, _ syscall: Syscall
     ) -> Result<(Instance, [UInt8]), AOSStatus> {
@@ -198,8 +185,9 @@ extension Kernel {
     /// not send to `to` learns nothing of whether it runs.
     @inline(__always)
     private func receiver(named to: UnsafePointer<CChar>, for sender: Instance, _ syscall: Syscall) -> Result<Instance, AOSStatus> {
-        if let last = sender.lastReceiver, !last.stopRequested.load(ordering: .relaxed),
-           sender.lastReceiverGeneration == sender.grantsGeneration.load(ordering: .relaxed),
+        let own = sender.own
+        if let last = own.lastReceiver, !last.stopRequested.load(ordering: .relaxed),
+           own.lastReceiverGeneration == sender.grantsGeneration.load(ordering: .relaxed),
            strcmp(to, last.identity.cName) == 0 {
             return .success(last)
         }
@@ -208,8 +196,8 @@ extension Kernel {
         guard let receiver = table.lookup(name) else { return .failure(.notFound) }
         // Cache only what the sender's own grants allow: a lent capability ends with its request.
         if !sender.checksPolicy || sender.grants.withLock({ $0.permitsSend(to: name) }) {
-            sender.lastReceiver = receiver
-            sender.lastReceiverGeneration = sender.grantsGeneration.load(ordering: .relaxed)
+            own.lastReceiver = receiver
+            own.lastReceiverGeneration = sender.grantsGeneration.load(ordering: .relaxed)
         }
         return .success(receiver)
     }
@@ -230,25 +218,33 @@ extension Kernel {
         return nil
     }
 
-    /// Queues `envelope`; when the mailbox is full, waits until `until` (monotonic ns;
-    /// nil = refuse at once), interruptible by unloading `sender`.
-    private func enqueue(_ envelope: Envelope, to receiver: Instance, from sender: Instance?, until: UInt64?) -> AOSStatus {
+    /// Queues `envelope`. When the mailbox is full and `timeoutMs` is not 0,
+    /// waits up to `timeoutMs` (the clock is read only then), interruptible by
+    /// unloading `sender` (nil: the control API, which never waits).
+    @inline(__always)
+    func enqueue(_ envelope: Envelope, to receiver: Instance, from sender: Instance?, timeoutMs: UInt32) -> AOSStatus {
         var status = receiver.mailbox.push(envelope, until: nil)
         // Waiting for room in one's own mailbox would wait forever: only the waiter can make room.
-        if status == .full, let until, let sender, sender !== receiver {
+        if status == .full, timeoutMs != 0, let sender, sender !== receiver {
             if sender.beginWait(on: receiver.mailbox) {
-                status = receiver.mailbox.push(envelope, until: until) { sender.stopRequested.load(ordering: .relaxed) }
+                status = receiver.mailbox.push(envelope, until: Self.deadline(timeoutMs) ?? .max) {
+                    sender.stopRequested.load(ordering: .relaxed)
+                }
                 sender.endWait()
             } else {
                 status = .stopping
             }
         }
         if status == .ok {
-            receiver.messagesIn.add(1, ordering: .relaxed)
+            receiver.messagesIn.increment()
             receiver.metrics.messages.delivered.increment()
-            sender?.messagesOut.add(1, ordering: .relaxed)
-            (sender?.metrics.messages ?? controlMessages).sent.increment()
-            messagesDelivered.add(1, ordering: .relaxed)
+            if let sender {
+                sender.messagesOut.increment()
+                sender.metrics.messages.sent.increment()
+            } else {
+                controlMessages.sent.increment()
+            }
+            delivered.increment()
         } else {
             countRefusal(status, from: sender)
         }
@@ -256,8 +252,8 @@ extension Kernel {
     }
 
     /// Counts a refused message of `sender` (nil: the control API).
-    private func countRefusal(_ status: AOSStatus, from sender: Instance?) {
-        messagesRefused.add(1, ordering: .relaxed)
+    func countRefusal(_ status: AOSStatus, from sender: Instance?) {
+        refused.increment()
         (sender?.metrics.messages ?? controlMessages).refused(status)
     }
 
@@ -266,4 +262,7 @@ extension Kernel {
         guard let pointer = bytes.ptr, bytes.len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: pointer, count: bytes.len))
     }
+
+    /// The next id for the control API and kernel threads.
+    func mintID() -> UInt64 { ids.mint() }
 }

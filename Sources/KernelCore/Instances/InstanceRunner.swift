@@ -28,68 +28,74 @@ enum InstanceRunner {
         if pthread_getcpuclockid(pthread_self(), &clock) == 0 { instance.cpuClock.store(clock, ordering: .relaxed) }
         nameCurrentThread("aos:" + instance.name)
         let descriptor = instance.image.descriptor.pointee
-        let kernel = instance.kernel
+        let services = instance.services
+        let own = instance.own
 
         var state: UnsafeMutableRawPointer?
         let initStatus = AOSStatus(rawValue: instance.config.withCString { config in
-            descriptor.`init`?(instance.context, Syscalls.table, config, &state) ?? AOS_OK
+            descriptor.`init`?(instance.handle, Syscalls.table, config, &state) ?? AOS_OK
         })
-        instance.pluginState = state
+        own.pluginState = state
         guard initStatus == .ok else {
             instance.requestStop()
-            kernel.returnUndelivered(instance.mailbox.close(), of: instance)
+            services.messages.returnUndelivered(instance.mailbox.close(), of: instance, logger: services.lifecycle.logger)
             instance.transition(to: .failed, error: "init returned \(initStatus)")
             instance.log.append(.error, .kernel, "init failed: \(initStatus)")
             initDone(initStatus)
-            instance.lastReceiver = nil
+            own.lastReceiver = nil
             instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
-            kernel.instanceThreadFinished(instance, finalState: .failed)
+            services.lifecycle.threadFinished(instance, finalState: .failed)
             return
         }
         instance.transition(from: .loading, to: .running)
         initDone(.ok)
 
-        while let envelope = instance.mailbox.pop() {
-            deliver(envelope, to: instance, handler: descriptor.on_message)
+        while instance.mailbox.take() {
+            while let envelope = instance.mailbox.next() {
+                deliver(envelope, to: instance, handler: descriptor.on_message)
+            }
         }
-        instance.lastReceiver = nil
-        instance.loopEnded = true
+        own.lastReceiver = nil
+        own.loopEnded = true
 
-        for pending in instance.outstanding.values { pending.complete(.failure(.stopping)) }
-        instance.outstanding.removeAll()
+        for pending in own.outstanding.values { pending.complete(.failure(.stopping)) }
+        own.outstanding.removeAll()
         instance.toolGate.closeAndWait()
-        descriptor.stop?(instance.context, instance.pluginState)
+        descriptor.stop?(instance.handle, own.pluginState)
         instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
-        kernel.instanceThreadFinished(instance, finalState: .stopped)
+        services.lifecycle.threadFinished(instance, finalState: .stopped)
     }
 
     private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
 
     @inline(__always)
     private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?) {
+        let own = instance.own
         if let pending = envelope.pendingReply {
-            instance.outstanding[envelope.id] = pending
+            own.outstanding[envelope.id] = pending
         }
         instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
-        if let job = envelope.toolCall {
-            instance.kernel.run(job, on: instance)
+        if case .toolCall(let job) = envelope.kind {
+            instance.services.tools.run(job, on: instance)
             instance.handlerStartedAt.store(0, ordering: .relaxed)
             if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
                 instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
             }
             return
         }
-        instance.handling = envelope.id
-        instance.handlingInferenceResult = envelope.inference != nil
-        instance.delegation = envelope.delegation
+        var inference: Result<InferenceResult, KernelError>?
+        if case .inferenceResult(let outcome) = envelope.kind { inference = outcome }
+        own.handling = envelope.id
+        own.handlingInferenceResult = inference != nil
+        if case .request(_, let delegation) = envelope.kind { own.delegation = delegation }
         defer {
-            instance.handling = 0
-            instance.delegation = nil
+            own.handling = 0
+            own.delegation = nil
         }
         guard let handler else {
             instance.handlerStartedAt.store(0, ordering: .relaxed)
             instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")
-            if let pending = envelope.pendingReply, instance.outstanding.removeValue(forKey: envelope.id) != nil {
+            if let pending = envelope.pendingReply, own.outstanding.removeValue(forKey: envelope.id) != nil {
                 pending.complete(.failure(.handlerFailed))
             }
             return
@@ -97,23 +103,23 @@ enum InstanceRunner {
         let status = envelope.body.withUnsafeBufferPointer { body in
             var message = aos_message(
                 struct_size: UInt32(MemoryLayout<aos_message>.size),
-                flags: envelope.inference != nil ? AOS_MSG_INFERENCE
+                flags: inference != nil ? AOS_MSG_INFERENCE
                     : envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
                 id: envelope.id,
                 from: UnsafePointer(envelope.sender.cName),
                 body: aos_bytes(ptr: body.baseAddress, len: body.count),
                 inference: nil
             )
-            guard var result = envelope.inference.map(aos_infer_result.init(message:)) else {
-                return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
+            guard var result = inference.map(aos_infer_result.init(message:)) else {
+                return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
             }
             // The trace is lent like the body: valid until on_message returns.
-            var trace = Array(((try? envelope.inference?.get())?.traceJSON ?? "").utf8)
+            var trace = Array(((try? inference?.get())?.traceJSON ?? "").utf8)
             return trace.withUnsafeMutableBufferPointer { trace in
                 if !trace.isEmpty { result.trace = aos_buffer(ptr: trace.baseAddress, len: trace.count) }
                 return withUnsafePointer(to: &result) { result in
                     message.inference = result
-                    return AOSStatus(rawValue: handler(instance.context, instance.pluginState, &message))
+                    return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
                 }
             }
         }
@@ -129,13 +135,13 @@ enum InstanceRunner {
         if status != .ok {
             instance.recordError("on_message returned \(status.name) for message \(envelope.id) from \(envelope.sender.name)")
             instance.log.append(.warn, .kernel, "on_message returned \(status) for message \(envelope.id) from \(envelope.sender.name)")
-            if let pending = envelope.pendingReply, instance.outstanding.removeValue(forKey: envelope.id) != nil {
+            if let pending = envelope.pendingReply, own.outstanding.removeValue(forKey: envelope.id) != nil {
                 pending.complete(.failure(.handlerFailed))
             }
         }
-        if instance.outstanding.count > instance.outstandingSweepAt {
-            instance.outstanding = instance.outstanding.filter { !$0.value.isCompleted }
-            instance.outstandingSweepAt = max(4096, instance.outstanding.count * 2)
+        if own.outstanding.count > own.outstandingSweepAt {
+            own.outstanding = own.outstanding.filter { !$0.value.isCompleted }
+            own.outstandingSweepAt = max(4096, own.outstanding.count * 2)
         }
     }
 }

@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 /// `plugin_load` and `plugin_unload`: the syscalls the `admin` capability guards.
-extension Kernel {
+extension PluginLifecycle {
     /// `plugin_load`, on the calling instance's own thread, which it blocks until the load ends.
     func pluginLoad(
         from instance: Instance, path: UnsafePointer<CChar>?, name: UnsafePointer<CChar>?, config: UnsafePointer<CChar>?

@@ -13,12 +13,16 @@ public enum InstanceState: String, Sendable, CaseIterable {
     /// A handler has run past its deadline, or the instance would not stop.
     /// The library stays open while any thread may still run its code.
     case hung
+    /// Retired by `unload --force` while its thread still ran plugin code: its
+    /// name and mailbox are free, the thread is parked until it returns (then
+    /// reaped) or the kernel restarts, and its library stays open.
+    case zombie
 
-    /// True while the instance's thread may still run plugin code.
+    /// True while the instance holds its name and mailbox (a zombie's thread may still run, but it holds neither).
     public var isLive: Bool {
         switch self {
         case .loading, .running, .stopping, .hung: true
-        case .stopped, .failed: false
+        case .stopped, .failed, .zombie: false
         }
     }
 }

@@ -1,18 +1,27 @@
 import DequeModule
 import Glibc
+import Synchronization
 
 /// A bounded FIFO of messages for one instance: many senders, one receiver.
 ///
 /// Senders never wait longer than the deadline they chose, and a closed
-/// mailbox refuses at once. The receiver takes one message at a time, so at
-/// unload every message it has not started is still here to be returned.
-/// Thread-safe.
+/// mailbox refuses at once. The receiver takes messages in batches of at most
+/// `batchLimit` (one lock round trip for many messages) and starts them one by
+/// one with `next()`, an atomic claim on the batch, so `close` can still take
+/// back every message not started, even while the receiver's handler is stuck:
+/// every message not handled is returned to its sender or logged.
+/// Thread-safe; `take` and `next` are for the receiver's thread only.
 final class Mailbox: @unchecked Sendable {
     private var limit: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue = Deque<Envelope>()
+    /// The batch the receiver took: replaced only by `take` (under `mutex`, on
+    /// the receiver's thread), read by `next` on that thread and by `close`.
+    private var inHand: [Envelope] = []
+    /// How many of `inHand` the receiver has claimed; `close` moves it past the end.
+    private let claimed = Atomic<Int>(0)
     private var closed = false
     private var receiverWaiting = false
     private var sendersWaiting = 0
@@ -53,6 +62,14 @@ final class Mailbox: @unchecked Sendable {
         limit = capacity
         pthread_cond_broadcast(notFull)
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Senders blocked in `push` waiting for room now, and whether the receiver
+    /// is blocked waiting for a message: states a test can wait for.
+    var waiters: (senders: Int, receiver: Bool) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return (sendersWaiting, receiverWaiting)
     }
 
     /// Messages waiting now.
@@ -98,9 +115,13 @@ final class Mailbox: @unchecked Sendable {
         return true
     }
 
-    /// Removes the oldest message, blocking while the mailbox is empty.
-    /// Returns nil once the mailbox is closed.
-    func pop() -> Envelope? {
+    /// Messages the receiver takes at once at most.
+    static let batchLimit = 64
+
+    /// Takes the oldest messages, up to `batchLimit`, as the batch `next()`
+    /// hands out, blocking while the mailbox is empty. Returns false once the
+    /// mailbox is closed. Receiver's thread only, once `next()` returned nil.
+    func take() -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while queue.isEmpty && !closed {
@@ -108,18 +129,31 @@ final class Mailbox: @unchecked Sendable {
             pthread_cond_wait(notEmpty, mutex)
             receiverWaiting = false
         }
-        if closed { return nil }
-        let envelope = queue.removeFirst()
-        if sendersWaiting > 0 { pthread_cond_signal(notFull) }
-        return envelope
+        if closed { return false }
+        let count = min(queue.count, Self.batchLimit)
+        inHand = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        claimed.store(0, ordering: .releasing)
+        if sendersWaiting > 0 { pthread_cond_broadcast(notFull) }
+        return true
     }
 
-    /// Stops accepting and delivering; returns the messages still queued, oldest first.
+    /// Starts the next message of the batch; nil when the batch is done or the
+    /// mailbox was closed (which took back the rest). Receiver's thread only.
+    @inline(__always)
+    func next() -> Envelope? {
+        let index = claimed.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
+        return index < inHand.count ? inHand[index] : nil
+    }
+
+    /// Stops accepting and delivering; returns the messages not started, oldest
+    /// first: the rest of the receiver's batch, then the queue.
     func close() -> [Envelope] {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         closed = true
-        let leftovers = Array(queue)
+        let firstUnclaimed = claimed.exchange(Int.max / 2, ordering: .acquiringAndReleasing)
+        let leftovers = Array(inHand.dropFirst(firstUnclaimed)) + Array(queue)
         queue.removeAll()
         pthread_cond_broadcast(notEmpty)
         pthread_cond_broadcast(notFull)

@@ -1,22 +1,54 @@
 import CAgentOS
 import Glibc
+import Logging
+import Synchronization
 
-/// The inference syscalls and the control API's way to the engine.
-extension Kernel {
+/// Runs inference for agents and the control API: queues requests on the
+/// scheduler in front of the engine, runs tool loops, and serves the `infer`,
+/// `infer_stream`, `infer_submit` and `infer_cancel` syscalls.
+///
+/// Thread-safe: the syscalls run on the calling instance's own thread (they
+/// check), everything else on any thread; `toolLoops` is its only state.
+public final class InferenceService: Sendable {
+    /// The inference device, when the kernel has one.
+    public let engine: InferenceEngine?
+    /// Queues every inference request in front of `engine`.
+    public let scheduler: InferenceScheduler
+    private let tools: ToolService
+    private let table: InstanceTable
+    private let ids: IdentifierMint
+    let configuration: KernelConfiguration
+    private let logger: Logger
+    /// Running tool loops by request id, for cancellation.
+    private let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
+
+    init(
+        engine: InferenceEngine?, scheduler: InferenceScheduler, tools: ToolService, table: InstanceTable,
+        ids: IdentifierMint, configuration: KernelConfiguration, logger: Logger
+    ) {
+        self.engine = engine
+        self.scheduler = scheduler
+        self.tools = tools
+        self.table = table
+        self.ids = ids
+        self.configuration = configuration
+        self.logger = logger
+    }
+
     // MARK: Control API
 
     /// Queues an inference request accounted to `agent` (an instance name or
     /// "agentctl") and returns it; with `tools`, runs the tool loop. `sink`
     /// receives the output on a kernel thread.
     /// Throws `.engineUnavailable` without an engine, or why the request is refused.
-    public func submitInference(
+    public func submit(
         agent: String, priority: Int, parameters: InferenceParameters, tools: ToolUse? = nil, sink: InferenceSink
     ) throws(KernelError) -> InferenceHandle {
-        try start(id: mintMessageID(), agent: agent, owner: 0, priority: priority, parameters: parameters, tools: tools, sink: sink)
+        try start(id: ids.mint(), agent: agent, owner: 0, priority: priority, parameters: parameters, tools: tools, sink: sink)
     }
 
     /// Cancels request `id` (of instance `owner`, or any with nil); false when no such request runs.
-    public func cancelInference(id: UInt64, owner: UInt64?) -> Bool {
+    public func cancel(id: UInt64, owner: UInt64?) -> Bool {
         let loop = toolLoops.withLock { $0[id] }
         if let loop, owner == nil || loop.owner == owner {
             loop.cancel()
@@ -47,7 +79,7 @@ extension Kernel {
         guard instance.mayInfer(streaming ? .inferStream : .infer) else { return .permissionDenied }
         let channel = InferenceChannel(streaming: streaming)
         let inference: InferenceHandle
-        switch start(for: instance, request, id: mintMessageID(), sink: channel) {
+        switch start(for: instance, request, id: instance.own.mintID(from: ids), sink: channel) {
         case .failure(let error): return refuse(instance, streaming ? "infer_stream" : "infer", error)
         case .success(let handle): inference = handle
         }
@@ -100,7 +132,7 @@ extension Kernel {
         guard let requestID else { return refuse(instance, "infer_submit", KernelError(.invalidArgument, "request_id is NULL")) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .stopping }
         guard instance.mayInfer(.inferSubmit) else { return .permissionDenied }
-        let id = mintMessageID()
+        let id = instance.own.mintID(from: ids)
         switch start(for: instance, request, id: id, sink: MailboxInferenceSink(instance: instance, requestID: id)) {
         case .failure(let error): return refuse(instance, "infer_submit", error)
         case .success:
@@ -111,7 +143,7 @@ extension Kernel {
 
     /// `infer_cancel`.
     func inferCancel(from instance: Instance, requestID: UInt64) -> AOSStatus {
-        cancelInference(id: requestID, owner: instance.id) ? .ok : .notFound
+        cancel(id: requestID, owner: instance.id) ? .ok : .notFound
     }
 
     // MARK: Helpers
@@ -153,8 +185,8 @@ extension Kernel {
         parameters.tools = try offeredTools(tools, holder: holder)
         parameters.toolChoice = tools.choice
         let loop = ToolLoop(
-            id: id, kernel: self, agent: agent, owner: owner, priority: priority, parameters: parameters,
-            use: tools, holder: holder.map { ToolLoop.Holder(instance: $0, lent: $0.delegation) }, sink: sink)
+            id: id, service: self, tools: self.tools, agent: agent, owner: owner, priority: priority, parameters: parameters,
+            use: tools, holder: holder.map { ToolLoop.Holder(instance: $0, lent: $0.own.delegation) }, sink: sink)
         toolLoops.withLock { $0[id] = loop }
         do { try loop.start() } catch {
             toolLoopEnded(loop)
@@ -176,7 +208,7 @@ extension Kernel {
         if let bad = use.patterns.first(where: { $0.isEmpty || $0.utf8.count > 128 }) {
             throw KernelError(.invalidArgument, "tool pattern \"\(bad.prefix(40))\" must be 1 to 128 bytes")
         }
-        var matched = toolDescriptions(matching: use.patterns)
+        var matched = tools.toolDescriptions(matching: use.patterns)
         guard !matched.isEmpty else {
             throw KernelError(.toolNotFound, "no loaded tool matches \(use.patterns.joined(separator: ", ")) (see `agentctl tools`)")
         }
@@ -227,5 +259,11 @@ extension Kernel {
         let subject = request.map { "\(syscall) request \($0)" } ?? syscall
         instance.log.append(.warn, .kernel, "\(subject): \(error.message) (\(error.status.name))")
         return error.status
+    }
+
+    /// Cancels every request and tool loop of instance `owner` (its unload).
+    func cancelAll(owner: UInt64) {
+        for loop in toolLoops.withLock({ $0.values.filter { $0.owner == owner } }) { loop.cancel() }
+        scheduler.cancelAll(owner: owner)
     }
 }

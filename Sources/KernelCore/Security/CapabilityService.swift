@@ -1,18 +1,19 @@
 import Foundation
+import Logging
 
-/// What `agentctl caps` shows of one instance.
-public struct CapabilityReport: Sendable, Equatable {
-    public let agent: String
-    /// What its descriptor asks for, as written there.
-    public let requested: [String]
-    /// What it holds, in the order granted.
-    public let granted: [String]
-    /// Requested but not covered by a grant (or not a capability at all).
-    public let missing: [String]
-}
+/// Grants, revokes and reports capabilities, and reads the audit log. The
+/// checks themselves run on the syscall path (`Instance+Capabilities`).
+/// Thread-safe: each instance's grants sit behind its own lock.
+public final class CapabilityService: Sendable {
+    private let table: InstanceTable
+    /// Where denials, grants and revokes are written; nil keeps no audit log.
+    public let audit: AuditLog?
 
-/// Granting, revoking and showing capabilities; the audit log's reader.
-extension Kernel {
+    init(table: InstanceTable, audit: AuditLog?) {
+        self.table = table
+        self.audit = audit
+    }
+
     /// Grants `capability` to the live instance `name` and audits it.
     /// Throws `.notFound`, or `.invalidArgument` when it already holds exactly that.
     public func grant(_ capability: Capability, to name: String) throws(KernelError) -> CapabilityReport {
@@ -54,7 +55,7 @@ extension Kernel {
     }
 
     /// Requested, granted and missing capabilities of the live instance `name`. Throws `.notFound`.
-    public func capabilities(of name: String) throws(KernelError) -> CapabilityReport {
+    public func report(of name: String) throws(KernelError) -> CapabilityReport {
         report(try liveInstance(name))
     }
 

@@ -30,17 +30,17 @@ final class AnswerLinks: Sendable {
 extension Instance {
     /// Notes an inference request started while handling the current message.
     func noteInference(_ id: UInt64) {
-        guard handling != 0 else { return }
-        if causes.count >= 4096 { causes.removeAll(keepingCapacity: true) }  // messages never answered
-        causes[handling, default: []].append(id)
+        guard own.handling != 0 else { return }
+        if own.causes.count >= 4096 { own.causes.removeAll(keepingCapacity: true) }  // messages never answered
+        own.causes[own.handling, default: []].append(id)
     }
 
     /// The inference requests behind a reply to `request` made now: its own, and
     /// the inference result being handled with that result's own.
     func inferenceBehindReply(to request: UInt64) -> [UInt64] {
-        var ids = causes.removeValue(forKey: request) ?? []
-        if handlingInferenceResult, handling != request {
-            for id in [handling] + (causes.removeValue(forKey: handling) ?? []) where !ids.contains(id) { ids.append(id) }
+        var ids = own.causes.removeValue(forKey: request) ?? []
+        if own.handlingInferenceResult, own.handling != request {
+            for id in [own.handling] + (own.causes.removeValue(forKey: own.handling) ?? []) where !ids.contains(id) { ids.append(id) }
         }
         return ids
     }

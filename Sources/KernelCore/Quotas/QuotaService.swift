@@ -1,34 +1,26 @@
-import Synchronization
+import Logging
 
-/// One quota of one instance, for `agentctl quota` and `ps -o json`.
-public struct QuotaEntry: Sendable, Equatable {
-    public let key: String
-    /// nil = unlimited.
-    public let limit: Int?
-    /// Where the instance stands against it now, where that has a meaning:
-    /// for a rate that is set, what was spent in the last minute (a full
-    /// bucket's burst and its refill can take it past the limit); tokens used
-    /// of the budget; requests in flight; messages queued.
-    public let use: Int?
-    /// What this quota refused so far.
-    public let refusals: Int
-}
+/// Sets and reports instances' quotas. The checks themselves run where the
+/// quota applies (messages, tool calls, the scheduler's token buckets).
+/// Thread-safe: each instance's quotas sit behind its own lock.
+public final class QuotaService: Sendable {
+    private let table: InstanceTable
+    private let scheduler: InferenceScheduler
+    private let configuration: KernelConfiguration
+    private let logger: Logger
 
-/// One instance's quotas and CPU time.
-public struct QuotaReport: Sendable, Equatable {
-    public let agent: String
-    public let entries: [QuotaEntry]
-    /// Inference requests held back for tokens_per_minute budget now.
-    public let throttledRequests: Int
-    /// CPU time of the instance's thread (handlers, init, stop, queued tool calls).
-    public let cpuSeconds: Double
-}
+    init(table: InstanceTable, scheduler: InferenceScheduler, configuration: KernelConfiguration, logger: Logger) {
+        self.table = table
+        self.scheduler = scheduler
+        self.configuration = configuration
+        self.logger = logger
+        routeQuotaRefusals()
+    }
 
-extension Kernel {
     /// Sets quota `key` of the live instance `name` from text (`20000`, `20k`,
     /// `unlimited`); applies at once and lasts until it is unloaded.
     /// Throws `.notFound`, or `.invalidArgument` for a bad key or value.
-    public func setQuota(_ key: String, _ value: String, for name: String) throws(KernelError) -> QuotaReport {
+    public func set(_ key: String, _ value: String, for name: String) throws(KernelError) -> QuotaReport {
         guard let instance = table.lookup(name) else {
             throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
         }
@@ -41,7 +33,7 @@ extension Kernel {
     }
 
     /// The quotas of the live instance `name` and its use of them. Throws `.notFound`.
-    public func quotas(of name: String) throws(KernelError) -> QuotaReport {
+    public func report(of name: String) throws(KernelError) -> QuotaReport {
         guard let instance = table.lookup(name) else {
             throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
         }
@@ -74,7 +66,7 @@ extension Kernel {
     }
 
     /// Sends the scheduler's quota refusals to the instance they concern.
-    func routeQuotaRefusals() {
+    private func routeQuotaRefusals() {
         scheduler.onQuotaRefusal = { [weak self] agent, quota, message in
             self?.table.lookup(agent)?.refuseQuota(quota, syscall: "infer", reason: message)
         }

@@ -6,6 +6,8 @@ final class InstanceTable: @unchecked Sendable {
     private let lock = ConditionLock()
     private var live: [String: Instance] = [:]
     private var loadOrder: [Instance] = []
+    /// Instances retired by `unload --force` whose thread has not returned, by id.
+    private var zombies: [UInt64: Instance] = [:]
     /// Stopped and failed instances, oldest first, with their logs.
     private var ended = Deque<(summary: InstanceSummary, log: LogRing?)>()
     private let endedLimit: Int
@@ -30,13 +32,24 @@ final class InstanceTable: @unchecked Sendable {
         lock.withLock { live[name] }
     }
 
-    /// Moves `instance` from the live table to the history.
+    /// Moves `instance` from the live table (or the zombies) to the history.
     func retire(_ instance: Instance) {
         let summary = instance.summary()
         lock.withLock {
             if live[instance.name] === instance { live[instance.name] = nil }
             loadOrder.removeAll { $0 === instance }
+            zombies[instance.id] = nil
             remember(summary, log: instance.log)
+        }
+    }
+
+    /// Frees the name of `instance`, whose thread will not stop, and keeps it
+    /// listed as a zombie until its thread returns (`retire`).
+    func retireZombie(_ instance: Instance) {
+        lock.withLock {
+            if live[instance.name] === instance { live[instance.name] = nil }
+            loadOrder.removeAll { $0 === instance }
+            zombies[instance.id] = instance
         }
     }
 
@@ -58,7 +71,9 @@ final class InstanceTable: @unchecked Sendable {
 
     /// Summaries of live instances, and with `includeEnded` the history too, by id.
     func summaries(includeEnded: Bool) -> [InstanceSummary] {
-        let (instances, history) = lock.withLock { (loadOrder, includeEnded ? ended.map(\.summary) : []) }
+        let (instances, history) = lock.withLock {
+            (loadOrder + (includeEnded ? Array(zombies.values) : []), includeEnded ? ended.map(\.summary) : [])
+        }
         return (instances.map { $0.summary() } + history).sorted { ($0.id, $0.name) < ($1.id, $1.name) }
     }
 

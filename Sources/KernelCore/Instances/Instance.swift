@@ -18,10 +18,10 @@ extension Mailbox: WakeUpTarget {
 
 /// One loaded plugin instance: its identity, mailbox, log, counters and state.
 ///
-/// Created by `Kernel.load`; its thread is run by `InstanceRunner`. The
-/// address of an instance is the `aos_ctx *` its plugin sees.
+/// Created by `PluginLifecycle.load`; its thread is run by `InstanceRunner`.
+/// The plugin sees it through `handle`, a checked `aos_ctx *` (see `ContextTable`).
 /// Thread-safe: counters are atomics, state is guarded by `stateLock`, and
-/// the fields marked thread-confined are touched only on the instance's thread.
+/// what only the instance's own thread touches lives in `own`.
 public final class Instance: @unchecked Sendable {
     public let id: UInt64
     public let name: String
@@ -42,7 +42,12 @@ public final class Instance: @unchecked Sendable {
     let mailbox: Mailbox
     /// What this instance's thread blocks on while it waits for a reply.
     let parker = ConditionLock()
-    unowned let kernel: Kernel
+    /// The services its syscalls reach.
+    let services: SyscallServices
+    /// The largest message body, in bytes (for `self`).
+    let maxMessageBytes: Int
+    /// The `aos_ctx *` its plugin holds; stale once the instance has exited.
+    private(set) var handle: OpaquePointer?
 
     let metrics: InstanceMetrics
     /// What the operator granted; swapped whole on grant and revoke.
@@ -51,6 +56,8 @@ public final class Instance: @unchecked Sendable {
     let grantsGeneration = Atomic<UInt64>(0)
     /// False only where a benchmark measures what the capability and quota checks cost (`KernelConfiguration.checksPolicy`).
     let checksPolicy: Bool
+    /// Where denials and quota refusals are written; nil keeps no audit log.
+    let audit: AuditLog?
     /// The quotas, the tool-call rate's bucket and the refusals so far.
     let quotas = Mutex(InstanceQuotas())
     /// The message_bytes quota, read on every send: Int.max when unlimited.
@@ -60,34 +67,18 @@ public final class Instance: @unchecked Sendable {
     /// The CPU-time clock of the instance's thread (-1 until it starts), and its CPU time, stored as it ends.
     let cpuClock = Atomic<Int32>(-1)
     let finalCPUNanos = Atomic<UInt64>(0)
-    let messagesIn = Atomic<UInt64>(0)
-    let messagesOut = Atomic<UInt64>(0)
+    /// Messages delivered to it; written by its senders' threads, so apart from what its own thread writes.
+    let messagesIn = PaddedCounter()
+    /// Messages it sent; written only by its own thread.
+    let messagesOut = PaddedCounter()
     /// Monotonic ns when the running handler started; 0 when idle.
     let handlerStartedAt = Atomic<UInt64>(0)
     /// The instance's thread, set by that thread before `init`.
     let thread = Atomic<UInt>(0)
     /// Set once unload begins: new syscalls and blocked ones return AOS_ESTOPPING.
     let stopRequested = Atomic<Bool>(false)
-
-    // Thread-confined to the instance's thread.
-    /// Requests this instance received and has not answered yet.
-    var outstanding: [UInt64: PendingReply] = [:]
-    var pluginState: UnsafeMutableRawPointer?
-    /// The receiver of this instance's last send or call, to skip the name lookup
-    /// and the permission check next time, and the grants generation it was checked at.
-    var lastReceiver: Instance?
-    var lastReceiverGeneration: UInt64 = 0
-    /// The capabilities lent by the sender of the request being handled (`call_delegate`).
-    var delegation: CapabilitySet?
-    /// Set once the message loop has ended: `stop` is running or has run.
-    var loopEnded = false
-    /// Sweep answered requests out of `outstanding` when it grows past this.
-    var outstandingSweepAt = 4096
-    /// The id of the message being handled, 0 between messages; and whether it is an inference result.
-    var handling: UInt64 = 0
-    var handlingInferenceResult = false
-    /// Inference requests started while handling each message, by message id (see `AnswerLinks`).
-    var causes: [UInt64: [UInt64]] = [:]
+    /// State only the instance's own thread reads and writes.
+    let own = OwnThreadState()
 
     private let stateLock = ConditionLock()
     private var _state = InstanceState.loading
@@ -99,11 +90,14 @@ public final class Instance: @unchecked Sendable {
 
     init(
         id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
-        grants: CapabilitySet, origin: InstanceSummary.Origin, kernel: Kernel
+        grants: CapabilitySet, origin: InstanceSummary.Origin, services: SyscallServices,
+        configuration: KernelConfiguration, audit: AuditLog?
     ) {
         self.grants = Mutex(grants)
-        self.checksPolicy = kernel.configuration.checksPolicy
-        self.handlerDeadlineNanos = Atomic(UInt64(kernel.configuration.handlerDeadline * 1e9))
+        self.checksPolicy = configuration.checksPolicy
+        self.maxMessageBytes = configuration.maxMessageBytes
+        self.audit = audit
+        self.handlerDeadlineNanos = Atomic(UInt64(configuration.handlerDeadline * 1e9))
         self.priority = priority
         self.tools = tools
         self.id = id
@@ -111,22 +105,25 @@ public final class Instance: @unchecked Sendable {
         self.image = image
         self.config = config
         self.origin = origin
-        self.kernel = kernel
+        self.services = services
         self.plugin = PluginInfo(image.descriptor)
         self.identity = SenderIdentity(name: name, instanceID: id)
-        self.mailbox = Mailbox(capacity: kernel.configuration.mailboxCapacity)
+        self.mailbox = Mailbox(capacity: configuration.mailboxCapacity)
         self.metrics = InstanceMetrics(agent: name)
-        self.log = LogRing(capacity: kernel.configuration.logCapacity)
+        self.log = LogRing(capacity: configuration.logCapacity)
     }
 
-    /// The `aos_ctx *` handed to the plugin.
-    var context: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    /// Gives the instance its `aos_ctx *`; false when the context table is full.
+    func attachHandle() -> Bool {
+        handle = ContextTable.shared.attach(self)
+        return handle != nil
+    }
 
-    /// The instance behind a plugin's `aos_ctx *`.
-    @inline(__always)
-    static func from(_ context: OpaquePointer?) -> Instance? {
-        guard let context else { return nil }
-        return Unmanaged<Instance>.fromOpaque(UnsafeRawPointer(context)).takeUnretainedValue()
+    /// Makes the plugin's `aos_ctx *` stale: syscalls through it return
+    /// AOS_ESTOPPING from now on. Waits for syscalls already past the check.
+    func detachHandle() {
+        guard let handle else { return }
+        ContextTable.shared.detach(handle)
     }
 
     /// True when the caller runs on this instance's own thread.
@@ -163,6 +160,18 @@ public final class Instance: @unchecked Sendable {
             guard !exited else { return false }
             _state = .hung
             _lastError = error
+            return true
+        }
+    }
+
+    /// After a forced unload could not stop it: marks the instance a zombie
+    /// unless its thread has already exited. Returns false when it had exited.
+    func markZombieIfRunning() -> Bool {
+        stateLock.withLock {
+            guard !exited else { return false }
+            _state = .zombie
+            endedAt = Date()
+            _lastError = "retired by force; its thread is parked until it returns or the kernel restarts"
             return true
         }
     }
@@ -237,7 +246,7 @@ public final class Instance: @unchecked Sendable {
             pluginName: plugin.name, version: plugin.version, description: plugin.description,
             kind: plugin.kind, capabilities: plugin.capabilities,
             origin: origin, loadedAt: loadedAt, endedAt: endedAt,
-            messagesIn: messagesIn.load(ordering: .relaxed), messagesOut: messagesOut.load(ordering: .relaxed),
+            messagesIn: messagesIn.value, messagesOut: messagesOut.value,
             mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
             lastError: lastError
         )

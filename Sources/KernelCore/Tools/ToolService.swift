@@ -1,39 +1,31 @@
 import CAgentOS
 import Foundation
-import Tools
+import Logging
 import StrictJSON
-import Synchronization
+import Tools
 
-/// A tool call queued for a tool plugin's thread.
-final class ToolCallJob: Sendable {
-    let entry: ToolRegistry.Entry
-    let arguments: ToolArguments
-    let pending: Pending<Result<String, KernelError>>
-    /// Monotonic ns when the plugin's thread began the call; 0 while queued.
-    let startedAt = Atomic<UInt64>(0)
+/// Runs tools: the registry of loaded tools, calls from the control API and
+/// the tool loop, and the `tool_call` and `tools_list` syscalls.
+///
+/// A thread-safe tool runs on the caller's thread while its plugin's
+/// `ToolCallGate` holds the library open; any other is queued on its plugin's
+/// thread as a `.toolCall` envelope. Thread-safe.
+public final class ToolService: Sendable {
+    private let configuration: KernelConfiguration
+    private let ids: IdentifierMint
+    private let logger: Logger
+    /// The tools of the running tool plugins.
+    let registry = ToolRegistry()
 
-    init(entry: ToolRegistry.Entry, arguments: ToolArguments, pending: Pending<Result<String, KernelError>>) {
-        self.entry = entry
-        self.arguments = arguments
-        self.pending = pending
+    init(configuration: KernelConfiguration, ids: IdentifierMint, logger: Logger) {
+        self.configuration = configuration
+        self.ids = ids
+        self.logger = logger
     }
-}
 
-/// What one tool call produced, for the caller and for traces.
-public struct ToolCallRecord: Sendable, Equatable {
-    /// The full tool name.
-    public let tool: String
-    /// The arguments as JSON text, as given.
-    public let arguments: String
-    /// The result as JSON text, or why the call failed.
-    public let outcome: Result<String, KernelError>
-    public let durationNanos: UInt64
-}
-
-extension Kernel {
     /// What `agentctl tools` and `tools_list` show: every tool matching `patterns` (all when empty).
     public func toolDescriptions(matching patterns: [String] = []) -> [ToolDescription] {
-        tools.matching(patterns.isEmpty ? ["*"] : patterns).map { entry in
+        registry.matching(patterns.isEmpty ? ["*"] : patterns).map { entry in
             ToolDescription(
                 name: entry.name, description: entry.tool.description, parameters: entry.tool.parametersSchema,
                 returns: entry.tool.returns.name, threadSafe: entry.tool.isThreadSafe, plugin: entry.instance.name,
@@ -61,7 +53,7 @@ extension Kernel {
     }
 
     private func runTool(_ name: String, _ argumentsText: String, deadline: UInt64?, waiter: Instance?) -> Result<String, KernelError> {
-        guard let entry = tools.lookup(name) else {
+        guard let entry = registry.lookup(name) else {
             return .failure(KernelError(.toolNotFound, "no tool named \(name.prefix(128)) (see `agentctl tools`)"))
         }
         guard argumentsText.utf8.count <= configuration.maxMessageBytes else {
@@ -102,13 +94,13 @@ extension Kernel {
         _ entry: ToolRegistry.Entry, _ arguments: ToolArguments, deadline: UInt64?, waiter: Instance?
     ) -> Result<String, KernelError> {
         let queuedAt = monotonicNanos()
-        let id = mintMessageID()
+        let id = ids.mint()
         let lock = waiter?.parker ?? ConditionLock()
         let pending = Pending<Result<String, KernelError>>(requestID: id, lock: lock)
         let job = ToolCallJob(entry: entry, arguments: arguments, pending: pending)
-        let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: [], pendingReply: nil, toolCall: job)
+        let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: [], kind: .toolCall(job))
         switch entry.instance.mailbox.push(envelope, until: nil) {
-        case .ok: entry.instance.messagesIn.add(1, ordering: .relaxed)
+        case .ok: entry.instance.messagesIn.increment()
         case .full: return .failure(KernelError(.full, "the queue of \(entry.instance.name) is full (\(entry.instance.mailbox.capacity) calls); retry later"))
         default: return .failure(KernelError(.stopping, "the plugin of \(entry.name) is being unloaded"))
         }
@@ -155,119 +147,5 @@ extension Kernel {
         }
         job.startedAt.store(monotonicNanos(), ordering: .relaxed)
         job.pending.complete(job.entry.tool.call(job.arguments).mapError { KernelError(.toolFailed, $0.message) })
-    }
-}
-
-/// A tool as `agentctl tools` and `tools_list` describe it.
-public struct ToolDescription: Sendable {
-    public let name: String
-    public let description: String
-    /// The JSON Schema of its arguments object.
-    public let parameters: JSONValue
-    public let returns: String
-    public let threadSafe: Bool
-    /// The instance that provides it.
-    public let plugin: String
-    public let calls: UInt64
-    public let failures: UInt64
-    public let totalSeconds: Double
-
-    /// The OpenAI function-tool shape: {"type": "function", "function": {name, description, parameters}}.
-    public var openAIFunction: JSONValue {
-        .object([
-            ("type", .string("function")),
-            ("function", .object([
-                ("name", .string(name)), ("description", .string(description)), ("parameters", parameters),
-            ])),
-        ])
-    }
-}
-
-// MARK: - Syscalls
-
-extension Kernel {
-    /// `tool_call`, on the calling instance's own thread.
-    func toolCall(
-        from instance: Instance, tool: UnsafePointer<CChar>?, arguments: UnsafePointer<CChar>?, timeoutMs: UInt32,
-        result: UnsafeMutablePointer<aos_buffer>
-    ) -> AOSStatus {
-        result.pointee = aos_buffer(ptr: nil, len: 0)
-        guard instance.isOwnThread else { return .wrongThread }
-        guard !instance.stopRequested.load(ordering: .relaxed) else { return .stopping }
-        guard let tool else { return refuseToolCall(instance, KernelError(.invalidArgument, "tool is NULL")) }
-        guard let name = String(validatingCString: tool) else {
-            return refuseToolCall(instance, KernelError(.invalidArgument, "the tool name is not valid UTF-8"))
-        }
-        var argumentsText: String?
-        if let arguments {
-            guard let text = String(validatingCString: arguments) else {
-                return refuseToolCall(instance, KernelError(.invalidToolArguments, "\(name): args_json is not valid UTF-8"))
-            }
-            argumentsText = text
-        }
-        guard instance.mayCallTool(name, .toolCall) else { return .permissionDenied }
-        guard let wait = instance.admitToolCall() else {
-            instance.refuseQuota("tool_calls_per_minute", syscall: Syscall.toolCall.name, reason: instance.toolRateRefusal)
-            return .quotaExceeded
-        }
-        guard instance.sleepForQuota(wait) else { return .stopping }
-        // Waiting on a tool is not the handler's own time: pause its deadline.
-        let handlerStart = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
-        let record = callTool(
-            name, arguments: argumentsText,
-            deadline: timeoutMs == AOS_FOREVER ? nil : deadline(afterMilliseconds: timeoutMs), waiter: instance)
-        if handlerStart != 0 {
-            instance.handlerStartedAt.store(handlerStart &+ record.durationNanos, ordering: .relaxed)
-        }
-        switch record.outcome {
-        case .success(let json):
-            guard let buffer = aos_buffer(copying: json) else { return .outOfMemory }
-            result.pointee = buffer
-            return .ok
-        case .failure(let error) where error.code == .toolFailed:
-            instance.log.append(.info, .kernel, "tool_call \(name): the tool failed: \(error.message)")
-            result.pointee = aos_buffer(copying: error.message) ?? aos_buffer(ptr: nil, len: 0)
-            return .toolFailed
-        case .failure(let error):
-            return refuseToolCall(instance, error)
-        }
-    }
-
-    /// `tools_list`: only the tools `instance` may call (what it is lent counts on its own thread).
-    func toolsList(for instance: Instance, pattern: UnsafePointer<CChar>?, json: UnsafeMutablePointer<aos_buffer>) -> AOSStatus {
-        json.pointee = aos_buffer(ptr: nil, len: 0)
-        var patterns: [String] = []
-        if let pattern {
-            guard let text = String(validatingCString: pattern) else { return .invalidArgument }
-            patterns = [text]
-        }
-        let ownThread = instance.isOwnThread
-        let callable = toolDescriptions(matching: patterns).filter { tool in
-            !instance.checksPolicy
-                || (ownThread ? instance.permitsTool(tool.name) : instance.grants.withLock { $0.permitsTool(tool.name) })
-        }
-        let list = JSONValue.array(callable.map(\.openAIFunction))
-        guard let buffer = aos_buffer(copying: list.jsonText) else { return .outOfMemory }
-        json.pointee = buffer
-        return .ok
-    }
-
-    private func refuseToolCall(_ instance: Instance, _ error: KernelError) -> AOSStatus {
-        instance.log.append(.warn, .kernel, "tool_call: \(error.message) (\(error.status.name))")
-        return error.status
-    }
-}
-
-extension aos_buffer {
-    /// A malloc'd copy of `text`'s UTF-8 (ptr never NULL); nil when out of memory.
-    init?(copying text: String) {
-        var text = text
-        let copy: UnsafeMutablePointer<UInt8>? = text.withUTF8 { bytes in
-            guard let buffer = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else { return nil }
-            if let base = bytes.baseAddress { buffer.update(from: base, count: bytes.count) }
-            return buffer
-        }
-        guard let copy else { return nil }
-        self.init(ptr: copy, len: text.utf8.count)
     }
 }

@@ -1,0 +1,33 @@
+/// The part of an instance that only its own thread reads and writes: no
+/// lock, because nothing else touches it. `InstanceRunner` and the syscalls
+/// (which check `Instance.isOwnThread` first) are its only users.
+final class OwnThreadState: @unchecked Sendable {
+    /// Requests this instance received and has not answered yet.
+    var outstanding: [UInt64: PendingReply] = [:]
+    /// Sweep answered requests out of `outstanding` when it grows past this.
+    var outstandingSweepAt = 4096
+    /// What `init` returned as the plugin's per-instance state.
+    var pluginState: UnsafeMutableRawPointer?
+    /// The receiver of this instance's last send or call, to skip the name lookup
+    /// and the permission check next time, and the grants generation it was checked at.
+    var lastReceiver: Instance?
+    var lastReceiverGeneration: UInt64 = 0
+    /// The capabilities lent by the sender of the request being handled (`call_delegate`).
+    var delegation: CapabilitySet?
+    /// Set once the message loop has ended: `stop` is running or has run.
+    var loopEnded = false
+    /// The id of the message being handled, 0 between messages; and whether it is an inference result.
+    var handling: UInt64 = 0
+    var handlingInferenceResult = false
+    /// Inference requests started while handling each message, by message id (see `AnswerLinks`).
+    var causes: [UInt64: [UInt64]] = [:]
+    /// Ids this thread has taken from the kernel's mint and not used yet.
+    var ids: Range<UInt64> = 0..<0
+
+    /// The next id, from this thread's block (a new block when it is used up).
+    @inline(__always)
+    func mintID(from mint: IdentifierMint) -> UInt64 {
+        if ids.isEmpty { ids = mint.mintBlock() }
+        return ids.popFirst()!
+    }
+}

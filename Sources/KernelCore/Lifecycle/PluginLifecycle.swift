@@ -1,0 +1,282 @@
+import CAgentOS
+import Dispatch
+import Foundation
+import Logging
+import Tools
+
+/// Loads and unloads plugin instances: opens files through the loader, starts
+/// instance threads, stops them, and closes libraries only once no thread can
+/// run their code. Also serves `plugin_load` and `plugin_unload`.
+///
+/// Thread-safe: `load` and `unload` may run concurrently from any task;
+/// the instance table and each instance's state have their own locks, and
+/// the reaper joins finished threads one at a time.
+public final class PluginLifecycle: Sendable {
+    let configuration: KernelConfiguration
+    let logger: Logger
+    private let loader: PluginLoading
+    let table: InstanceTable
+    private let ids: IdentifierMint
+    private let messages: MessageRouter
+    private let inference: InferenceService
+    private let tools: ToolService
+    private let quotas: QuotaService
+    private let capabilities: CapabilityService
+    /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
+    private let policy: PolicySource?
+    /// Joins finished instance threads and closes their libraries, off every plugin thread.
+    private let reaper = DispatchQueue(label: "agentos.reaper")
+
+    init(
+        configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, table: InstanceTable,
+        ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
+        quotas: QuotaService, capabilities: CapabilityService, policy: PolicySource?
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.loader = loader
+        self.table = table
+        self.ids = ids
+        self.messages = messages
+        self.inference = inference
+        self.tools = tools
+        self.quotas = quotas
+        self.capabilities = capabilities
+        self.policy = policy
+    }
+
+    // MARK: Load
+
+    /// Loads `path` as a new instance named `name` (the descriptor's name when nil)
+    /// and waits for its `init`. The instance holds what the policy grants its
+    /// name, and `grants`.
+    ///
+    /// Throws a `KernelError` naming the file and the problem: a bad file, a
+    /// descriptor the kernel refuses, a taken or invalid name, a policy file
+    /// that cannot be read, or `init` failing (the instance is then listed as
+    /// failed in `ps -a`).
+    public func load(
+        path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
+        grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl
+    ) async throws(KernelError) -> Instance {
+        if let requestedName { try InstanceName.validate(requestedName) }
+        let image = try await open(path)
+        let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
+        let declared: [Tool]
+        let entry: Policy.Entry
+        do {
+            try InstanceName.validate(name)
+            declared = try Self.readTools(image, path: path)
+            entry = try policy?.current().entry(for: name) ?? Policy.Entry()
+        } catch {
+            image.close()
+            throw error.code == .badName
+                ? KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
+                : error
+        }
+        var grants = CapabilitySet(entry.grants)
+        for capability in extraGrants { grants.insert(capability) }
+        let instance = Instance(
+            id: ids.mint(), name: name, image: image, config: config, priority: priority, tools: declared,
+            grants: grants, origin: origin, services: services, configuration: configuration, audit: capabilities.audit)
+        guard instance.attachHandle() else {
+            image.close()
+            throw KernelError(.internal, "cannot load \(path): the kernel runs as many instances as it can hold")
+        }
+        guard table.insert(instance) else {
+            instance.detachHandle()
+            image.close()
+            throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
+        }
+        inference.scheduler.forgetQuota(of: name)  // a budget is per instance: nothing carries over from an earlier one
+        quotas.apply(entry.quotas, to: instance)
+        try await start(instance, path: path)
+        tools.registry.register(instance)
+        instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)" + (declared.isEmpty ? "" : " with \(declared.count) tools"))
+        capabilities.recordLoadGrants(instance, fromPolicy: entry.grants, fromLoad: extraGrants)
+        logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
+        return instance
+    }
+
+    /// Starts the instance's thread and waits for its `init`, at most `initTimeout` seconds.
+    /// Throws when the thread cannot start, `init` fails, does not return in time
+    /// (the instance is left hung), or the instance is unloaded meanwhile.
+    private func start(_ instance: Instance, path: String) async throws(KernelError) {
+        let name = instance.name
+        var startError: KernelError?
+        let initTimeout = configuration.initTimeout
+        let initStatus: AOSStatus? = await withCheckedContinuation { continuation in
+            let once = OnceContinuation<AOSStatus?>(continuation)
+            do throws(KernelError) {
+                try InstanceRunner.start(instance) { status in once.resume(status) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + initTimeout) { once.resume(nil) }
+            } catch {
+                startError = error
+                once.resume(.internal)
+            }
+        }
+        if let startError {
+            table.retire(instance)
+            instance.detachHandle()
+            instance.metrics.destroy()
+            instance.image.close()
+            throw startError
+        }
+        guard let initStatus else {
+            let seconds = String(format: "%g", initTimeout)
+            instance.requestStop()
+            messages.returnUndelivered(instance.mailbox.close(), of: instance, logger: logger)
+            instance.transition(to: .hung, error: "init did not return within \(seconds) s")
+            instance.log.append(.error, .kernel, "init did not return within \(seconds) s; left loaded as hung")
+            logger.error("init did not return", metadata: ["agent": "\(name)", "timeout_s": "\(seconds)"])
+            throw KernelError(.hung, "cannot load \(path): init of \(name) did not return within \(seconds) s; it stays listed as hung (`agentctl unload --force \(name)` frees its name)")
+        }
+        guard initStatus == .ok else {
+            _ = await instance.waitForExit(seconds: 5)
+            logger.warning("init failed", metadata: ["agent": "\(name)", "status": "\(initStatus.name)"])
+            throw KernelError(.initFailed, "cannot load \(path): init of \(name) returned \(initStatus) (see `agentctl logs \(name)`)")
+        }
+        guard !instance.stopRequested.load(ordering: .relaxed) else {
+            throw KernelError(.stopping, "\(name) was unloaded while its init ran")
+        }
+    }
+
+    /// Opens `path` on a GCD thread: reading, copying and dlopen block, and must
+    /// not hold one of the Swift concurrency pool's few threads.
+    private func open(_ path: String) async throws(KernelError) -> PluginImage {
+        let loader = self.loader
+        let result: Result<PluginImage, KernelError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(KernelError) {
+                    continuation.resume(returning: .success(try loader.open(path: path)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Records a file that could not be loaded, so `ps -a` shows it as failed.
+    public func recordLoadFailure(path: String, name: String, error: KernelError, origin: InstanceSummary.Origin) {
+        table.recordFailure(InstanceSummary(
+            name: name, id: 0, state: .failed, plugin: path, pluginName: name, version: "", description: "",
+            kind: "agent", capabilities: [], origin: origin, loadedAt: Date(), endedAt: Date(),
+            messagesIn: 0, messagesOut: 0, mailboxDepth: 0, mailboxLimit: 0, lastError: error.message))
+    }
+
+    // MARK: Unload
+
+    /// Unloads `name`: stops delivery, fails its queued requests with
+    /// AOS_ESTOPPING (plain messages become logged dead letters), wakes its
+    /// blocked syscalls, lets the current handler finish for up to `timeout`
+    /// seconds, runs `stop` and closes the library.
+    ///
+    /// With `force`, an instance that does not stop in time (or is already
+    /// hung) is retired instead: its name, mailbox and metrics are freed at
+    /// once and its thread is left parked as a zombie (`ps -a`), reaped if it
+    /// ever returns; its library is never closed under it.
+    ///
+    /// Throws `.notFound`, or `.hung` when the handler does not return in time
+    /// and `force` is false: the instance then stays listed as hung and its
+    /// library open, and is closed when its thread finally ends.
+    public func unload(name: String, timeout: Double, force: Bool = false) async throws(KernelError) -> InstanceSummary {
+        guard let instance = table.lookup(name) else {
+            throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
+        }
+        instance.log.append(.info, .kernel, force ? "unloading (forced)" : "unloading")
+        tools.registry.unregister(instance)
+        instance.requestStop()
+        inference.cancelAll(owner: instance.id)
+        inference.scheduler.forgetQuota(of: name)
+        messages.returnUndelivered(instance.mailbox.close(), of: instance, logger: logger)
+        let seconds = String(format: "%g", timeout)
+        let wasHung = instance.state == .hung
+        if !(force && wasHung), await instance.waitForExit(seconds: timeout) {
+            logger.info("unloaded", metadata: ["agent": "\(name)"])
+            return instance.summary()
+        }
+        if force {
+            return retireAsZombie(instance)
+        }
+        guard instance.markHungIfRunning(error: "did not stop within \(seconds) s; its handler is still running") else {
+            logger.info("unloaded", metadata: ["agent": "\(name)"])
+            return instance.summary()
+        }
+        instance.log.append(.error, .kernel, "did not stop within \(seconds) s; left loaded as hung")
+        logger.error("instance did not stop", metadata: ["agent": "\(name)", "timeout_s": "\(seconds)"])
+        throw KernelError(.hung, "\(name) did not stop within \(seconds) s: its handler is still running; it stays listed as hung and is closed when the handler returns (`agentctl unload --force \(name)` frees its name now)")
+    }
+
+    /// Frees the name, mailbox and metrics of an instance whose thread will not
+    /// stop, and leaves the thread parked (see `unload(force:)`).
+    private func retireAsZombie(_ instance: Instance) -> InstanceSummary {
+        guard instance.markZombieIfRunning() else {
+            logger.info("unloaded", metadata: ["agent": "\(instance.name)"])
+            return instance.summary()
+        }
+        table.retireZombie(instance)
+        instance.metrics.destroy()
+        let note = "retired by force: its thread still runs plugin code and is left parked; its CPU and memory stay until the kernel restarts (load it with --isolation process to be able to kill it)"
+        instance.log.append(.error, .kernel, note)
+        logger.error("instance retired by force", metadata: ["agent": "\(instance.name)"])
+        return instance.summary()
+    }
+
+    /// Unloads every instance, newest first, each with `timeout` seconds, then stops the engine.
+    public func shutdown(timeout: Double) async {
+        for instance in table.liveInstances.reversed() {
+            _ = try? await unload(name: instance.name, timeout: timeout)
+        }
+        inference.scheduler.close(reason: KernelError(.stopping, "the kernel is shutting down"))
+        if let engine = inference.engine {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    engine.shutdown()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    /// Called on an instance's thread as its last act: the reaper joins the
+    /// thread, and only then closes the library, so no thread can be in its code.
+    /// The plugin's `aos_ctx *` goes stale before that.
+    func threadFinished(_ instance: Instance, finalState: InstanceState) {
+        tools.registry.unregister(instance)
+        reaper.async { [self] in
+            pthread_join(instance.thread.load(ordering: .relaxed), nil)
+            instance.detachHandle()
+            instance.image.close()
+            instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
+            instance.transition(to: finalState)
+            table.retire(instance)
+            instance.metrics.destroy()
+            instance.didExit()
+        }
+    }
+
+    /// The tools a tool plugin declares; throws a named error for a bad table,
+    /// or for tools in an agent's descriptor.
+    private static func readTools(_ image: PluginImage, path: String) throws(KernelError) -> [Tool] {
+        let tools: [Tool]
+        do { tools = try ToolTable.read(image.descriptor) } catch {
+            let code: KernelError.Code = switch error.kind {
+            case .unsupportedType: .unsupportedToolType
+            case .duplicateName: .duplicateTool
+            case .missingFunction: .missingToolFunction
+            case .invalid: .badTool
+            }
+            throw KernelError(code, "cannot load \(path): \(error.message)")
+        }
+        if image.descriptor.pointee.kind != AOS_KIND_TOOL, !tools.isEmpty {
+            throw KernelError(.badDescriptor, "cannot load \(path): an agent's descriptor declares tools; set kind to AOS_KIND_TOOL")
+        }
+        return tools
+    }
+
+    /// What an instance's syscalls reach.
+    private var services: SyscallServices {
+        SyscallServices(messages: messages, inference: inference, tools: tools, lifecycle: self)
+    }
+}

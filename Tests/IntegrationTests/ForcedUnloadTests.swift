@@ -1,0 +1,61 @@
+import ControlAPI
+import Foundation
+import Testing
+
+/// `agentctl unload --force`: an instance stuck in a handler or in `init`
+/// gives up its name, mailbox and metrics at once; its thread is parked as a
+/// zombie, listed in `ps -a`, and its library is never closed under it.
+@Suite(.serialized) struct ForcedUnloadTests {
+    private func metricsText(_ kernel: KernelProcess) async throws -> String {
+        let (status, body) = try await kernel.client.raw(.GET, "/metrics")
+        #expect(status == 200)
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    @Test func forcedUnloadOfAStuckHandlerFreesTheNameAndLeavesAZombie() async throws {
+        let kernel = try await KernelProcess(["--unload-timeout", "0.5"])
+        defer { kernel.stop() }
+        try await kernel.load("blocker")
+        _ = try await kernel.client.send("blocker", SendRequest(text: "block"))
+        try #require(try await kernel.waitForLog("blocker", containing: "blocker: blocking forever"))
+        await expectAPIError("hung", status: 504) { try await kernel.client.unload("blocker", timeout: 0.3) }
+
+        let unload = try await kernel.agentctlAsync("unload", "blocker", "--force", "--timeout", "0.3")
+        #expect(unload.status == 0, "\(unload.stderr)")
+        #expect(unload.stdout.contains("left parked as a zombie; its CPU and memory stay until the kernel restarts"), "\(unload.stdout)")
+        #expect(try await kernel.client.instances().contains { $0.name == "blocker" } == false)
+        #expect(try await kernel.listed("blocker")?.state == "zombie")
+        #expect(kernel.privateCopies().count == 1, "the library stays open under the parked thread")
+        let metrics = try await metricsText(kernel)
+        #expect(!metrics.contains("agent=\"blocker\""), "the zombie's series are dropped")
+
+        // The name is free: a new instance takes it and works.
+        try await kernel.load("echo", as: "blocker")
+        #expect(try await kernel.ask("blocker", "new") == "new")
+        try await kernel.expectHealthy()
+    }
+
+    @Test func forcedUnloadOfAnInstanceThatStopsInTimeIsAnOrdinaryUnload() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("echo")
+        #expect(try await kernel.client.unload("echo", force: true).state == "stopped")
+        #expect(kernel.privateCopies().isEmpty)
+        try await kernel.expectHealthy()
+    }
+
+    @Test func unloadedInstancesLeaveNoSeriesInMetrics() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        let before = try await metricsText(kernel)
+        for index in 0..<20 {
+            try await kernel.load("echo", as: "churn\(index)")
+            #expect(try await kernel.ask("churn\(index)", "x") == "x")
+            _ = try await kernel.client.send("churn\(index)", SendRequest(text: String(repeating: "y", count: 10)))
+            _ = try await kernel.client.unload("churn\(index)")
+        }
+        let after = try await metricsText(kernel)
+        #expect(!after.contains("churn"), "series of unloaded instances remain")
+        #expect(after.split(separator: "\n").count <= before.split(separator: "\n").count + 10)
+    }
+}
