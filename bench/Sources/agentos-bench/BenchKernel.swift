@@ -49,8 +49,8 @@ final class BenchKernel: Sendable {
     }
 
     /// Asks the pinger example to run `command` and returns its JSON report's numbers.
-    func pinger(_ command: String, timeoutMs: UInt32 = 60_000) async throws -> [String: Double] {
-        let reply = try await client.send("pinger", SendRequest(text: command, wait: true, timeoutMs: timeoutMs)).reply ?? ""
+    func pinger(_ command: String, name: String = "pinger", timeoutMs: UInt32 = 60_000) async throws -> [String: Double] {
+        let reply = try await client.send(name, SendRequest(text: command, wait: true, timeoutMs: timeoutMs)).reply ?? ""
         guard let object = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any] else {
             throw BenchError("pinger answered \(reply)")
         }

@@ -154,8 +154,8 @@ struct ToolBench {
                     differences.append(checked - unchecked)
                     bypassed.append(unchecked)
                 }
-                await checking.shutdown(timeout: 5)
-                await bypassing.shutdown(timeout: 5)
+                await checking.lifecycle.shutdown(timeout: 5)
+                await bypassing.lifecycle.shutdown(timeout: 5)
             }
             return (bypassed.median + differences.median, bypassed.median)
         }
