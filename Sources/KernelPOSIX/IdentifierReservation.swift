@@ -9,7 +9,7 @@ import Synchronization
 /// there and, before it can reach it, moves it ahead (`keepAhead`, called on
 /// the kernel's periodic tick): a run that crashes leaves a mark past every
 /// id it handed out. Written atomically (temp file + rename). Thread-safe.
-public final class IdentifierReservation {
+public final class IdentifierReservation: Sendable {
     /// How far ahead of the ids handed out the mark is kept.
     public static let headroom: UInt64 = 1 << 24
     private let path: String
