@@ -35,6 +35,19 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func forcedUnloadOfAnInstanceStuckInInitFreesItsName() async throws {
+        let kernel = try await KernelProcess(["--init-timeout", "0.3", "--unload-timeout", "0.5"])
+        defer { kernel.stop() }
+        await expectAPIError("hung", status: 504) { try await kernel.load("initblock") }
+        #expect(try await kernel.client.unload("initblock", timeout: 0.3, force: true).state == "zombie")
+        await expectAPIError("not_found", status: 404) { try await kernel.client.unload("initblock") }
+        try await kernel.load("echo", as: "initblock")
+        #expect(try await kernel.ask("initblock", "free") == "free")
+        let states = try await kernel.client.instances(all: true).filter { $0.name == "initblock" }.map(\.state)
+        #expect(states.sorted() == ["running", "zombie"])
+        try await kernel.expectHealthy()
+    }
+
     @Test func forcedUnloadOfAnInstanceThatStopsInTimeIsAnOrdinaryUnload() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

@@ -101,7 +101,7 @@ import Testing
         defer { kernel.stop() }
         let path = Paths.plugin("initblock")
         let message = await expectAPIError("hung", status: 504) { try await kernel.load("initblock") }
-        #expect(message == "cannot load \(path): init of initblock did not return within 0.3 s; it stays listed as hung")
+        #expect(message == "cannot load \(path): init of initblock did not return within 0.3 s; it stays listed as hung (`agentctl unload --force initblock` frees its name)")
         let initblock = try #require(try await kernel.listed("initblock"))
         #expect(initblock.state == "hung")
         #expect(initblock.lastError == "init did not return within 0.3 s")

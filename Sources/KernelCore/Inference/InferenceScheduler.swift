@@ -357,7 +357,7 @@ public final class InferenceScheduler: @unchecked Sendable {
             }
             accounts[request.agent] = account
         }
-        InferenceMetrics.record(agent: request.agent, outcome)
+        InferenceMetrics.record(agent: request.agent, owner: request.owner, outcome)
         traces.recordTurn(request, outcome, endedAt: monotonicNanos())
     }
 }

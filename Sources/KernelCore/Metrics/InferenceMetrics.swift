@@ -1,14 +1,15 @@
 import Metrics
 
 /// Records an ended inference request in the inference metrics, by agent:
-/// into the agent's own series while it runs, the control API's for
-/// "agentctl"; a request that outlived its agent is not recorded.
+/// an instance's into its own series (dropped at its unload; a request that
+/// outlived its instance is not recorded), the control API's (`owner` 0,
+/// under the agent name the client gave) into the control API's series.
 enum InferenceMetrics {
     /// The series of the control API's requests.
     private static let controlAPI = MetricSeries(agent: SenderIdentity.controlAPI.name)
 
-    static func record(agent: String, _ outcome: Result<InferenceResult, KernelError>) {
-        let series = agent == controlAPI.agent ? controlAPI : MetricSeriesDirectory.series(of: agent)
+    static func record(agent: String, owner: UInt64, _ outcome: Result<InferenceResult, KernelError>) {
+        let series = owner == 0 ? controlAPI : MetricSeriesDirectory.series(of: agent)
         guard let series else { return }
         let dimensions = [("agent", agent)]
         guard case .success(let result) = outcome else {
