@@ -4,6 +4,8 @@
 #   make test    build what the tests need and run them all
 #   make bench   run the benchmarks (bench/results.json)
 #   make engine  fetch and build llama.cpp and the default model into .deps/
+#   make install PREFIX=DIR  install agentosd, agentctl, llama.cpp, the header and
+#                the examples under DIR (default /usr/local); the tree can move
 #
 # Every step is cached and safe to repeat. Runtime state goes to
 # $(AGENTOS_HOME) (default ./.agentos); build outputs to .build/ and build/.
@@ -19,10 +21,15 @@ export PKG_CONFIG_PATH := $(CURDIR)/.deps/llama.cpp/install/lib/pkgconfig$(if $(
 MODEL := $(CURDIR)/.deps/models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
+# Where `make install` puts everything; INSTALL_FROM=DIR installs the binaries
+# already built in DIR instead of building the release ones (the tests do).
+PREFIX ?= /usr/local
+INSTALL_FROM ?=
+
 EXAMPLES := echo counter pinger support summarizer calculator catalog clock
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
-.PHONY: all build release examples fixtures baselines engine run test bench check-tools clean
+.PHONY: all build release examples fixtures baselines engine run test bench install check-tools clean
 
 all: build examples
 
@@ -67,8 +74,9 @@ run: release examples
 
 ## All tests: unit tests, and integration tests against real kernels and plugins.
 ## One at a time: several model tests at once on 2 cores would only race their own timeouts.
+## Every import a module makes must be a dependency Package.swift declares for it.
 test: engine examples fixtures
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks, each beside a baseline measured in the same run.
@@ -77,6 +85,11 @@ bench: engine examples baselines
 	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench
 	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL)
+
+## agentosd, agentctl (release builds), llama.cpp's libraries, agentos.h and the examples,
+## under PREFIX; the binaries find the libraries relative to themselves (scripts/install.sh).
+install: $(if $(INSTALL_FROM),,release) examples
+	@scripts/install.sh "$(PREFIX)" "$(or $(INSTALL_FROM),$(CURDIR)/.build/release)"
 
 clean:
 	rm -rf build .build

@@ -1,10 +1,5 @@
 // swift-tools-version: 6.0
 import PackageDescription
-import Foundation
-
-/// llama.cpp as installed by `make engine`; pkg-config gives no rpath, so the binaries carry one.
-let llamaLibraryPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent(".deps/llama.cpp/install/lib").path
 
 let package = Package(
     name: "AgentOS",
@@ -45,27 +40,30 @@ let package = Package(
                 "CAgentOS", "Tools", "StrictJSON",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // llama.cpp's C API (from `make engine`, through llama.pc).
+        // llama.cpp's C API (from `make engine`, through llama.pc). No rpath is baked in: the
+        // Makefile links the libraries beside the development binaries (SwiftPM gives them
+        // `$ORIGIN`), and `make install` gives the installed ones `$ORIGIN/../lib/agentos`.
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
         // Inference engines: embedded llama.cpp, OpenAI-compatible HTTP, a simulated one for tests.
         .target(
             name: "Engines",
             dependencies: [
-                "KernelCore", "CLlama", "StrictJSON",
+                "KernelCore", "CLlama", "StrictJSON", "Tools",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", llamaLibraryPath])]
+            ]
         ),
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
-        .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
+        .target(
+            name: "KernelPOSIX",
+            dependencies: ["KernelCore", "CAgentOS", .product(name: "Logging", package: "swift-log")]
+        ),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),
         // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.
@@ -73,21 +71,27 @@ let package = Package(
         // agentctl eval: suites of cases and assertions run against loaded agents, and their reports.
         .target(
             name: "Evaluation",
-            dependencies: ["ControlAPI", "StrictJSON", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ControlAPI", "ControlClient", "StrictJSON", .product(name: "Yams", package: "Yams")]
         ),
-        // Requests and responses shared by agentosd and agentctl, and the client.
+        // The control API's wire types: requests, responses, error codes (Foundation only).
+        .target(name: "ControlAPI"),
+        // The control API's client (agentctl, eval, the benchmarks and the tests): HTTP over the Unix socket.
         .target(
-            name: "ControlAPI",
+            name: "ControlClient",
             dependencies: [
+                "ControlAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The HTTP/JSON control API on the Unix socket.
         .target(
             name: "ControlServer",
             dependencies: [
-                "KernelCore", "ControlAPI", "StrictJSON", "Feedback",
+                "KernelCore", "ControlAPI", "StrictJSON", "Feedback", "CAgentOS",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -98,10 +102,9 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlServer", "Engines", "Feedback", "PolicyFile",
+                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "Engines", "Feedback", "PolicyFile",
+                "CAgentOS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,14 +113,16 @@ let package = Package(
         .executableTarget(
             name: "agentctl",
             dependencies: [
-                "ControlAPI", "StrictJSON", "Evaluation",
+                "ControlAPI", "ControlClient", "StrictJSON", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "agentos-bench",
             dependencies: [
-                "ControlAPI", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
+                "ControlAPI", "ControlClient", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -125,13 +130,26 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelCoreTests",
-            dependencies: ["KernelCore", "KernelPOSIX", "PolicyFile"]
+            dependencies: [
+                "KernelCore", "KernelPOSIX", "PolicyFile", "CAgentOS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ControlAPI"]),
+        .testTarget(
+            name: "ControlServerTests",
+            dependencies: [
+                "ControlServer", "ControlAPI", "KernelCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ControlAPI", "ControlClient", "StrictJSON"]),
         .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS"]
+            dependencies: [
+                "Tools", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "EnginesTests",
@@ -139,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ControlAPI", "StrictJSON", "agentosd", "agentctl"]
+            dependencies: ["ControlAPI", "ControlClient", "StrictJSON", "agentosd", "agentctl"]
         ),
     ]
 )

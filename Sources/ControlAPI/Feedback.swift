@@ -94,8 +94,3 @@ public struct AgentFeedbackStats: Codable, Sendable, Equatable {
         self.satisfactionRate = satisfactionRate
     }
 }
-
-extension ErrorCode {
-    /// The kernel records no feedback: its database could not be opened or written.
-    public static let feedbackUnavailable = "feedback_unavailable"
-}

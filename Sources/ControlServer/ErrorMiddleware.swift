@@ -10,29 +10,32 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as KernelError {
-            return JSONResponse.error(Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+            return JSONResponse.error(error.code.httpStatus, code: error.code.rawValue, message: error.message)
         } catch let error as RequestError {
-            let code = if case .badJSON = error { "bad_json" } else { "bad_request" }
-            return JSONResponse.error(.badRequest, code: code, message: error.message)
+            let code: ErrorCode = if case .badJSON = error { .badJSON } else { .badRequest }
+            return JSONResponse.error(.badRequest, code: code.rawValue, message: error.message)
         } catch is NIOTooManyBytesError {
-            return JSONResponse.error(.contentTooLarge, code: "body_too_large", message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
+            return JSONResponse.error(.contentTooLarge, code: ErrorCode.bodyTooLarge.rawValue, message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:
-                return JSONResponse.error(.notFound, code: "route_not_found", message: "no route \(request.method) \(request.uri.path) (see `agentctl --help`)")
+                return JSONResponse.error(.notFound, code: ErrorCode.routeNotFound.rawValue, message: "no route \(request.method) \(request.uri.path) (see `agentctl --help`)")
             case .contentTooLarge:
-                return JSONResponse.error(.contentTooLarge, code: "body_too_large", message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
+                return JSONResponse.error(.contentTooLarge, code: ErrorCode.bodyTooLarge.rawValue, message: "request body is larger than the control API accepts (\(ControlRoutes.bodyLimitDescription))")
             default:
                 return JSONResponse.error(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
             }
         } catch {
             context.logger.error("control request failed", metadata: ["error": "\(error)"])
-            return JSONResponse.error(.internalServerError, code: "internal", message: "internal error: \(error)")
+            return JSONResponse.error(.internalServerError, code: ErrorCode.internal.rawValue, message: "internal error: \(error)")
         }
     }
+}
 
-    static func status(for code: KernelError.Code) -> HTTPResponse.Status {
-        switch code {
+extension KernelError.Code {
+    /// The HTTP status the control API answers this code with (no `default`: a new code must say).
+    var httpStatus: HTTPResponse.Status {
+        switch self {
         case .fileNotFound, .notFound: .notFound
         case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
              .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed,

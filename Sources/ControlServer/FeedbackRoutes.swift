@@ -101,13 +101,13 @@ enum FeedbackRoutes {
     /// 503 with why feedback is off.
     private static func unavailable(_ feedback: FeedbackAvailability) -> Response {
         let reason = if case .disabled(let reason) = feedback { reason } else { "unknown" }
-        return JSONResponse.error(.serviceUnavailable, code: ErrorCode.feedbackUnavailable, message: "feedback is disabled: \(reason)")
+        return JSONResponse.error(.serviceUnavailable, code: ErrorCode.feedbackUnavailable.rawValue, message: "feedback is disabled: \(reason)")
     }
 
     /// 503 for a store that failed after a good start (disk full, file made read-only).
     private static func failed(_ error: Error, doing what: String, context: BasicRequestContext) -> Response {
         context.logger.error("feedback failed", metadata: ["error": "\(error)"])
-        return JSONResponse.error(.serviceUnavailable, code: ErrorCode.feedbackUnavailable, message: "cannot \(what): \(error)")
+        return JSONResponse.error(.serviceUnavailable, code: ErrorCode.feedbackUnavailable.rawValue, message: "cannot \(what): \(error)")
     }
 
     /// The integer query parameter `name` in 0...100,000,000, or nil when absent.

@@ -1,4 +1,5 @@
 import ControlAPI
+import ControlClient
 
 /// How a run reaches the agent under test: the kernel's control API
 /// (`KernelConnection`), or a stand-in in tests.
@@ -31,7 +32,7 @@ public struct KernelConnection: AgentConnection {
         let instance: InstanceInfo
         do {
             instance = try await client.instance(target)
-        } catch ControlClientError.api(_, ErrorCode.notFound, _) {
+        } catch ControlClientError.api(_, ErrorCode.notFound.rawValue, _) {
             throw Self.noAgent(target)
         }
         guard instance.kind == "agent" else {
@@ -45,11 +46,11 @@ public struct KernelConnection: AgentConnection {
     public func ask(_ target: String, _ input: String, timeoutMs: Int) async throws -> SendResponse {
         do {
             return try await client.send(target, SendRequest(text: input, wait: true, timeoutMs: UInt32(timeoutMs)))
-        } catch ControlClientError.api(_, ErrorCode.timedOut, _) {
+        } catch ControlClientError.api(_, ErrorCode.timedOut.rawValue, _) {
             throw CaseFailure("no answer within \(timeoutMs) ms")
-        } catch ControlClientError.api(_, let code, let message) where code == ErrorCode.handlerFailed || code == ErrorCode.hung {
+        } catch ControlClientError.api(_, let code, let message) where code == ErrorCode.handlerFailed.rawValue || code == ErrorCode.hung.rawValue {
             throw CaseFailure(message)
-        } catch ControlClientError.api(_, ErrorCode.notFound, _) {
+        } catch ControlClientError.api(_, ErrorCode.notFound.rawValue, _) {
             throw Self.noAgent(target)
         }
     }

@@ -2,8 +2,11 @@
 ///
 /// `code` is what the control API puts in `{"error":{"code"}}` and scripts
 /// match on; `message` says what happened and, where it helps, what to do.
+/// This list is the one error table: `status` maps every code to what a plugin
+/// sees, the control server maps every code to an HTTP status, and the wire's
+/// `ErrorCode` (ControlAPI) is tested against it.
 public struct KernelError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         // Loading a file
         case fileNotFound = "file_not_found"
         case notELF = "not_elf"
@@ -65,24 +68,29 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// The status a plugin sees for this error.
+    /// The status a plugin sees for this error (no `default`: a new code must say).
     public var status: AOSStatus {
         switch code {
-        case .notFound: .notFound
+        case .fileNotFound, .notFound, .toolNotFound: .notFound
+        case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
+             .badDescriptor, .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
+            .invalidArgument
+        case .badMagic, .abiMismatch, .buildMismatch, .structTooSmall: .abiMismatch
+        case .initFailed, .handlerFailed: .handlerFailed
+        case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .invalidToolArguments, .badPolicy:
+            .invalidArgument
+        case .nameTaken: .exists
+        case .hung, .timedOut: .timedOut
         case .full: .full
-        case .timedOut: .timedOut
         case .stopping: .stopping
         case .tooBig, .promptTooLong: .tooBig
-        case .handlerFailed: .handlerFailed
+        case .internal: .internal
         case .cancelled: .cancelled
         case .engineUnavailable, .engineFailed: .engineUnavailable
-        case .invalidArgument, .invalidGrammar, .invalidSchema, .badName, .invalidToolArguments: .invalidArgument
-        case .toolNotFound: .notFound
         case .toolFailed: .toolFailed
         case .toolStepLimit, .toolLoop: .toolLoop
         case .permissionDenied: .permissionDenied
         case .quotaExceeded: .quotaExceeded
-        default: .internal
         }
     }
 }

@@ -152,7 +152,7 @@ import Testing
             let answer = try await kernel.client.raw(method == "POST" ? .POST : .GET, route, body: body)
             #expect(answer.status == 503, "\(route)")
             let error = try ControlJSON.decoder().decode(ErrorBody.self, from: answer.body)
-            #expect(error.error == .init(code: ErrorCode.feedbackUnavailable, message: "feedback is disabled: \(reason)"))
+            #expect(error.error == .init(code: ErrorCode.feedbackUnavailable.rawValue, message: "feedback is disabled: \(reason)"))
         }
         let export = try await kernel.agentctlAsync("feedback", "export")
         #expect(export.status == 1 && export.stdout.isEmpty)

@@ -1,4 +1,5 @@
 import ControlAPI
+import ControlClient
 import Foundation
 import Testing
 
@@ -17,7 +18,11 @@ final class KernelProcess: @unchecked Sendable {
     /// Without an `--engine` or `--model` argument it runs with `--engine none`:
     /// only the inference tests pay for loading the model.
     /// `root` reuses a folder (another kernel's, or one prepared by the test); default: a new one.
-    init(_ arguments: [String] = [], root: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    /// `agentosd` runs another build of the kernel (an installed one); `environment` adds to the test's.
+    init(
+        _ arguments: [String] = [], root: String? = nil, agentosd: URL = Paths.agentosd, environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let usesEngine = arguments.contains { $0 == "--engine" || $0 == "--model" }
         let arguments = usesEngine ? arguments : ["--engine", "none"] + arguments
         let root = root ?? Self.newRoot()
@@ -25,9 +30,9 @@ final class KernelProcess: @unchecked Sendable {
         home = AgentOSHome(path: root + "/home")
         pluginsDirectory = root + "/Plugins"
         try FileManager.default.createDirectory(atPath: pluginsDirectory, withIntermediateDirectories: true)
-        process.executableURL = Paths.agentosd
+        process.executableURL = agentosd
         process.arguments = ["--plugins", pluginsDirectory] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["AGENTOS_HOME": home.path]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["AGENTOS_HOME": home.path]) { $1 }) { $1 }
         outputPath = root + "/agentosd.out"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))

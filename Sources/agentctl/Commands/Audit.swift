@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl audit`: the kernel's audit log.

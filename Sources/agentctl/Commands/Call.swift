@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import StrictJSON
 
 /// `agentctl call TOOL ARGS`: call one tool and print its result.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl caps NAME`: what an instance requests, holds and lacks.
 struct Caps: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl engine`: the inference engine, its load and its throughput.
 struct Engine: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl feedback`: rate agents' answers; see and export the ratings.

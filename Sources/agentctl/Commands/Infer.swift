@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl infer PROMPT`: run a chat completion through the kernel's scheduler.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl load PATH`: start a plugin as a new instance.
 struct Load: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl ps`: list instances.
 struct Ps: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl quota NAME [KEY=VALUE...]`: show or set an instance's quotas.

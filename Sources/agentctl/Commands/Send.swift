@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl send NAME TEXT`: put a message in an instance's mailbox.
@@ -47,9 +48,9 @@ struct Send: AsyncParsableCommand {
         let response: SendResponse
         do {
             response = try await ControlClient().send(name, request)
-        } catch ControlClientError.api(let status, ErrorCode.timedOut, _) where wait {
+        } catch ControlClientError.api(let status, ErrorCode.timedOut.rawValue, _) where wait {
             throw ControlClientError.api(
-                status: status, code: ErrorCode.timedOut,
+                status: status, code: ErrorCode.timedOut.rawValue,
                 message: "no reply from \(name) within \(secondsText(timeout)) (raise --timeout, or see `agentctl logs \(name)`)"
             )
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl status`: the kernel at a glance.
 struct Status: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 import Foundation
 
 /// `agentctl trace ID`: one inference request's timeline.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl unload NAME`: stop an instance and unload its plugin.
 struct Unload: AsyncParsableCommand {

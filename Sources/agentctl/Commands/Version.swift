@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlAPI
+import ControlClient
 
 /// `agentctl version`: this client's version and, when it answers, the kernel's.
 struct Version: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ControlAPI
+import ControlClient
 import Foundation
 import NIOCore
 
