@@ -28,6 +28,7 @@ public enum ErrorCode {
     public static let bodyTooLarge = "body_too_large"
     // Loading
     public static let fileNotFound = "file_not_found"
+    public static let notRegularFile = "not_regular_file"
     public static let notELF = "not_elf"
     public static let wrongClass = "wrong_elf_class"
     public static let wrongArchitecture = "wrong_architecture"
@@ -39,6 +40,7 @@ public enum ErrorCode {
     public static let abiMismatch = "abi_mismatch"
     public static let buildMismatch = "build_mismatch"
     public static let structTooSmall = "struct_too_small"
+    public static let structTooLarge = "struct_too_large"
     public static let badDescriptor = "bad_descriptor"
     public static let badName = "bad_name"
     public static let nameTaken = "name_taken"

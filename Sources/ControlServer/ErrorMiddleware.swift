@@ -34,8 +34,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func status(for code: KernelError.Code) -> HTTPResponse.Status {
         switch code {
         case .fileNotFound, .notFound: .notFound
-        case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
-             .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed,
+        case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
+             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .unprocessableContent
         case .toolNotFound: .notFound
