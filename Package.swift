@@ -62,7 +62,11 @@ let package = Package(
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
         .target(
             name: "KernelPOSIX",
-            dependencies: ["KernelCore", "CAgentOS", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "KernelCore", "CAgentOS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),

@@ -17,6 +17,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case feedbackUnavailable = "feedback_unavailable"
     // Loading a file
     case fileNotFound = "file_not_found"
+    case notRegularFile = "not_regular_file"
     case notELF = "not_elf"
     case wrongClass = "wrong_elf_class"
     case wrongArchitecture = "wrong_architecture"
@@ -28,6 +29,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case abiMismatch = "abi_mismatch"
     case buildMismatch = "build_mismatch"
     case structTooSmall = "struct_too_small"
+    case structTooLarge = "struct_too_large"
     case badDescriptor = "bad_descriptor"
     case initFailed = "init_failed"
     // Names and instances

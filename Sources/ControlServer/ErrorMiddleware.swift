@@ -37,8 +37,8 @@ extension KernelError.Code {
     var httpStatus: HTTPResponse.Status {
         switch self {
         case .fileNotFound, .notFound: .notFound
-        case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
-             .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed,
+        case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
+             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .unprocessableContent
         case .toolNotFound: .notFound

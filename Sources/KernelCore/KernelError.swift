@@ -9,6 +9,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, CaseIterable {
         // Loading a file
         case fileNotFound = "file_not_found"
+        case notRegularFile = "not_regular_file"
         case notELF = "not_elf"
         case wrongClass = "wrong_elf_class"
         case wrongArchitecture = "wrong_architecture"
@@ -20,6 +21,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case abiMismatch = "abi_mismatch"
         case buildMismatch = "build_mismatch"
         case structTooSmall = "struct_too_small"
+        case structTooLarge = "struct_too_large"
         case badDescriptor = "bad_descriptor"
         case initFailed = "init_failed"
         // Names and instances

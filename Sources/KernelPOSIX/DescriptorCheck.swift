@@ -2,9 +2,15 @@ import CAgentOS
 import KernelCore
 
 /// The handshake every descriptor must pass before the kernel calls into it:
-/// magic, ABI major, struct size, build id, kind, and the required fields.
+/// magic, ABI major, struct size, build id, kind, and the required fields
+/// (an agent's `init` and `on_message`, a tool plugin's tools).
 /// The first three are read field by field, so a short struct is never read past its size.
 public enum DescriptorCheck {
+    /// The largest `struct_size` accepted: far above any descriptor an ABI 1.x
+    /// header builds (`sizeof(aos_plugin_descriptor)` is under 128 bytes), far
+    /// below a size that is really a corrupt or uninitialised field.
+    public static let maxStructSize = 64 << 10
+
     public static func validate(_ symbol: UnsafeRawPointer, path: String) throws(KernelError) {
         let magic = symbol.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
         guard magic == AOS_PLUGIN_MAGIC else {
@@ -20,6 +26,9 @@ public enum DescriptorCheck {
         guard Int(size) >= required else {
             throw KernelError(.structTooSmall, "cannot load \(path): descriptor struct_size \(size) is smaller than the \(required) bytes of ABI \(AOS_ABI_MAJOR).0 (rebuild against sdk/include/agentos.h)")
         }
+        guard Int(size) <= maxStructSize else {
+            throw KernelError(.structTooLarge, "cannot load \(path): descriptor struct_size \(size) is larger than any descriptor (at most \(maxStructSize) bytes); set it with AOS_PLUGIN_HEADER (see sdk/include/agentos.h)")
+        }
         // Field by field through the pointer: the struct may end at ABI 1.0's fields.
         let descriptor = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self)
         guard descriptor.pointee.build_id == aos_build_id() else {
@@ -33,6 +42,12 @@ public enum DescriptorCheck {
         }
         guard descriptor.pointee.kind == AOS_KIND_TOOL || (descriptor.pointee.`init` != nil && descriptor.pointee.on_message != nil) else {
             throw KernelError(.badDescriptor, "cannot load \(path): descriptor lacks \(descriptor.pointee.`init` == nil ? "init" : "on_message")")
+        }
+        if descriptor.pointee.kind == AOS_KIND_TOOL {
+            let toolsEnd = MemoryLayout<aos_plugin_descriptor>.offset(of: \aos_plugin_descriptor.n_tools)! + MemoryLayout<UInt32>.size
+            guard Int(size) >= toolsEnd, descriptor.pointee.tools != nil, descriptor.pointee.n_tools > 0 else {
+                throw KernelError(.badDescriptor, "cannot load \(path): a tool plugin (kind AOS_KIND_TOOL) that declares no tools; list them in `tools` and `n_tools`, or make it an agent (AOS_KIND_AGENT)")
+            }
         }
     }
 

@@ -1,42 +1,46 @@
 import CAgentOS
 import Foundation
 import KernelCore
+import Synchronization
 
-/// A plugin library opened with dlopen from a private copy of its file.
+/// One instance's use of a plugin library: a `SharedLibrary` (the verified
+/// private copy and its dlopen handle, shared by every instance loaded from
+/// the same content) and the instance's own descriptor.
 ///
 /// `descriptor` is the kernel's own full-size copy of the plugin's, zeroed
 /// past the plugin's struct_size, so fields a plugin built against an older
 /// ABI lacks read as 0/NULL and nothing reads past its symbol.
 ///
-/// `close()` runs dlclose and deletes the copy; the kernel calls it only once
-/// no thread can run the library's code.
-final class DynamicLibraryImage: PluginImage, @unchecked Sendable {
+/// `close()` gives the library back to the cache, which runs dlclose and
+/// deletes the copy when no other image uses it; the kernel calls it only once
+/// no thread of this instance can run the library's code. Thread-safe.
+final class DynamicLibraryImage: PluginImage, @unchecked Sendable {  // `library` is behind `open`'s lock; the rest is immutable
     let descriptor: UnsafePointer<aos_plugin_descriptor>
     let sourcePath: String
-    private let copyPath: String
-    private var handle: UnsafeMutableRawPointer?
     private let copy: UnsafeMutablePointer<aos_plugin_descriptor>
+    private let cache: LibraryCache
+    /// The library until `close()`.
+    private let open: Mutex<SharedLibrary?>
 
-    /// `symbol` has passed `DescriptorCheck`, so its struct_size is at least ABI 1.0's.
-    init(handle: UnsafeMutableRawPointer, symbol: UnsafeRawPointer, sourcePath: String, copyPath: String) {
+    /// `library.symbol` has passed `DescriptorCheck`, so its struct_size is at least ABI 1.0's.
+    /// The image is one of the users `cache` counts for `library`.
+    init(library: SharedLibrary, cache: LibraryCache, sourcePath: String) {
         let size = MemoryLayout<aos_plugin_descriptor>.size
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<aos_plugin_descriptor>.alignment)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        let declared = Int(symbol.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        raw.copyMemory(from: symbol, byteCount: min(declared, size))
+        let declared = Int(library.symbol.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        raw.copyMemory(from: library.symbol, byteCount: min(declared, size))
         copy = raw.bindMemory(to: aos_plugin_descriptor.self, capacity: 1)
-        self.handle = handle
-        self.descriptor = UnsafePointer(copy)
+        descriptor = UnsafePointer(copy)
         self.sourcePath = sourcePath
-        self.copyPath = copyPath
+        self.cache = cache
+        open = Mutex(library)
     }
 
     deinit { copy.deallocate() }
 
     func close() {
-        guard let handle else { return }
-        self.handle = nil
-        dlclose(handle)
-        unlink(copyPath)
+        guard let library = open.withLock({ library in defer { library = nil }; return library }) else { return }
+        cache.release(library)
     }
 }

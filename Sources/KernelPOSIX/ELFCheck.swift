@@ -5,20 +5,40 @@ import KernelCore
 /// shared object of this machine's class, byte order and architecture, not
 /// truncated, with `aos_plugin` among its defined dynamic symbols.
 ///
-/// Reads bytes already in memory; dlopen (which runs constructors) comes after.
+/// Reads the file through a read-only mapping (only the pages of the headers
+/// and the dynamic symbol table are touched), or bytes already in memory;
+/// dlopen (which runs constructors) comes after.
 public enum ELFCheck {
+    /// Checks the open file `descriptor` of `size` bytes (the loader's private
+    /// copy, which nothing else writes), mapped read-only for the check.
+    /// `path` is the name errors give: the file the operator named.
+    /// Throws a `KernelError` naming `path` and the first problem found.
+    public static func validate(file descriptor: Int32, size: Int, path: String) throws(KernelError) {
+        guard size > 0 else { return try validate(UnsafeRawBufferPointer(start: nil, count: 0), path: path) }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
+            throw KernelError(.internal, "cannot load \(path): cannot map its private copy: \(String(cString: strerror(errno)).lowercased())")
+        }
+        defer { munmap(mapping, size) }
+        try validate(UnsafeRawBufferPointer(start: mapping, count: size), path: path)
+    }
+
     /// Checks `contents`, the bytes of the file at `path`.
     /// Throws a `KernelError` naming `path` and the first problem found.
     public static func validate(_ contents: Data, path: String) throws(KernelError) {
         let problem: KernelError? = contents.withUnsafeBytes { bytes in
             do throws(KernelError) {
-                try validate(ELFFile(bytes: bytes), path: path)
+                try validate(bytes, path: path)
                 return nil
             } catch {
                 return error
             }
         }
         if let problem { throw problem }
+    }
+
+    /// Checks `bytes`, the whole file at `path`.
+    public static func validate(_ bytes: UnsafeRawBufferPointer, path: String) throws(KernelError) {
+        try validate(ELFFile(bytes: bytes), path: path)
     }
 
     private static func validate(_ file: ELFFile, path: String) throws(KernelError) {

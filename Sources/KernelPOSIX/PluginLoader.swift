@@ -1,19 +1,32 @@
 import CAgentOS
 import Foundation
+import Glibc
 import KernelCore
 import Synchronization
 
-/// Opens plugin files for the kernel: reads the file once, checks its ELF
-/// headers, writes those exact bytes to a private path under
-/// `$AGENTOS_HOME/plugins` (dlopen returns the handle it already has for a
-/// path it has open, so a unique copy is what lets a file be replaced,
-/// reloaded, or loaded twice), dlopens the copy and checks the descriptor's
-/// handshake before the kernel calls into it. Blocking: call it off the
-/// Swift concurrency pool.
+/// Opens plugin files for the kernel.
+///
+/// Reads the file in bounded chunks while hashing it (SHA-256), never whole.
+/// Content already open (an agent loaded again, under another name) uses the
+/// same verified private copy and dlopen handle; other content is copied to
+/// a private path under `$AGENTOS_HOME/plugins` while hashed (dlopen returns
+/// the handle it already has for a path it has open, so a unique copy is what
+/// lets a file be replaced and reloaded), its ELF headers checked on the copy,
+/// the copy dlopened and its descriptor's handshake checked before the kernel
+/// calls into it. What is checked is what is loaded, even if the file changes
+/// meanwhile; a file whose content changed gets a fresh copy.
+///
+/// Instances of one file's content share the library's globals (agentos.h
+/// tells agents to keep per-instance state behind init's state pointer);
+/// tool plugins, whose functions get no state, get a private copy per load.
+///
+/// Thread-safe; copies of a loader share its open libraries. Blocking: call it
+/// off the Swift concurrency pool.
 public struct PluginLoader: PluginLoading {
     /// Where private copies go; emptied when the kernel starts.
     public let copiesDirectory: String
     private let sequence = Sequence()
+    private let libraries = LibraryCache()
 
     public init(copiesDirectory: String) {
         self.copiesDirectory = copiesDirectory
@@ -29,12 +42,35 @@ public struct PluginLoader: PluginLoading {
     public static let maxFileBytes = 256 << 20
 
     public func open(path: String) throws(KernelError) -> PluginImage {
-        let contents = try Self.read(path)
-        try ELFCheck.validate(contents, path: path)
+        let source = try PluginSourceFile(path: path, maxBytes: Self.maxFileBytes)
+        let library: SharedLibrary
+        if let open = libraries.acquire(try source.digest()) {
+            library = open
+        } else {
+            library = libraries.adopt(try openCopy(of: source))
+        }
+        return DynamicLibraryImage(library: library, cache: libraries, sourcePath: path)
+    }
+
+    /// Copies `source` to a new private path while hashing it, checks the copy's
+    /// ELF headers, dlopens it and checks its descriptor. On failure nothing stays behind.
+    private func openCopy(of source: PluginSourceFile) throws(KernelError) -> SharedLibrary {
+        let path = source.path
         let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let copyPath = "\(copiesDirectory)/\(sequence.next())-\(base).so"
-        guard FileManager.default.createFile(atPath: copyPath, contents: contents, attributes: [.posixPermissions: 0o500]) else {
-            throw KernelError(.internal, "cannot load \(path): cannot write its private copy in \(copiesDirectory)")
+        let copy = Glibc.open(copyPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o500)
+        guard copy >= 0 else {
+            throw KernelError(.internal, "cannot load \(path): cannot write its private copy in \(copiesDirectory): \(PluginSourceFile.describe(errno))")
+        }
+        let digest: ContentHash
+        do {
+            defer { Glibc.close(copy) }
+            let written = try source.copy(to: copy, copyPath: copyPath)
+            try ELFCheck.validate(file: copy, size: written.size, path: path)
+            digest = written.digest
+        } catch {
+            unlink(copyPath)
+            throw error
         }
         guard let handle = dlopen(copyPath, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
@@ -53,33 +89,7 @@ public struct PluginLoader: PluginLoading {
             unlink(copyPath)
             throw error
         }
-        return DynamicLibraryImage(handle: handle, symbol: UnsafeRawPointer(symbol), sourcePath: path, copyPath: copyPath)
-    }
-
-    /// The whole file, read once: what is checked is what gets copied and loaded,
-    /// even if the file changes meanwhile.
-    private static func read(_ path: String) throws(KernelError) -> Data {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw KernelError(.fileNotFound, "cannot load \(path): \(String(cString: strerror(errno)).lowercased())")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw KernelError(.notELF, "cannot load \(path): not a regular file")
-        }
-        guard Int(info.st_size) <= maxFileBytes else {
-            throw KernelError(.tooBig, "cannot load \(path): \(info.st_size) bytes; plugins may be at most \(maxFileBytes >> 20) MiB")
-        }
-        let data: Data
-        do {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission) }
-            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()  // nil: the file is empty
-        } catch {
-            throw KernelError(.fileNotFound, "cannot load \(path): cannot read it")
-        }
-        guard data.count <= maxFileBytes else {
-            throw KernelError(.tooBig, "cannot load \(path): plugins may be at most \(maxFileBytes >> 20) MiB")
-        }
-        return data
+        return SharedLibrary(digest: digest, copyPath: copyPath, handle: handle, symbol: UnsafeRawPointer(symbol))
     }
 }
 

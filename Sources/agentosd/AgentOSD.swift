@@ -174,6 +174,7 @@ struct AgentOSD: AsyncParsableCommand {
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
+        if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
         let readiness = Readiness(watchesPlugins: watcher != nil)
         let environment = ControlEnvironment(
             version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,

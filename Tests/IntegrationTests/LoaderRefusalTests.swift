@@ -100,8 +100,8 @@ import Testing
         defer { kernel.stop() }
         let path = kernel.scratch("folder.so")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let message = try await expectRefused(path, as: "not_elf", kernel: kernel)
-        #expect(message.hasSuffix(": not a regular file"), "\(message)")
+        let message = try await expectRefused(path, as: "not_regular_file", kernel: kernel)
+        #expect(message.hasSuffix(": not a regular file: it is a directory (give the path of a plugin's .so file)"), "\(message)")
     }
 
     // MARK: The descriptor handshake

@@ -753,7 +753,8 @@ typedef void (*aos_tool_fn)(void);
  * fails the call with AOS_ETOOL. A tool fails a call with api->tool_error.
  *
  * Tool functions get no state argument: keep state in static data. Each load
- * of a plugin is a private copy of its library, so statics are per instance.
+ * of a tool plugin is a private copy of its library, so statics are per
+ * instance (unlike an agent's: see init).
  * Set them up in init; the kernel calls stop only after every call has
  * returned. A tool may call log, now, self and tool_error with the ctx its
  * init received, from whichever thread runs it.
@@ -808,6 +809,9 @@ typedef struct aos_plugin_descriptor {
      * `config` is the operator's string (`agentctl load --config`), "" when
      * none, valid only during init. Store per-instance state in `*state`
      * (NULL is fine); the kernel passes it back to on_message and stop.
+     * The instances of an agent loaded from the same file content share one
+     * copy of its library, so they share its globals and statics: keep
+     * per-instance state behind `*state`, never in a global.
      *
      * Return AOS_OK, or any error: the instance is then listed as failed with
      * that status, and stop is not called.

@@ -2,6 +2,7 @@ import CAgentOS
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 import Tools
 
 /// Loads and unloads plugin instances: opens files through the loader, starts
@@ -26,6 +27,8 @@ public final class PluginLifecycle: Sendable {
     private let policy: PolicySource?
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
     private let reaper = DispatchQueue(label: "agentos.reaper")
+    /// Told each time an instance gives up its name (it stopped, failed or was retired by force).
+    private let nameFreedHandlers = Mutex<[@Sendable (String) -> Void]>([])
 
     init(
         configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, table: InstanceTable,
@@ -43,6 +46,17 @@ public final class PluginLifecycle: Sendable {
         self.quotas = quotas
         self.capabilities = capabilities
         self.policy = policy
+    }
+
+    /// Calls `handler` with an instance's name each time an instance gives it
+    /// up, on a kernel thread (the `Plugins/` watcher retries a file that
+    /// waited for its name).
+    public func onNameFreed(_ handler: @escaping @Sendable (String) -> Void) {
+        nameFreedHandlers.withLock { $0.append(handler) }
+    }
+
+    private func nameFreed(_ name: String) {
+        for handler in nameFreedHandlers.withLock({ $0 }) { handler(name) }
     }
 
     // MARK: Load
@@ -217,6 +231,7 @@ public final class PluginLifecycle: Sendable {
         }
         table.retireZombie(instance)
         instance.metrics.destroy()
+        nameFreed(instance.name)
         let note = "retired by force: its thread still runs plugin code and is left parked; its CPU and memory stay until the kernel restarts (load it with --isolation process to be able to kill it)"
         instance.log.append(.error, .kernel, note)
         logger.error("instance retired by force", metadata: ["agent": "\(instance.name)"])
@@ -250,9 +265,11 @@ public final class PluginLifecycle: Sendable {
             instance.image.close()
             instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")
             instance.transition(to: finalState)
+            let heldName = table.lookup(instance.name) === instance
             table.retire(instance)
             instance.metrics.destroy()
             instance.didExit()
+            if heldName { nameFreed(instance.name) }
         }
     }
 

@@ -8,8 +8,10 @@
  *   abinew       abi_major AOS_ABI_MAJOR + 1
  *   abiold       abi_major 0
  *   smallstruct  struct_size 16
+ *   hugestruct   struct_size 0x7fffffff, far past any descriptor
  *   wrongbuild   build_id of a 32-bit little-endian build
- *   badkind      kind AOS_KIND_TOOL (this kernel runs agents only)
+ *   badkind      kind 7, neither an agent nor a tool
+ *   notools      kind AOS_KIND_TOOL with no tools
  *   badname      name "bad name!", not a valid instance name
  *
  * The entry points work, so a kernel that wrongly accepts one shows it by
@@ -30,12 +32,18 @@
 #elif defined(VARIANT_smallstruct)
 #define NAME        "smallstruct"
 #define STRUCT_SIZE 16
+#elif defined(VARIANT_hugestruct)
+#define NAME        "hugestruct"
+#define STRUCT_SIZE 0x7fffffffu
 #elif defined(VARIANT_wrongbuild)
 #define NAME     "wrongbuild"
 #define BUILD_ID (32u | (1u << 8))
 #elif defined(VARIANT_badkind)
 #define NAME "badkind"
 #define KIND 7u /* neither an agent nor a tool */
+#elif defined(VARIANT_notools)
+#define NAME "notools"
+#define KIND AOS_KIND_TOOL /* and tools NULL, n_tools 0 */
 #elif defined(VARIANT_badname)
 #define NAME            "badname"
 #define DESCRIPTOR_NAME "bad name!"
