@@ -65,7 +65,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", llamaLibraryPath])]
         ),
         // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
-        .target(name: "KernelPOSIX", dependencies: ["KernelCore"]),
+        .target(name: "KernelPOSIX", dependencies: ["KernelCore", "Tools"]),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),
         // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.

@@ -116,7 +116,8 @@ enum Syscalls {
             plugin_unload: { context, name in
                 guard let instance = Instance.from(context) else { return AOS_EINVAL }
                 return counted(instance, .pluginUnload, instance.kernel.pluginUnload(from: instance, name: name))
-            }
+            },
+            last_error: { _ in LastError.cString() }
         ))
         return UnsafePointer(table)
     }()
