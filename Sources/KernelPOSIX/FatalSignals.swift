@@ -18,7 +18,11 @@ import Tools
 /// restores the default action and raises the signal again, so the process
 /// still dies of it (a core dump where enabled; systemd restarts the unit).
 ///
-/// Swift's runtime backtracer is replaced, not chained, unless the
+/// Two debuggers would otherwise run first. llama.cpp's ggml sets a
+/// std::terminate handler that attaches gdb to the process and prints every
+/// thread's stack, about 1 MB and 10 s before the abort: `install()` sets
+/// GGML_NO_BACKTRACE=1 unless the environment already has it (ggml only
+/// checks that it exists). And Swift's runtime backtracer is replaced, not chained, unless the
 /// environment names SWIFT_BACKTRACE: run as a service it prints every
 /// thread's stack and registers and the list of loaded images, about 1 MB
 /// with many instances, before the frames that matter. Set SWIFT_BACKTRACE
@@ -61,6 +65,7 @@ public enum FatalSignals {
     public static func install(chainToSwiftBacktracer: Bool? = nil) {
         guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         chainsToPrevious = chainToSwiftBacktracer ?? (getenv("SWIFT_BACKTRACE").map { $0[0] != 0 } ?? false)
+        setenv("GGML_NO_BACKTRACE", "1", 0)
         CurrentToolCall.prepareForSignalHandlers()
         FatalLine.prepareThreadNames()
         line = FatalLine.allocateBuffer()

@@ -22,7 +22,8 @@ import Testing
         defer { kernel.stop() }
         try await kernel.load("exiter")
         #expect(try await kernel.ask("exiter", "hello") == "hello")
-        _ = try await kernel.client.send("exiter", SendRequest(text: "exit", wait: false, timeoutMs: 0))
+        // The kernel may end before it answers.
+        _ = try? await kernel.client.send("exiter", SendRequest(text: "exit", wait: false, timeoutMs: 0))
         #expect(await kernel.waitForExit() == 70, "\(kernel.log())")
         #expect(kernel.process.terminationReason == .exit)
         #expect(kernel.log().contains(
@@ -52,12 +53,13 @@ import Testing
         defer { kernel.stop() }
         try await kernel.load("thrower")
         #expect(try await kernel.ask("thrower", "hello") == "hello")
-        _ = try await kernel.client.send("thrower", SendRequest(text: "throw", wait: false, timeoutMs: 0))
+        _ = try? await kernel.client.send("thrower", SendRequest(text: "throw", wait: false, timeoutMs: 0))
         #expect(await kernel.waitForExit() == SIGABRT, "\(kernel.log())")
         #expect(kernel.process.terminationReason == .uncaughtSignal)
         let log = kernel.log()
         #expect(log.contains("agentosd: fatal SIGABRT in plugin instance thrower (thread aos:thrower)"), "\(log)")
         #expect(log.contains("thrower: an exception escaped on_message"), "the runtime's terminate line: \(log)")
+        #expect(!log.contains("instance hung"), "no debugger held the crash up: \(log)")
         #expect(log.utf8.count < Self.maxCrashOutput, "\(log.utf8.count) bytes of crash output")
     }
 
