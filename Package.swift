@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "KernelPOSIX",
             dependencies: [
-                "KernelCore", "CAgentOS",
+                "KernelCore", "CAgentOS", "Tools",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import CAgentOS
+import Glibc
 
 /// A status returned across the plugin ABI. Mirrors `aos_status` in agentos.h:
 /// the codes, names and messages come from the header, one table for two languages.
@@ -26,9 +27,13 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let toolFailed = AOSStatus(rawValue: AOS_ETOOL)
     public static let toolLoop = AOSStatus(rawValue: AOS_ELOOP)
 
-    /// The header's symbolic name, e.g. "AOS_EFULL".
-    public var name: String { String(cString: aos_status_name(rawValue)) }
-    /// The header's short description, e.g. "mailbox full".
-    public var message: String { String(cString: aos_status_message(rawValue)) }
+    /// Whether the header names this code (a plugin may return any int32).
+    public var isKnown: Bool { strcmp(aos_status_name(rawValue), "AOS_E?") != 0 }
+    /// The header's symbolic name, e.g. "AOS_EFULL"; for a code the header
+    /// does not name, "AOS_E?" with the value, e.g. "AOS_E?(7)".
+    public var name: String { isKnown ? String(cString: aos_status_name(rawValue)) : "AOS_E?(\(rawValue))" }
+    /// The header's short description, e.g. "mailbox full"; "not an aos_status code" for others.
+    public var message: String { isKnown ? String(cString: aos_status_message(rawValue)) : "not an aos_status code" }
+    /// "AOS_EFULL (mailbox full)", or "AOS_E?(7) (not an aos_status code)".
     public var description: String { "\(name) (\(message))" }
 }

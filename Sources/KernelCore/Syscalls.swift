@@ -132,7 +132,8 @@ enum Syscalls {
                 dispatch(context, .pluginUnload) { instance in
                     return instance.services.lifecycle.pluginUnload(from: instance, name: name)
                 }
-            }
+            },
+            last_error: { _ in LastError.cString() }
         ))
         return UnsafePointer(table)
     }()
@@ -144,13 +145,18 @@ enum Syscalls {
     private static func dispatch(_ context: OpaquePointer?, _ syscall: Syscall, _ body: (Instance) -> AOSStatus) -> aos_status {
         switch ContextTable.shared.enter(context) {
         case .invalid:
+            LastError.record("\(syscall.name): ctx is not a handle this kernel gave out")
+            LastError.settle(.invalidArgument)
             return AOS_EINVAL
         case .stale:
+            LastError.record("\(syscall.name): the instance of this ctx was unloaded")
+            LastError.settle(.stopping)
             return AOS_ESTOPPING
         case .instance(let instance, let slot):
             defer { ContextTable.shared.leave(slot) }
             let status = body(instance)
             instance.metrics.count(syscall, status)
+            LastError.settle(status)
             return status.rawValue
         }
     }

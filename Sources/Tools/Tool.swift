@@ -25,12 +25,16 @@ public final class Tool: @unchecked Sendable {
     let freeResult: (@convention(c) (UnsafeMutablePointer<CChar>?) -> Void)?
     private let interface: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+    /// "INSTANCE.name" as a C string, for `CurrentToolCall` while a call runs.
+    private let label: UnsafeMutablePointer<CChar>
 
     /// Parameters one tool may have.
     public static let maxParameters = 16
 
-    /// Reads and checks `tool`. Throws a `ToolDefinitionError` naming the tool and the problem.
-    init(_ tool: aos_tool, index: Int) throws(ToolDefinitionError) {
+    /// Reads and checks `tool`, whose `params` array has elements `paramStride`
+    /// bytes apart (see `ToolTable`); `owner` is the instance that provides it.
+    /// Throws a `ToolDefinitionError` naming the tool and the problem.
+    init(_ tool: aos_tool, index: Int, paramStride: Int, owner: String) throws(ToolDefinitionError) {
         guard let cName = tool.name, let name = String(validatingCString: cName), Self.isValidToolName(name) else {
             let shown = tool.name.flatMap { String(validatingCString: $0) }.map { "\"\($0)\"" } ?? "NULL"
             throw ToolDefinitionError(.invalid, "tool \(index) has the name \(shown): use 1-63 letters, digits, '_' or '-'")
@@ -53,7 +57,9 @@ public final class Tool: @unchecked Sendable {
                 throw ToolDefinitionError(.invalid, "tool \(name) has n_params \(tool.n_params) but params is NULL")
             }
             for position in 0..<Int(tool.n_params) {
-                let parameter = try ToolParameter(params[position], tool: name, position: position)
+                var element = aos_tool_param()
+                ToolTable.copy(UnsafeRawPointer(params) + position * paramStride, stride: paramStride, into: &element)
+                let parameter = try ToolParameter(element, tool: name, position: position)
                 guard !parameters.contains(where: { $0.name == parameter.name }) else {
                     throw ToolDefinitionError(.duplicateName, "tool \(name) has two parameters named \(parameter.name)")
                 }
@@ -86,11 +92,13 @@ public final class Tool: @unchecked Sendable {
             argumentTypes.deallocate()
             throw ToolDefinitionError(.invalid, "libffi cannot build a call for tool \(name) (ffi_prep_cif returned \(status.rawValue))")
         }
+        label = strdup(owner + "." + name)
     }
 
     deinit {
         interface.deallocate()
         argumentTypes.deallocate()
+        free(label)
     }
 
     /// Tool names: 1-63 bytes of [A-Za-z0-9_-].
@@ -145,7 +153,7 @@ public final class Tool: @unchecked Sendable {
     public func call(_ arguments: ToolArguments) -> Result<String, ToolFailure> {
         var slots = [UInt64](repeating: 0, count: max(arguments.values.count, 1))
         var returned: UInt64 = 0
-        let report = CurrentToolCall.begin()
+        let report = CurrentToolCall.begin(label: label)
         defer { CurrentToolCall.end() }
         arguments.withCStrings { strings in
             for (position, value) in arguments.values.enumerated() {

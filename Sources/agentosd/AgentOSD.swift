@@ -68,6 +68,27 @@ struct AgentOSD: AsyncParsableCommand {
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
+    /// ArgumentParser's `main`, with the kernel's fatal paths armed around it:
+    /// a fatal signal or an `exit` from anywhere but here names the plugin
+    /// behind it (`FatalSignals`, `UnexpectedExit`), and only the exits below
+    /// keep their status.
+    static func main() async {
+        UnexpectedExit.install()
+        FatalSignals.install()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            UnexpectedExit.kernelExits()
+            exit(withError: error)
+        }
+        UnexpectedExit.kernelExits()
+    }
+
     func validate() throws {
         guard mailbox >= 1 && mailbox <= 1_000_000 else { throw ValidationError("--mailbox must be in 1...1000000") }
         guard maxMessageBytes >= 1 && maxMessageBytes <= 64 << 20 else { throw ValidationError("--max-message-bytes must be in 1...67108864") }

@@ -11,6 +11,10 @@
  * Conventions
  *   - Every fallible call returns aos_status: AOS_OK (0) or a negative code.
  *   - Buffers are {ptr, len}; strings are NUL-terminated UTF-8.
+ *   - Counts are uint32_t, but for call_delegate's n_caps, a size_t (as it
+ *     was published in ABI 1.3; kept so 1.3 plugins keep working).
+ *   - What was added after ABI 1.0 says so with one marker, "Since ABI 1.N:",
+ *     at the start of the field's comment or of a group of syscalls.
  *   - Each syscall says who owns every pointer and for how long, and on
  *     which thread it may be called.
  *   - Nothing may unwind across this boundary: no C++ exception, no Swift
@@ -35,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 3
+#define AOS_ABI_MINOR 4
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -86,7 +90,8 @@ typedef int32_t aos_status;
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
- * Returns a static string; "AOS_E?" for a code this header does not know.
+ * Returns a static string; "AOS_E?" for a code this header does not know
+ * (print the number beside it: the kernel shows such a code as "AOS_E?(7)").
  */
 static inline const char *aos_status_name(aos_status status) {
     switch (status) {
@@ -196,7 +201,7 @@ typedef struct aos_infer_result {
     uint32_t reserved;
     aos_buffer text;        /* the generated text, UTF-8, without the stop string */
     aos_infer_usage usage;  /* with tools: summed over every model turn */
-    /* ABI 1.2: with tools, the steps of the tool loop as a JSON array, one
+    /* Since ABI 1.2: with tools, the steps of the tool loop as a JSON array, one
      * object per tool call: {"tool", "arguments", "result" or "error",
      * "duration_ns"}; "[]" when the model answered at once, {NULL, 0} without
      * tools. Owned like `text` (released by the caller of infer; lent in a
@@ -213,12 +218,13 @@ typedef struct aos_infer_result {
  */
 typedef struct aos_message {
     uint32_t struct_size; /* sizeof(aos_message) of the kernel that built it */
-    uint32_t flags;       /* AOS_MSG_REQUEST, or 0 for a plain send */
+    uint32_t flags;       /* AOS_MSG_REQUEST for a request, AOS_MSG_INFERENCE for the result of
+                             api->infer_submit, or 0 for a plain send */
     uint64_t id;          /* kernel-minted, unique in this kernel's run; the correlation id of a request */
     const char *from;     /* the sender's instance name, "agentctl" for the control API,
                              or "kernel" for an inference result */
     aos_bytes body;
-    /* ABI 1.1: with AOS_MSG_INFERENCE, the result of api->infer_submit (`id` is
+    /* Since ABI 1.1: with AOS_MSG_INFERENCE, the result of api->infer_submit (`id` is
      * its request id and `body` its text); NULL otherwise. Check
      * struct_size > offsetof(aos_message, inference) before reading. */
     const aos_infer_result *inference;
@@ -271,7 +277,7 @@ typedef struct aos_infer_request {
     const char *grammar;                /* a GBNF grammar (root rule "root") the output must match, or NULL */
     const char *json_schema;            /* a JSON Schema of an object the output must match, or NULL;
                                            not together with `grammar` */
-    /* ABI 1.2: the tool loop. With tools, the kernel offers them to the model,
+    /* Since ABI 1.2: the tool loop. With tools, the kernel offers them to the model,
      * runs the calls it makes (each with the agent's own rights), feeds the
      * results back and repeats until the model answers; result->trace lists
      * the calls. max_tokens applies to each model turn. Not together with
@@ -382,6 +388,8 @@ typedef struct aos_kernel_api {
      *   AOS_ENOTFOUND    no caller waits for `request_id` from this instance
      *                    (not a request, already answered, or the caller gave up)
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
+     *   AOS_ESTOPPING    this instance is being unloaded: its requests were
+     *                    already failed with AOS_ESTOPPING to their callers
      *   AOS_EWRONGTHREAD called from another thread
      */
     aos_status (*reply)(aos_ctx *ctx, uint64_t request_id, aos_bytes body);
@@ -441,7 +449,7 @@ typedef struct aos_kernel_api {
      */
     void (*release)(aos_ctx *ctx, aos_buffer *buffer);
 
-    /* ---- ABI 1.1: inference ---- */
+    /* ---- Since ABI 1.1: inference ---- */
 
     /**
      * infer — generate a chat completion and wait for it.
@@ -530,7 +538,7 @@ typedef struct aos_kernel_api {
      */
     aos_status (*infer_cancel)(aos_ctx *ctx, uint64_t request_id);
 
-    /* ---- ABI 1.2: tools ---- */
+    /* ---- Since ABI 1.2: tools ---- */
 
     /**
      * tool_call — call a tool with JSON arguments and wait for its result.
@@ -601,7 +609,7 @@ typedef struct aos_kernel_api {
      */
     aos_status (*tool_error)(aos_ctx *ctx, const char *message);
 
-    /* ABI 1.3 */
+    /* ---- Since ABI 1.3: delegation and administration ---- */
 
     /**
      * call_delegate — call(), lending the receiver some of this instance's
@@ -616,7 +624,8 @@ typedef struct aos_kernel_api {
      * holds `caps` besides its own grants. Delegation only narrows: each of
      * the `n_caps` capabilities (text forms such as "tool:catalog.lookup_product")
      * must be covered by what this instance holds, itself or lent; otherwise
-     * nothing is sent. The caller keeps ownership of `caps`.
+     * nothing is sent. The caller keeps ownership of `caps`. `n_caps` is a
+     * size_t, unlike the uint32_t counts elsewhere (kept as ABI 1.3 published it).
      * Thread: the calling instance's own thread only.
      *
      * Returns what call returns, or
@@ -675,7 +684,35 @@ typedef struct aos_kernel_api {
      */
     aos_status (*plugin_unload)(aos_ctx *ctx, const char *name);
 
-    /* ABI 1.4 and later append here. */
+    /* ---- Since ABI 1.4: error details ---- */
+
+    /**
+     * last_error — why this thread's last failed syscall failed.
+     *
+     *   const char *(*last_error)(aos_ctx *ctx);
+     *
+     * Returns the detailed reason of the most recent syscall on the calling
+     * thread that returned an error, as one line of UTF-8, e.g.
+     * "no agent named weather is running (see `agentctl ps`)" where the
+     * status only says AOS_ENOTFOUND (sqlite3_errmsg's idea). It is the
+     * reason the kernel's log gives, or the status's description when the
+     * kernel has no more to say. Never NULL: "" while no syscall on this
+     * thread has failed.
+     *
+     * Ownership: the string belongs to the kernel and lives in the calling
+     * thread's storage. It stays valid on this thread until the thread's
+     * next syscall (copy it first if you keep it), must not be freed, and
+     * must not be handed to another thread. Calling last_error itself does
+     * not change it; a syscall that succeeds may leave it as it was, so read
+     * it only right after a call that returned an error. The reason is per
+     * thread, not per instance: `ctx` may be NULL.
+     * Thread: any thread; it reports on the calling one.
+     *
+     * Returns the reason; it cannot fail.
+     */
+    const char *(*last_error)(aos_ctx *ctx);
+
+    /* ABI 1.5 and later append here. */
 } aos_kernel_api;
 
 /** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */
@@ -691,7 +728,7 @@ typedef struct aos_kernel_api {
 #define AOS_KIND_TOOL  2u
 
 /* ------------------------------------------------------------------------ */
-/* Tools (ABI 1.2)                                                          */
+/* Tools (since ABI 1.2)                                                    */
 /* ------------------------------------------------------------------------ */
 
 /*
@@ -794,8 +831,9 @@ typedef struct aos_plugin_descriptor {
     const char *description; /* one line */
     /* NULL-terminated list of capabilities the plugin will request, or NULL:
      * "infer", "tool:NAME", "send:AGENT" (NAME and AGENT may be globs such as
-     * "catalog.*"), "kv", "admin" (plugin_load and plugin_unload). The
-     * operator decides what is granted. */
+     * "catalog.*"), "kv" (reserved for the key-value storage syscalls of a
+     * later ABI: no syscall of ABI 1.4 checks it), "admin" (plugin_load and
+     * plugin_unload). The operator decides what is granted. */
     const char *const *capabilities;
 
     /**
@@ -843,12 +881,22 @@ typedef struct aos_plugin_descriptor {
      */
     void (*stop)(aos_ctx *ctx, void *state);
 
-    /* ABI 1.2: tool plugins (kind AOS_KIND_TOOL). init, on_message and stop
+    /* Since ABI 1.2: tool plugins (kind AOS_KIND_TOOL). init, on_message and stop
      * are optional for them; their tools are callable once init returned
      * AOS_OK, until unload begins. */
     const aos_tool *tools;       /* n_tools tools, or NULL */
     uint32_t n_tools;            /* at most 64 */
     uint32_t reserved2;
+
+    /* Since ABI 1.4: the element sizes of the plugin's tool arrays, so later
+     * ABIs can append fields to aos_tool and aos_tool_param. AOS_PLUGIN_HEADER
+     * (and aos_plugin_header() in C++) set them; 0, or a descriptor whose
+     * struct_size ends before them, means the ABI 1.2 sizes (64 and 24 bytes
+     * on 64-bit builds). The kernel reads tools[i] at i * tool_size and a
+     * tool's params[j] at j * param_size, and refuses sizes smaller than
+     * ABI 1.2's or not a multiple of the pointer size. */
+    uint32_t tool_size;          /* sizeof(aos_tool) in the plugin's build */
+    uint32_t param_size;         /* sizeof(aos_tool_param) in the plugin's build */
 } aos_plugin_descriptor;
 
 /** Marks the descriptor as the library's one exported symbol. */
@@ -868,20 +916,54 @@ typedef struct aos_plugin_descriptor {
  *       ...
  *   };
  *
- * In C++ (before C++20 there are no designated initializers), fill the fields
- * in order and give the symbol C linkage, or the kernel will not find it:
- *
- *   extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin;
- *   const aos_plugin_descriptor aos_plugin = {AOS_PLUGIN_MAGIC, AOS_ABI_MAJOR, ...};
+ * In C++ use aos_plugin_header() below instead: C++17 has no designated
+ * initializers, and C++20's must follow the declaration order, which this
+ * macro does not (it also sets tool_size and param_size, the last fields).
  */
 #define AOS_PLUGIN_HEADER                                   \
     .magic = AOS_PLUGIN_MAGIC, .abi_major = AOS_ABI_MAJOR,  \
     .abi_minor = AOS_ABI_MINOR,                             \
     .struct_size = sizeof(aos_plugin_descriptor),           \
-    .build_id = AOS_BUILD_ID
+    .build_id = AOS_BUILD_ID,                               \
+    .tool_size = sizeof(aos_tool),                          \
+    .param_size = sizeof(aos_tool_param)
 
 #ifdef __cplusplus
+} /* extern "C" */
+
+/**
+ * aos_plugin_header — AOS_PLUGIN_HEADER for C++: a descriptor whose handshake
+ * fields (magic, versions, struct_size, build_id, tool_size, param_size) are
+ * set and every other field is zero. Declare the symbol with C linkage (or
+ * the kernel will not find it), then define it with a lambda that sets the
+ * rest by name (two statements: g++ misreads a lambda inside a one-line
+ * extern "C" definition):
+ *
+ *   extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin;
+ *   const aos_plugin_descriptor aos_plugin = [] {
+ *       aos_plugin_descriptor d = aos_plugin_header();
+ *       d.kind = AOS_KIND_AGENT;
+ *       d.name = "echo";
+ *       d.version = "1.0.0";
+ *       d.init = echo_init;
+ *       d.on_message = echo_on_message;
+ *       return d;
+ *   }();
+ *
+ * The lambda is a constant expression, so the descriptor is still constant
+ * data, initialised before dlopen returns, as in C.
+ */
+constexpr aos_plugin_descriptor aos_plugin_header() noexcept {
+    aos_plugin_descriptor d{};
+    d.magic = AOS_PLUGIN_MAGIC;
+    d.abi_major = AOS_ABI_MAJOR;
+    d.abi_minor = AOS_ABI_MINOR;
+    d.struct_size = sizeof(aos_plugin_descriptor);
+    d.build_id = AOS_BUILD_ID;
+    d.tool_size = sizeof(aos_tool);
+    d.param_size = sizeof(aos_tool_param);
+    return d;
 }
-#endif
+#endif /* __cplusplus */
 
 #endif /* AGENTOS_H */

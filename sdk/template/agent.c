@@ -63,7 +63,14 @@ static aos_status agent_on_message(aos_ctx *ctx, void *state, const aos_message 
 
     /* reply copies the body, so a stack buffer is fine. Returning an error
      * from on_message instead would hand the caller AOS_EHANDLER. */
-    return st->api->reply(ctx, msg->id, reply);
+    aos_status status = st->api->reply(ctx, msg->id, reply);
+    /* A status names the failure; last_error (ABI 1.4) says why, until this
+     * thread's next syscall. Check the kernel has it before calling it. */
+    if (status != AOS_OK && AOS_API_HAS(st->api, last_error)) {
+        snprintf(text, sizeof text, "agent: reply failed: %s", st->api->last_error(ctx));
+        st->api->log(ctx, AOS_LOG_WARN, text);
+    }
+    return status;
 }
 
 /* stop: the last call into this instance. Free what init allocated. */
@@ -74,9 +81,10 @@ static void agent_stop(aos_ctx *ctx, void *state) {
 }
 
 /* The descriptor: the one symbol the kernel looks up. AOS_PLUGIN_HEADER fills
- * the handshake fields (magic, ABI version, struct size, build id) that the
- * kernel checks before it calls anything. Its strings must stay valid while
- * the library is loaded; string literals do. */
+ * the handshake fields (magic, ABI version, struct size, build id, tool
+ * element sizes) that the kernel checks before it calls anything (in C++, use
+ * aos_plugin_header(); agentos.h shows how). Its strings must stay valid
+ * while the library is loaded; string literals do. */
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     AOS_PLUGIN_HEADER,
     .kind = AOS_KIND_AGENT,

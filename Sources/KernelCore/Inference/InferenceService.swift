@@ -258,6 +258,7 @@ public final class InferenceService: Sendable {
     private func refuse(_ instance: Instance, _ syscall: String, _ error: KernelError, request: UInt64? = nil) -> AOSStatus {
         let subject = request.map { "\(syscall) request \($0)" } ?? syscall
         instance.log.append(.warn, .kernel, "\(subject): \(error.message) (\(error.status.name))")
+        LastError.record(error.message)
         return error.status
     }
 

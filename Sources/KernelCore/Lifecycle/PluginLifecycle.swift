@@ -80,7 +80,7 @@ public final class PluginLifecycle: Sendable {
         let entry: Policy.Entry
         do {
             try InstanceName.validate(name)
-            declared = try Self.readTools(image, path: path)
+            declared = try Self.readTools(image, path: path, instance: name)
             entry = try policy?.current().entry(for: name) ?? Policy.Entry()
         } catch {
             image.close()
@@ -275,9 +275,9 @@ public final class PluginLifecycle: Sendable {
 
     /// The tools a tool plugin declares; throws a named error for a bad table,
     /// or for tools in an agent's descriptor.
-    private static func readTools(_ image: PluginImage, path: String) throws(KernelError) -> [Tool] {
+    private static func readTools(_ image: PluginImage, path: String, instance: String) throws(KernelError) -> [Tool] {
         let tools: [Tool]
-        do { tools = try ToolTable.read(image.descriptor) } catch {
+        do { tools = try ToolTable.read(image.descriptor, instance: instance) } catch {
             let code: KernelError.Code = switch error.kind {
             case .unsupportedType: .unsupportedToolType
             case .duplicateName: .duplicateTool

@@ -59,6 +59,7 @@ extension Instance {
     func refuseQuota(_ key: String, syscall: String, reason: String) {
         quotas.withLock { $0.refusals[key, default: 0] += 1 }
         log.append(.warn, .kernel, "\(syscall): quota exceeded: \(reason)")
+        LastError.record("quota exceeded: \(reason)")
         metrics.series.counter(MetricName.quotaRefusals, [("agent", name), ("quota", key)]).increment()
         audit?.record(AuditRecord(agent: name, syscall: syscall, quota: key, decision: .deny, reason: reason))
     }

@@ -56,6 +56,7 @@ extension Instance {
     func deny(_ capability: Capability, syscall: String, reason: String? = nil) {
         let reason = reason ?? "\(name) does not hold \(capability) (grant it with `agentctl grant \(name) \(capability)` or in policy.yaml)"
         log.append(.warn, .kernel, "\(syscall): permission denied: \(reason)")
+        LastError.record("permission denied: \(reason)")
         metrics.series.counter(MetricName.capabilityDenials, [("agent", name), ("capability", capability.description)]).increment()
         audit?.record(AuditRecord(agent: name, syscall: syscall, capability: capability.description, decision: .deny, reason: reason))
     }

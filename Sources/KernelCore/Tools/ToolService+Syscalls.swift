@@ -71,6 +71,7 @@ extension ToolService {
 
     private func refuseToolCall(_ instance: Instance, _ error: KernelError) -> AOSStatus {
         instance.log.append(.warn, .kernel, "tool_call: \(error.message) (\(error.status.name))")
+        LastError.record(error.message)
         return error.status
     }
 }

@@ -35,6 +35,16 @@ _Static_assert(offsetof(aos_plugin_descriptor, kind) == 16 &&
                    offsetof(aos_plugin_descriptor, init) == 56 &&
                    offsetof(aos_plugin_descriptor, stop) == 72,
                "aos_plugin_descriptor");
+/* ABI 1.2's tool arrays: the strides of plugins that give no element size. */
+_Static_assert(sizeof(aos_tool) == 64 && sizeof(aos_tool_param) == 24, "ABI 1.2 tool sizes");
+/* ABI 1.4, appended: element sizes after the 1.3 descriptor, last_error after plugin_unload. */
+_Static_assert(offsetof(aos_plugin_descriptor, tool_size) == 96 &&
+                   offsetof(aos_plugin_descriptor, param_size) == 100 &&
+                   sizeof(aos_plugin_descriptor) == 104,
+               "aos_plugin_descriptor 1.4");
+_Static_assert(offsetof(aos_kernel_api, plugin_unload) == 136 &&
+                   offsetof(aos_kernel_api, last_error) == 144 && sizeof(aos_kernel_api) == 152,
+               "aos_kernel_api 1.4");
 #endif
 
 static int failures;
@@ -163,6 +173,8 @@ static void check_api_has(void) {
           "a full table has every field");
     api.struct_size = (uint32_t)offsetof(aos_kernel_api, reply);
     check(AOS_API_HAS(p, call) && !AOS_API_HAS(p, reply), "a short table lacks its tail");
+    api.struct_size = (uint32_t)offsetof(aos_kernel_api, last_error);
+    check(AOS_API_HAS(p, plugin_unload) && !AOS_API_HAS(p, last_error), "a 1.3 table lacks last_error");
 }
 
 static void check_plugin(void) {
@@ -183,6 +195,8 @@ static void check_plugin(void) {
               d->abi_minor == AOS_ABI_MINOR && d->struct_size == sizeof *d &&
               d->build_id == aos_build_id() && d->build_id == AOS_BUILD_ID,
           "AOS_PLUGIN_HEADER fills the handshake");
+    check(d->tool_size == sizeof(aos_tool) && d->param_size == sizeof(aos_tool_param),
+          "AOS_PLUGIN_HEADER fills the element sizes");
     check(d->kind == AOS_KIND_AGENT && AOS_KIND_TOOL != AOS_KIND_AGENT, "kinds");
     check(strcmp(AOS_PLUGIN_SYMBOL, "aos_plugin") == 0, "AOS_PLUGIN_SYMBOL");
     check(d->init(ctx, &api, "", &state) == AOS_OK && strcmp(last_log, "init") == 0, "init");

@@ -5,10 +5,11 @@
  *       Tests/Fixtures/header/check.cpp -o check_cpp && ./check_cpp
  *
  * The C++ twin of check.c. C++17 has no designated initializers, so the
- * descriptor is initialized in field order, without AOS_PLUGIN_HEADER, and
- * declared `extern "C"`: that both gives it the unmangled name the kernel
- * looks up and keeps it external (a namespace-scope const object is
- * otherwise internal in C++). Prints each failed check; exits 1 if any.
+ * descriptor is made as the header tells C++ authors: aos_plugin_header()
+ * in a lambda that sets the other fields by name, the symbol declared
+ * `extern "C"` first: that both gives it the unmangled name the kernel looks
+ * up and keeps it external (a namespace-scope const object is otherwise
+ * internal in C++). Prints each failed check; exits 1 if any.
  */
 #include "agentos.h"
 
@@ -30,9 +31,21 @@ static_assert(offsetof(aos_kernel_api, send) == 8 && offsetof(aos_kernel_api, re
               "aos_kernel_api");
 static_assert(offsetof(aos_plugin_descriptor, name) == 24 &&
                   offsetof(aos_plugin_descriptor, init) == 56 &&
-                  offsetof(aos_plugin_descriptor, stop) == 72,
+                  offsetof(aos_plugin_descriptor, stop) == 72 &&
+                  offsetof(aos_plugin_descriptor, tool_size) == 96 &&
+                  sizeof(aos_plugin_descriptor) == 104,
               "aos_plugin_descriptor");
+static_assert(sizeof(aos_tool) == 64 && sizeof(aos_tool_param) == 24, "ABI 1.2 tool sizes");
+static_assert(offsetof(aos_kernel_api, last_error) == 144, "aos_kernel_api 1.4");
 #endif
+
+// aos_plugin_header() is a constant expression: descriptors stay constant data.
+static_assert(aos_plugin_header().magic == AOS_PLUGIN_MAGIC &&
+                  aos_plugin_header().struct_size == sizeof(aos_plugin_descriptor) &&
+                  aos_plugin_header().tool_size == sizeof(aos_tool) &&
+                  aos_plugin_header().param_size == sizeof(aos_tool_param) &&
+                  aos_plugin_header().kind == 0 && aos_plugin_header().name == nullptr,
+              "aos_plugin_header()");
 
 static int failures;
 
@@ -96,24 +109,26 @@ static void plugin_stop(aos_ctx *, void *) {}
 
 static const char *const plugin_capabilities[] = {"send:echo", nullptr};
 
-extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
-    AOS_PLUGIN_MAGIC,
-    AOS_ABI_MAJOR,
-    AOS_ABI_MINOR,
-    sizeof(aos_plugin_descriptor),
-    AOS_BUILD_ID,
-    AOS_KIND_AGENT,
-    0, // reserved
-    "check",
-    "1",
-    "header check",
-    plugin_capabilities,
-    plugin_init,
-    plugin_on_message,
-    plugin_stop,
-    nullptr, // tools
-    0,       // n_tools
-    0,       // reserved2
+extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin;
+const aos_plugin_descriptor aos_plugin = [] {
+    aos_plugin_descriptor d = aos_plugin_header();
+    d.kind = AOS_KIND_AGENT;
+    d.name = "check";
+    d.version = "1";
+    d.description = "header check";
+    d.capabilities = plugin_capabilities;
+    d.init = plugin_init;
+    d.on_message = plugin_on_message;
+    d.stop = plugin_stop;
+    return d;
+}();
+
+// A tool table in C++: positional, as aos_tool has no constructor.
+static int32_t negate(int32_t value) { return -value; }
+static const aos_tool_param negate_params[] = {{"value", AOS_TYPE_INT32, 1, "the number"}};
+static const aos_tool check_tools[] = {
+    {"negate", "-value", AOS_TOOL_FN(negate), AOS_TYPE_INT32, AOS_TOOL_THREAD_SAFE, 1, 0,
+     negate_params, nullptr, nullptr},
 };
 
 static void check_statuses() {
@@ -164,6 +179,8 @@ static void check_api_has() {
           "a full table has every field");
     api.struct_size = static_cast<uint32_t>(offsetof(aos_kernel_api, reply));
     check(AOS_API_HAS(p, call) && !AOS_API_HAS(p, reply), "a short table lacks its tail");
+    api.struct_size = static_cast<uint32_t>(offsetof(aos_kernel_api, last_error));
+    check(AOS_API_HAS(p, plugin_unload) && !AOS_API_HAS(p, last_error), "a 1.3 table lacks last_error");
 }
 
 static void check_plugin() {
@@ -183,6 +200,12 @@ static void check_plugin() {
               d->abi_minor == AOS_ABI_MINOR && d->struct_size == sizeof *d &&
               d->build_id == aos_build_id() && d->build_id == AOS_BUILD_ID,
           "the handshake fields");
+    check(d->tool_size == sizeof(aos_tool) && d->param_size == sizeof(aos_tool_param) &&
+              d->tools == nullptr && d->n_tools == 0 && d->reserved == 0,
+          "aos_plugin_header(): element sizes set, the rest zero");
+    check(reinterpret_cast<int32_t (*)(int32_t)>(check_tools[0].fn)(5) == -5 &&
+              check_tools[0].params[0].required == 1,
+          "a C++ tool table");
     check(d->kind == AOS_KIND_AGENT && AOS_KIND_TOOL != AOS_KIND_AGENT, "kinds");
     check(std::strcmp(AOS_PLUGIN_SYMBOL, "aos_plugin") == 0, "AOS_PLUGIN_SYMBOL");
     check(d->init(ctx, &api, "", &state) == AOS_OK && std::strcmp(last_log, "init") == 0,
