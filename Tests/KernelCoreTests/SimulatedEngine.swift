@@ -31,7 +31,7 @@ final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
         self.stepNanos = stepNanos
     }
 
-    func validate(_ parameters: InferenceParameters) throws(KernelError) {}
+    func prepare(_ parameters: InferenceParameters) throws(KernelError) -> (any PreparedInference)? { nil }
     func start(serving scheduler: InferenceScheduler) { self.scheduler = scheduler }
     func shutdown() {}
     func stats() -> EngineStats {

@@ -39,6 +39,7 @@ public final class InferenceRequest: @unchecked Sendable {
         var startedAt: UInt64 = 0
         var finished = false
         var cancelHandler: (@Sendable () -> Void)?
+        var prepared: (any PreparedInference)?
     }
 
     private let progress = Mutex(Progress())
@@ -58,6 +59,14 @@ public final class InferenceRequest: @unchecked Sendable {
         self.parameters = parameters
         self.submittedAt = submittedAt
         self.sink = sink
+    }
+
+    /// What the engine made of `parameters` when the request was submitted
+    /// (`InferenceEngine.prepare`), for the engine thread to use instead of
+    /// preparing it again; nil when nothing was prepared. Set before the request is queued.
+    public var prepared: (any PreparedInference)? {
+        get { progress.withLock { $0.prepared } }
+        set { progress.withLock { $0.prepared = newValue } }
     }
 
     /// True once `cancel` was called; the engine stops at its next step.
