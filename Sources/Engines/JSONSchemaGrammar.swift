@@ -30,16 +30,11 @@ public enum JSONSchemaGrammar {
     static let maxRepetition = 1000
 
     private static func parse(_ json: String) throws(KernelError) -> JSONValue {
-        let data = Data(json.utf8)
         do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return try JSONParser.parse(json)
         } catch {
-            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            throw KernelError(.invalidSchema, "the schema is not valid JSON: \(reason)")
+            throw KernelError(.invalidSchema, "the schema is not valid JSON: \(error)")
         }
-        var reader = JSONReader(bytes: Array(data))
-        guard let document = reader.value() else { throw KernelError(.invalidSchema, "the schema is not valid JSON") }
-        return document
     }
 }
 
@@ -52,7 +47,7 @@ private enum Primitive: String {
 /// Walks a schema document, adding a rule for each part worth naming.
 private struct Converter {
     let document: JSONValue
-    var rules = RuleSet()
+    var rules = GBNFRuleSet()
     var primitiveNames: [Primitive: String] = [:]
     var referenceNames: [String: String] = [:]
 
@@ -147,7 +142,7 @@ private struct Converter {
     }
 
     private mutating func named(_ body: String, _ name: String) -> String {
-        body.allSatisfy(RuleSet.isNameCharacter) ? body : rules.add(name, body)
+        body.allSatisfy(GBNFRuleSet.isNameCharacter) ? body : rules.add(name, body)
     }
 
     private mutating func typed(_ type: String, _ schema: JSONValue, at path: String, name: String) throws(KernelError) -> String {
@@ -184,7 +179,7 @@ private struct Converter {
         for (key, property) in properties {
             let child = name == "root" ? key : "\(name)-\(key)"
             let value = try expression(for: property, at: "\(path)/properties/\(Self.pointerToken(key))", name: child)
-            let pair = rules.add(child + "-kv", #"\#(Self.quoted(StrictJSON.JSONValue.quoted(key))) space ":" space \#(value)"#)
+            let pair = rules.add(child + "-kv", #"\#(Self.quoted(JSONValue.quoted(key))) space ":" space \#(value)"#)
             if required.contains(key) { mandatory.append(pair) } else { optional.append(pair) }
         }
         let members: String
@@ -219,10 +214,10 @@ private struct Converter {
     private func bounds(_ minimumKey: String, _ maximumKey: String, in schema: JSONValue, at path: String) throws(KernelError) -> (Int, Int?) {
         func count(_ key: String) throws(KernelError) -> Int? {
             guard let value = schema[key] else { return nil }
-            guard case .number(let text) = value, let number = Double(text), number >= 0, number <= 1e9, number.rounded() == number else {
+            guard let count = value.asInt, (0...1_000_000_000).contains(count) else {
                 throw fail(path, "\(key) must be a non-negative integer")
             }
-            return Int(number)
+            return count
         }
         let minimum = try count(minimumKey) ?? 0
         let maximum = try count(maximumKey)
@@ -271,11 +266,13 @@ private struct Converter {
         return (schema, String(target.dropFirst()))
     }
 
-    /// The GBNF literal matching the JSON text of a scalar.
+    /// The GBNF literal matching the JSON text of a scalar. A number is written as
+    /// StrictJSON writes it (`2.50` as `2.5`, `1e2` as `100`): the same value, spelled
+    /// the way llama.cpp's json-schema-to-grammar spells it (json.dumps of the parsed value).
     private func literal(_ value: JSONValue, at path: String) throws(KernelError) -> String {
         switch value {
-        case .string(let text): Self.quoted(StrictJSON.JSONValue.quoted(text))
-        case .number(let text): Self.quoted(text)
+        case .string(let text): Self.quoted(JSONValue.quoted(text))
+        case .integer, .unsigned, .number: Self.quoted(value.jsonText)
         case .bool(let flag): Self.quoted(flag ? "true" : "false")
         case .null: Self.quoted("null")
         case .array, .object: throw fail(path, "enum and const values must be strings, numbers, booleans or null")
@@ -316,131 +313,5 @@ private struct Converter {
 
     static func pointerToken(_ key: String) -> String {
         key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-}
-
-/// Named GBNF rules. A body that is already there is reused under its first name.
-private struct RuleSet {
-    private var bodies: [String: String] = [:]
-    private var nameOfBody: [String: String] = [:]
-
-    static func isNameCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "-")
-    }
-
-    /// The name `body` has, or `name` (made valid and unique) for it.
-    mutating func add(_ name: String, _ body: String) -> String {
-        if let existing = nameOfBody[body] { return existing }
-        let unique = reserve(name)
-        define(unique, body)
-        return unique
-    }
-
-    /// A free name like `name`, for a rule defined later (so it can refer to itself).
-    mutating func reserve(_ name: String) -> String {
-        let words = name.split { !Self.isNameCharacter($0) || $0 == "-" }
-        let base = words.isEmpty ? "rule" : words.joined(separator: "-")
-        var unique = base, suffix = 2
-        while bodies[unique] != nil {
-            unique = "\(base)-\(suffix)"
-            suffix += 1
-        }
-        bodies[unique] = ""
-        return unique
-    }
-
-    mutating func define(_ name: String, _ body: String) {
-        bodies[name] = body
-        if nameOfBody[body] == nil { nameOfBody[body] = name }
-    }
-
-    /// The grammar: `root` first, then the other rules by name.
-    var text: String {
-        let others = bodies.filter { $0.key != "root" }.sorted { $0.key < $1.key }
-        return "root ::= \(bodies["root"] ?? "")\n" + others.map { "\($0.key) ::= \($0.value)\n" }.joined()
-    }
-}
-
-/// A JSON value whose object members keep their document order (JSONSerialization's do not).
-private enum JSONValue {
-    case null, bool(Bool), number(String), string(String)
-    case array([JSONValue]), object([(key: String, value: JSONValue)])
-
-    subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.last { $0.key == key }?.value
-    }
-}
-
-/// Reads JSON text that JSONSerialization has accepted; numbers keep their text.
-private struct JSONReader {
-    let bytes: [UInt8]
-    var index = 0
-
-    mutating func value() -> JSONValue? {
-        skipWhitespace()
-        guard index < bytes.count else { return nil }
-        switch bytes[index] {
-        case UInt8(ascii: "{"):
-            index += 1
-            var members: [(key: String, value: JSONValue)] = []
-            while skipWhitespace(), index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "}"): index += 1; return .object(members)
-                case UInt8(ascii: ","): index += 1
-                default:
-                    guard case .string(let key)? = value(), skipWhitespace(), index < bytes.count,
-                          bytes[index] == UInt8(ascii: ":") else { return nil }
-                    index += 1
-                    guard let member = value() else { return nil }
-                    members.append((key, member))
-                }
-            }
-            return nil
-        case UInt8(ascii: "["):
-            index += 1
-            var elements: [JSONValue] = []
-            while skipWhitespace(), index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "]"): index += 1; return .array(elements)
-                case UInt8(ascii: ","): index += 1
-                default:
-                    guard let element = value() else { return nil }
-                    elements.append(element)
-                }
-            }
-            return nil
-        case UInt8(ascii: "\""): return string()
-        case UInt8(ascii: "t"): index += 4; return .bool(true)
-        case UInt8(ascii: "f"): index += 5; return .bool(false)
-        case UInt8(ascii: "n"): index += 4; return .null
-        default:
-            let start = index
-            while index < bytes.count, "+-.0123456789eE".utf8.contains(bytes[index]) { index += 1 }
-            return index > start ? .number(String(decoding: bytes[start..<index], as: UTF8.self)) : nil
-        }
-    }
-
-    /// A string token, its escapes decoded by JSONSerialization.
-    private mutating func string() -> JSONValue? {
-        let start = index
-        index += 1
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-        }
-        guard index < bytes.count else { return nil }
-        index += 1
-        let token = bytes[start..<index]
-        guard token.contains(UInt8(ascii: "\\")) else {
-            return .string(String(decoding: token.dropFirst().dropLast(), as: UTF8.self))
-        }
-        return (try? JSONSerialization.jsonObject(with: Data(token), options: [.fragmentsAllowed]) as? String).map(JSONValue.string)
-    }
-
-    /// Skips whitespace; true, so it can lead a condition list.
-    @discardableResult
-    private mutating func skipWhitespace() -> Bool {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
-        return true
     }
 }

@@ -26,7 +26,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         /// Requests in flight at most; match the server's parallel slots, or
         /// the requests it queues may stall out.
         public var slots = 8
-        /// The server's context per request, for `agentctl engine` and `validate`.
+        /// The server's context per request, for `agentctl engine` and `prepare`.
         public var contextTokens = 8192
         /// Seconds to establish a connection.
         public var connectTimeout: Double = 10
@@ -74,15 +74,18 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
 
     // MARK: InferenceEngine
 
-    /// Checks that `maxTokens` fits the context and that JSON Schemas (output, tool parameters) are JSON objects.
-    public func validate(_ parameters: InferenceParameters) throws(KernelError) {
+    /// Checks that `maxTokens` fits the context and that JSON Schemas (output,
+    /// tool parameters) are JSON objects, and encodes the request body once.
+    public func prepare(_ parameters: InferenceParameters) throws(KernelError) -> (any PreparedInference)? {
+        try preparedRequest(for: parameters)
+    }
+
+    private func preparedRequest(for parameters: InferenceParameters) throws(KernelError) -> OpenAIChat.PreparedRequest {
         guard parameters.maxTokens < configuration.contextTokens else {
             throw KernelError(.invalidArgument, "max_tokens \(parameters.maxTokens) does not fit the context of \(configuration.contextTokens) tokens per request")
         }
-        if case .jsonSchema(let schema)? = parameters.constraint, OpenAIChat.jsonObject(schema) == nil {
-            throw KernelError(.invalidSchema, "the JSON Schema is not a JSON object")
-        }
-        _ = try OpenAITools.definitions(parameters.tools, names: OpenAITools.Names(parameters.tools))
+        let names = OpenAITools.Names(parameters.tools)
+        return OpenAIChat.PreparedRequest(body: try OpenAIChat.body(for: parameters, model: configuration.model, names: names), names: names)
     }
 
     /// Starts the dispatcher thread.
@@ -193,13 +196,13 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     /// finished and the tools the model called; throws a `KernelError`, or any
     /// error once cancelled.
     private func stream(_ request: InferenceRequest, scheduler: InferenceScheduler) async throws -> (FinishReason, [ToolCallRequest]) {
-        let names = OpenAITools.Names(request.parameters.tools)
+        let prepared = try request.prepared as? OpenAIChat.PreparedRequest ?? preparedRequest(for: request.parameters)
         var http = HTTPClientRequest(url: configuration.baseURL + "/chat/completions")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
         http.headers.add(name: "Accept", value: "text/event-stream")
         if let key = configuration.apiKey { http.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        http.body = .bytes(ByteBuffer(bytes: try OpenAIChat.body(for: request.parameters, model: configuration.model, names: names)))
+        http.body = .bytes(ByteBuffer(bytes: prepared.body))
 
         request.markStarted(at: monotonicNanos())
         let response: HTTPClientResponse
@@ -213,7 +216,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         }
 
         var events = ServerSentEvents()
-        var chunk = OpenAIChat.StreamState(calls: OpenAITools.Assembly(names: names, turn: request.parameters.messages.count { $0.toolCalls != nil }))
+        var chunk = OpenAIChat.StreamState(calls: OpenAITools.Assembly(names: prepared.names, turn: request.parameters.messages.count { $0.toolCalls != nil }))
         var opening = ""  // the body's start, to quote when it is not a stream
         do {
             for try await buffer in response.body {
@@ -305,148 +308,4 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         }
         return text
     }
-}
-
-/// The chat-completions wire format: request bodies, stream chunks and error bodies.
-private enum OpenAIChat {
-    /// The JSON body of a streamed chat completion for `parameters`, tools named as `names` says.
-    /// Throws `.invalidSchema` when a JSON Schema does not parse.
-    static func body(for parameters: InferenceParameters, model: String, names: OpenAITools.Names) throws(KernelError) -> Data {
-        // Without a system turn, chat templates such as SmolLM2's add their own: send the embedded engine's.
-        var messages = parameters.messages
-        if messages.first?.role != "system" { messages.insert(ChatMessage(role: "system", content: LlamaModel.defaultSystemPrompt), at: 0) }
-        var body: [String: Any] = [
-            "model": model,
-            "messages": messages.map { OpenAITools.message($0, names: names) },
-            "max_tokens": parameters.maxTokens,
-            "temperature": decimal(parameters.temperature),
-            "top_p": decimal(parameters.topP),
-            "seed": Int(UInt32(truncatingIfNeeded: parameters.seed)),  // as the embedded engine seeds its sampler
-            "stream": true,
-            "stream_options": ["include_usage": true],
-        ]
-        if !parameters.stop.isEmpty { body["stop"] = parameters.stop }
-        if !parameters.tools.isEmpty {
-            body["tools"] = try OpenAITools.definitions(parameters.tools, names: names)
-            body["tool_choice"] = parameters.toolChoice.rawValue  // "auto", "required" or "none", as OpenAI spells them
-        }
-        switch parameters.constraint {
-        case .grammar(let grammar)?:
-            body["grammar"] = grammar
-        case .jsonSchema(let schema)?:
-            guard let parsed = jsonObject(schema) else { throw KernelError(.invalidSchema, "the JSON Schema is not a JSON object") }
-            body["response_format"] = ["type": "json_schema", "json_schema": ["name": "output", "schema": parsed, "strict": true]]
-        case nil:
-            break
-        }
-        do {
-            return try JSONSerialization.data(withJSONObject: body)
-        } catch {
-            throw KernelError(.invalidArgument, "the request cannot be encoded as JSON: \(error)")
-        }
-    }
-
-    /// What one stream has delivered so far, and what each new chunk adds.
-    struct StreamState {
-        /// The finish_reason: "length" is `.length`, any other ("stop", "tool_calls") `.stop`.
-        private(set) var finish: FinishReason?
-        /// Data events taken.
-        private(set) var events = 0
-        private var completionTokens = 0
-        private var promptTokens = 0
-        /// The tools called so far.
-        private(set) var calls: OpenAITools.Assembly
-
-        init(calls: OpenAITools.Assembly) { self.calls = calls }
-
-        struct Update {
-            /// New answer text.
-            var piece: String?
-            /// Tokens generated: one per chunk of content or tool-call fragments.
-            var tokens = 0
-            /// The server's prompt count, once its usage arrives.
-            var promptTokens: Int?
-            var newPromptTokens = 0
-            /// Tokens the usage counts beyond the chunks counted.
-            var extraTokens = 0
-        }
-
-        /// Takes one event's data: a `chat.completion.chunk`, or an `error` object.
-        mutating func take(_ data: String) throws(KernelError) -> Update {
-            events += 1
-            guard let object = jsonObject(data) else {
-                throw KernelError(.engineFailed, "engine sent a malformed stream: not JSON: \(quote(data))")
-            }
-            if object["error"] != nil, let message = errorMessage(object) {
-                throw KernelError(isContextError(message, object) ? .promptTooLong : .engineFailed, "engine failed mid-stream: \(oneLine(message))")
-            }
-            var update = Update()
-            let choice = (object["choices"] as? [[String: Any]])?.first
-            let delta = choice?["delta"] as? [String: Any]
-            if let content = delta?["content"] as? String, !content.isEmpty { update.piece = content }
-            let fragments = delta?["tool_calls"] as? [[String: Any]] ?? []
-            calls.take(fragments)
-            update.tokens = update.piece != nil || !fragments.isEmpty ? 1 : 0
-            completionTokens += update.tokens
-            if let reason = choice?["finish_reason"] as? String { finish = reason == "length" ? .length : .stop }
-            if let usage = object["usage"] as? [String: Any] {
-                if let prompt = usage["prompt_tokens"] as? Int {
-                    update.promptTokens = prompt
-                    update.newPromptTokens = max(0, prompt - promptTokens)
-                    promptTokens = max(promptTokens, prompt)
-                }
-                // `record` only adds: a usage below the chunks counted leaves the count as it is.
-                if let completion = usage["completion_tokens"] as? Int, completion > completionTokens {
-                    update.extraTokens = completion - completionTokens
-                    completionTokens = completion
-                }
-            }
-            return update
-        }
-    }
-
-    /// The error for a non-200 answer, with the server's own message where it gave one.
-    static func refusal(status: UInt, body: String, engine: String) -> KernelError {
-        let object = jsonObject(body)
-        let message = object.flatMap(errorMessage)
-        let text = oneLine(message ?? body)
-        switch status {
-        case 401, 403:
-            return KernelError(.engineUnavailable, "engine at \(engine) refused the API key (HTTP \(status)): \(text)")
-        case 404:
-            return KernelError(.engineUnavailable, "engine at \(engine) has no such endpoint or model (HTTP 404): \(text)")
-        case 429:
-            return KernelError(.engineUnavailable, "engine at \(engine) is rate-limiting (HTTP 429): \(text)")
-        case 400..<500 where message != nil:
-            return KernelError(isContextError(message!, object!) ? .promptTooLong : .invalidArgument, "engine refused the request: \(text)")
-        default:
-            return KernelError(.engineFailed, "engine returned HTTP \(status): \(text)")
-        }
-    }
-
-    /// `{"error":{"message"}}` (OpenAI, llama-server, vLLM), `{"error":"…"}` (Ollama) or `{"message"}`.
-    private static func errorMessage(_ object: [String: Any]) -> String? {
-        (object["error"] as? [String: Any])?["message"] as? String ?? object["error"] as? String ?? object["message"] as? String
-    }
-
-    /// Whether an error says the prompt does not fit the context, as each server words it.
-    private static func isContextError(_ message: String, _ object: [String: Any]) -> Bool {
-        let error = object["error"] as? [String: Any]
-        let text = [message, error?["type"] as? String, error?["code"] as? String].compactMap { $0 }.joined(separator: " ").lowercased()
-        return text.contains("too long") || text.contains("context") && ["exceed", "length", "size", "window", "maximum"].contains { text.contains($0) }
-    }
-
-    static func jsonObject(_ text: String) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
-    }
-
-    /// `text` on one line, at most `limit` characters.
-    static func oneLine(_ text: String, limit: Int = 200) -> String {
-        String(text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces).prefix(limit))
-    }
-
-    static func quote(_ text: String) -> String { "\"\(oneLine(text, limit: 80))\"" }
-
-    /// 0.7 as 0.7 rather than the Float's 0.699999988.
-    private static func decimal(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KernelCore
+import StrictJSON
 
 /// Tools on the chat-completions wire, the OpenAI way: offered as `tools` with
 /// a `tool_choice`, earlier calls and their results sent back as an assistant
@@ -10,7 +11,7 @@ enum OpenAITools {
     /// `^[a-zA-Z0-9_-]{1,64}$`, so "catalog.lookup_product" goes as
     /// "catalog__lookup_product"; a name that would then be over 64 characters
     /// or taken by another tool is cut and numbered ("…_2").
-    struct Names {
+    struct Names: Sendable {
         private var wireNames: [String: String] = [:]  // kernel → wire
         private var kernelNames: [String: String] = [:]  // wire → kernel
 
@@ -37,29 +38,32 @@ enum OpenAITools {
 
     /// The `tools` of a request body. Throws `.invalidSchema` naming a tool
     /// whose parameters are not a JSON object.
-    static func definitions(_ tools: [ToolDefinition], names: Names) throws(KernelError) -> [[String: Any]] {
+    static func definitions(_ tools: [ToolDefinition], names: Names) throws(KernelError) -> [JSONValue] {
         try tools.map { tool throws(KernelError) in
-            guard let schema = (try? JSONSerialization.jsonObject(with: Data(tool.parameters.utf8))) as? [String: Any] else {
+            guard let schema = OpenAIChat.jsonObject(tool.parameters) else {
                 throw KernelError(.invalidSchema, "the parameters of tool \(tool.name) are not a JSON Schema object")
             }
-            let function: [String: Any] = ["name": names.wire(tool.name), "description": tool.description, "parameters": schema]
-            return ["type": "function", "function": function]
+            let function: JSONValue = .object([
+                ("name", .string(names.wire(tool.name))), ("description", .string(tool.description)), ("parameters", schema),
+            ])
+            return .object([("type", .string("function")), ("function", function)])
         }
     }
 
     /// One turn of the chat in the OpenAI shape: an assistant turn that called
     /// tools carries them as `tool_calls` (its content null when empty), a
     /// "tool" turn the `tool_call_id` of the call it answers.
-    static func message(_ message: ChatMessage, names: Names) -> [String: Any] {
-        var object: [String: Any] = ["role": message.role, "content": message.content]
+    static func message(_ message: ChatMessage, names: Names) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("role", .string(message.role)), ("content", .string(message.content))]
         if let calls = message.toolCalls, !calls.isEmpty {
-            if message.content.isEmpty { object["content"] = NSNull() }
-            object["tool_calls"] = calls.map { call -> [String: Any] in
-                ["id": call.id, "type": "function", "function": ["name": names.wire(call.name), "arguments": call.arguments]]
-            }
+            if message.content.isEmpty { members[1].value = .null }
+            members.append(("tool_calls", .array(calls.map { call in
+                let function: JSONValue = .object([("name", .string(names.wire(call.name))), ("arguments", .string(call.arguments))])
+                return .object([("id", .string(call.id)), ("type", .string("function")), ("function", function)])
+            })))
         }
-        if let id = message.toolCallID { object["tool_call_id"] = id }
-        return object
+        if let id = message.toolCallID { members.append(("tool_call_id", .string(id))) }
+        return .object(members)
     }
 
     /// The calls of one streamed answer, put together from `delta.tool_calls`
@@ -88,17 +92,17 @@ enum OpenAITools {
         /// Takes the `tool_calls` of one delta. A fragment without an `index`
         /// (servers that send each call whole) starts a call when it names a
         /// function, and continues the last one otherwise.
-        mutating func take(_ fragments: [[String: Any]]) {
+        mutating func take(_ fragments: [JSONValue]) {
             for fragment in fragments {
-                let function = fragment["function"] as? [String: Any] ?? [:]
-                let index = fragment["index"] as? Int
-                let name = function["name"] as? String ?? ""
+                let function = fragment["function"]
+                let index = fragment["index"]?.asInt
+                let name = function?["name"]?.asString ?? ""
                 let known = if let index { calls.lastIndex(where: { $0.index == index }) } else { name.isEmpty ? calls.indices.last : nil }
                 let position = known ?? calls.endIndex
                 if known == nil { calls.append(Call(index: index)) }
-                if calls[position].id.isEmpty, let id = fragment["id"] as? String { calls[position].id = id }
+                if calls[position].id.isEmpty, let id = fragment["id"]?.asString { calls[position].id = id }
                 if calls[position].name.isEmpty { calls[position].name = name }
-                calls[position].arguments += function["arguments"] as? String ?? ""
+                calls[position].arguments += function?["arguments"]?.asString ?? ""
             }
         }
 

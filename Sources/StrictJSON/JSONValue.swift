@@ -33,6 +33,35 @@ public enum JSONValue: Sendable, Equatable {
         return members.first { $0.key == key }?.value
     }
 
+    /// The text of a string; nil for other values.
+    public var asString: String? {
+        guard case .string(let text) = self else { return nil }
+        return text
+    }
+
+    /// A number that is exactly an `Int` (`3`, `3.0`, `3e0`); nil for other values,
+    /// fractions and numbers out of `Int`'s range.
+    public var asInt: Int? {
+        switch self {
+        case .integer(let value): Int(exactly: value)
+        case .unsigned(let value): Int(exactly: value)
+        case .number(let value): Int(exactly: value)
+        default: nil
+        }
+    }
+
+    /// The elements of an array; nil for other values.
+    public var asArray: [JSONValue]? {
+        guard case .array(let elements) = self else { return nil }
+        return elements
+    }
+
+    /// The members of an object in document order; nil for other values.
+    public var asObject: [(key: String, value: JSONValue)]? {
+        guard case .object(let members) = self else { return nil }
+        return members
+    }
+
     /// What the value is, for error messages: "a string", "null", …
     public var kindName: String {
         switch self {

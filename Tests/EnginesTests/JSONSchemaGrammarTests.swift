@@ -107,7 +107,7 @@ import Testing
         #expect(try JSONSchemaGrammar.grammar(fromSchema: annotated) == JSONSchemaGrammar.grammar(fromSchema: plain))
     }
 
-    @Test func invalidJSONQuotesJSONSerializationsReason() {
+    @Test func invalidJSONQuotesTheParsersReason() {
         let error = schemaError(#"{"type": "object", "properties": {"#)
         #expect(error?.code == .invalidSchema)
         let message = error?.message ?? ""

@@ -180,6 +180,35 @@ extension OpenAIEngineTests {
             #expect((schema?["schema"] as? [String: Any])?["required"] as? [String] == ["a"])
         }
 
+        @Test func sendsTheBodyPreparedWhenTheRequestWasSubmitted() async throws {
+            let server = try MisbehavingServer([goodReply])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                let sink = Sink()
+                let request = InferenceRequest(
+                    id: 99, agent: "t", owner: 0, priority: 0, parameters: prompt("parameters seen by the engine thread"),
+                    submittedAt: monotonicNanos(), sink: sink)
+                request.prepared = try harness.engine.prepare(prompt("prepared at submission"))
+                try harness.scheduler.submit(request)
+                _ = try #require(await sink.outcome(within: 60)).get()
+            }
+            let sent = try #require(server.requests.first)
+            let body = try #require(try JSONSerialization.jsonObject(with: sent.body) as? [String: Any])
+            #expect((body["messages"] as? [[String: String]])?.last?["content"] == "prepared at submission")
+        }
+
+        @Test func aSchemaGoesOutWithItsMembersInOrderAndItsNumbersExact() async throws {
+            let server = try MisbehavingServer([goodReply])
+            let schema = #"{"type":"object","properties":{"z":{"type":"integer","maximum":9007199254740993},"a":{"type":"number"}},"required":["z"]}"#
+            try await withEngine(configuration(server.baseURL)) { harness in
+                var parameters = prompt("hi")
+                parameters.constraint = .jsonSchema(schema)
+                _ = try await harness.run(parameters).0.get()
+            }
+            let sent = try #require(server.requests.first)
+            let body = String(decoding: sent.body, as: UTF8.self)
+            #expect(body.contains(#""response_format":{"type":"json_schema","json_schema":{"name":"output","schema":\#(schema),"strict":true}}"#), "\(body)")
+        }
+
         @Test func streamsPiecesAndTakesTheUsageAsTheCount() async throws {
             let events = [chunk(nil), chunk("Hel"), ": ping", chunk("lo"), chunk(" wörld", finish: "length"), usage(prompt: 9, completion: 6), "[DONE]"]
             let server = try MisbehavingServer([.send(MisbehavingServer.eventStream(events, lineEnd: "\r\n"))])
@@ -287,18 +316,18 @@ extension OpenAIEngineTests {
             #expect(error.code == .stopping)
         }
 
-        @Test func validateRefusesWhatCannotFit() throws {
+        @Test func prepareRefusesWhatCannotFit() throws {
             var settings = configuration("http://127.0.0.1:1/v1")
             settings.contextTokens = 512
             let engine = OpenAIEngine(configuration: settings)
             defer { engine.shutdown() }
-            #expect(throws: Never.self) { try engine.validate(prompt("hi", maxTokens: 511)) }
-            #expect { try engine.validate(prompt("hi", maxTokens: 512)) } throws: { ($0 as? KernelError)?.code == .invalidArgument }
+            #expect(throws: Never.self) { _ = try engine.prepare(prompt("hi", maxTokens: 511)) }
+            #expect { _ = try engine.prepare(prompt("hi", maxTokens: 512)) } throws: { ($0 as? KernelError)?.code == .invalidArgument }
             var parameters = prompt("hi")
             parameters.constraint = .jsonSchema("[1]")
-            #expect { try engine.validate(parameters) } throws: { ($0 as? KernelError)?.code == .invalidSchema }
+            #expect { _ = try engine.prepare(parameters) } throws: { ($0 as? KernelError)?.code == .invalidSchema }
             parameters = prompt("hi", tools: [lookup, ToolDefinition(name: "bad.tool", description: "", parameters: "[1]")])
-            #expect { try engine.validate(parameters) } throws: {
+            #expect { _ = try engine.prepare(parameters) } throws: {
                 ($0 as? KernelError).map { $0.code == .invalidSchema && $0.message.contains("bad.tool") } ?? false
             }
         }

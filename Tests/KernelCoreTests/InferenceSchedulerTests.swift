@@ -103,6 +103,45 @@ import Testing
         #expect(!scheduler.cancel(id: 1, owner: nil))
     }
 
+    /// A client that goes away cancels through its handle (`InferenceRequest.cancel`),
+    /// not through the scheduler: a queued request must still end at once.
+    @Test func cancellingAQueuedRequestsHandleEndsItAtOnceWithoutTheEngine() throws {
+        let (engine, scheduler) = engine(.fifo)
+        let running = Recorder(), queued = Recorder()
+        try engine.submit(id: 1, agent: "a", maxTokens: 3, sink: running)
+        engine.step()
+        let waiting = try engine.submit(id: 2, agent: "a", sink: queued)
+        waiting.cancel()
+        let cancelled = try #require(try queued.outcome?.get(), "still queued while the engine is busy")
+        #expect(cancelled.finishReason == .cancelled && cancelled.text.isEmpty)
+        #expect(scheduler.queueLength == 0)
+        let account = try #require(scheduler.account(of: "a"))
+        #expect(account.cancelled == 1 && account.inFlight == 1)
+
+        engine.runUntilIdle()
+        #expect(engine.taken == [1])
+        #expect((try? running.outcome?.get())?.finishReason == .length)
+        #expect(scheduler.account(of: "a")?.completed == 1 && scheduler.account(of: "a")?.cancelled == 1)
+    }
+
+    @Test func cancelAllEndsAnOwnersQueuedRequestsAtOnceAndNoOneElses() throws {
+        let scheduler = InferenceScheduler(policy: .fifo)
+        func request(_ id: UInt64, owner: UInt64, _ sink: Recorder) -> InferenceRequest {
+            InferenceRequest(
+                id: id, agent: "a", owner: owner, priority: 0,
+                parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "hi")], maxTokens: 1),
+                submittedAt: 0, sink: sink)
+        }
+        let gone = [Recorder(), Recorder()], staying = Recorder()
+        try scheduler.submit(request(1, owner: 42, gone[0]))
+        try scheduler.submit(request(2, owner: 7, staying))
+        try scheduler.submit(request(3, owner: 42, gone[1]))
+        scheduler.cancelAll(owner: 42)
+        #expect(gone.allSatisfy { (try? $0.outcome?.get())?.finishReason == .cancelled })
+        #expect(staying.outcome == nil && scheduler.queueLength == 1)
+        #expect(scheduler.take()?.id == 2)
+    }
+
     @Test func cancelChecksTheOwner() throws {
         let scheduler = InferenceScheduler(policy: .fifo)
         let request = InferenceRequest(

@@ -23,6 +23,8 @@ final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
     private(set) var sequences: [Sequence] = []
     /// Every step's plan, for tests of batching.
     private(set) var plans: [BatchPlanner.Step] = []
+    /// The ids of the requests the engine took from the scheduler, in order.
+    private(set) var taken: [UInt64] = []
     private var scheduler: InferenceScheduler?
 
     init(slots: Int, tokenBudget: Int = 512, prefillChunk: Int = 256, stepNanos: UInt64 = 10_000_000) {
@@ -31,7 +33,7 @@ final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
         self.stepNanos = stepNanos
     }
 
-    func validate(_ parameters: InferenceParameters) throws(KernelError) {}
+    func prepare(_ parameters: InferenceParameters) throws(KernelError) -> (any PreparedInference)? { nil }
     func start(serving scheduler: InferenceScheduler) { self.scheduler = scheduler }
     func shutdown() {}
     func stats() -> EngineStats {
@@ -63,6 +65,7 @@ final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
             return true
         }
         while sequences.count < info.slots, let request = scheduler.take() {
+            taken.append(request.id)
             request.markStarted(at: now)
             let words = request.parameters.messages.reduce(0) { $0 + $1.content.split(separator: " ").count }
             request.setPromptTokens(words)

@@ -62,6 +62,24 @@ struct JSONParserTests {
         #expect((try? JSONParser.parse(fine)) != nil)
     }
 
+    @Test func accessorsGiveAValueOfTheirKindAndNilForAnyOther() throws {
+        let value = try JSONParser.parse(#"{"s": "text", "n": 3, "f": 3.0, "x": 3.5, "u": 18446744073709551615, "a": [1, "b"], "o": {"k": null}}"#)
+        #expect(value["s"]?.asString == "text" && value["n"]?.asString == nil)
+        #expect(value["n"]?.asInt == 3 && value["f"]?.asInt == 3)
+        #expect(value["x"]?.asInt == nil && value["u"]?.asInt == nil && value["s"]?.asInt == nil)
+        #expect(value["a"]?.asArray == [.integer(1), .string("b")] && value["o"]?.asArray == nil)
+        #expect(value["o"]?.asObject?.map(\.key) == ["k"] && value["a"]?.asObject == nil)
+        #expect(value.asObject?.map(\.key) == ["s", "n", "f", "x", "u", "a", "o"])
+        #expect(JSONValue.null.asString == nil && JSONValue.bool(true).asInt == nil)
+    }
+
+    @Test func subscriptsOfValuesOtherThanObjectsAreNil() throws {
+        let value = try JSONParser.parse(#"{"error": "overloaded", "list": [{"k": 1}]}"#)
+        #expect(value["error"]?["message"] == nil)
+        #expect(value["list"]?["k"] == nil)
+        #expect(value["missing"]?["k"] == nil)
+    }
+
     @Test func writesWhatItReads() throws {
         let text = #"{"a":[1,-2,3.5,"x\"y\\z\u0001"],"b":{"c":null,"d":true},"e":18446744073709551615}"#
         #expect(try JSONParser.parse(text).jsonText == text)

@@ -18,7 +18,7 @@ final class ScriptedEngine: InferenceEngine, @unchecked Sendable {
     /// The parameters of every turn so far, in order.
     var turns: [InferenceParameters] { turnsSeen.withLock { $0 } }
 
-    func validate(_ parameters: InferenceParameters) throws(KernelError) {}
+    func prepare(_ parameters: InferenceParameters) throws(KernelError) -> (any PreparedInference)? { nil }
 
     func start(serving scheduler: InferenceScheduler) {
         Thread { [self] in

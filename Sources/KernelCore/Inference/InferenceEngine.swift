@@ -8,8 +8,16 @@ public protocol InferenceEngine: AnyObject, Sendable {
     var info: EngineInfo { get }
 
     /// Checks what only the engine can judge (grammar syntax, context size)
-    /// before a request is queued. Throws a `KernelError` naming the problem.
-    func validate(_ parameters: InferenceParameters) throws(KernelError)
+    /// and does, once, the work a request needs before it can run (the chat
+    /// template, tokens and grammar for llama.cpp; the request body for a
+    /// remote engine). Called on the submitting thread before the request is
+    /// queued; the result rides on `InferenceRequest.prepared` to the engine
+    /// thread, which uses it instead of doing the work again. Returns nil when
+    /// there is nothing to carry. Throws a `KernelError` naming the problem.
+    ///
+    /// An engine that takes a request without a value it prepared (one
+    /// submitted to the scheduler directly) prepares it then, on its own thread.
+    func prepare(_ parameters: InferenceParameters) throws(KernelError) -> (any PreparedInference)?
 
     /// Starts taking requests from `scheduler`. Called once.
     func start(serving scheduler: InferenceScheduler)
@@ -20,6 +28,12 @@ public protocol InferenceEngine: AnyObject, Sendable {
     /// A snapshot of the engine's load.
     func stats() -> EngineStats
 }
+
+/// What an engine made of a request's parameters in `InferenceEngine.prepare`.
+///
+/// Owned by the engine that made it: only that engine reads it (by casting to
+/// its own type); the kernel only carries it. Immutable, so any thread may hold it.
+public protocol PreparedInference: Sendable {}
 
 /// What an engine is.
 public struct EngineInfo: Sendable, Equatable {

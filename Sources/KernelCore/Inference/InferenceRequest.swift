@@ -39,6 +39,7 @@ public final class InferenceRequest: @unchecked Sendable {
         var startedAt: UInt64 = 0
         var finished = false
         var cancelHandler: (@Sendable () -> Void)?
+        var prepared: (any PreparedInference)?
     }
 
     private let progress = Mutex(Progress())
@@ -46,6 +47,9 @@ public final class InferenceRequest: @unchecked Sendable {
     private let sink: InferenceSink
     /// Set by the scheduler: accounting once the request ends.
     var onEnd: (@Sendable (InferenceRequest, Result<InferenceResult, KernelError>) -> Void)?
+    /// Set by the scheduler: on `cancel`, takes the request out of its queue
+    /// and finishes it when it is still queued.
+    var onCancelWhileQueued: (@Sendable (InferenceRequest) -> Void)?
 
     public init(
         id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
@@ -60,12 +64,23 @@ public final class InferenceRequest: @unchecked Sendable {
         self.sink = sink
     }
 
+    /// What the engine made of `parameters` when the request was submitted
+    /// (`InferenceEngine.prepare`), for the engine thread to use instead of
+    /// preparing it again; nil when nothing was prepared. Set before the request is queued.
+    public var prepared: (any PreparedInference)? {
+        get { progress.withLock { $0.prepared } }
+        set { progress.withLock { $0.prepared = newValue } }
+    }
+
     /// True once `cancel` was called; the engine stops at its next step.
     public var isCancelled: Bool { cancelFlag.load(ordering: .relaxed) }
 
-    /// Asks the engine to stop this request; it then finishes as `.cancelled`.
+    /// Stops this request: a queued one leaves the queue and finishes as
+    /// `.cancelled` at once, never reaching the engine; a running one
+    /// finishes as `.cancelled` at the engine's next step.
     public func cancel() {
         guard !cancelFlag.exchange(true, ordering: .relaxed) else { return }
+        onCancelWhileQueued?(self)
         let handler = progress.withLock { $0.finished ? nil : $0.cancelHandler }
         handler?()
     }

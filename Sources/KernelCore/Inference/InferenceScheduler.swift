@@ -68,6 +68,7 @@ public final class InferenceScheduler: @unchecked Sendable {
     /// scheduler was closed. A token rate does not refuse: the request waits.
     public func submit(_ request: InferenceRequest) throws(KernelError) {
         request.onEnd = { [weak self] request, outcome in self?.ended(request, outcome) }
+        request.onCancelWhileQueued = { [weak self] request in self?.withdraw(request) }
         let refusal: (error: KernelError, quota: String?)? = lock.withLock {
             if let closedReason { return (closedReason, nil) }
             guard queued < capacity else {
@@ -89,6 +90,7 @@ public final class InferenceScheduler: @unchecked Sendable {
         }
         if let refusal {
             request.onEnd = nil
+            request.onCancelWhileQueued = nil
             if let quota = refusal.quota { onQuotaRefusal?(request.agent, quota, refusal.error.message) }
             throw refusal.error
         }
@@ -247,34 +249,32 @@ public final class InferenceScheduler: @unchecked Sendable {
         cancel { $0.id == id && (owner == nil || $0.owner == owner) } > 0
     }
 
-    /// Cancels every unfinished request of `owner` (an instance being unloaded).
+    /// Cancels every unfinished request of `owner` (an instance being unloaded):
+    /// queued ones end at once, running ones at the engine's next step.
     public func cancelAll(owner: UInt64) {
         _ = cancel { $0.owner == owner }
     }
 
     private func cancel(where matches: (InferenceRequest) -> Bool) -> Int {
-        let (queuedMatches, running): ([InferenceRequest], [InferenceRequest]) = lock.withLock {
-            var removed: [InferenceRequest] = []
-            for agent in Array(queues.keys) {
-                let before = queues[agent]!.count
-                queues[agent]!.removeAll { entry in
-                    guard matches(entry.request) else { return false }
-                    removed.append(entry.request)
-                    return true
-                }
-                queued -= before - queues[agent]!.count
-                if queues[agent]!.isEmpty { queues[agent] = nil }
-            }
-            let removedIDs = Set(removed.map(\.id))
-            return (removed, unfinished.values.filter { matches($0) && !removedIDs.contains($0.id) })
+        let matched = lock.withLock { unfinished.values.filter(matches) }
+        for request in matched {
+            request.cancel()  // a queued request withdraws itself
+            withdraw(request)  // in case it was flagged before it was queued
         }
-        let now = monotonicNanos()
-        for request in queuedMatches {
-            request.cancel()
-            request.finish(.cancelled, at: now)
+        return matched.count
+    }
+
+    /// Takes `request` out of its queue and finishes it as cancelled, if it
+    /// is still queued; does nothing once an engine took it. Lock not held.
+    private func withdraw(_ request: InferenceRequest) {
+        let removed: Bool = lock.withLock {
+            guard let index = queues[request.agent]?.firstIndex(where: { $0.request === request }) else { return false }
+            queues[request.agent]!.remove(at: index)
+            if queues[request.agent]!.isEmpty { queues[request.agent] = nil }
+            queued -= 1
+            return true
         }
-        for request in running { request.cancel() }
-        return queuedMatches.count + running.count
+        if removed { request.finish(.cancelled, at: monotonicNanos()) }
     }
 
     /// Refuses new requests with `reason` and fails the queued ones with it.

@@ -250,7 +250,7 @@ public final class InferenceService: Sendable {
             throw KernelError(.engineUnavailable, "no inference engine: agentosd was started with --engine none")
         }
         try request.parameters.validate()
-        try engine.validate(request.parameters)
+        request.prepared = try engine.prepare(request.parameters)
         try scheduler.submit(request)
     }
 

@@ -1,0 +1,208 @@
+import CLlama
+import KernelCore
+
+/// The engine thread's loop: each step admits queued requests into free
+/// slots, plans one `llama_batch` (a token for every generating sequence,
+/// then prompt chunks), decodes it and samples every sequence that produced
+/// logits. Everything here runs on the engine thread only.
+extension LlamaEngine {
+    /// The engine thread's working state: the slots, the sequences in
+    /// admission order, the batch and a buffer for token pieces.
+    struct Loop {
+        var slots: [LlamaSequence?]
+        var order: [LlamaSequence] = []
+        var batch: llama_batch
+        var pieceBuffer = [CChar](repeating: 0, count: 256)
+        /// Where each sequence that produces logits this step finds them in the batch.
+        var outputs: [(sequence: LlamaSequence, index: Int32)] = []
+
+        init(slots: Int, batchTokens: Int) {
+            self.slots = [LlamaSequence?](repeating: nil, count: slots)
+            batch = llama_batch_init(Int32(batchTokens), 0, 1)
+        }
+    }
+
+    /// Runs steps until `shutdown`, then fails what still runs with `.stopping`.
+    func run(_ scheduler: InferenceScheduler) {
+        var loop = Loop(slots: configuration.slots, batchTokens: configuration.batchTokens)
+        defer { llama_batch_free(loop.batch) }
+        while running.load(ordering: .relaxed) {
+            admit(into: &loop, from: scheduler)
+            guard !loop.order.isEmpty else {
+                publish(loop.order)
+                continue
+            }
+            let promptTokens = plan(&loop, charging: scheduler)
+            let began = monotonicNanos()
+            guard decode(&loop) else { continue }
+            sample(&loop, charging: scheduler)
+            batchSize.record(loop.batch.n_tokens)
+            snapshot.withLock { stats in
+                stats.steps += 1
+                stats.batchTokens += UInt64(loop.batch.n_tokens)
+                stats.promptTokens += UInt64(promptTokens)
+                stats.generatedTokens += UInt64(loop.outputs.count)
+                stats.busySeconds += Double(monotonicNanos() - began) / 1e9
+            }
+            publish(loop.order)
+        }
+        for sequence in loop.order {
+            sequence.request.fail(KernelError(.stopping, "the engine is shutting down"))
+            release(sequence, from: &loop)
+        }
+        publish(loop.order)
+    }
+
+    // MARK: Admit
+
+    /// Frees the slots of cancelled requests, then takes queued requests into
+    /// free slots; waits in `take` only when nothing runs.
+    private func admit(into loop: inout Loop, from scheduler: InferenceScheduler) {
+        for sequence in loop.order where sequence.request.isCancelled { end(sequence, .cancelled, in: &loop) }
+        while let free = loop.slots.firstIndex(where: { $0 == nil }) {
+            let deadline: UInt64? = loop.order.isEmpty ? monotonicNanos() + 500_000_000 : nil
+            guard let request = scheduler.take(waitingUntil: deadline) else { break }
+            if let sequence = sequence(for: request, slot: Int32(free)) {
+                loop.slots[free] = sequence
+                loop.order.append(sequence)
+            }
+        }
+    }
+
+    /// `request` as a sequence in `slot`, from what `prepare` made of it (or
+    /// prepared now); nil when it cannot run, after finishing it with the reason.
+    private func sequence(for request: InferenceRequest, slot: Int32) -> LlamaSequence? {
+        request.markStarted(at: monotonicNanos())
+        do throws(KernelError) {
+            let prepared = if let carried = request.prepared as? LlamaPreparedPrompt { carried } else { try preparedPrompt(for: request.parameters) }
+            request.setPromptTokens(prepared.tokens.count)
+            guard let sampler = LlamaSequence.sampler(for: request.parameters, grammar: prepared.grammar, vocab: model.vocab) else {
+                throw KernelError(.invalidGrammar, "invalid grammar: \(LlamaBackend.lastError ?? "llama.cpp could not parse it")")
+            }
+            return LlamaSequence(request: request, slot: slot, prompt: prepared.tokens, sampler: sampler)
+        } catch {
+            request.fail(error)
+            return nil
+        }
+    }
+
+    // MARK: Plan
+
+    /// Fills the batch for one step: a token for each generating sequence,
+    /// then prompt chunks, charging each chunk to its request. Returns the
+    /// prompt tokens it holds.
+    private func plan(_ loop: inout Loop, charging scheduler: InferenceScheduler) -> Int {
+        let step = planner.plan(loop.order.map { BatchPlanner.Sequence(slot: Int($0.slot), pendingPrompt: $0.pendingPrompt) })
+        var promptTokens = 0
+        loop.outputs.removeAll(keepingCapacity: true)
+        loop.batch.n_tokens = 0
+        for slot in step.decode {
+            let sequence = loop.slots[slot]!
+            loop.outputs.append((sequence, loop.batch.n_tokens))
+            add(&loop.batch, sequence.nextToken, position: sequence.position, sequence: sequence.slot, output: true)
+            sequence.position += 1
+        }
+        for (slot, count) in step.prefill {
+            let sequence = loop.slots[slot]!
+            let start = Int(sequence.position)
+            let completes = start + count == sequence.prompt.count
+            for offset in 0..<count {
+                let last = offset == count - 1
+                if last && completes { loop.outputs.append((sequence, loop.batch.n_tokens)) }
+                add(&loop.batch, sequence.prompt[start + offset], position: Int32(start + offset), sequence: sequence.slot, output: last && completes)
+            }
+            sequence.position += Int32(count)
+            promptTokens += count
+            scheduler.charge(sequence.request, promptTokens: count, completionTokens: 0)
+        }
+        return promptTokens
+    }
+
+    @inline(__always)
+    private func add(_ batch: inout llama_batch, _ token: llama_token, position: Int32, sequence: Int32, output: Bool) {
+        let index = Int(batch.n_tokens)
+        batch.token[index] = token
+        batch.pos[index] = position
+        batch.n_seq_id[index] = 1
+        batch.seq_id[index]![0] = sequence
+        batch.logits[index] = output ? 1 : 0
+        batch.n_tokens += 1
+    }
+
+    // MARK: Decode
+
+    /// Decodes the batch; on failure fails every running request and frees its slot.
+    private func decode(_ loop: inout Loop) -> Bool {
+        let status = llama_decode(context, loop.batch)
+        guard status != 0 else { return true }
+        let error = KernelError(.engineFailed, "llama_decode failed with status \(status) on a batch of \(loop.batch.n_tokens) tokens")
+        for sequence in loop.order {
+            sequence.request.fail(error)
+            release(sequence, from: &loop)
+        }
+        return false
+    }
+
+    // MARK: Sample
+
+    /// Samples a token for each sequence that produced logits, streams its
+    /// text, and ends the sequences that stop or reach their limit.
+    private func sample(_ loop: inout Loop, charging scheduler: InferenceScheduler) {
+        let now = monotonicNanos()
+        for (sequence, index) in loop.outputs {
+            let token = llama_sampler_sample(sequence.sampler, context, index)
+            sequence.generated += 1
+            scheduler.charge(sequence.request, promptTokens: 0, completionTokens: 1)
+            if model.isEndOfGeneration(token) {
+                sequence.request.record(tokens: 1, piece: "", at: now)
+                end(sequence, .stop, in: &loop)
+                continue
+            }
+            let piece = sequence.route(sequence.text.append(model.piece(of: token, into: &loop.pieceBuffer)))
+            sequence.request.record(tokens: 1, piece: piece, at: now)
+            if sequence.text.stopped {
+                end(sequence, .stop, in: &loop)
+            } else if sequence.generated >= sequence.request.parameters.maxTokens || Int(sequence.position) + 1 >= sequenceContext {
+                end(sequence, .length, in: &loop)
+            } else {
+                sequence.nextToken = token
+            }
+        }
+    }
+
+    // MARK: Ending sequences
+
+    /// Finishes `sequence`'s request for `reason` (with its tool call, if it
+    /// wrote one) and frees its slot.
+    private func end(_ sequence: LlamaSequence, _ reason: FinishReason, in loop: inout Loop) {
+        let request = sequence.request
+        request.record(tokens: 0, piece: sequence.route(sequence.text.flush()), at: monotonicNanos())
+        if let call = sequence.toolCallText, reason != .cancelled {
+            let turn = request.parameters.messages.filter { $0.toolCalls != nil }.count
+            if let calls = HermesToolFormat.calls(in: call, turn: turn) {
+                request.finish(reason, toolCalls: calls, at: monotonicNanos())
+            } else {
+                request.fail(KernelError(.engineFailed, "the model's tool call did not end within max_tokens (\(request.parameters.maxTokens)); raise max_tokens"))
+            }
+        } else {
+            request.finish(reason, at: monotonicNanos())
+        }
+        release(sequence, from: &loop)
+    }
+
+    /// Frees `sequence`'s KV cells and its slot.
+    private func release(_ sequence: LlamaSequence, from loop: inout Loop) {
+        llama_memory_seq_rm(llama_get_memory(context), sequence.slot, -1, -1)
+        loop.slots[Int(sequence.slot)] = nil
+        loop.order.removeAll { $0 === sequence }
+    }
+
+    /// Publishes the load for `stats`.
+    private func publish(_ order: [LlamaSequence]) {
+        let used = order.reduce(0) { $0 + Int($1.position) }
+        snapshot.withLock {
+            $0.activeSequences = order.count
+            $0.kvCellsUsed = used
+        }
+    }
+}
