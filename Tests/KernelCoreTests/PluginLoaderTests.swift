@@ -165,7 +165,7 @@ import Testing
         #expect(mkfifo(path, 0o600) == 0)
         let loader = folder.loader
         let error = await onThread { () -> KernelError? in
-            do { _ = try loader.open(path: path); return nil } catch { return error }
+            do throws(KernelError) { _ = try loader.open(path: path); return nil } catch { return error }
         }
         #expect(error?.code == .notRegularFile)
         #expect(error?.message.hasSuffix("not a regular file: it is a FIFO (named pipe) (give the path of a plugin's .so file)") == true, "\(error?.message ?? "nil")")
@@ -212,19 +212,26 @@ import Testing
     }
 }
 
-/// Where a plugin's code is mapped, found with dladdr from its descriptor's
-/// `name` string (in the library's read-only data): equal for two images iff
-/// they use the same mapping of the same copy.
+/// The mapping (in /proc/self/maps) that holds a descriptor's `name` string,
+/// which lies in the library's read-only data: equal for two images iff they
+/// use the same mapping of the same copy.
 private struct Library: Equatable {
     let base: UInt
     let path: String
 
     init?(of image: PluginImage) {
-        guard let name = image.descriptor.pointee.name else { return nil }
-        var info = Dl_info()
-        guard dladdr(UnsafeRawPointer(name), &info) != 0, let file = info.dli_fname, let base = info.dli_fbase else { return nil }
-        self.base = UInt(bitPattern: base)
-        path = String(cString: file)
+        guard let name = image.descriptor.pointee.name,
+              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        let address = UInt(bitPattern: name)
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let bounds = fields.first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []
+            guard fields.count >= 6, bounds.count == 2, bounds[0] <= address, address < bounds[1] else { continue }
+            base = bounds[0]
+            path = fields[5...].joined(separator: " ")
+            return
+        }
+        return nil
     }
 }
 
