@@ -80,8 +80,8 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         switch self {
         case .badRequest, .badJSON, .routeNotFound, .bodyTooLarge, .feedbackUnavailable:
             .server
-        case .fileNotFound, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
-             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .badDescriptor, .initFailed,
+        case .fileNotFound, .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
+             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .badName, .nameTaken, .notFound, .hung,
              .invalidArgument, .full, .timedOut, .stopping, .tooBig, .handlerFailed, .internal,
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,

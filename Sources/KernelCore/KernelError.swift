@@ -74,10 +74,10 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
     public var status: AOSStatus {
         switch code {
         case .fileNotFound, .notFound, .toolNotFound: .notFound
-        case .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
+        case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
              .badDescriptor, .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .invalidArgument
-        case .badMagic, .abiMismatch, .buildMismatch, .structTooSmall: .abiMismatch
+        case .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge: .abiMismatch
         case .initFailed, .handlerFailed: .handlerFailed
         case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .invalidToolArguments, .badPolicy:
             .invalidArgument

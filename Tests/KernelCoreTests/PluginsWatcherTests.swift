@@ -17,18 +17,18 @@ import Testing
         defer { running.cancel() }
         await setup.waitUntilScanned()
 
-        let mine = try await kernel.load(path: setup.built("echo"))
+        let mine = try await kernel.lifecycle.load(path: setup.built("echo"))
         let dropped = setup.plugins + "/echo.so"
         try Data(try PluginBytes.of("echo")).write(to: URL(fileURLWithPath: dropped))
         #expect(try await eventually { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
         #expect(kernel.instance(named: "echo")?.id == mine.id, "the running one is untouched")
 
-        _ = try await kernel.unload(name: "echo", timeout: 5)
+        _ = try await kernel.lifecycle.unload(name: "echo", timeout: 5)
         setup.watcher.nameFreed("echo")
         #expect(try await eventually { kernel.instance(named: "echo")?.origin == .pluginsDir })
         #expect(kernel.instance(named: "echo")?.image.sourcePath == dropped)
         #expect(!kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped }, "the failure is cleared once it loads")
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 
     /// A name freed while nothing waits for one changes nothing; a waiting file
@@ -41,13 +41,13 @@ import Testing
         defer { running.cancel() }
         await setup.waitUntilScanned()
 
-        let mine = try await kernel.load(path: setup.built("echo"))
-        _ = try await kernel.load(path: setup.built("counter"))
+        let mine = try await kernel.lifecycle.load(path: setup.built("echo"))
+        _ = try await kernel.lifecycle.load(path: setup.built("counter"))
         let dropped = setup.plugins + "/echo.so"
         try Data(try PluginBytes.of("echo")).write(to: URL(fileURLWithPath: dropped))
         #expect(try await eventually { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
 
-        _ = try await kernel.unload(name: "counter", timeout: 5)
+        _ = try await kernel.lifecycle.unload(name: "counter", timeout: 5)
         setup.watcher.nameFreed("counter")
         // Changes are handled in order: once this drop is loaded, the retry above was made.
         try Data(try PluginBytes.of("counter")).write(to: URL(fileURLWithPath: setup.plugins + "/counter.so"))
@@ -55,10 +55,10 @@ import Testing
         #expect(kernel.instance(named: "echo")?.id == mine.id)
         #expect(kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped }, "still listed as failed")
 
-        _ = try await kernel.unload(name: "echo", timeout: 5)
+        _ = try await kernel.lifecycle.unload(name: "echo", timeout: 5)
         setup.watcher.nameFreed("echo")
         #expect(try await eventually { kernel.instance(named: "echo")?.origin == .pluginsDir })
-        await kernel.shutdown(timeout: 5)
+        await kernel.lifecycle.shutdown(timeout: 5)
     }
 }
 
