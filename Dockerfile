@@ -78,8 +78,8 @@ RUN export DEBIAN_FRONTEND=noninteractive \
 
 COPY --from=build /staging/ /
 
-# The binaries' rpath names the build's .deps/ folder, which is not here: the
-# llama.cpp libraries are found through LD_LIBRARY_PATH instead.
+# The binaries carry only an $ORIGIN rpath (no build folder), and the llama.cpp
+# libraries sit in /opt/agentos/lib: they are found through LD_LIBRARY_PATH.
 ENV LD_LIBRARY_PATH=/opt/agentos/lib \
     AGENTOS_HOME=/var/lib/agentos \
     AGENTOS_MODEL=/opt/agentos/models/SmolLM2-135M-Instruct.Q4_1.gguf
