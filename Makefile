@@ -80,11 +80,12 @@ test: engine examples fixtures
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks, each beside a baseline measured in the same run.
+## BENCH_ARGS="--only messaging scale" runs some groups of rows (agentos-bench --help).
 bench: engine examples baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench
-	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL)
+	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL) $(BENCH_ARGS)
 
 ## agentosd, agentctl (release builds), llama.cpp's libraries, agentos.h and the examples,
 ## under PREFIX; the binaries find the libraries relative to themselves (scripts/install.sh).

@@ -64,11 +64,12 @@ import Testing
         let second = try await kernel.load("echo", as: "e2")
         #expect(first.id != second.id)
         #expect(first.plugin == second.plugin)
-        #expect(kernel.privateCopies().count == 2, "one private copy each: \(kernel.privateCopies())")
+        #expect(kernel.privateCopies().count == 1, "one shared private copy of the same content: \(kernel.privateCopies())")
         #expect(try await kernel.ask("e1", "one") == "one")
         #expect(try await kernel.ask("e2", "two") == "two")
         _ = try await kernel.client.unload("e1")
         #expect(try await kernel.ask("e2", "still two") == "still two")
+        #expect(kernel.privateCopies().count == 1, "the copy stays while e2 uses it")
     }
 
     @Test func nameOfAnUnloadedInstanceCanBeReused() async throws {

@@ -75,7 +75,9 @@ import Testing
         _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)
         // Past the deadline counts from when the handler starts, not from the send.
         await waitUntil { instance.handlerStartedAt.load(ordering: .relaxed) != 0 }
-        kernel.lifecycle.checkHandlerDeadlines(now: monotonicNanos() + 1_000_000_000)
+        let started = instance.handlerStartedAt.load(ordering: .relaxed)
+        await waitUntil { monotonicNanos() - started > 60_000_000 }  // the handler is past its 0.05 s deadline
+        kernel.lifecycle.checkHandlerDeadlines()
         #expect(instance.state == .hung)
         #expect(instance.lastError?.contains("deadline") == true)
         InProcessPlugins.gate(name).signal()

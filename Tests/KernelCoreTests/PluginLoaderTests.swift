@@ -220,8 +220,10 @@ private struct Library: Equatable {
     let path: String
 
     init?(of image: PluginImage) {
+        // Read to the end: /proc files report no size, and a one-shot read stops at a page.
         guard let name = image.descriptor.pointee.name,
-              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+              let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return nil }
+        let maps = String(decoding: data, as: UTF8.self)
         let address = UInt(bitPattern: name)
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -41,26 +41,48 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The eval suite for the eval rows (agentctl sits beside --agentosd).")
     var evalSuite = "sdk/examples/evals/support.yaml"
 
+    /// The groups of rows, in the order they run.
+    enum Group: String, CaseIterable, ExpressibleByArgument {
+        case messaging, scale, tools, observability, eval, inference
+    }
+
+    @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var only: [Group] = Group.allCases
+
     func run() async throws {
         try await IdleCheck.warnIfBusy()
         var table = ResultTable()
-        try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
-            try await messaging(kernel, into: &table)
-        }
-        try await ScaleBench(agentosd: agentosd, plugins: buildDir + "/plugins", instances: scaleInstances).run(into: &table)
-        let tools = ToolBench(
-            plugins: buildDir + "/plugins", baselines: buildDir + "/bench", agentosd: agentosd, model: model, threads: threads, runs: runs)
-        try await tools.run(into: &table)
         let llama = LlamaTools(bin: llamaBin, model: model, threads: threads)
-        try await ObservabilityBench(agentosd: agentosd, plugins: buildDir + "/plugins", tools: llama, runs: runs).run(into: &table)
-        let agentctl = URL(fileURLWithPath: agentosd).deletingLastPathComponent().appendingPathComponent("agentctl").path
-        try await EvalBench(
-            agentosd: agentosd, agentctl: agentctl, plugins: buildDir + "/plugins", suite: evalSuite, tools: llama
-        ).run(into: &table)
-        let inference = InferenceBench(agentosd: agentosd, tools: llama, runs: runs)
-        try await inference.run(into: &table)
+        for group in Group.allCases where only.contains(group) {
+            try await run(group, llama: llama, into: &table)
+        }
         print(table.markdown)
         try table.writeJSON(to: results)
+    }
+
+    private func run(_ group: Group, llama: LlamaTools, into table: inout ResultTable) async throws {
+        switch group {
+        case .messaging:
+            try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
+                try await messaging(kernel, into: &table)
+            }
+        case .scale:
+            try await ScaleBench(agentosd: agentosd, plugins: buildDir + "/plugins", instances: scaleInstances).run(into: &table)
+        case .tools:
+            try await ToolBench(
+                plugins: buildDir + "/plugins", baselines: buildDir + "/bench", agentosd: agentosd, model: model,
+                threads: threads, runs: runs
+            ).run(into: &table)
+        case .observability:
+            try await ObservabilityBench(agentosd: agentosd, plugins: buildDir + "/plugins", tools: llama, runs: runs).run(into: &table)
+        case .eval:
+            let agentctl = URL(fileURLWithPath: agentosd).deletingLastPathComponent().appendingPathComponent("agentctl").path
+            try await EvalBench(
+                agentosd: agentosd, agentctl: agentctl, plugins: buildDir + "/plugins", suite: evalSuite, tools: llama
+            ).run(into: &table)
+        case .inference:
+            try await InferenceBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
+        }
     }
 
     /// The message-passing and footprint rows, on a kernel without an inference engine.
