@@ -1,5 +1,3 @@
-import Synchronization
-
 /// One quota of one instance, for `agentctl quota` and `ps -o json`.
 public struct QuotaEntry: Sendable, Equatable {
     public let key: String
