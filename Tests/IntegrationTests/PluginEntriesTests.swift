@@ -161,7 +161,7 @@ import Testing
 
     // MARK: A name freed
 
-    @Test(.disabled("needs the kernel to call PluginsWatcher.nameFreed when an instance leaves its table (see the loader branch's report)"))
+    @Test
     func pluginDroppedWhileItsNameIsTakenLoadsOnceTheNameIsFree() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
