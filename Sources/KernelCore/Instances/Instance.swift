@@ -47,6 +47,8 @@ public final class Instance: @unchecked Sendable {
     /// The largest message body, in bytes (for `self`).
     let maxMessageBytes: Int
     /// The `aos_ctx *` its plugin holds; stale once the instance has exited.
+    /// Set once by `attachHandle`, before the instance's thread starts (which
+    /// publishes it), and only read after that: no lock needed.
     private(set) var handle: OpaquePointer?
 
     let metrics: InstanceMetrics
