@@ -24,17 +24,7 @@ extension PluginLifecycle {
             logger.info("loaded by an agent", metadata: ["agent": "\(instance.name)", "loaded": "\(loaded.name)"])
             return .ok
         case .failure(let error):
-            instance.log.append(.warn, .kernel, "plugin_load: \(error.message)")
-            return switch error.code {
-            case .fileNotFound: .notFound
-            case .nameTaken: .exists
-            case .abiMismatch, .buildMismatch, .structTooSmall, .badMagic: .abiMismatch
-            case .initFailed: .handlerFailed
-            case .hung: .timedOut
-            case .stopping: .stopping
-            case .internal: .internal
-            default: .invalidArgument
-            }
+            return instance.refuse(.pluginLoad, error.status, error.message)
         }
     }
 
