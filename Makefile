@@ -2,6 +2,7 @@
 #
 #   make run     build everything and start the kernel in the foreground
 #   make test    build what the tests need and run them all
+#   make test-core  the unit tests alone, without llama.cpp (no `make engine`)
 #   make bench   run the benchmarks (bench/results.json)
 #   make engine  fetch and build llama.cpp and the default model into .deps/
 #   make install PREFIX=DIR  install agentosd, agentctl, llama.cpp, the header and
@@ -29,7 +30,7 @@ INSTALL_FROM ?=
 EXAMPLES := echo counter pinger support summarizer calculator catalog clock
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
-.PHONY: all build release examples fixtures baselines engine run test bench install check-tools clean
+.PHONY: all build release examples fixtures baselines engine run test test-core bench install check-tools clean
 
 all: build examples
 
@@ -72,10 +73,18 @@ run: release examples
 	@echo "  export PATH=$(CURDIR)/.build/release:\$$PATH AGENTOS_HOME=$(AGENTOS_HOME)"
 	@exec $(CURDIR)/.build/release/agentosd --plugins $(PLUGINS_DIR) --model $(MODEL) --model-sha256 $(MODEL_SHA256)
 
-## All tests: unit tests, and integration tests against real kernels and plugins.
+## The unit tests of every module that does not link llama.cpp, built without it
+## (Package.swift leaves out the engine's targets under AGENTOS_ENGINE=none).
+## They share .build with the full build: the modules compile once.
+test-core: check-tools
+	AGENTOS_ENGINE=none $(SWIFT) build --build-tests --explicit-target-dependency-import-check error
+	AGENTOS_ENGINE=none $(SWIFT) test --skip-build --no-parallel
+
+## All tests: first the unit tests without the engine (before `make engine` has run,
+## on a fresh clone), then everything, integration tests against real kernels included.
 ## One at a time: several model tests at once on 2 cores would only race their own timeouts.
 ## Every import a module makes must be a dependency Package.swift declares for it.
-test: engine examples fixtures
+test: test-core engine examples fixtures
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 

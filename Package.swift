@@ -165,3 +165,11 @@ let package = Package(
         ),
     ]
 )
+
+// `AGENTOS_ENGINE=none` (`make test-core`) leaves out the targets that link
+// llama.cpp, so the kernel's unit tests build and run without `make engine`.
+if Context.environment["AGENTOS_ENGINE"] == "none" {
+    let needEngine: Set = ["CLlama", "Engines", "EnginesTests", "agentosd", "IntegrationTests"]
+    package.targets.removeAll { needEngine.contains($0.name) }
+    package.products.removeAll { needEngine.contains($0.name) }
+}

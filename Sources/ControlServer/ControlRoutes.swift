@@ -76,82 +76,7 @@ public enum ControlRoutes {
                 notReady: environment.readiness.reasons))
         }
 
-        v1.get("instances") { request, _ in
-            let all = try flag(request, "all")
-            let accounts = kernel.inference.scheduler.allAccounts()
-            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
-                var info = InstanceInfo($0, inference: accounts[$0.name])
-                info.addSecurity(from: kernel)
-                return info
-            }))
-        }
-
-        v1.post("instances") { request, _ in
-            let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit(kernel))
-            let grants = try (load.grants ?? []).map { text throws(KernelError) in try Capability(parsing: text) }
-            let instance = try await kernel.lifecycle.load(
-                path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants)
-            var info = InstanceInfo(instance.summary())
-            info.addSecurity(from: kernel)
-            return try JSONResponse.make(info, status: .created)
-        }
-
-        v1.get("instances/:name") { _, context in
-            let name = try context.parameters.require("name")
-            guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
-            var info = InstanceInfo(instance.summary(), inference: kernel.inference.scheduler.account(of: name))
-            info.addSecurity(from: kernel)
-            return try JSONResponse.make(info)
-        }
-
-        v1.delete("instances/:name") { request, context in
-            let name = try context.parameters.require("name")
-            let timeoutMs = try integer(request, "timeout_ms", default: 5000, range: 0...3_600_000)
-            let force = try integer(request, "force", default: 0, range: 0...1) == 1
-            let summary = try await kernel.lifecycle.unload(name: name, timeout: Double(timeoutMs) / 1000, force: force)
-            return try JSONResponse.make(InstanceInfo(summary))
-        }
-
-        v1.post("instances/:name/messages") { request, context in
-            let name = try context.parameters.require("name")
-            let message = try await JSONResponse.decode(SendRequest.self, from: request, limit: bodyLimit(kernel))
-            let started = Date()
-            let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
-            let (id, reply, inference) = try await kernel.messages.deliver(to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
-            let replyText = reply.map { String(decoding: $0, as: UTF8.self) }
-            if let replyText {
-                environment.recentAnswers.record(id, .init(agent: name, question: message.text, answer: replyText))
-            }
-            return try JSONResponse.make(SendResponse(
-                messageId: id,
-                reply: replyText,
-                elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil,
-                inferenceRequests: message.wait ? inference : nil))
-        }
-
-        v1.get("instances/:name/logs") { request, context in
-            let name = try context.parameters.require("name")
-            let tail = try request.uri.queryParameters["tail"].map { _ in try integer(request, "tail", default: 0, range: 0...1_000_000) }
-            let since = try request.uri.queryParameters["since"].map { _ in try integer(request, "since", default: 0, range: 0...100_000_000) }
-            let cutoff = since.map { Date().addingTimeInterval(-Double($0)) } ?? .distantPast
-            guard let log = kernel.log(of: name) else { throw noInstance(name) }
-            let lines = try flag(request, "follow") ? log.follow(tail: tail) : AsyncStream { continuation in
-                for line in log.tail(tail) { continuation.yield(line) }
-                continuation.finish()
-            }
-            let encoder = ControlJSON.encoder()
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/x-ndjson"],
-                body: ResponseBody { writer in
-                    for await line in lines where line.time >= cutoff {
-                        var data = try encoder.encode(LogEntry(line))
-                        data.append(UInt8(ascii: "\n"))
-                        try await writer.write(ByteBuffer(bytes: data))
-                    }
-                    try await writer.finish(nil)
-                })
-        }
+        InstanceRoutes.add(to: v1, kernel: kernel, environment: environment, bodyLimit: bodyLimit(kernel))
         InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
@@ -159,26 +84,6 @@ public enum ControlRoutes {
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,
             bodyLimit: bodyLimit(kernel))
         return router
-    }
-
-    private static func noInstance(_ name: String) -> KernelError {
-        KernelError(.notFound, "no instance named \(name) (see `agentctl ps -a`)")
-    }
-
-    private static func flag(_ request: Request, _ name: String) throws -> Bool {
-        switch request.uri.queryParameters[Substring(name)].map(String.init) {
-        case nil, "0", "false": false
-        case "", "1", "true": true
-        case let other?: throw RequestError.badQuery("query parameter \(name)=\(other) should be 0 or 1")
-        }
-    }
-
-    private static func integer(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let raw = request.uri.queryParameters[Substring(name)] else { return value }
-        guard let number = Int(raw), range.contains(number) else {
-            throw RequestError.badQuery("query parameter \(name)=\(raw) should be an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return number
     }
 }
 

@@ -56,7 +56,7 @@ enum FeedbackRoutes {
         v1.get("feedback/stats") { request, context in
             guard case .enabled(let store) = feedback else { return unavailable(feedback) }
             let agent = request.uri.queryParameters.get("agent")
-            let since = try seconds(request, "since")
+            let since = try request.integer("since", in: 0...100_000_000)
             let stats: [AgentSatisfaction]
             do {
                 stats = try await store.stats(agent: agent, since: since.map { Date().addingTimeInterval(-Double($0)) })
@@ -108,15 +108,6 @@ enum FeedbackRoutes {
     private static func failed(_ error: Error, doing what: String, context: BasicRequestContext) -> Response {
         context.logger.error("feedback failed", metadata: ["error": "\(error)"])
         return JSONResponse.error(.serviceUnavailable, code: ErrorCode.feedbackUnavailable.rawValue, message: "cannot \(what): \(error)")
-    }
-
-    /// The integer query parameter `name` in 0...100,000,000, or nil when absent.
-    private static func seconds(_ request: Request, _ name: String) throws -> Int? {
-        guard let raw = request.uri.queryParameters.get(name) else { return nil }
-        guard let number = Int(raw), (0...100_000_000).contains(number) else {
-            throw RequestError.badQuery("query parameter \(name)=\(raw) should be an integer in 0...100000000")
-        }
-        return number
     }
 }
 

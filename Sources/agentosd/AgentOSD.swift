@@ -102,6 +102,61 @@ struct AgentOSD: AsyncParsableCommand {
     }
 
     func run() async throws {
+        bootstrapLogging()
+        let logger = Logger(label: "agentosd")
+        let metrics = noMetrics ? nil : MetricsExporter.bootstrap()
+        let metricsAddress = metricsAddr.flatMap(MetricsAddress.init)
+        if let metricsAddress, let problem = metricsAddress.checkFree() {
+            throw Self.startupFailure("cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)")
+        }
+        let home = AgentOSHome.fromEnvironment()
+        let policy = PolicyFile(path: home.policyPath)
+        let policyNow = try Self.startup { try policy.current() }
+        let socketAccess = try Self.startup(explain: { "\($0) (\(socketGroup != nil ? "--socket-group" : "socket.group in \(home.policyPath)"))" }) {
+            try SocketAccess(socketGroup: socketGroup ?? policyNow.socketGroup)
+        }
+        umask(0o077)
+        let lock = try Self.startup { try HomeLock.acquire(home) }
+        defer { lock.release() }
+        try Self.startup(explain: { "\($0) (--socket-group)" }) { try socketAccess.prepareHomeFolder(at: home.path) }
+        let ids = try Self.startup(explain: { "cannot reserve ids in \(home.path)/next-id: \($0.localizedDescription)" }) {
+            try IdentifierReservation(path: home.path + "/next-id")
+        }
+        if policyNow.plugins.isEmpty {
+            logger.notice("no grants in \(home.policyPath): plugins hold no capabilities until granted")
+        }
+        let audit = try Self.startup { try AuditLog(path: home.auditLogPath) }
+        let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
+
+        let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
+        let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
+        if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
+        let readiness = Readiness(watchesPlugins: watcher != nil)
+        let environment = ControlEnvironment(
+            version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
+            feedback: Self.openFeedback(home, logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: controlSocketServer(
+                kernel: kernel, environment: environment, home: home, access: socketAccess, audit: audit, logger: logger)),
+            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout)),
+        ]
+        if let metricsAddress {
+            services.append(.init(service: Application(
+                router: ControlRoutes.metricsRouter(kernel: kernel, environment: environment),
+                configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: "agentosd/\(Self.version)"),
+                logger: logger)))
+        }
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A client stalled mid-request must not hold the kernel up: past this the
+        // server is cancelled (instances still finish unloading first).
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64((unloadTimeout + 3) * 1000))
+        try await ServiceGroup(configuration: group).run()
+        unlink(home.socketPath)
+        logger.info("stopped")
+    }
+
+    /// Text or JSON lines on stderr, at `--log-level`.
+    private func bootstrapLogging() {
         let level = logLevel
         let format = logFormat
         LoggingSystem.bootstrap { label in
@@ -114,131 +169,68 @@ struct AgentOSD: AsyncParsableCommand {
                 return JSONLogHandler(label: label, logLevel: level)
             }
         }
-        let logger = Logger(label: "agentosd")
-        let metrics = noMetrics ? nil : MetricsExporter.bootstrap()
-        let metricsAddress = metricsAddr.flatMap(MetricsAddress.init)
-        if let metricsAddress, let problem = metricsAddress.checkFree() {
-            FileHandle.standardError.write(Data("agentosd: cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)\n".utf8))
-            throw ExitCode.failure
-        }
-        let home = AgentOSHome.fromEnvironment()
-        let policy = PolicyFile(path: home.policyPath)
-        let policyNow: Policy
-        do {
-            policyNow = try policy.current()
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        }
-        let socketAccess: SocketAccess
-        do {
-            socketAccess = try SocketAccess(socketGroup: socketGroup ?? policyNow.socketGroup)
-        } catch {
-            let source = socketGroup != nil ? "--socket-group" : "socket.group in \(home.policyPath)"
-            FileHandle.standardError.write(Data("agentosd: \(error) (\(source))\n".utf8))
-            throw ExitCode.failure
-        }
-        umask(0o077)
+    }
 
-        let lock: HomeLock
-        do {
-            lock = try HomeLock.acquire(home)
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
-        defer { lock.release() }
-        do {
-            try socketAccess.prepareHomeFolder(at: home.path)
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error) (--socket-group)\n".utf8))
-            throw ExitCode.failure
-        }
-
+    /// The kernel with the command line's settings, the engine it asks for and the plugin loader.
+    private func makeKernel(home: AgentOSHome, grants: PolicyFile, audit: AuditLog, firstID: UInt64, logger: Logger) throws -> Kernel {
         var settings = KernelConfiguration(pluginCopiesPath: home.pluginCopiesPath)
         settings.mailboxCapacity = mailbox
         settings.maxMessageBytes = maxMessageBytes
         settings.handlerDeadline = handlerDeadline
         settings.initTimeout = initTimeout
         settings.unloadTimeout = unloadTimeout
-        let ids: IdentifierReservation
-        do {
-            ids = try IdentifierReservation(path: home.path + "/next-id")
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: cannot reserve ids in \(home.path)/next-id: \(error.localizedDescription)\n".utf8))
-            throw ExitCode.failure
-        }
-        settings.firstID = ids.firstID
+        settings.firstID = firstID
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
-        let engine: InferenceEngine?
-        do {
-            engine = try inference.makeEngine()
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        }
-        if policyNow.plugins.isEmpty {
-            logger.notice("no grants in \(home.policyPath): plugins hold no capabilities until granted")
-        }
-        let audit: AuditLog
-        do {
-            audit = try AuditLog(path: home.auditLogPath)
-        } catch {
-            FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        }
-        let kernel = Kernel(
+        let engine = try Self.startup { try inference.makeEngine() }
+        return Kernel(
             configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy,
-            grants: policy, audit: audit)
-        let engineDescription = engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" } ?? "none"
+            grants: grants, audit: audit)
+    }
 
-        let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
-        let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
-        if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
-        let readiness = Readiness(watchesPlugins: watcher != nil)
-        let environment = ControlEnvironment(
-            version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
-            feedback: Self.openFeedback(home, logger: logger))
+    /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.
+    private func controlSocketServer(
+        kernel: Kernel, environment: ControlEnvironment, home: AgentOSHome, access: SocketAccess, audit: AuditLog, logger: Logger
+    ) -> some Service {
+        let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" }
         let socketPath = home.socketPath
-        let app = Application(
+        return Application(
             router: ControlRoutes.router(kernel: kernel, environment: environment),
             server: .peerCheckedHTTP1(
-                configuration: .init(idleTimeout: .seconds(60)), access: socketAccess,
+                configuration: .init(idleTimeout: .seconds(60)), access: access,
                 onRefusedPeer: { peer in Self.refusedPeer(peer, logger: logger, audit: audit) }),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "agentosd/\(Self.version)"),
             onServerRunning: { _ in
                 do {
-                    try socketAccess.prepareSocketFile(at: socketPath)
+                    try access.prepareSocketFile(at: socketPath)
                 } catch {
                     // The socket keeps the mode the umask gave it (0700): still the kernel user's alone.
                     logger.error("the control socket stays owner-only: \(error)")
                 }
-                Banner.print(home: home, pluginsDirectory: pluginsDirectory, version: Self.version, engine: engineDescription)
+                Banner.print(home: home, pluginsDirectory: environment.pluginsDirectory, version: Self.version, engine: engine ?? "none")
             },
             logger: logger
         )
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: app),
-            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout)),
-        ]
-        if let metricsAddress {
-            services.append(.init(service: Application(
-                router: ControlRoutes.metricsRouter(kernel: kernel, environment: environment),
-                configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: "agentosd/\(Self.version)"),
-                logger: logger)))
+    }
+
+    /// One step of starting up. A failure is printed as `agentosd: <explain(error)>`
+    /// (the error's own message by default) and ends the daemon with status 1.
+    @discardableResult
+    private static func startup<T>(explain: (any Error) -> String = describe, _ step: () throws -> T) throws -> T {
+        do {
+            return try step()
+        } catch {
+            throw startupFailure(explain(error))
         }
-        var group = ServiceGroupConfiguration(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        // A client stalled mid-request must not hold the kernel up: past this the
-        // server is cancelled (instances still finish unloading first).
-        group.maximumGracefulShutdownDuration = .milliseconds(Int64((unloadTimeout + 3) * 1000))
-        try await ServiceGroup(configuration: group).run()
-        unlink(socketPath)
-        logger.info("stopped")
+    }
+
+    private static func startupFailure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("agentosd: \(message)\n".utf8))
+        return ExitCode.failure
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        (error as? KernelError)?.message ?? "\(error)"
     }
 
     /// A peer refused on the control socket (`SocketAccess`). Runs on a NIO event

@@ -1,0 +1,110 @@
+import ControlAPI
+import Foundation
+import Hummingbird
+import KernelCore
+
+/// The instance part of the control API: `agentctl ps`, `load`, `unload`, `send` and `logs`.
+enum InstanceRoutes {
+    static func add(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, environment: ControlEnvironment, bodyLimit: Int) {
+        addQueries(to: v1, kernel: kernel)
+        addLifecycle(to: v1, kernel: kernel, bodyLimit: bodyLimit)
+        addMessages(to: v1, kernel: kernel, answers: environment.recentAnswers, bodyLimit: bodyLimit)
+        addLogs(to: v1, kernel: kernel)
+    }
+
+    /// `GET /v1/instances[?all=1]` and `GET /v1/instances/NAME`.
+    private static func addQueries(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel) {
+        v1.get("instances") { request, _ in
+            let all = try request.flag("all")
+            let accounts = kernel.inference.scheduler.allAccounts()
+            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
+                var info = InstanceInfo($0, inference: accounts[$0.name])
+                info.addSecurity(from: kernel)
+                return info
+            }))
+        }
+
+        v1.get("instances/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let instance = kernel.instance(named: name) else { throw noInstance(name) }
+            var info = InstanceInfo(instance.summary(), inference: kernel.inference.scheduler.account(of: name))
+            info.addSecurity(from: kernel)
+            return try JSONResponse.make(info)
+        }
+    }
+
+    /// `POST /v1/instances` (load) and `DELETE /v1/instances/NAME[?timeout_ms=N&force=1]` (unload).
+    private static func addLifecycle(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, bodyLimit: Int) {
+        v1.post("instances") { request, _ in
+            let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit)
+            let grants = try (load.grants ?? []).map { text throws(KernelError) in try Capability(parsing: text) }
+            let instance = try await kernel.lifecycle.load(
+                path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants)
+            var info = InstanceInfo(instance.summary())
+            info.addSecurity(from: kernel)
+            return try JSONResponse.make(info, status: .created)
+        }
+
+        v1.delete("instances/:name") { request, context in
+            let name = try context.parameters.require("name")
+            let timeoutMs = try request.integer("timeout_ms", in: 0...3_600_000) ?? 5000
+            let force = try request.integer("force", in: 0...1) == 1
+            let summary = try await kernel.lifecycle.unload(name: name, timeout: Double(timeoutMs) / 1000, force: force)
+            return try JSONResponse.make(InstanceInfo(summary))
+        }
+    }
+
+    /// `POST /v1/instances/NAME/messages`: a message from the user, with its reply when `wait` is set.
+    private static func addMessages(
+        to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, answers: RecentAnswers, bodyLimit: Int
+    ) {
+        v1.post("instances/:name/messages") { request, context in
+            let name = try context.parameters.require("name")
+            let message = try await JSONResponse.decode(SendRequest.self, from: request, limit: bodyLimit)
+            let started = Date()
+            let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
+            let (id, reply, inference) = try await kernel.messages.deliver(
+                to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+            let replyText = reply.map { String(decoding: $0, as: UTF8.self) }
+            if let replyText {
+                answers.record(id, .init(agent: name, question: message.text, answer: replyText))
+            }
+            return try JSONResponse.make(SendResponse(
+                messageId: id,
+                reply: replyText,
+                elapsedSeconds: message.wait ? Date().timeIntervalSince(started) : nil,
+                inferenceRequests: message.wait ? inference : nil))
+        }
+    }
+
+    /// `GET /v1/instances/NAME/logs[?tail=N&since=SECONDS&follow=1]`: JSON Lines.
+    private static func addLogs(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel) {
+        v1.get("instances/:name/logs") { request, context in
+            let name = try context.parameters.require("name")
+            let tail = try request.integer("tail", in: 0...1_000_000)
+            let since = try request.integer("since", in: 0...100_000_000)
+            let cutoff = since.map { Date().addingTimeInterval(-Double($0)) } ?? .distantPast
+            guard let log = kernel.log(of: name) else { throw noInstance(name) }
+            let lines = try request.flag("follow") ? log.follow(tail: tail) : AsyncStream { continuation in
+                for line in log.tail(tail) { continuation.yield(line) }
+                continuation.finish()
+            }
+            let encoder = ControlJSON.encoder()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    for await line in lines where line.time >= cutoff {
+                        var data = try encoder.encode(LogEntry(line))
+                        data.append(UInt8(ascii: "\n"))
+                        try await writer.write(ByteBuffer(bytes: data))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    private static func noInstance(_ name: String) -> KernelError {
+        KernelError(.notFound, "no instance named \(name) (see `agentctl ps -a`)")
+    }
+}
