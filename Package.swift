@@ -26,6 +26,9 @@ let package = Package(
         // The C ABI (sdk/include/agentos.h) exposed to Swift.
         .systemLibrary(name: "CAgentOS"),
 
+        // glibc's <malloc.h> (mallopt), which the Glibc module leaves out.
+        .systemLibrary(name: "CMalloc"),
+
         // libffi (Debian: libffi-dev).
         .systemLibrary(name: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         // Tool signatures from descriptors, JSON arguments checked against them, calls through libffi.
@@ -107,7 +110,7 @@ let package = Package(
             name: "agentosd",
             dependencies: [
                 "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "Engines", "Feedback", "PolicyFile",
-                "CAgentOS",
+                "CAgentOS", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

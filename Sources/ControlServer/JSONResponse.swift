@@ -24,8 +24,12 @@ enum JSONResponse {
     }
 
     /// Decodes a JSON request body of at most `limit` bytes.
-    /// Throws `HTTPError` 413 past the limit and `RequestError.badJSON` when it does not decode.
+    /// Throws `HTTPError` 413 past the limit (before reading a body whose declared
+    /// length is past it) and `RequestError.badJSON` when it does not decode.
     static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, limit: Int) async throws -> Value {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw HTTPError(.contentTooLarge)
+        }
         let body = try await request.body.collect(upTo: limit)
         do {
             return try ControlJSON.decoder().decode(type, from: body)

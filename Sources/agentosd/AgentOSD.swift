@@ -68,11 +68,13 @@ struct AgentOSD: AsyncParsableCommand {
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
-    /// ArgumentParser's `main`, with the kernel's fatal paths armed around it:
+    /// ArgumentParser's `main`, with large blocks returned to the system when
+    /// freed (`LargeAllocations`) and the kernel's fatal paths armed around it:
     /// a fatal signal or an `exit` from anywhere but here names the plugin
     /// behind it (`FatalSignals`, `UnexpectedExit`), and only the exits below
     /// keep their status.
     static func main() async {
+        LargeAllocations.returnToSystemWhenFreed()
         UnexpectedExit.install()
         FatalSignals.install()
         do {
