@@ -49,12 +49,13 @@ final class RawUnixSocket: @unchecked Sendable {
         }
     }
 
-    /// Reads until the peer closes or `timeout` seconds pass. Blocks: call it through `onThread`.
-    func readAll(timeout: Double) -> Data {
+    /// Reads until the peer closes, `timeout` seconds pass or what was read holds
+    /// `until`. Blocks: call it through `onThread`.
+    func readAll(timeout: Double, until end: String? = nil) -> Data {
         var data = Data()
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        while Date() < deadline {
+        while Date() < deadline, end.map({ data.range(of: Data($0.utf8)) == nil }) ?? true {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 50) >= 0 else { break }
             guard poller.revents != 0 else { continue }
