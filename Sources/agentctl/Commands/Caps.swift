@@ -32,22 +32,6 @@ struct Caps: AsyncParsableCommand {
         try Self.show(try await ControlClient().capabilities(of: name), output)
     }
 
-    /// `grant` and `revoke`: one change per capability, in order. Prints the
-    /// capabilities after the last that succeeded, then throws the first failure.
-    static func change(
-        _ name: String, _ capabilities: [String], _ output: OutputFormat, _ make: (String) -> CapabilityChange
-    ) async throws {
-        let client = ControlClient()
-        var latest: CapabilitiesInfo?
-        do {
-            for capability in capabilities { latest = try await client.changeCapabilities(of: name, make(capability)) }
-        } catch {
-            if let latest { try show(latest, output) }
-            throw error
-        }
-        if let latest { try show(latest, output) }
-    }
-
     /// Prints `info` as `caps`, `grant` and `revoke` do.
     static func show(_ info: CapabilitiesInfo, _ output: OutputFormat) throws {
         switch output {

@@ -19,16 +19,9 @@ struct Grant: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The instance's name.")
-    var name: String
-
-    @Argument(help: ArgumentHelp("Capabilities: infer, kv, admin, tool:GLOB, send:GLOB.", valueName: "capability"))
-    var capabilities: [String]
-
-    @Option(name: .shortAndLong, help: ArgumentHelp("Output format.", valueName: "format"))
-    var output: OutputFormat = .table
+    @OptionGroup var change: CapabilityChangeArguments
 
     func run() async throws {
-        try await Caps.change(name, capabilities, output) { CapabilityChange(grant: $0) }
+        try await change.apply { CapabilityChange(grant: $0) }
     }
 }
