@@ -2,15 +2,13 @@ import Foundation
 import KernelCore
 import Metrics
 import Prometheus
-import Synchronization
 
 /// The kernel's Prometheus exposition: what the kernel records through
-/// swift-metrics, plus gauges read at each scrape (instances by state,
-/// mailbox depths, the engine's load, the process). Thread-safe.
+/// swift-metrics, the per-agent series the kernel keeps itself
+/// (`AgentMetricsText`), and gauges read at each scrape (instances by state,
+/// the engine's load, the process). Thread-safe.
 public final class MetricsExporter: Sendable {
     private let registry: PrometheusCollectorRegistry
-    /// Agents with a mailbox-depth series, so the series of unloaded ones are dropped.
-    private let mailboxSeries = Mutex<[String: Prometheus.Gauge]>([:])
 
     private init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -31,7 +29,7 @@ public final class MetricsExporter: Sendable {
             .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120),
         ]
         factory.durationHistogramBuckets = [
-            MetricName.handlerDuration: fast, MetricName.toolDuration: fast,
+            MetricName.toolDuration: fast,
             MetricName.inferenceQueueWait: inference, MetricName.timeToFirstToken: inference,
             MetricName.inferenceDuration: inference,
             MetricName.timePerOutputToken: [
@@ -47,7 +45,9 @@ public final class MetricsExporter: Sendable {
     /// The Prometheus text exposition, with the scrape-time gauges brought up to date.
     public func scrape(_ kernel: Kernel) -> [UInt8] {
         refreshGauges(kernel)
-        return registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        AgentMetricsText.append(kernel.agentMetrics(), to: &text)
+        return text
     }
 
     private func refreshGauges(_ kernel: Kernel) {
@@ -56,20 +56,6 @@ public final class MetricsExporter: Sendable {
         for summary in summaries { perState[summary.state.rawValue, default: 0] += 1 }
         for (state, count) in perState {
             registry.makeGauge(name: MetricName.instances, labels: [("state", state)]).set(Double(count))
-        }
-
-        let live = summaries.filter { $0.state.isLive }
-        mailboxSeries.withLock { series in
-            for summary in live {
-                let gauge = series[summary.name] ?? registry.makeGauge(name: MetricName.mailboxDepth, labels: [("agent", summary.name)])
-                series[summary.name] = gauge
-                gauge.set(Double(summary.mailboxDepth))
-            }
-            let liveNames = Set(live.map(\.name))
-            for (agent, gauge) in series where !liveNames.contains(agent) {
-                registry.unregisterGauge(gauge)
-                series[agent] = nil
-            }
         }
 
         let stats = kernel.inference.engine?.stats() ?? EngineStats()

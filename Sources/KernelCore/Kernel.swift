@@ -70,4 +70,17 @@ public final class Kernel: Sendable {
 
     /// `ps`: live instances, and with `all` the zombies, stopped and failed ones, by id.
     public func summaries(all: Bool) -> [InstanceSummary] { table.summaries(includeEnded: all) }
+
+    /// The series the kernel keeps itself (`AgentMetrics`), of each live instance in
+    /// load order, then of the control API ("agentctl"). For the metrics exporter, at scrape time.
+    public func agentMetrics() -> [AgentMetrics] {
+        table.liveInstances.map { instance in
+            AgentMetrics(
+                agent: instance.name, syscalls: instance.metrics.syscalls.snapshot(),
+                messagesSent: instance.messagesOut.value, messagesDelivered: instance.messagesIn.value,
+                handlerDurations: instance.metrics.handlerTimings.snapshot(), mailboxDepth: instance.mailbox.depth)
+        } + [AgentMetrics(
+            agent: SenderIdentity.controlAPI.name, syscalls: [], messagesSent: messages.controlSentCount, messagesDelivered: 0,
+            handlerDurations: nil, mailboxDepth: nil)]
+    }
 }

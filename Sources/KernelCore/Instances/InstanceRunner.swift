@@ -54,6 +54,7 @@ enum InstanceRunner {
             while let envelope = instance.mailbox.next() {
                 deliver(envelope, to: instance, handler: descriptor.on_message)
             }
+            instance.metrics.handlerTimings.fold(&own.handlerTally)
         }
         own.lastReceiver = nil
         own.loopEnded = true
@@ -100,14 +101,14 @@ enum InstanceRunner {
             }
             return
         }
-        let status = envelope.body.withUnsafeBufferPointer { body in
+        let status = envelope.body.withUnsafeBytes { body in
             var message = aos_message(
                 struct_size: UInt32(MemoryLayout<aos_message>.size),
                 flags: inference != nil ? AOS_MSG_INFERENCE
                     : envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
                 id: envelope.id,
                 from: UnsafePointer(envelope.sender.cName),
-                body: aos_bytes(ptr: body.baseAddress, len: body.count),
+                body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
                 inference: nil
             )
             guard var result = inference.map(aos_infer_result.init(message:)) else {
@@ -126,7 +127,7 @@ enum InstanceRunner {
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
         // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         let elapsed = monotonicNanos() &- started
-        instance.metrics.handlerDuration.recordNanoseconds(Int64(clamping: elapsed))
+        own.handlerTally.record(nanoseconds: elapsed)
         if elapsed > instance.handlerDeadlineNanos.load(ordering: .relaxed),
            !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             let seconds = Double(elapsed) / 1e9

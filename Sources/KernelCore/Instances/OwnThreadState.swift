@@ -19,6 +19,8 @@ final class OwnThreadState: @unchecked Sendable {
     /// The id of the message being handled, 0 between messages; and whether it is an inference result.
     var handling: UInt64 = 0
     var handlingInferenceResult = false
+    /// Handler durations of the batch being handled, folded into `InstanceMetrics.handlerTimings` after it.
+    var handlerTally = HandlerTimings.Tally()
     /// Inference requests started while handling each message, by message id (see `AnswerLinks`).
     var causes: [UInt64: [UInt64]] = [:]
     /// Ids this thread has taken from the kernel's mint and not used yet.

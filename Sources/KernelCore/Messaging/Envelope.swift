@@ -17,7 +17,7 @@ struct Envelope: Sendable {
 
     let id: UInt64
     let sender: SenderIdentity
-    let body: [UInt8]
+    let body: MessageBody
     let kind: Kind
 
     /// The reply slot of a request; nil for every other kind.

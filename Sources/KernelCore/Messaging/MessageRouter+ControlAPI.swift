@@ -15,7 +15,7 @@ extension MessageRouter {
         let id = mintID()
         let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
         let kind: Envelope.Kind = pending.map { .request($0, delegation: nil) } ?? .message
-        switch enqueue(Envelope(id: id, sender: .controlAPI, body: body, kind: kind), to: receiver, from: nil, timeoutMs: 0) {
+        switch enqueue(Envelope(id: id, sender: .controlAPI, body: MessageBody(body), kind: kind), to: receiver, from: nil, timeoutMs: 0) {
         case .ok: break
         case .full: throw KernelError(.full, "mailbox of \(name) is full (\(receiver.mailbox.capacity) messages); retry later")
         default: throw KernelError(.stopping, "\(name) is being unloaded")

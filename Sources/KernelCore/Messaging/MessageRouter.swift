@@ -16,8 +16,9 @@ public final class MessageRouter: Sendable {
     private let ids: IdentifierMint
     /// The inference requests behind agents' answers.
     let answerLinks = AnswerLinks()
-    /// The message counters of the control API, as a sender named "agentctl".
-    private let controlMessages = MessageMetrics(series: MetricSeries(agent: SenderIdentity.controlAPI.name))
+    /// The control API as a sender named "agentctl": its refusals, and the messages it sent.
+    private let controlSeries = MetricSeries(agent: SenderIdentity.controlAPI.name)
+    private let controlSent = PaddedCounter()
     private let delivered = PaddedCounter()
     private let refused = PaddedCounter()
 
@@ -31,6 +32,8 @@ public final class MessageRouter: Sendable {
     public var deliveredCount: UInt64 { delivered.value }
     /// Messages refused (full, too big, no receiver, not permitted) since the kernel started.
     public var refusedCount: UInt64 { refused.value }
+    /// Messages the control API sent that were queued.
+    var controlSentCount: UInt64 { controlSent.value }
 
     // MARK: Syscalls (on the calling instance's own thread)
 
@@ -50,7 +53,7 @@ public final class MessageRouter: Sendable {
     ) -> AOSStatus {
         reply.pointee = aos_buffer(ptr: nil, len: 0)
         let receiver: Instance
-        let bytes: [UInt8]
+        let bytes: MessageBody
         switch prepare(from: instance, to: to, body: body, syscall) {
         case .failure(let status): return status
         case .success(let prepared): (receiver, bytes) = prepared
@@ -156,7 +159,7 @@ public final class MessageRouter: Sendable {
     @inline(__always)
     private func prepare(
         from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, _ syscall: Syscall
-    ) -> Result<(Instance, [UInt8]), AOSStatus> {
+    ) -> Result<(Instance, MessageBody), AOSStatus> {
         guard instance.isOwnThread else { return .failure(.wrongThread) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .failure(.stopping) }
         guard let to else { return .failure(.invalidArgument) }
@@ -172,7 +175,7 @@ public final class MessageRouter: Sendable {
                 countRefusal(.tooBig, from: instance)
                 return .failure(.tooBig)
             }
-            return .success((receiver, copy(body)))
+            return .success((receiver, MessageBody(copying: UnsafeRawBufferPointer(start: body.ptr, count: body.len))))
         case .failure(let status):
             countRefusal(status, from: instance)
             return .failure(status)
@@ -237,12 +240,10 @@ public final class MessageRouter: Sendable {
         }
         if status == .ok {
             receiver.messagesIn.increment()
-            receiver.metrics.messages.delivered.increment()
             if let sender {
                 sender.messagesOut.increment()
-                sender.metrics.messages.sent.increment()
             } else {
-                controlMessages.sent.increment()
+                controlSent.increment()
             }
             delivered.increment()
         } else {
@@ -254,7 +255,7 @@ public final class MessageRouter: Sendable {
     /// Counts a refused message of `sender` (nil: the control API).
     func countRefusal(_ status: AOSStatus, from sender: Instance?) {
         refused.increment()
-        (sender?.metrics.messages ?? controlMessages).refused(status)
+        if let sender { sender.metrics.refused(status) } else { controlSeries.countRefusedMessage(status) }
     }
 
     @inline(__always)

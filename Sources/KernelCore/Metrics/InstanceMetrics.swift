@@ -1,6 +1,3 @@
-import CoreMetrics
-import Metrics
-
 /// The syscalls counted in `agentos_syscalls_total`.
 enum Syscall: Int, CaseIterable {
     case send, call, reply, log, now, `self`, infer, inferStream, inferSubmit, inferCancel, toolCall, toolsList, callDelegate
@@ -28,61 +25,41 @@ enum Syscall: Int, CaseIterable {
     }
 }
 
-/// The message counters of one sender and receiver: an instance, or the control API.
-final class MessageMetrics: Sendable {
-    private let series: MetricSeries
-    let sent: Counter
-    let delivered: Counter
-
-    init(series: MetricSeries) {
-        self.series = series
-        sent = series.counter(MetricName.messagesSent, [("agent", series.agent)])
-        delivered = series.counter(MetricName.messagesDelivered, [("agent", series.agent)])
-    }
-
-    /// Counts a message this sender sent that the kernel refused.
-    func refused(_ status: AOSStatus) {
-        series.counter(MetricName.messagesRefused, [("agent", series.agent), ("reason", status.label)]).increment()
-    }
-}
-
-/// One instance's metric handles, made once at load so the syscall path only
-/// increments: successful calls per syscall, messages, handler durations.
-/// Failed calls (rarer) find their series by label. Every series goes with
-/// `destroy()` at unload. Thread-safe.
+/// One instance's metrics. What changes on every message (syscalls, handler
+/// durations; messages are `Instance.messagesIn`/`messagesOut`) the instance
+/// keeps and the exporter reads at scrape time (`Kernel.agentMetrics`); rarer
+/// series (refusals, denials, quotas, inference) are made in the registry
+/// when first needed. Every registry series goes with `destroy()` at unload.
+/// Thread-safe.
 final class InstanceMetrics: Sendable {
-    /// Every series labelled with this instance's name.
+    /// Every registry series labelled with this instance's name.
     let series: MetricSeries
-    private let succeeded: [Counter]
-    let messages: MessageMetrics
-    let handlerDuration: Timer
+    let syscalls = SyscallCounts()
+    let handlerTimings = HandlerTimings()
 
     init(agent: String) {
-        let series = MetricSeries(agent: agent)
-        self.series = series
-        succeeded = Syscall.allCases.map { syscall in
-            series.counter(MetricName.syscalls, [("agent", agent), ("syscall", syscall.name), ("status", "ok")])
-        }
-        messages = MessageMetrics(series: series)
-        handlerDuration = series.timer(MetricName.handlerDuration, [("agent", agent)])
+        series = MetricSeries(agent: agent)
         MetricSeriesDirectory.register(series)
     }
 
     /// Counts one call of `syscall` that returned `status`.
     @inline(__always)
-    func count(_ syscall: Syscall, _ status: AOSStatus) {
-        if status == .ok {
-            succeeded[syscall.rawValue].increment()
-        } else {
-            series.counter(MetricName.syscalls, [("agent", series.agent), ("syscall", syscall.name), ("status", status.label)])
-                .increment()
-        }
-    }
+    func count(_ syscall: Syscall, _ status: AOSStatus) { syscalls.count(syscall, status) }
+
+    /// Counts a message this instance sent that the kernel refused.
+    func refused(_ status: AOSStatus) { series.countRefusedMessage(status) }
 
     /// Drops every series of this instance from `/metrics` (at unload).
     func destroy() {
         MetricSeriesDirectory.remove(series)
         series.destroy()
+    }
+}
+
+extension MetricSeries {
+    /// `agentos_messages_refused_total{agent,reason}`.
+    func countRefusedMessage(_ status: AOSStatus) {
+        counter(MetricName.messagesRefused, [("agent", agent), ("reason", status.label)]).increment()
     }
 }
 

@@ -98,7 +98,7 @@ public final class ToolService: Sendable {
         let lock = waiter?.parker ?? ConditionLock()
         let pending = Pending<Result<String, KernelError>>(requestID: id, lock: lock)
         let job = ToolCallJob(entry: entry, arguments: arguments, pending: pending)
-        let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: [], kind: .toolCall(job))
+        let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: .empty, kind: .toolCall(job))
         switch entry.instance.mailbox.push(envelope, until: nil) {
         case .ok: entry.instance.messagesIn.increment()
         case .full: return .failure(KernelError(.full, "the queue of \(entry.instance.name) is full (\(entry.instance.mailbox.capacity) calls); retry later"))
