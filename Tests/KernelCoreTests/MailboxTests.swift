@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct MailboxTests {
     private func envelope(_ id: UInt64) -> Envelope {
-        Envelope(id: id, sender: .controlAPI, body: Array("m\(id)".utf8), kind: .message)
+        Envelope(id: id, sender: .controlAPI, body: MessageBody(Array("m\(id)".utf8)), kind: .message)
     }
 
     /// The ids of the next batch the receiver takes; nil once the mailbox is closed.
@@ -60,7 +60,7 @@ import Testing
     @Test func waitingSenderGetsInOnceTheReceiverTakesAMessage() async {
         let mailbox = Mailbox(capacity: 1)
         #expect(mailbox.push(envelope(1), until: nil) == .ok)
-        let sender = Task { await onThread { mailbox.push(Envelope(id: 2, sender: .controlAPI, body: [], kind: .message), until: deadline(afterMilliseconds: 10_000)) } }
+        let sender = Task { await onThread { mailbox.push(Envelope(id: 2, sender: .controlAPI, body: .empty, kind: .message), until: deadline(afterMilliseconds: 10_000)) } }
         await waitUntil { mailbox.waiters.senders == 1 }
         #expect(take(mailbox) == [1])
         #expect(await sender.value == .ok)
@@ -73,7 +73,7 @@ import Testing
         let flag = Flag()
         let sender = Task {
             await onThread {
-                mailbox.push(Envelope(id: 2, sender: .controlAPI, body: [], kind: .message), until: deadline(afterMilliseconds: 10_000)) { flag.value }
+                mailbox.push(Envelope(id: 2, sender: .controlAPI, body: .empty, kind: .message), until: deadline(afterMilliseconds: 10_000)) { flag.value }
             }
         }
         await waitUntil { mailbox.waiters.senders == 1 }

@@ -107,7 +107,7 @@ enum InstanceRunner {
                 flags: inference != nil ? AOS_MSG_INFERENCE
                     : envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
                 id: envelope.id,
-                from: UnsafePointer(envelope.sender.cName),
+                from: envelope.senderCName,
                 body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
                 inference: nil
             )

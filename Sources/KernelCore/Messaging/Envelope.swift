@@ -16,9 +16,29 @@ struct Envelope: Sendable {
     }
 
     let id: UInt64
-    let sender: SenderIdentity
+    /// Not retained by the envelope, so a message costs no reference counting
+    /// on two cores: the mailbox it is queued in keeps its sender alive
+    /// (`SenderPins`), and whoever makes one holds the sender until it is queued.
+    private let unretainedSender: Unmanaged<SenderIdentity>
     let body: MessageBody
     let kind: Kind
+
+    init(id: UInt64, sender: SenderIdentity, body: MessageBody, kind: Kind) {
+        self.id = id
+        self.unretainedSender = .passUnretained(sender)
+        self.body = body
+        self.kind = kind
+    }
+
+    var sender: SenderIdentity { unretainedSender.takeUnretainedValue() }
+
+    /// Identifies the sender without touching its reference count.
+    var senderKey: UnsafeMutableRawPointer { unretainedSender.toOpaque() }
+
+    /// The sender's NUL-terminated name, for `aos_message.from`, without a retain.
+    var senderCName: UnsafePointer<CChar> {
+        unretainedSender._withUnsafeGuaranteedRef { UnsafePointer($0.cName) }
+    }
 
     /// The reply slot of a request; nil for every other kind.
     var pendingReply: PendingReply? {

@@ -9,7 +9,8 @@ import Synchronization
 /// `batchLimit` (one lock round trip for many messages) and starts them one by
 /// one with `next()`, an atomic claim on the batch, so `close` can still take
 /// back every message not started, even while the receiver's handler is stuck:
-/// every message not handled is returned to its sender or logged.
+/// every message not handled is returned to its sender or logged. It keeps
+/// the senders of its messages alive (`SenderPins`) until they are handled.
 /// Thread-safe; `take` and `next` are for the receiver's thread only.
 final class Mailbox: @unchecked Sendable {
     private var limit: Int
@@ -22,6 +23,10 @@ final class Mailbox: @unchecked Sendable {
     private var inHand: [Envelope] = []
     /// How many of `inHand` the receiver has claimed; `close` moves it past the end.
     private let claimed = Atomic<Int>(0)
+    /// Messages queued and taken so far: the sequence numbers of `pins`.
+    private var pushed: UInt64 = 0
+    private var taken: UInt64 = 0
+    private var pins = SenderPins()
     private var closed = false
     private var receiverWaiting = false
     private var sendersWaiting = 0
@@ -97,8 +102,7 @@ final class Mailbox: @unchecked Sendable {
             if result == ETIMEDOUT && queue.count >= limit && !closed { return .full }
         }
         if closed { return .stopping }
-        queue.append(envelope)
-        if receiverWaiting { pthread_cond_signal(notEmpty) }
+        append(envelope)
         return .ok
     }
 
@@ -110,9 +114,17 @@ final class Mailbox: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if closed { return false }
+        append(envelope)
+        return true
+    }
+
+    /// Queues `envelope`, pins its sender and wakes the receiver if it waits. Under `mutex`.
+    @inline(__always)
+    private func append(_ envelope: Envelope) {
+        pins.pin(envelope, at: pushed)
+        pushed &+= 1
         queue.append(envelope)
         if receiverWaiting { pthread_cond_signal(notEmpty) }
-        return true
     }
 
     /// Messages the receiver takes at once at most.
@@ -130,7 +142,10 @@ final class Mailbox: @unchecked Sendable {
             receiverWaiting = false
         }
         if closed { return false }
+        // The batch before this one is handled: its senders may go.
+        pins.release(before: taken)
         let count = min(queue.count, Self.batchLimit)
+        taken &+= UInt64(count)
         inHand = Array(queue.prefix(count))
         queue.removeFirst(count)
         claimed.store(0, ordering: .releasing)
