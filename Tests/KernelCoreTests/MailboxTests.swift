@@ -30,6 +30,29 @@ import Testing
         #expect(take(mailbox) == Array(UInt64(Mailbox.batchLimit + 1)...100))
     }
 
+    /// Envelopes do not retain their sender: the mailbox keeps each sender alive
+    /// until the batch after its last message is taken, and not longer.
+    @Test func sendersLiveUntilTheirMessagesAreHandled() {
+        let mailbox = Mailbox(capacity: 8)
+        weak var gone: SenderIdentity?
+        do {
+            let sender = SenderIdentity(name: "brief", instanceID: 7)
+            gone = sender
+            for id in 1...2 {
+                #expect(mailbox.push(Envelope(id: UInt64(id), sender: sender, body: .empty, kind: .message), until: nil) == .ok)
+            }
+        }
+        #expect(gone != nil, "queued messages keep their sender")
+        #expect(mailbox.take())
+        #expect(mailbox.next()?.sender.name == "brief")
+        #expect(mailbox.next()?.sender.name == "brief")
+        #expect(mailbox.next() == nil)
+        #expect(gone != nil, "a batch being handled keeps its senders")
+        #expect(mailbox.push(envelope(3), until: nil) == .ok)
+        #expect(mailbox.take())
+        #expect(gone == nil, "once the next batch is taken, the sender is let go")
+    }
+
     @Test func closeTakesBackTheUnstartedRestOfTheReceiversBatch() {
         let mailbox = Mailbox(capacity: 8)
         for id in 1...4 { #expect(mailbox.push(envelope(UInt64(id)), until: nil) == .ok) }
