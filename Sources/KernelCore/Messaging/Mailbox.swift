@@ -18,10 +18,13 @@ final class Mailbox: @unchecked Sendable {
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue = Deque<Envelope>()
-    /// The batch the receiver took: replaced only by `take` (under `mutex`, on
-    /// the receiver's thread), read by `next` on that thread and by `close`.
-    private var inHand: [Envelope] = []
-    /// How many of `inHand` the receiver has claimed; `close` moves it past the end.
+    /// The batch the receiver took, moved out of `queue` into slots
+    /// `0..<inHandCount` by `take` (under `mutex`, on the receiver's thread).
+    /// Each slot is moved out once, by whoever claims it: `next` or `close`.
+    /// Allocated at the first `take`: an idle instance costs no batch memory.
+    private var inHand = UnsafeMutablePointer<Envelope>(bitPattern: 0)
+    private var inHandCount = 0
+    /// How many of `inHand` have been claimed; `close` moves it past the end.
     private let claimed = Atomic<Int>(0)
     /// Messages queued and taken so far: the sequence numbers of `pins`.
     private var pushed: UInt64 = 0
@@ -44,6 +47,11 @@ final class Mailbox: @unchecked Sendable {
     }
 
     deinit {
+        if let inHand {
+            let unclaimed = min(claimed.load(ordering: .acquiring), inHandCount)
+            (inHand + unclaimed).deinitialize(count: inHandCount - unclaimed)
+            inHand.deallocate()
+        }
         pthread_cond_destroy(notEmpty)
         pthread_cond_destroy(notFull)
         pthread_mutex_destroy(mutex)
@@ -146,8 +154,10 @@ final class Mailbox: @unchecked Sendable {
         pins.release(before: taken)
         let count = min(queue.count, Self.batchLimit)
         taken &+= UInt64(count)
-        inHand = Array(queue.prefix(count))
-        queue.removeFirst(count)
+        let batch = inHand ?? .allocate(capacity: Self.batchLimit)
+        inHand = batch
+        for slot in 0..<count { (batch + slot).initialize(to: queue.removeFirst()) }
+        inHandCount = count
         claimed.store(0, ordering: .releasing)
         if sendersWaiting > 0 { pthread_cond_broadcast(notFull) }
         return true
@@ -158,7 +168,7 @@ final class Mailbox: @unchecked Sendable {
     @inline(__always)
     func next() -> Envelope? {
         let index = claimed.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
-        return index < inHand.count ? inHand[index] : nil
+        return index < inHandCount ? (inHand.unsafelyUnwrapped + index).move() : nil
     }
 
     /// Stops accepting and delivering; returns the messages not started, oldest
@@ -167,8 +177,9 @@ final class Mailbox: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         closed = true
-        let firstUnclaimed = claimed.exchange(Int.max / 2, ordering: .acquiringAndReleasing)
-        let leftovers = Array(inHand.dropFirst(firstUnclaimed)) + Array(queue)
+        let firstUnclaimed = min(claimed.exchange(Int.max / 2, ordering: .acquiringAndReleasing), inHandCount)
+        var leftovers = (firstUnclaimed..<inHandCount).map { (inHand.unsafelyUnwrapped + $0).move() }
+        leftovers.append(contentsOf: queue)
         queue.removeAll()
         pthread_cond_broadcast(notEmpty)
         pthread_cond_broadcast(notFull)
