@@ -69,26 +69,30 @@ enum InstanceRunner {
 
     private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
 
+    /// Hands `envelope` to the plugin: a tool call to the tool, anything else
+    /// to `on_message`. Looks at the envelope's kind once: copying a kind with
+    /// a payload is the costliest part of a message.
     @inline(__always)
     private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?) {
-        let own = instance.own
-        if let pending = envelope.pendingReply {
-            own.outstanding[envelope.id] = pending
-        }
-        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
-        if case .toolCall(let job) = envelope.kind {
-            instance.services.tools.run(job, on: instance)
-            instance.handlerStartedAt.store(0, ordering: .relaxed)
-            if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
-                instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
-            }
+        var pending: PendingReply?
+        var inference: Result<InferenceResult, KernelError>?
+        switch envelope.kind {
+        case .message:
+            break
+        case .request(let reply, let delegation):
+            pending = reply
+            instance.own.outstanding[envelope.id] = reply
+            instance.own.delegation = delegation
+        case .inferenceResult(let outcome):
+            inference = outcome
+        case .toolCall(let job):
+            runToolCall(job, on: instance)
             return
         }
-        var inference: Result<InferenceResult, KernelError>?
-        if case .inferenceResult(let outcome) = envelope.kind { inference = outcome }
+        let own = instance.own
+        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
         own.handling = envelope.id
         own.handlingInferenceResult = inference != nil
-        if case .request(_, let delegation) = envelope.kind { own.delegation = delegation }
         defer {
             own.handling = 0
             own.delegation = nil
@@ -96,38 +100,59 @@ enum InstanceRunner {
         guard let handler else {
             instance.handlerStartedAt.store(0, ordering: .relaxed)
             instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")
-            if let pending = envelope.pendingReply, own.outstanding.removeValue(forKey: envelope.id) != nil {
-                pending.complete(.failure(.handlerFailed))
-            }
+            if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(.handlerFailed)) }
             return
         }
-        let status = envelope.body.withUnsafeBytes { body in
+        let flags = inference != nil ? AOS_MSG_INFERENCE : pending == nil ? 0 : AOS_MSG_REQUEST
+        let status = call(handler, with: envelope, flags: flags, inference: inference, on: instance)
+        handlerReturned(status, for: envelope, pending: pending, on: instance)
+    }
+
+    /// A call of one of this tool plugin's tools, on its own thread.
+    private static func runToolCall(_ job: ToolCallJob, on instance: Instance) {
+        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
+        instance.services.tools.run(job, on: instance)
+        instance.handlerStartedAt.store(0, ordering: .relaxed)
+        if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
+            instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
+        }
+    }
+
+    /// `on_message` with the envelope as an `aos_message`, whose body (and
+    /// inference result and trace) are lent for the call.
+    @inline(__always)
+    private static func call(
+        _ handler: Handler, with envelope: Envelope, flags: UInt32, inference: Result<InferenceResult, KernelError>?,
+        on instance: Instance
+    ) -> AOSStatus {
+        let state = instance.own.pluginState
+        return envelope.body.withUnsafeBytes { body in
             var message = aos_message(
-                struct_size: UInt32(MemoryLayout<aos_message>.size),
-                flags: inference != nil ? AOS_MSG_INFERENCE
-                    : envelope.pendingReply == nil ? 0 : AOS_MSG_REQUEST,
-                id: envelope.id,
-                from: envelope.senderCName,
+                struct_size: UInt32(MemoryLayout<aos_message>.size), flags: flags, id: envelope.id, from: envelope.senderCName,
                 body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
-                inference: nil
-            )
+                inference: nil)
             guard var result = inference.map(aos_infer_result.init(message:)) else {
-                return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
+                return AOSStatus(rawValue: handler(instance.handle, state, &message))
             }
-            // The trace is lent like the body: valid until on_message returns.
             var trace = Array(((try? inference?.get())?.traceJSON ?? "").utf8)
             return trace.withUnsafeMutableBufferPointer { trace in
                 if !trace.isEmpty { result.trace = aos_buffer(ptr: trace.baseAddress, len: trace.count) }
                 return withUnsafePointer(to: &result) { result in
                     message.inference = result
-                    return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
+                    return AOSStatus(rawValue: handler(instance.handle, state, &message))
                 }
             }
         }
+    }
+
+    /// Times the handler, brings a hung instance back, and fails the request of a handler that failed.
+    @inline(__always)
+    private static func handlerReturned(_ status: AOSStatus, for envelope: Envelope, pending: PendingReply?, on instance: Instance) {
+        let own = instance.own
         let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
-        // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         let elapsed = monotonicNanos() &- started
         own.handlerTally.record(nanoseconds: elapsed)
+        // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         if elapsed > instance.handlerDeadlineNanos.load(ordering: .relaxed),
            !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             let seconds = Double(elapsed) / 1e9
@@ -136,9 +161,7 @@ enum InstanceRunner {
         if status != .ok {
             instance.recordError("on_message returned \(status.name) for message \(envelope.id) from \(envelope.sender.name)")
             instance.log.append(.warn, .kernel, "on_message returned \(status) for message \(envelope.id) from \(envelope.sender.name)")
-            if let pending = envelope.pendingReply, own.outstanding.removeValue(forKey: envelope.id) != nil {
-                pending.complete(.failure(.handlerFailed))
-            }
+            if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(.handlerFailed)) }
         }
         if own.outstanding.count > own.outstandingSweepAt {
             own.outstanding = own.outstanding.filter { !$0.value.isCompleted }
