@@ -183,13 +183,13 @@ struct AgentOSD: AsyncParsableCommand {
         }
         let audit: AuditLog
         do {
-            audit = try AuditLog(path: home.auditLogPath)
+            audit = AuditLog(sink: try AuditFile(path: home.auditLogPath))
         } catch {
             FileHandle.standardError.write(Data("agentosd: \(error.message)\n".utf8))
             throw ExitCode.failure
         }
         let kernel = Kernel(
-            configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy,
+            configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine, policy: inference.policy,
             grants: policy, audit: audit)
         let engineDescription = engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" } ?? "none"
 
