@@ -36,7 +36,8 @@ let package = Package(
         // A strict JSON reader with exact 64-bit integers, for tool arguments and the control API.
         .target(name: "StrictJSON"),
 
-        // Process table, mailboxes, lifecycle, syscalls: pure logic, no sockets.
+        // Process table, mailboxes, lifecycle, syscalls: logic and small interfaces; no sockets,
+        // no files, no /proc, no thread creation (KernelPOSIX implements those interfaces).
         .target(
             name: "KernelCore",
             dependencies: [
@@ -62,7 +63,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher.
+        // The OS-specific parts: ELF checks, dlopen, the Plugins/ watcher, instance threads, the audit file.
         .target(
             name: "KernelPOSIX",
             dependencies: [

@@ -30,10 +30,11 @@ public final class Kernel: Sendable {
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
 
-    /// A kernel; with an `engine`, it starts serving inference requests at once.
-    /// Ids of messages and requests start at `configuration.firstID`.
+    /// A kernel that opens plugins through `loader` and runs each instance on a
+    /// thread from `threads`; with an `engine`, it starts serving inference
+    /// requests at once. Ids of messages and requests start at `configuration.firstID`.
     public init(
-        configuration: KernelConfiguration, loader: PluginLoading, logger: Logger,
+        configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
         grants: PolicySource? = nil, audit: AuditLog? = nil
     ) {
@@ -52,7 +53,7 @@ public final class Kernel: Sendable {
         capabilities = CapabilityService(table: table, audit: audit)
         quotas = QuotaService(table: table, scheduler: scheduler, configuration: configuration, logger: logger)
         lifecycle = PluginLifecycle(
-            configuration: configuration, logger: logger, loader: loader, table: table, ids: ids,
+            configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,
             capabilities: capabilities, policy: grants)
         engine?.start(serving: scheduler)

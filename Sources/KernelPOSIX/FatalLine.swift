@@ -108,7 +108,7 @@ struct FatalLine {
     /// tool runs on its caller's thread), else " on thread T, which is not a
     /// plugin's". `name` is a 16-byte scratch buffer owned like the line's.
     ///
-    /// Instance threads are named "aos:NAME" (InstanceRunner), cut to the 15
+    /// Instance threads are named "aos:NAME" (PluginLifecycle, POSIXThread), cut to the 15
     /// bytes Linux keeps, so a long instance name shows only its first 11 bytes.
     mutating func appendThread(nameBuffer name: UnsafeMutablePointer<CChar>) {
         precondition(Self.threadNamesPrepared, "FatalLine.prepareThreadNames() first")

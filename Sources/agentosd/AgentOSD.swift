@@ -127,7 +127,7 @@ struct AgentOSD: AsyncParsableCommand {
         if policyNow.plugins.isEmpty {
             logger.notice("no grants in \(home.policyPath): plugins hold no capabilities until granted")
         }
-        let audit = try Self.startup { try AuditLog(path: home.auditLogPath) }
+        let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
         let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
@@ -186,8 +186,8 @@ struct AgentOSD: AsyncParsableCommand {
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
         return Kernel(
-            configuration: settings, loader: loader, logger: logger, engine: engine, policy: inference.policy,
-            grants: grants, audit: audit)
+            configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
+            policy: inference.policy, grants: grants, audit: audit)
     }
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.

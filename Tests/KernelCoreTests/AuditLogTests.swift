@@ -1,4 +1,5 @@
 import Foundation
+import KernelPOSIX
 import Testing
 @testable import KernelCore
 
@@ -11,7 +12,7 @@ import Testing
     @Test func writesOneJSONObjectPerLineAndReadsThemBack() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let log = try AuditLog(path: path)
+        let log = AuditLog(sink: try AuditFile(path: path))
         log.record(AuditRecord(agent: "support", syscall: "tool_call", capability: "tool:admin.refund", decision: .deny, reason: "not held"))
         log.record(AuditRecord(agent: "support", syscall: "agentctl", capability: "infer", decision: .grant, reason: "granted"))
         log.record(AuditRecord(agent: "pinger", syscall: "infer", quota: "token_budget", decision: .deny, reason: "used up"))
@@ -36,7 +37,7 @@ import Testing
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "not json\n{\"half\":\n".write(toFile: path, atomically: false, encoding: .utf8)
-        let log = try AuditLog(path: path)
+        let log = AuditLog(sink: try AuditFile(path: path))
         log.record(AuditRecord(agent: "a", syscall: "send", capability: "send:b", decision: .deny, reason: "r"))
         #expect(log.records().map(\.agent) == ["a"])
         #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("not json\n"))
@@ -46,7 +47,7 @@ import Testing
     @Test func coalescesIdenticalDenialsWithinASecond() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let log = try AuditLog(path: path)
+        let log = AuditLog(sink: try AuditFile(path: path))
         let denial = AuditRecord(agent: "loop", syscall: "send", capability: "send:x", decision: .deny, reason: "not held")
         for step in 0..<1000 { log.record(denial, now: 10_000_000_000 + UInt64(step) * 100_000) }  // 0.1 s in all
         log.record(AuditRecord(agent: "loop", syscall: "send", capability: "send:y", decision: .deny, reason: "other"), now: 10_000_000_000)
@@ -65,13 +66,13 @@ import Testing
     @Test func grantsAreNeverCoalesced() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let log = try AuditLog(path: path)
+        let log = AuditLog(sink: try AuditFile(path: path))
         let grant = AuditRecord(agent: "a", syscall: "agentctl", capability: "infer", decision: .grant, reason: "r")
         for _ in 0..<5 { log.record(grant, now: 1) }
         #expect(log.records().count == 5)
     }
 
     @Test func refusesAPathItCannotOpen() {
-        #expect(throws: KernelError.self) { try AuditLog(path: "/nonexistent-dir/audit.jsonl") }
+        #expect(throws: KernelError.self) { try AuditFile(path: "/nonexistent-dir/audit.jsonl") }
     }
 }

@@ -1,6 +1,7 @@
 import CAgentOS
 import Dispatch
 import Foundation
+import KernelPOSIX
 import Logging
 @testable import KernelCore
 
@@ -123,5 +124,5 @@ func makeKernel(mailbox: Int = 16, handlerDeadline: Double = 10) -> Kernel {
     var configuration = KernelConfiguration(pluginCopiesPath: "/nonexistent")
     configuration.mailboxCapacity = mailbox
     configuration.handlerDeadline = handlerDeadline
-    return Kernel(configuration: configuration, loader: InProcessLoader(), logger: Logger(label: "test"))
+    return Kernel(configuration: configuration, loader: InProcessLoader(), threads: POSIXThreads(), logger: Logger(label: "test"))
 }

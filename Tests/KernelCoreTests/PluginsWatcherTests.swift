@@ -77,7 +77,7 @@ private final class WatchedFolder: Sendable {
         let loader = PluginLoader(copiesDirectory: root + "/copies")
         try loader.prepare()
         kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: loader.copiesDirectory), loader: loader,
+            configuration: KernelConfiguration(pluginCopiesPath: loader.copiesDirectory), loader: loader, threads: POSIXThreads(),
             logger: Logger(label: "watcher-test"))
         watcher = PluginsWatcher(directory: plugins, kernel: kernel, logger: Logger(label: "watcher-test"))
         (scannedSignal, scannedSink) = AsyncStream.makeStream(of: Void.self)

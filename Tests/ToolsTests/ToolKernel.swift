@@ -10,7 +10,7 @@ func makeToolKernel(handlerDeadline: Double = 10) throws -> Kernel {
     try loader.prepare()
     var configuration = KernelConfiguration(pluginCopiesPath: copies)
     configuration.handlerDeadline = handlerDeadline
-    return Kernel(configuration: configuration, loader: loader, logger: Logger(label: "tools-test"))
+    return Kernel(configuration: configuration, loader: loader, threads: POSIXThreads(), logger: Logger(label: "tools-test"))
 }
 
 /// `build/fixtures/NAME.so`, else `build/plugins/NAME.so` (built by `make test`).

@@ -16,7 +16,7 @@ import Testing
         let loader = PluginLoader(copiesDirectory: copies)
         try loader.prepare()
         let kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
+            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, threads: POSIXThreads(),
             logger: Logger(label: "loop-test"), engine: engine)
         _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
         _ = try await kernel.lifecycle.load(path: pluginPath("tooltypes"))
@@ -179,9 +179,9 @@ import Testing
         let copies = NSTemporaryDirectory() + "agentos-loop-\(UUID().uuidString)"
         let loader = PluginLoader(copiesDirectory: copies)
         try loader.prepare()
-        let audit = try AuditLog(path: copies + "/audit.jsonl")
+        let audit = AuditLog(sink: try AuditFile(path: copies + "/audit.jsonl"))
         let kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader,
+            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, threads: POSIXThreads(),
             logger: Logger(label: "loop-test"), engine: engine, audit: audit)
         _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
         _ = try await kernel.lifecycle.load(path: pluginPath("capsprobe"), name: "probe", grants: [.infer, .tool("calculator.add")])

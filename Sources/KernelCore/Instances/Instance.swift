@@ -66,17 +66,17 @@ public final class Instance: @unchecked Sendable {
     let messageBytesQuota = Atomic<Int>(.max)
     /// A handler running longer than this marks the instance hung (handler_deadline_ms, else the kernel's).
     let handlerDeadlineNanos: Atomic<UInt64>
-    /// The CPU-time clock of the instance's thread (-1 until it starts), and its CPU time, stored as it ends.
-    let cpuClock = Atomic<Int32>(-1)
-    let finalCPUNanos = Atomic<UInt64>(0)
     /// Messages delivered to it; written by its senders' threads, so apart from what its own thread writes.
     let messagesIn = PaddedCounter()
     /// Messages it sent; written only by its own thread.
     let messagesOut = PaddedCounter()
     /// Monotonic ns when the running handler started; 0 when idle.
     let handlerStartedAt = Atomic<UInt64>(0)
-    /// The instance's thread, set by that thread before `init`.
-    let thread = Atomic<UInt>(0)
+    /// The OS thread the instance runs on (made at load, started by `InstanceRunner`).
+    let thread: any InstanceThread
+    /// The calling thread's `pthread_self()` as its own thread sees it, set by
+    /// that thread before `init`: `isOwnThread` compares against it.
+    let threadID = Atomic<UInt>(0)
     /// Set once unload begins: new syscalls and blocked ones return AOS_ESTOPPING.
     let stopRequested = Atomic<Bool>(false)
     /// State only the instance's own thread reads and writes.
@@ -93,8 +93,9 @@ public final class Instance: @unchecked Sendable {
     init(
         id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
         grants: CapabilitySet, origin: InstanceSummary.Origin, services: SyscallServices,
-        configuration: KernelConfiguration, audit: AuditLog?
+        configuration: KernelConfiguration, audit: AuditLog?, thread: any InstanceThread
     ) {
+        self.thread = thread
         self.grants = Mutex(grants)
         self.checksPolicy = configuration.checksPolicy
         self.maxMessageBytes = configuration.maxMessageBytes
@@ -130,7 +131,7 @@ public final class Instance: @unchecked Sendable {
 
     /// True when the caller runs on this instance's own thread.
     @inline(__always)
-    var isOwnThread: Bool { thread.load(ordering: .relaxed) == pthread_self() }
+    var isOwnThread: Bool { threadID.load(ordering: .relaxed) == pthread_self() }
 
     public var state: InstanceState { stateLock.withLock { _state } }
     public var lastError: String? { stateLock.withLock { _lastError } }

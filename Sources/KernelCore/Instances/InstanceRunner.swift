@@ -5,28 +5,15 @@ import Glibc
 /// The body of an instance's OS thread: `init`, then one `on_message` per
 /// mailbox message in order, then `stop`. Nothing here runs on another thread.
 enum InstanceRunner {
-    /// Starts the thread. `initDone` receives `init`'s status once it returns.
-    /// Throws when the OS refuses a thread. The thread is joined by the kernel's reaper.
+    /// Starts the instance's thread (`Instance.thread`). `initDone` receives
+    /// `init`'s status once it returns. Throws when the OS refuses a thread.
+    /// The thread is joined by the kernel's reaper.
     static func start(_ instance: Instance, initDone: @escaping @Sendable (AOSStatus) -> Void) throws(KernelError) {
-        let body = ThreadBody { run(instance, initDone: initDone) }
-        let argument = Unmanaged.passRetained(body).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let body = Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue()
-            body.run()
-            return nil
-        }, argument)
-        guard result == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(argument).release()
-            throw KernelError(.internal, "cannot start a thread for \(instance.name): \(String(cString: strerror(result)))")
-        }
+        try instance.thread.start { run(instance, initDone: initDone) }
     }
 
     private static func run(_ instance: Instance, initDone: @Sendable (AOSStatus) -> Void) {
-        instance.thread.store(pthread_self(), ordering: .relaxed)
-        var clock = clockid_t()
-        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { instance.cpuClock.store(clock, ordering: .relaxed) }
-        nameCurrentThread("aos:" + instance.name)
+        instance.threadID.store(pthread_self(), ordering: .relaxed)
         let descriptor = instance.image.descriptor.pointee
         let services = instance.services
         let own = instance.own
@@ -43,7 +30,6 @@ enum InstanceRunner {
             instance.log.append(.error, .kernel, "init failed: \(initStatus)")
             initDone(initStatus)
             own.lastReceiver = nil
-            instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
             services.lifecycle.threadFinished(instance, finalState: .failed)
             return
         }
@@ -63,7 +49,6 @@ enum InstanceRunner {
         own.outstanding.removeAll()
         instance.toolGate.closeAndWait()
         descriptor.stop?(instance.handle, own.pluginState)
-        instance.finalCPUNanos.store(threadCPUNanos(), ordering: .relaxed)
         services.lifecycle.threadFinished(instance, finalState: .stopped)
     }
 
@@ -168,26 +153,4 @@ enum InstanceRunner {
             own.outstandingSweepAt = max(4096, own.outstanding.count * 2)
         }
     }
-}
-
-/// The calling thread's CPU time in ns.
-private func threadCPUNanos() -> UInt64 {
-    var time = timespec()
-    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}
-
-/// Names the calling thread for `top -H` and debuggers (15 bytes at most, as Linux allows).
-private func nameCurrentThread(_ name: String) {
-    let file = open("/proc/thread-self/comm", O_WRONLY)
-    guard file >= 0 else { return }
-    let bytes = Array(name.utf8.prefix(15))
-    _ = write(file, bytes, bytes.count)
-    close(file)
-}
-
-/// Carries the thread's closure through `pthread_create`'s `void *`.
-private final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

@@ -6,7 +6,7 @@ import Synchronization
 import Tools
 
 /// Loads and unloads plugin instances: opens files through the loader, starts
-/// instance threads, stops them, and closes libraries only once no thread can
+/// instance threads (made by `InstanceThreading`), stops them, and closes libraries only once no thread can
 /// run their code. Also serves `plugin_load` and `plugin_unload`.
 ///
 /// Thread-safe: `load` and `unload` may run concurrently from any task;
@@ -16,6 +16,7 @@ public final class PluginLifecycle: Sendable {
     let configuration: KernelConfiguration
     let logger: Logger
     private let loader: PluginLoading
+    private let threads: InstanceThreading
     let table: InstanceTable
     private let ids: IdentifierMint
     private let messages: MessageRouter
@@ -31,13 +32,15 @@ public final class PluginLifecycle: Sendable {
     private let nameFreedHandlers = Mutex<[@Sendable (String) -> Void]>([])
 
     init(
-        configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, table: InstanceTable,
+        configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, threads: InstanceThreading,
+        table: InstanceTable,
         ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
         quotas: QuotaService, capabilities: CapabilityService, policy: PolicySource?
     ) {
         self.configuration = configuration
         self.logger = logger
         self.loader = loader
+        self.threads = threads
         self.table = table
         self.ids = ids
         self.messages = messages
@@ -92,7 +95,8 @@ public final class PluginLifecycle: Sendable {
         for capability in extraGrants { grants.insert(capability) }
         let instance = Instance(
             id: ids.mint(), name: name, image: image, config: config, priority: priority, tools: declared,
-            grants: grants, origin: origin, services: services, configuration: configuration, audit: capabilities.audit)
+            grants: grants, origin: origin, services: services, configuration: configuration, audit: capabilities.audit,
+            thread: threads.makeThread(named: "aos:" + name))
         guard instance.attachHandle() else {
             image.close()
             throw KernelError(.internal, "cannot load \(path): the kernel runs as many instances as it can hold")
@@ -260,7 +264,7 @@ public final class PluginLifecycle: Sendable {
     func threadFinished(_ instance: Instance, finalState: InstanceState) {
         tools.registry.unregister(instance)
         reaper.async { [self] in
-            pthread_join(instance.thread.load(ordering: .relaxed), nil)
+            instance.thread.join()
             instance.detachHandle()
             instance.image.close()
             instance.log.append(.info, .kernel, finalState == .failed ? "failed; library closed" : "stopped; library closed")

@@ -1,4 +1,3 @@
-import Glibc
 import Metrics
 
 /// One instance's quotas as the kernel keeps them: the limits, the bucket
@@ -65,13 +64,5 @@ extension Instance {
     }
 
     /// CPU time of the instance's thread so far (its final figure once it ended).
-    var cpuNanos: UInt64 {
-        let final = finalCPUNanos.load(ordering: .relaxed)
-        let clock = cpuClock.load(ordering: .relaxed)
-        guard final == 0, clock != -1 else { return final }
-        var time = timespec()
-        // A clock of an ended thread fails (EINVAL) rather than read freed memory.
-        guard clock_gettime(clock, &time) == 0 else { return finalCPUNanos.load(ordering: .relaxed) }
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    var cpuNanos: UInt64 { thread.cpuNanos }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Synchronization
 
 /// One line of the audit log.
@@ -41,33 +40,25 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// The append-only audit log: JSON Lines in one file, opened with O_APPEND,
-/// one `write` per record. Records are written in order on a serial queue, so
-/// a syscall never waits for the disk.
+/// The append-only audit log: JSON Lines in a sink (`AuditFile` in
+/// KernelPOSIX), one line per record. Records are appended in order on a
+/// serial queue, so a syscall never waits for the disk.
 ///
 /// A loop that is denied the same thing over and over does not flood the
-/// file: an identical denial (agent, syscall, capability, quota, reason) within a
+/// log: an identical denial (agent, syscall, capability, quota, reason) within a
 /// second of the last one written is only counted, and the next one written
 /// carries the count in `repeated` (`flush` writes pending counts).
 /// Thread-safe.
 public final class AuditLog: Sendable {
-    public let path: String
-    private let descriptor: Int32
+    private let sink: any AuditSink
     private let queue = DispatchQueue(label: "agentos.audit")
     private let lastWritten = Mutex<[String: (at: UInt64, suppressed: Int, record: AuditRecord)]>([:])
     static let coalescingNanos: UInt64 = 1_000_000_000
 
-    /// Opens (creating, mode 0600) the log at `path`. Throws `.internal` naming the file and the errno.
-    public init(path: String) throws(KernelError) {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw KernelError(.internal, "cannot open the audit log \(path): \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        self.descriptor = descriptor
+    /// A log that appends its lines to `sink`, after what the sink already holds.
+    public init(sink: any AuditSink) {
+        self.sink = sink
     }
-
-    deinit { close(descriptor) }
 
     /// Appends `record` (or counts it, when it repeats a denial written under a second ago).
     public func record(_ record: AuditRecord, now: UInt64 = monotonicNanos()) {
@@ -92,7 +83,7 @@ public final class AuditLog: Sendable {
     }
 
     /// Writes the counts of denials left out since their last record, then
-    /// waits until everything recorded so far is in the file.
+    /// waits until everything recorded so far is in the sink.
     public func flush() {
         let pending: [AuditRecord] = lastWritten.withLock { last in
             var pending: [AuditRecord] = []
@@ -110,12 +101,12 @@ public final class AuditLog: Sendable {
         queue.sync {}
     }
 
-    /// The records in the file, oldest first: only `agent`'s when given, only
+    /// The records in the sink, oldest first: only `agent`'s when given, only
     /// those at or after `since` when given, at most the last `limit`.
     /// Lines that are not records (a torn write, a hand edit) are skipped.
     public func records(agent: String? = nil, since: Date? = nil, limit: Int = 10_000) -> [AuditRecord] {
         flush()
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        guard let data = sink.contents() else { return [] }
         let decoder = Self.decoder
         var records: [AuditRecord] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -131,17 +122,7 @@ public final class AuditLog: Sendable {
         guard var encoded = try? Self.encoder.encode(record) else { return }
         encoded.append(UInt8(ascii: "\n"))
         let line = encoded
-        queue.async { [descriptor] in
-            line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 && errno == EINTR { continue }
-                    guard written > 0 else { return }
-                    offset += written
-                }
-            }
-        }
+        queue.async { [sink] in sink.append(line) }
     }
 
     /// "2026-11-25T10:45:55.123Z".

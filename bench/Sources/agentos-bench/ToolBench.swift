@@ -64,7 +64,7 @@ struct ToolBench {
         let copies = NSTemporaryDirectory() + "agentos-bench-tools-\(getpid())"
         let loader = PluginLoader(copiesDirectory: copies)
         try loader.prepare()
-        let kernel = Kernel(configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, logger: Logger(label: "bench"))
+        let kernel = Kernel(configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, threads: POSIXThreads(), logger: Logger(label: "bench"))
         _ = try await kernel.lifecycle.load(path: "\(plugins)/calculator.so")
         defer { Task { await kernel.lifecycle.shutdown(timeout: 5) } }
 
@@ -120,7 +120,7 @@ struct ToolBench {
             try loader.prepare()
             var configuration = KernelConfiguration(pluginCopiesPath: copies)
             configuration.checksPolicy = checks
-            let kernel = Kernel(configuration: configuration, loader: loader, logger: Logger(label: "bench"))
+            let kernel = Kernel(configuration: configuration, loader: loader, threads: POSIXThreads(), logger: Logger(label: "bench"))
             _ = try await kernel.lifecycle.load(path: "\(plugins)/calculator.so")
             _ = try await kernel.lifecycle.load(path: "\(baselines)/toolbench.so", grants: [.tool("calculator.add")])
             _ = try kernel.quotas.set("tool_calls_per_minute", "1M", for: "toolbench")
