@@ -13,8 +13,8 @@ import Synchronization
 /// `driver` says who runs the steps: the test (`step()`, `runUntilIdle()`, on
 /// virtual time that advances `stepNanos` a step), or a thread of the engine's
 /// own whenever there is work (on the monotonic clock), for a `Kernel` serving
-/// agents. `sequences`, `plans` and `now` belong to whoever steps: read them
-/// only while the test drives. `taken`, `turns` and `stats()` are thread-safe.
+/// agents. `sequences` and `plans` belong to whoever steps: read them only
+/// while the test drives. The rest is thread-safe.
 public final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
     /// Who runs the engine's steps.
     public enum Driver: Sendable {
