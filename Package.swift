@@ -52,7 +52,7 @@ let package = Package(
         // Makefile links the libraries beside the development binaries (SwiftPM gives them
         // `$ORIGIN`), and `make install` gives the installed ones `$ORIGIN/../lib/agentos`.
         .systemLibrary(name: "CLlama", pkgConfig: "llama"),
-        // Inference engines: embedded llama.cpp, OpenAI-compatible HTTP, a simulated one for tests.
+        // Inference engines: embedded llama.cpp and OpenAI-compatible HTTP.
         .target(
             name: "Engines",
             dependencies: [
@@ -136,13 +136,25 @@ let package = Package(
             ],
             path: "bench/Sources/agentos-bench"
         ),
+        // What the unit tests share: the simulated engine, in-process plugins, the test kernels,
+        // waitUntil. Never Engines or CLlama: the kernel's unit tests build without llama.cpp.
+        .target(
+            name: "AgentOSTesting",
+            dependencies: ["KernelCore", "KernelPOSIX", "CAgentOS", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AgentOSTesting"
+        ),
+        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelPOSIX", "AgentOSTesting", "StrictJSON"]),
         .testTarget(
-            name: "KernelCoreTests",
+            name: "KernelPOSIXTests",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "PolicyFile", "CAgentOS",
+                "KernelPOSIX", "KernelCore", "AgentOSTesting", "CAgentOS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "PolicyFileTests", dependencies: ["PolicyFile", "KernelCore"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(name: "ToolsTests", dependencies: ["Tools", "CAgentOS"]),
+        .testTarget(name: "EnginesTests", dependencies: ["Engines", "KernelCore", "CLlama", "AgentOSTesting"]),
         .testTarget(
             name: "ControlServerTests",
             dependencies: [
@@ -150,19 +162,11 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ControlAPI", "ControlClient", "StrictJSON"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "ControlAPI", "ControlClient", "StrictJSON", "AgentOSTesting"]
+        ),
         .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
-        .testTarget(
-            name: "ToolsTests",
-            dependencies: [
-                "Tools", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "EnginesTests",
-            dependencies: ["Engines", "KernelCore", "CLlama"]
-        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ControlAPI", "ControlClient", "StrictJSON", "agentosd", "agentctl"]

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Engines
 import Foundation
 import KernelCore
@@ -7,25 +8,6 @@ import Testing
 /// The OpenAI-compatible engine against scripted servers that fail in every
 /// way a remote engine can, and against a real llama-server.
 @Suite(.serialized) struct OpenAIEngineTests {
-    /// Collects what the engine delivers for one request.
-    final class Sink: InferenceSink, Sendable {
-        private let state = Mutex<(pieces: [String], outcome: Result<InferenceResult, KernelError>?)>(([], nil))
-
-        func received(_ piece: String) { state.withLock { $0.pieces.append(piece) } }
-        func finished(_ outcome: Result<InferenceResult, KernelError>) { state.withLock { $0.outcome = outcome } }
-        var pieces: [String] { state.withLock { $0.pieces } }
-
-        /// The outcome, waiting up to `seconds` for it without blocking a thread.
-        func outcome(within seconds: Double) async -> Result<InferenceResult, KernelError>? {
-            let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-            while monotonicNanos() < deadline {
-                if let outcome = state.withLock({ $0.outcome }) { return outcome }
-                try? await Task.sleep(nanoseconds: 5_000_000)
-            }
-            return state.withLock { $0.outcome }
-        }
-    }
-
     /// An engine serving a FIFO scheduler.
     final class Harness: Sendable {
         let scheduler = InferenceScheduler(policy: .fifo)
@@ -37,8 +19,8 @@ import Testing
             engine.start(serving: scheduler)
         }
 
-        func submit(_ parameters: InferenceParameters) throws -> (InferenceRequest, Sink) {
-            let sink = Sink()
+        func submit(_ parameters: InferenceParameters) throws -> (InferenceRequest, Recorder) {
+            let sink = Recorder()
             let request = InferenceRequest(
                 id: nextID.add(1, ordering: .relaxed).oldValue, agent: "t", owner: 0, priority: 0,
                 parameters: parameters, submittedAt: monotonicNanos(), sink: sink)
@@ -47,7 +29,7 @@ import Testing
         }
 
         /// Submits `parameters` and waits for the outcome.
-        func run(_ parameters: InferenceParameters, within seconds: Double = 60) async throws -> (Result<InferenceResult, KernelError>, Sink) {
+        func run(_ parameters: InferenceParameters, within seconds: Double = 60) async throws -> (Result<InferenceResult, KernelError>, Recorder) {
             let (_, sink) = try submit(parameters)
             return (try #require(await sink.outcome(within: seconds), "no outcome within \(seconds) s"), sink)
         }
@@ -102,15 +84,6 @@ import Testing
         MisbehavingServer.eventStream([chunk("Hi"), chunk(nil, finish: "stop"), usage(prompt: 3, completion: 1), "[DONE]"]))
 
     static let headOfStream = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
-
-    /// Polls `condition` every 10 ms for up to `seconds`; throws when it never holds.
-    static func waitUntil(seconds: Double = 10, _ condition: () -> Bool) async throws {
-        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-        while !condition() {
-            guard monotonicNanos() < deadline else { throw POSIXError(.ETIMEDOUT) }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-    }
 }
 
 // MARK: Scripted servers
@@ -183,7 +156,7 @@ extension OpenAIEngineTests {
         @Test func sendsTheBodyPreparedWhenTheRequestWasSubmitted() async throws {
             let server = try MisbehavingServer([goodReply])
             try await withEngine(configuration(server.baseURL)) { harness in
-                let sink = Sink()
+                let sink = Recorder()
                 let request = InferenceRequest(
                     id: 99, agent: "t", owner: 0, priority: 0, parameters: prompt("parameters seen by the engine thread"),
                     submittedAt: monotonicNanos(), sink: sink)
@@ -277,7 +250,7 @@ extension OpenAIEngineTests {
             let server = try MisbehavingServer([.stall(headOfStream + "data: \(chunk("Hel"))\n\n")])
             try await withEngine(configuration(server.baseURL)) { harness in
                 let (request, sink) = try harness.submit(prompt("hi"))
-                try await waitUntil { sink.pieces == ["Hel"] }
+                try #require(await waitUntil { sink.pieces == ["Hel"] })
                 let cancelled = monotonicNanos()
                 request.cancel()
                 let result = try #require(await sink.outcome(within: 5)).get()
@@ -290,14 +263,16 @@ extension OpenAIEngineTests {
             let server = try MisbehavingServer([.stall(headOfStream)])
             try await withEngine(configuration(server.baseURL, slots: 2)) { harness in
                 let submitted = try (0..<3).map { _ in try harness.submit(prompt("hi")) }
-                try await waitUntil { harness.engine.stats().activeSequences == 2 && harness.scheduler.queueLength == 1 }
+                try #require(await waitUntil { harness.engine.stats().activeSequences == 2 && harness.scheduler.queueLength == 1 })
+                // What is under test is that nothing happens: the dispatcher must not take the third
+                // while both slots are busy, which only a span of time can show.
                 try await Task.sleep(nanoseconds: 300_000_000)
                 #expect(harness.engine.stats().activeSequences == 2 && harness.scheduler.queueLength == 1)
                 for (request, _) in submitted { request.cancel() }
                 for (_, sink) in submitted {
                     #expect(try #require(await sink.outcome(within: 5)).get().finishReason == .cancelled)
                 }
-                try await waitUntil { harness.engine.stats().activeSequences == 0 }
+                try #require(await waitUntil { harness.engine.stats().activeSequences == 0 })
             }
         }
 
@@ -305,7 +280,7 @@ extension OpenAIEngineTests {
             let server = try MisbehavingServer([.stall(headOfStream)])
             let harness = Harness(configuration(server.baseURL))
             let (_, sink) = try harness.submit(prompt("hi"))
-            try await waitUntil { harness.engine.stats().activeSequences == 1 }
+            try #require(await waitUntil { harness.engine.stats().activeSequences == 1 })
             let started = monotonicNanos()
             await harness.shutdown()
             #expect(monotonicNanos() - started < 3_000_000_000)
@@ -375,7 +350,7 @@ extension OpenAIEngineTests {
     static func exchange(_ parameters: InferenceParameters, replying events: [String]) async throws
         -> (outcome: Result<InferenceResult, KernelError>, pieces: [String], body: [String: Any]) {
         let server = try MisbehavingServer([.send(MisbehavingServer.eventStream(events + ["[DONE]"]))])
-        var ran: (Result<InferenceResult, KernelError>, Sink)?
+        var ran: (Result<InferenceResult, KernelError>, Recorder)?
         try await withEngine(configuration(server.baseURL)) { harness in ran = try await harness.run(parameters) }
         let (outcome, sink) = try #require(ran)
         let request = try #require(server.requests.first)
@@ -539,7 +514,7 @@ extension OpenAIEngineTests {
             server.standardError = FileHandle.nullDevice
             try server.run()
             do {
-                try await waitUntil(seconds: 60) { server.isRunning && status(of: "/health", port: port) == 200 }
+                try #require(await waitUntil(within: 60) { server.isRunning && status(of: "/health", port: port) == 200 })
                 var settings = configuration("http://127.0.0.1:\(port)/v1", slots: 2)
                 settings.contextTokens = 2048
                 try await OpenAIEngineTests.withEngine(settings, body)
@@ -580,7 +555,7 @@ extension OpenAIEngineTests {
         /// SIGTERM, then SIGKILL to the process group `timeout` leads if it lingers.
         private static func stop(_ server: Process) async {
             server.terminate()
-            try? await waitUntil(seconds: 5) { !server.isRunning }
+            _ = await waitUntil(within: 5) { !server.isRunning }
             if server.isRunning { kill(-server.processIdentifier, SIGKILL) }
         }
 
@@ -667,7 +642,7 @@ extension OpenAIEngineTests {
         @Test func cancellingMidStreamFinishesAsCancelledQuickly() async throws {
             try await LlamaServer.withEngine { harness in
                 let (request, sink) = try harness.submit(prompt("Write a very long story about a dragon.", maxTokens: 1500))
-                try await waitUntil(seconds: 60) { sink.pieces.count >= 3 }
+                try #require(await waitUntil(within: 60) { sink.pieces.count >= 3 })
                 let cancelled = monotonicNanos()
                 request.cancel()
                 let result = try #require(await sink.outcome(within: 5)).get()
@@ -716,12 +691,9 @@ extension OpenAIEngineTests {
             try await LlamaServer.withEngine { harness in
                 let submitted = try (0..<6).map { try harness.submit(prompt("Count from \($0) to \($0 + 5).", maxTokens: 16)) }
                 var mostInFlight = 0
-                var finished = 0
-                let deadline = monotonicNanos() + 120_000_000_000
-                while finished < 6 && monotonicNanos() < deadline {
+                _ = await waitUntil(within: 120) {
                     mostInFlight = max(mostInFlight, harness.engine.stats().activeSequences)
-                    finished = submitted.count { $0.0.isFinished }
-                    try await Task.sleep(nanoseconds: 10_000_000)
+                    return submitted.allSatisfy { $0.0.isFinished }
                 }
                 #expect(mostInFlight == 2)
                 for (_, sink) in submitted {

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import ControlAPI
 import ControlClient
 import Foundation
@@ -6,6 +7,8 @@ import Testing
 @testable import Evaluation
 
 /// A stand-in agent: answers each input with `answer`, counts how many are in flight.
+/// It holds every answer until `overlap` inputs have been in flight at once (for
+/// at most 10 s), so a test sees concurrent cases overlap without guessing how long they take.
 final class FakeAgent: AgentConnection {
     private struct State {
         var inFlight = 0
@@ -15,9 +18,11 @@ final class FakeAgent: AgentConnection {
     private let state = Mutex(State())
     let answer: @Sendable (String) async throws -> String
     let loaded: Bool
+    let overlap: Int
 
-    init(loaded: Bool = true, answer: @escaping @Sendable (String) async throws -> String) {
+    init(loaded: Bool = true, overlap: Int = 1, answer: @escaping @Sendable (String) async throws -> String) {
         self.loaded = loaded
+        self.overlap = overlap
         self.answer = answer
     }
 
@@ -35,7 +40,7 @@ final class FakeAgent: AgentConnection {
             $0.asked.append(input)
         }
         defer { state.withLock { $0.inFlight -= 1 } }
-        try await Task.sleep(for: .milliseconds(20))
+        _ = await waitUntil { mostInFlight >= overlap }
         let reply = try await answer(input)
         return SendResponse(messageId: 1, reply: reply, elapsedSeconds: 0.5, inferenceRequests: [UInt64(input.count)])
     }
@@ -58,7 +63,7 @@ final class FakeAgent: AgentConnection {
     }
 
     @Test func casesRunAtMostConcurrencyAtOnceAndComeBackInOrder() async throws {
-        let agent = FakeAgent { $0.hasPrefix("good") ? "ok" : "nope" }
+        let agent = FakeAgent(overlap: 3) { $0.hasPrefix("good") ? "ok" : "nope" }
         let inputs = (0..<12).map { $0 % 3 == 0 ? "bad \($0)" : "good \($0)" }
         let done = Mutex(0)
         let results = try await Runner(connection: agent, concurrency: 3).run(Self.suite(inputs)) { _, count, total in

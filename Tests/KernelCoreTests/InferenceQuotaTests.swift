@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Synchronization
 import Testing
 @testable import KernelCore

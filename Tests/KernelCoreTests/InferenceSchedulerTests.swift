@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Testing
 @testable import KernelCore
 

@@ -1,5 +1,6 @@
-import Testing
+import AgentOSTesting
 import KernelCore
+import Testing
 
 /// `LastError`, behind the `last_error` syscall: per thread, the reason of the
 /// last failed syscall, never an older failure's, never NULL.

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Testing
 @testable import KernelCore
 
@@ -84,7 +85,7 @@ import Testing
         let mailbox = Mailbox(capacity: 1)
         #expect(mailbox.push(envelope(1), until: nil) == .ok)
         let sender = Task { await onThread { mailbox.push(Envelope(id: 2, sender: .controlAPI, body: .empty, kind: .message), until: deadline(afterMilliseconds: 10_000)) } }
-        await waitUntil { mailbox.waiters.senders == 1 }
+        #expect(await waitUntil { mailbox.waiters.senders == 1 })
         #expect(take(mailbox) == [1])
         #expect(await sender.value == .ok)
         #expect(take(mailbox) == [2])
@@ -99,7 +100,7 @@ import Testing
                 mailbox.push(Envelope(id: 2, sender: .controlAPI, body: .empty, kind: .message), until: deadline(afterMilliseconds: 10_000)) { flag.value }
             }
         }
-        await waitUntil { mailbox.waiters.senders == 1 }
+        #expect(await waitUntil { mailbox.waiters.senders == 1 })
         flag.value = true
         mailbox.wakeSenders()
         #expect(await sender.value == .stopping)
@@ -116,7 +117,7 @@ import Testing
     @Test func closeWakesABlockedReceiver() async {
         let mailbox = Mailbox(capacity: 4)
         let receiver = Task { await onThread { take(mailbox) == nil } }
-        await waitUntil { mailbox.waiters.receiver }
+        #expect(await waitUntil { mailbox.waiters.receiver })
         _ = mailbox.close()
         #expect(await receiver.value)
     }

@@ -1,3 +1,5 @@
+import AgentOSTesting
+import Dispatch
 import Testing
 @testable import KernelCore
 
@@ -18,18 +20,27 @@ import Testing
 
     @Test func blockedWaiterWakesOnReply() async {
         let pending = PendingReply(requestID: 1, lock: ConditionLock())
-        let waiter = Task { await onThread { pending.wait(until: nil) { false } } }
-        try? await Task.sleep(nanoseconds: 20_000_000)
+        // `interrupted` is first asked under the lock that the wait then releases: once it has
+        // been asked, `complete` can take the lock only when the waiter is blocked.
+        let asked = DispatchSemaphore(value: 0)
+        let waiter = Task {
+            await onThread {
+                pending.wait(until: nil) {
+                    asked.signal()
+                    return false
+                }
+            }
+        }
+        await onThread { asked.wait() }
         pending.complete(.success(Array("pong".utf8)))
         #expect(await waiter.value == .success(Array("pong".utf8)))
     }
 
     @Test func asyncWaiterGetsTheOutcome() async {
         let pending = PendingReply(requestID: 1, lock: ConditionLock())
-        Task.detached {
-            try? await Task.sleep(nanoseconds: 10_000_000)
-            pending.complete(.failure(.stopping))
-        }
-        #expect(await pending.value() == .failure(.stopping))
+        let waiter = Task { await pending.value() }
+        #expect(await waitUntil { pending.isAwaited })
+        pending.complete(.failure(.stopping))
+        #expect(await waiter.value == .failure(.stopping))
     }
 }

@@ -25,6 +25,9 @@ final class Pending<Outcome: Sendable>: @unchecked Sendable {
 
     var isCompleted: Bool { lock.withLock { outcome != nil } }
 
+    /// Whether a task is suspended in `value()`, waiting for the outcome.
+    var isAwaited: Bool { lock.withLock { continuation != nil } }
+
     /// Records `result` unless the request already has an outcome; wakes the waiter.
     /// Returns whether `result` became the outcome.
     @discardableResult

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Foundation
 import KernelCore
 import StrictJSON
@@ -62,7 +63,7 @@ struct ToolArgumentFuzzTests {
     }
 
     @Test func tenThousandRandomArgumentObjects() async throws {
-        let kernel = try makeToolKernel()
+        let kernel = try TestKernel.withPluginFiles()
         for plugin in ["calculator", "catalog", "clock"] { _ = try await kernel.lifecycle.load(path: pluginPath(plugin)) }
         let tools = kernel.tools.toolDescriptions().map(\.name)
         #expect(tools.count == 8)

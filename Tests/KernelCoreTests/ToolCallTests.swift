@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Foundation
 import KernelCore
 import StrictJSON
@@ -9,7 +10,7 @@ import Testing
     let kernel: Kernel
 
     init() async throws {
-        kernel = try makeToolKernel()
+        kernel = try TestKernel.withPluginFiles()
         _ = try await kernel.lifecycle.load(path: pluginPath("tooltypes"))
     }
 
@@ -152,10 +153,10 @@ import Testing
         let kernel = self.kernel
         let plugin = try #require(kernel.instance(named: "tooltypes"))
         async let slow = onThread { kernel.tools.callTool("tooltypes.sleep_ms", arguments: #"{"ms": 2000}"#, deadline: nil) }
-        #expect(try await eventually { plugin.summary().messagesIn == 1 })
+        #expect(await waitUntil { plugin.summary().messagesIn == 1 })
         async let queued = onThread { kernel.tools.callTool("tooltypes.echo_i32", arguments: #"{"v": 1}"#, deadline: nil) }
         // Queued behind the sleeping call (calls run in order on the plugin's thread).
-        #expect(try await eventually { plugin.summary().messagesIn == 2 && plugin.summary().mailboxDepth == 1 })
+        #expect(await waitUntil { plugin.summary().messagesIn == 2 && plugin.summary().mailboxDepth == 1 })
         _ = try await kernel.lifecycle.unload(name: "tooltypes", timeout: 10)
         #expect(try await slow.outcome.get() == "2000")
         let queuedOutcome = await queued.outcome

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Foundation
 import KernelCore
 import KernelPOSIX
@@ -6,10 +7,7 @@ import Testing
 /// Corrupt ELF headers are refused by name, never crash the kernel.
 @Suite struct ELFCheckTests {
     /// The echo example built by `make examples`.
-    static let echo: Data? = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return try? Data(contentsOf: root.appendingPathComponent("build/plugins/echo.so"))
-    }()
+    static let echo = try? Data(contentsOf: URL(fileURLWithPath: pluginPath("echo")))
 
     private func refusal(patching offset: Int, with bytes: [UInt8]) throws -> KernelError.Code? {
         var data = try #require(Self.echo, "run `make examples` first")

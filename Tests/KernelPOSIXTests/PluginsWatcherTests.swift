@@ -1,3 +1,4 @@
+import AgentOSTesting
 import Foundation
 import KernelCore
 import KernelPOSIX
@@ -17,15 +18,15 @@ import Testing
         defer { running.cancel() }
         await setup.waitUntilScanned()
 
-        let mine = try await kernel.lifecycle.load(path: setup.built("echo"))
+        let mine = try await kernel.lifecycle.load(path: pluginPath("echo"))
         let dropped = setup.plugins + "/echo.so"
         try Data(try PluginBytes.of("echo")).write(to: URL(fileURLWithPath: dropped))
-        #expect(try await eventually { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
+        #expect(await waitUntil { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
         #expect(kernel.instance(named: "echo")?.id == mine.id, "the running one is untouched")
 
         _ = try await kernel.lifecycle.unload(name: "echo", timeout: 5)
         setup.watcher.nameFreed("echo")
-        #expect(try await eventually { kernel.instance(named: "echo")?.origin == .pluginsDir })
+        #expect(await waitUntil { kernel.instance(named: "echo")?.origin == .pluginsDir })
         #expect(kernel.instance(named: "echo")?.image.sourcePath == dropped)
         #expect(!kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped }, "the failure is cleared once it loads")
         await kernel.lifecycle.shutdown(timeout: 5)
@@ -41,23 +42,23 @@ import Testing
         defer { running.cancel() }
         await setup.waitUntilScanned()
 
-        let mine = try await kernel.lifecycle.load(path: setup.built("echo"))
-        _ = try await kernel.lifecycle.load(path: setup.built("counter"))
+        let mine = try await kernel.lifecycle.load(path: pluginPath("echo"))
+        _ = try await kernel.lifecycle.load(path: pluginPath("counter"))
         let dropped = setup.plugins + "/echo.so"
         try Data(try PluginBytes.of("echo")).write(to: URL(fileURLWithPath: dropped))
-        #expect(try await eventually { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
+        #expect(await waitUntil { kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped } })
 
         _ = try await kernel.lifecycle.unload(name: "counter", timeout: 5)
         setup.watcher.nameFreed("counter")
         // Changes are handled in order: once this drop is loaded, the retry above was made.
         try Data(try PluginBytes.of("counter")).write(to: URL(fileURLWithPath: setup.plugins + "/counter.so"))
-        #expect(try await eventually { kernel.instance(named: "counter")?.origin == .pluginsDir })
+        #expect(await waitUntil { kernel.instance(named: "counter")?.origin == .pluginsDir })
         #expect(kernel.instance(named: "echo")?.id == mine.id)
         #expect(kernel.summaries(all: true).contains { $0.state == .failed && $0.plugin == dropped }, "still listed as failed")
 
         _ = try await kernel.lifecycle.unload(name: "echo", timeout: 5)
         setup.watcher.nameFreed("echo")
-        #expect(try await eventually { kernel.instance(named: "echo")?.origin == .pluginsDir })
+        #expect(await waitUntil { kernel.instance(named: "echo")?.origin == .pluginsDir })
         await kernel.lifecycle.shutdown(timeout: 5)
     }
 }
@@ -74,11 +75,7 @@ private final class WatchedFolder: Sendable {
     init() throws {
         root = NSTemporaryDirectory() + "agentos-watcher-\(UUID().uuidString.prefix(8))"
         plugins = root + "/Plugins"
-        let loader = PluginLoader(copiesDirectory: root + "/copies")
-        try loader.prepare()
-        kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: loader.copiesDirectory), loader: loader, threads: POSIXThreads(),
-            logger: Logger(label: "watcher-test"))
+        kernel = try TestKernel.withPluginFiles(copies: root + "/copies")
         watcher = PluginsWatcher(directory: plugins, kernel: kernel, logger: Logger(label: "watcher-test"))
         (scannedSignal, scannedSink) = AsyncStream.makeStream(of: Void.self)
     }
@@ -89,22 +86,5 @@ private final class WatchedFolder: Sendable {
         for await _ in scannedSignal { return }
     }
 
-    /// The built plugin `name` (`build/plugins` or `build/fixtures`).
-    func built(_ name: String) -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let fixture = root.appendingPathComponent("build/fixtures/\(name).so").path
-        return FileManager.default.fileExists(atPath: fixture) ? fixture : root.appendingPathComponent("build/plugins/\(name).so").path
-    }
-
     func remove() { try? FileManager.default.removeItem(atPath: root) }
-}
-
-/// Polls `condition` every 10 ms for up to `seconds`.
-private func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        try await Task.sleep(nanoseconds: 10_000_000)
-    }
-    return try condition()
 }

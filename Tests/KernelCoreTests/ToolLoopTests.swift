@@ -1,7 +1,7 @@
+import AgentOSTesting
 import Foundation
 import KernelCore
 import KernelPOSIX
-import Logging
 import StrictJSON
 import Synchronization
 import Testing
@@ -10,14 +10,9 @@ import Testing
 /// (calculator, tooltypes): calls, feedback, repeats, limits, cancellation.
 @Suite(.serialized) struct ToolLoopTests {
     /// A kernel with `script` as its model and the calculator and tooltypes plugins loaded.
-    private func kernel(_ script: @escaping ScriptedEngine.Script) async throws -> (Kernel, ScriptedEngine) {
-        let engine = ScriptedEngine(script)
-        let copies = NSTemporaryDirectory() + "agentos-loop-\(UUID().uuidString)"
-        let loader = PluginLoader(copiesDirectory: copies)
-        try loader.prepare()
-        let kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, threads: POSIXThreads(),
-            logger: Logger(label: "loop-test"), engine: engine)
+    private func kernel(_ script: @escaping SimulatedEngine.Script) async throws -> (Kernel, SimulatedEngine) {
+        let engine = SimulatedEngine(driver: .thread, script: script)
+        let kernel = try TestKernel.withPluginFiles(engine: engine)
         _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
         _ = try await kernel.lifecycle.load(path: pluginPath("tooltypes"))
         return (kernel, engine)
@@ -25,13 +20,13 @@ import Testing
 
     private func run(
         _ kernel: Kernel, tools: [String] = ["calculator.*"], choice: ToolChoice = .auto, maxSteps: Int = 8
-    ) throws -> (Result<InferenceResult, KernelError>, OutcomeCollector) {
-        let sink = OutcomeCollector()
+    ) async throws -> (Result<InferenceResult, KernelError>, Recorder) {
+        let sink = Recorder()
         _ = try kernel.inference.submit(
             agent: "test", priority: 0,
             parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "What is 12.5 times 4?")], maxTokens: 64),
             tools: ToolUse(patterns: tools, choice: choice, maxSteps: maxSteps), sink: sink)
-        let outcome = try #require(sink.outcome())
+        let outcome = try #require(await sink.outcome(within: 10))
         return (outcome, sink)
     }
 
@@ -49,7 +44,7 @@ import Testing
             let results = Self.toolResults(parameters)
             return results.isEmpty ? ("", Self.call("calculator.multiply", #"{"a": 12.5, "b": 4}"#)) : ("It is \(results[0]).", [])
         }
-        let (outcome, sink) = try run(kernel, choice: .required)
+        let (outcome, sink) = try await run(kernel, choice: .required)
         let result = try outcome.get()
         #expect(result.text == "It is 50.")
         #expect(result.steps?.count == 1)
@@ -72,7 +67,7 @@ import Testing
         let (kernel, engine) = try await kernel { parameters in
             Self.toolResults(parameters).isEmpty ? ("", Self.call("tooltypes.echo_i32", #"{"v": 1}"#)) : ("sorry", [])
         }
-        let result = try run(kernel).0.get()
+        let result = try await run(kernel).0.get()
         #expect(result.text == "sorry")
         #expect(result.steps?.first?.outcome == .failure(KernelError(.toolNotFound, "tool tooltypes.echo_i32 was not offered to the model")))
         #expect(Self.toolResults(engine.turns[1]).first?.contains("was not offered") == true)
@@ -83,7 +78,7 @@ import Testing
         let (kernel, engine) = try await kernel { parameters in
             Self.toolResults(parameters).isEmpty ? ("", Self.call("calculator.sqrt", #"{"x": "nine"}"#)) : ("fine", [])
         }
-        let result = try run(kernel).0.get()
+        let result = try await run(kernel).0.get()
         guard case .failure(let error)? = result.steps?.first?.outcome else { Issue.record("the call succeeded"); return }
         #expect(error.code == .invalidToolArguments && error.message.contains(#"argument "x" is a string"#))
         #expect(Self.toolResults(engine.turns[1]).first?.hasPrefix(#"{"error":"#) == true)
@@ -94,7 +89,7 @@ import Testing
         let (kernel, engine) = try await kernel { parameters in
             Self.toolResults(parameters).isEmpty ? ("", Self.call("calculator.divide", #"{"a": 1, "b": 0}"#)) : ("cannot", [])
         }
-        let result = try run(kernel).0.get()
+        let result = try await run(kernel).0.get()
         #expect(result.steps?.first?.outcome == .failure(KernelError(.toolFailed, "division by zero")))
         #expect(Self.toolResults(engine.turns[1]) == [#"{"error":"division by zero"}"#])
     }
@@ -103,7 +98,7 @@ import Testing
         let (kernel, engine) = try await kernel { parameters in
             parameters.toolChoice == .none ? ("It is 50.", []) : ("", Self.call("calculator.multiply", #"{"b":4,"a":12.5}"#))
         }
-        let result = try run(kernel).0.get()
+        let result = try await run(kernel).0.get()
         #expect(result.text == "It is 50.")
         #expect(result.steps?.count == 2)
         guard case .failure(let error)? = result.steps?.last?.outcome else { Issue.record("the repeat ran"); return }
@@ -116,7 +111,7 @@ import Testing
 
     @Test func aModelThatIgnoresTheOrderToAnswerEndsWithALoopError() async throws {
         let (kernel, _) = try await kernel { _ in ("", Self.call("calculator.add", #"{"a": 1, "b": 2}"#)) }
-        let outcome = try run(kernel).0
+        let outcome = try await run(kernel).0
         #expect(throws: KernelError.self) { try outcome.get() }
         if case .failure(let error) = outcome { #expect(error.code == .toolLoop && error.status == .toolLoop) }
     }
@@ -125,7 +120,7 @@ import Testing
         let (kernel, engine) = try await kernel { parameters in
             ("", Self.call("calculator.add", #"{"a": \#(parameters.messages.count), "b": 1}"#))
         }
-        let outcome = try run(kernel, maxSteps: 3).0
+        let outcome = try await run(kernel, maxSteps: 3).0
         guard case .failure(let error) = outcome else { Issue.record("the loop answered"); return }
         #expect(error.code == .toolStepLimit && error.message.contains("within 3 turns"))
         #expect(engine.turns.count == 3)
@@ -137,7 +132,7 @@ import Testing
             _ = try kernel.inference.submit(
                 agent: "test", priority: 0,
                 parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "hi")], maxTokens: 8),
-                tools: ToolUse(patterns: ["weather.*"]), sink: OutcomeCollector())
+                tools: ToolUse(patterns: ["weather.*"]), sink: Recorder())
         } throws: { error in
             (error as? KernelError)?.code == .toolNotFound
         }
@@ -145,19 +140,20 @@ import Testing
 
     @Test func cancellingBetweenTurnsEndsTheLoop() async throws {
         let gate = DispatchSemaphore(value: 0)
-        let (kernel, _) = try await kernel { parameters in
+        let (kernel, engine) = try await kernel { parameters in
             if !Self.toolResults(parameters).isEmpty { gate.wait() }
             return ("", Self.call("calculator.add", #"{"a": \#(parameters.messages.count), "b": 1}"#))
         }
-        let sink = OutcomeCollector()
+        let sink = Recorder()
         let handle = try kernel.inference.submit(
             agent: "test", priority: 0,
             parameters: InferenceParameters(messages: [ChatMessage(role: "user", content: "add")], maxTokens: 8),
             tools: ToolUse(patterns: ["calculator.*"]), sink: sink)
-        try await Task.sleep(for: .milliseconds(200))
+        // The second turn has begun: the model waits at the gate.
+        #expect(await waitUntil { engine.turns.count == 2 })
         #expect(kernel.inference.cancel(id: handle.id, owner: nil))
         gate.signal()
-        let result = try #require(sink.outcome()).get()
+        let result = try #require(await sink.outcome(within: 10)).get()
         #expect(result.finishReason == .cancelled)
     }
 
@@ -166,7 +162,7 @@ import Testing
     /// fed back, and a revoke between turns applies to the next call.
     @Test func aCallOutsideTheAgentsGrantsIsRefusedAuditedAndFedBack() async throws {
         let kernelBox = Mutex<Kernel?>(nil)
-        let engine = ScriptedEngine { parameters in
+        let engine = SimulatedEngine(driver: .thread) { parameters in
             switch Self.toolResults(parameters).count {
             case 0: return ("", Self.call("calculator.multiply", #"{"a": 2, "b": 3}"#))  // matched, not held
             case 1: return ("", Self.call("calculator.add", #"{"a": 2, "b": 3}"#, id: "call_1"))  // held
@@ -176,13 +172,8 @@ import Testing
             default: return ("done", [])
             }
         }
-        let copies = NSTemporaryDirectory() + "agentos-loop-\(UUID().uuidString)"
-        let loader = PluginLoader(copiesDirectory: copies)
-        try loader.prepare()
-        let audit = AuditLog(sink: try AuditFile(path: copies + "/audit.jsonl"))
-        let kernel = Kernel(
-            configuration: KernelConfiguration(pluginCopiesPath: copies), loader: loader, threads: POSIXThreads(),
-            logger: Logger(label: "loop-test"), engine: engine, audit: audit)
+        let audit = AuditLog(sink: try AuditFile(path: NSTemporaryDirectory() + "agentos-audit-\(UUID().uuidString).jsonl"))
+        let kernel = try TestKernel.withPluginFiles(engine: engine, audit: audit)
         _ = try await kernel.lifecycle.load(path: pluginPath("calculator"))
         _ = try await kernel.lifecycle.load(path: pluginPath("capsprobe"), name: "probe", grants: [.infer, .tool("calculator.add")])
         kernelBox.withLock { $0 = kernel }

@@ -1,3 +1,4 @@
+import AgentOSTesting
 import CAgentOS
 import Foundation
 import Glibc
@@ -265,13 +266,10 @@ private final class Folder {
     }
 }
 
-/// The bytes of `build/fixtures/NAME.so`, else `build/plugins/NAME.so` (`make fixtures examples`).
+/// The bytes of the built plugin `name` (see `pluginPath`).
 enum PluginBytes {
     static func of(_ name: String) throws -> [UInt8] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let fixture = root.appendingPathComponent("build/fixtures/\(name).so")
-        let url = FileManager.default.fileExists(atPath: fixture.path) ? fixture : root.appendingPathComponent("build/plugins/\(name).so")
-        return Array(try Data(contentsOf: url))
+        Array(try Data(contentsOf: URL(fileURLWithPath: pluginPath(name))))
     }
 }
 
