@@ -74,8 +74,8 @@ public final class Instance: @unchecked Sendable {
     let handlerStartedAt = Atomic<UInt64>(0)
     /// The OS thread the instance runs on (made at load, started by `InstanceRunner`).
     let thread: any InstanceThread
-    /// The calling thread's `pthread_self()` as its own thread sees it, set by
-    /// that thread before `init`: `isOwnThread` compares against it.
+    /// The `pthread_self()` of that thread, stored by it before `init`:
+    /// `isOwnThread` compares the caller's against it.
     let threadID = Atomic<UInt>(0)
     /// Set once unload begins: new syscalls and blocked ones return AOS_ESTOPPING.
     let stopRequested = Atomic<Bool>(false)

@@ -6,8 +6,9 @@ import Synchronization
 import Tools
 
 /// Loads and unloads plugin instances: opens files through the loader, starts
-/// instance threads (made by `InstanceThreading`), stops them, and closes libraries only once no thread can
-/// run their code. Also serves `plugin_load` and `plugin_unload`.
+/// instance threads (made by `InstanceThreading`), stops them, and closes
+/// libraries only once no thread can run their code. Also serves
+/// `plugin_load` and `plugin_unload`.
 ///
 /// Thread-safe: `load` and `unload` may run concurrently from any task;
 /// the instance table and each instance's state have their own locks, and
@@ -33,8 +34,7 @@ public final class PluginLifecycle: Sendable {
 
     init(
         configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, threads: InstanceThreading,
-        table: InstanceTable,
-        ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
+        table: InstanceTable, ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
         quotas: QuotaService, capabilities: CapabilityService, policy: PolicySource?
     ) {
         self.configuration = configuration
