@@ -33,9 +33,9 @@ import Tools
 /// pthread_sigmask, raise, nanosleep; glibc's prctl-backed
 /// pthread_getname_np and pthread_getspecific) and works in buffers
 /// allocated by `install()`. The first crashing thread reports; a second one
-/// waits for it to end the process. An alternate signal stack is set up for
-/// the thread calling `install()` only: a stack overflow on another thread
-/// dies without the line.
+/// waits for it to end the process. The thread calling `install()` and every
+/// instance thread (`POSIXThread`) get an alternate signal stack, so a stack
+/// overflow there is reported too; on other threads it dies without the line.
 ///
 /// Thread: `install` once, on the main thread at startup, after the Swift
 /// runtime has installed its own handlers (any time in `main`).
@@ -78,7 +78,7 @@ public enum FatalSignals {
         backtrace = dlsym(nil, "backtrace").map { unsafeBitCast($0, to: BacktraceFunction.self) }
         backtraceSymbols = dlsym(nil, "backtrace_symbols_fd").map { unsafeBitCast($0, to: SymbolsFunction.self) }
         _ = backtrace?(frames, 1)
-        installAlternateStack()
+        _ = installAlternateStack()
 
         var action = sigaction()
         action.__sigaction_handler.sa_sigaction = { signal, info, context in
@@ -91,12 +91,26 @@ public enum FatalSignals {
         }
     }
 
-    /// 64 KiB for the handler of the installing thread, so a stack overflow there is still reported.
-    private static func installAlternateStack() {
+    /// Gives the calling thread 64 KiB of its own to run the handler on, so a
+    /// stack overflow there is still reported (the handler needs a stack). Pass
+    /// the result to `removeAlternateStack` before the thread ends.
+    public static func installAlternateStack() -> UnsafeMutableRawPointer? {
         let size = 64 << 10
-        guard let memory = malloc(size) else { return }
+        guard let memory = malloc(size) else { return nil }
         var stack = stack_t(ss_sp: memory, ss_flags: 0, ss_size: size)
-        if sigaltstack(&stack, nil) != 0 { free(memory) }
+        guard sigaltstack(&stack, nil) == 0 else {
+            free(memory)
+            return nil
+        }
+        return memory
+    }
+
+    /// Undoes `installAlternateStack` on the same thread and frees its memory.
+    public static func removeAlternateStack(_ memory: UnsafeMutableRawPointer?) {
+        guard let memory else { return }
+        var disabled = stack_t(ss_sp: nil, ss_flags: Int32(SS_DISABLE), ss_size: 0)
+        sigaltstack(&disabled, nil)
+        free(memory)
     }
 
     private static func handle(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {

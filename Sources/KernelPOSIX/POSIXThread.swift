@@ -5,7 +5,8 @@ import Synchronization
 /// An instance's thread as a pthread with the default attributes (the
 /// process's stack size), named through `/proc/thread-self/comm` for `top -H`,
 /// debuggers and fatal lines. Its CPU time is read on its CPU-time clock while
-/// it runs, and stored as it ends. Thread-safe.
+/// it runs, and stored as it ends. It has an alternate signal stack, so that
+/// a plugin's stack overflow is reported by name (`FatalSignals`). Thread-safe.
 final class POSIXThread: InstanceThread {
     private let name: String
     /// The pthread, set by the thread as it begins (before `body`, which
@@ -23,7 +24,9 @@ final class POSIXThread: InstanceThread {
     func start(_ body: @escaping @Sendable () -> Void) throws(KernelError) {
         let run = ThreadBody { [self] in
             began()
+            let signalStack = FatalSignals.installAlternateStack()
             body()
+            FatalSignals.removeAlternateStack(signalStack)
             finalCPUNanos.store(Self.callingThreadCPUNanos(), ordering: .relaxed)
         }
         let argument = Unmanaged.passRetained(run).toOpaque()

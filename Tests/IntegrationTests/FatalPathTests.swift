@@ -48,6 +48,19 @@ import Testing
         #expect(!kernel.log().contains("not by the kernel's shutdown"), "\(kernel.log())")
     }
 
+    /// The handler of a stack overflow runs on the instance thread's alternate signal stack.
+    @Test func stackOverflowNamesTheInstance() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("overflow")
+        #expect(try await kernel.ask("overflow", "hello") == "hello")
+        _ = try? await kernel.client.send("overflow", SendRequest(text: "overflow", wait: false, timeoutMs: 0))
+        #expect(await kernel.waitForExit() == SIGSEGV, "\(kernel.log())")
+        let log = kernel.log()
+        #expect(log.contains("agentosd: fatal SIGSEGV in plugin instance overflow (thread aos:overflow)"), "\(log)")
+        #expect(log.utf8.count < Self.maxCrashOutput, "\(log.utf8.count) bytes of crash output")
+    }
+
     @Test func escapingCppExceptionNamesTheInstanceAndStaysShort() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
