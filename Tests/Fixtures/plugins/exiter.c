@@ -20,10 +20,7 @@ static aos_status exiter_init(aos_ctx *ctx, const aos_kernel_api *api, const cha
 static aos_status exiter_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
     if (msg->body.len == 4 && memcmp(msg->body.ptr, "exit", 4) == 0)
         exit(0);
-    const aos_kernel_api *api = fixture_api(state);
-    if ((msg->flags & AOS_MSG_REQUEST) == 0)
-        return AOS_OK;
-    return api->reply(ctx, msg->id, msg->body);
+    return fixture_echo(ctx, state, msg);
 }
 
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {

@@ -53,4 +53,11 @@ static inline aos_status fixture_reply(aos_ctx *ctx, const aos_kernel_api *api,
     return api->reply(ctx, msg->id, body);
 }
 
+/* Answers `msg` with its own body when it is a request. */
+static inline aos_status fixture_echo(aos_ctx *ctx, void *state, const aos_message *msg) {
+    if ((msg->flags & AOS_MSG_REQUEST) == 0)
+        return AOS_OK;
+    return fixture_api(state)->reply(ctx, msg->id, msg->body);
+}
+
 #endif /* AOS_FIXTURE_H */

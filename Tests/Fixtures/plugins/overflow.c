@@ -21,10 +21,7 @@ static int __attribute__((noinline)) descend(volatile char *previous, unsigned l
 static aos_status overflow_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
     if (msg->body.len == 8 && memcmp(msg->body.ptr, "overflow", 8) == 0)
         return descend(NULL, ~0ul) == 0 ? AOS_OK : AOS_EINVAL;
-    const aos_kernel_api *api = fixture_api(state);
-    if ((msg->flags & AOS_MSG_REQUEST) == 0)
-        return AOS_OK;
-    return api->reply(ctx, msg->id, msg->body);
+    return fixture_echo(ctx, state, msg);
 }
 
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
