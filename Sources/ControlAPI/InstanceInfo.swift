@@ -25,6 +25,8 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
     public var messagesOut: UInt64
     public var mailboxDepth: Int
     public var mailboxLimit: Int
+    /// Senders blocked waiting for room in its mailbox (back-pressure); nil from kernels before it.
+    public var sendersWaiting: Int?
     /// The last error the instance hit (init status, handler status, hang), if any.
     public var lastError: String?
     /// Inference use under this instance's name since the kernel started.
@@ -45,8 +47,9 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
         description: String, kind: String, capabilities: [String], origin: String, loadedAt: Date,
         uptimeSeconds: Double, messagesIn: UInt64, messagesOut: UInt64, mailboxDepth: Int, mailboxLimit: Int,
         lastError: String?, inference: InferenceUse? = nil, granted: [String]? = nil, missing: [String]? = nil,
-        quotas: [QuotaInfo]? = nil, throttledRequests: Int? = nil, cpuSeconds: Double? = nil
+        quotas: [QuotaInfo]? = nil, throttledRequests: Int? = nil, cpuSeconds: Double? = nil, sendersWaiting: Int? = nil
     ) {
+        self.sendersWaiting = sendersWaiting
         self.inference = inference
         self.granted = granted
         self.missing = missing

@@ -12,7 +12,7 @@ extension InstanceInfo {
             loadedAt: summary.loadedAt, uptimeSeconds: summary.uptime, messagesIn: summary.messagesIn,
             messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth,
             mailboxLimit: summary.mailboxLimit, lastError: summary.lastError,
-            inference: inference.map(InferenceUse.init))
+            inference: inference.map(InferenceUse.init), sendersWaiting: summary.sendersWaiting)
     }
 }
 

@@ -126,8 +126,7 @@ import Testing
         let client = kernel.client
         let sequencer = Task { try await client.send("sequencer", SendRequest(text: "slow 5", wait: true, timeoutMs: 30_000)) }
         // Its first message fills slow's mailbox of one; the next send waits (up to 10 s) for room.
-        try #require(try await kernel.waitForLog("sequencer", containing: "sequencer: sending 5 to slow"))
-        try await Task.sleep(nanoseconds: 200_000_000)
+        try #require(try await kernel.eventually { try await kernel.listed("slow")?.sendersWaiting == 1 })
 
         #expect(try await kernel.client.unload("sequencer", timeout: 10).state == "stopped")
         #expect(try await sequencer.value.reply == "AOS_ESTOPPING")

@@ -251,7 +251,7 @@ public final class Instance: @unchecked Sendable {
             origin: origin, loadedAt: loadedAt, endedAt: endedAt,
             messagesIn: messagesIn.value, messagesOut: messagesOut.value,
             mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
-            lastError: lastError
+            sendersWaiting: state.isLive ? mailbox.waiters.senders : 0, lastError: lastError
         )
     }
 }

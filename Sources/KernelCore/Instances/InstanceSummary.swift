@@ -22,6 +22,8 @@ public struct InstanceSummary: Sendable, Equatable {
     public var messagesOut: UInt64
     public var mailboxDepth: Int
     public var mailboxLimit: Int
+    /// Senders blocked in `send` or `call` waiting for room in its mailbox (back-pressure).
+    public var sendersWaiting: Int
     public var lastError: String?
 
     /// Seconds from load to now, or to the end for a stopped or failed instance.

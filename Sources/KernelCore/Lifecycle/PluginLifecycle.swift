@@ -180,7 +180,7 @@ public final class PluginLifecycle: Sendable {
         table.recordFailure(InstanceSummary(
             name: name, id: 0, state: .failed, plugin: path, pluginName: name, version: "", description: "",
             kind: "agent", capabilities: [], origin: origin, loadedAt: Date(), endedAt: Date(),
-            messagesIn: 0, messagesOut: 0, mailboxDepth: 0, mailboxLimit: 0, lastError: error.message))
+            messagesIn: 0, messagesOut: 0, mailboxDepth: 0, mailboxLimit: 0, sendersWaiting: 0, lastError: error.message))
     }
 
     // MARK: Unload
