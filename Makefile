@@ -75,8 +75,8 @@ run: release examples
 
 ## The unit tests of every module that does not link llama.cpp, built without it
 ## (Package.swift leaves out the engine's targets under AGENTOS_ENGINE=none).
-## They share .build with the full build: the modules compile once.
-test-core: check-tools
+## They load the C plugins (examples, fixtures), and share .build with the full build.
+test-core: examples fixtures
 	AGENTOS_ENGINE=none $(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	AGENTOS_ENGINE=none $(SWIFT) test --skip-build --no-parallel
 
@@ -84,7 +84,7 @@ test-core: check-tools
 ## on a fresh clone), then everything, integration tests against real kernels included.
 ## One at a time: several model tests at once on 2 cores would only race their own timeouts.
 ## Every import a module makes must be a dependency Package.swift declares for it.
-test: test-core engine examples fixtures
+test: test-core engine
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 
