@@ -39,10 +39,4 @@ struct Envelope: Sendable {
     var senderCName: UnsafePointer<CChar> {
         unretainedSender._withUnsafeGuaranteedRef { UnsafePointer($0.cName) }
     }
-
-    /// The reply slot of a request; nil for every other kind.
-    var pendingReply: PendingReply? {
-        if case .request(let pending, _) = kind { return pending }
-        return nil
-    }
 }
