@@ -46,7 +46,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            // The message path touches thread-confined and lock-guarded class properties per
+            // message; their dynamic exclusivity checks cost more than the rest of a send.
+            // Debug builds, which the tests run, keep them.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // llama.cpp's C API (from `make engine`, through llama.pc). No rpath is baked in: the
         // Makefile links the libraries beside the development binaries (SwiftPM gives them

@@ -20,19 +20,19 @@ enum Syscalls {
             abi_minor: UInt16(AOS_ABI_MINOR),
             send: { context, to, body, timeoutMs in
                 dispatch(context, .send) { instance in
-                    return instance.services.messages.send(from: instance, to: to, body: body, timeoutMs: timeoutMs)
+                    return instance.services.messages { $0.send(from: instance, to: to, body: body, timeoutMs: timeoutMs) }
                 }
             },
             call: { context, to, body, timeoutMs, reply in
                 dispatch(context, .call) { instance in
                     guard let reply else { return .invalidArgument }
-                    return instance.services.messages.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply)
+                    return instance.services.messages { $0.call(from: instance, to: to, body: body, timeoutMs: timeoutMs, reply: reply) }
                 }
             },
             reply: { context, requestID, body in
                 dispatch(context, .reply) { instance in
                     guard instance.isOwnThread else { return .wrongThread }
-                    return instance.services.messages.reply(from: instance, requestID: requestID, body: body)
+                    return instance.services.messages { $0.reply(from: instance, requestID: requestID, body: body) }
                 }
             },
             log: { context, level, text in
@@ -79,37 +79,37 @@ enum Syscalls {
             },
             infer: { context, request, result in
                 dispatch(context, .infer) { instance in
-                    return instance.services.inference.infer(
-                        from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false)
+                    return instance.services.inference { $0.infer(
+                        from: instance, request: request, result: result, onToken: nil, user: nil, streaming: false) }
                 }
             },
             infer_stream: { context, request, onToken, user, result in
                 dispatch(context, .inferStream) { instance in
-                    return instance.services.inference.infer(
-                        from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true)
+                    return instance.services.inference { $0.infer(
+                        from: instance, request: request, result: result, onToken: onToken, user: user, streaming: true) }
                 }
             },
             infer_submit: { context, request, requestID in
                 dispatch(context, .inferSubmit) { instance in
-                    return instance.services.inference.inferSubmit(from: instance, request: request, requestID: requestID)
+                    return instance.services.inference { $0.inferSubmit(from: instance, request: request, requestID: requestID) }
                 }
             },
             infer_cancel: { context, requestID in
                 dispatch(context, .inferCancel) { instance in
-                    return instance.services.inference.inferCancel(from: instance, requestID: requestID)
+                    return instance.services.inference { $0.inferCancel(from: instance, requestID: requestID) }
                 }
             },
             tool_call: { context, tool, arguments, timeoutMs, result in
                 dispatch(context, .toolCall) { instance in
                     guard let result else { return .invalidArgument }
-                    return instance.services.tools.toolCall(
-                        from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result)
+                    return instance.services.tools { $0.toolCall(
+                        from: instance, tool: tool, arguments: arguments, timeoutMs: timeoutMs, result: result) }
                 }
             },
             tools_list: { context, pattern, json in
                 dispatch(context, .toolsList) { instance in
                     guard let json else { return .invalidArgument }
-                    return instance.services.tools.toolsList(for: instance, pattern: pattern, json: json)
+                    return instance.services.tools { $0.toolsList(for: instance, pattern: pattern, json: json) }
                 }
             },
             tool_error: { _, message in
@@ -119,18 +119,18 @@ enum Syscalls {
             call_delegate: { context, to, body, caps, count, timeoutMs, reply in
                 dispatch(context, .callDelegate) { instance in
                     guard let reply else { return .invalidArgument }
-                    return instance.services.messages.callDelegate(
-                        from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply)
+                    return instance.services.messages { $0.callDelegate(
+                        from: instance, to: to, body: body, capabilities: caps, count: count, timeoutMs: timeoutMs, reply: reply) }
                 }
             },
             plugin_load: { context, path, name, config in
                 dispatch(context, .pluginLoad) { instance in
-                    return instance.services.lifecycle.pluginLoad(from: instance, path: path, name: name, config: config)
+                    return instance.services.lifecycle { $0.pluginLoad(from: instance, path: path, name: name, config: config) }
                 }
             },
             plugin_unload: { context, name in
                 dispatch(context, .pluginUnload) { instance in
-                    return instance.services.lifecycle.pluginUnload(from: instance, name: name)
+                    return instance.services.lifecycle { $0.pluginUnload(from: instance, name: name) }
                 }
             },
             last_error: { _ in LastError.cString() }
@@ -154,10 +154,12 @@ enum Syscalls {
             return AOS_ESTOPPING
         case .instance(let instance, let slot):
             defer { ContextTable.shared.leave(slot) }
-            let status = body(instance)
-            instance.metrics.count(syscall, status)
-            LastError.settle(status)
-            return status.rawValue
+            return instance._withUnsafeGuaranteedRef { instance in
+                let status = body(instance)
+                instance.metrics.count(syscall, status)
+                LastError.settle(status)
+                return status.rawValue
+            }
         }
     }
 

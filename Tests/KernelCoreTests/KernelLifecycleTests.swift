@@ -55,7 +55,7 @@ import Testing
         _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)  // queued: a dead letter
         let queuedRequest = Task { try await kernel.messages.deliver(to: name, body: [], wait: true, timeoutMs: 10_000) }
         let instance = try #require(kernel.instance(named: name))
-        #expect(await waitUntil { instance.messagesIn.value == 3 && instance.handlerStartedAt.load(ordering: .relaxed) != 0 })
+        #expect(await waitUntil { instance.messagesIn.value == 3 && instance.handlerStartedAt.value != 0 })
         let unload = Task { try await kernel.lifecycle.unload(name: name, timeout: 5) }
         do {
             _ = try await queuedRequest.value
@@ -75,8 +75,8 @@ import Testing
         let instance = try await kernel.lifecycle.load(path: "gated", name: name)
         _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)
         // Past the deadline counts from when the handler starts, not from the send.
-        #expect(await waitUntil { instance.handlerStartedAt.load(ordering: .relaxed) != 0 })
-        let started = instance.handlerStartedAt.load(ordering: .relaxed)
+        #expect(await waitUntil { instance.handlerStartedAt.value != 0 })
+        let started = instance.handlerStartedAt.value
         #expect(await waitUntil { monotonicNanos() - started > 60_000_000 })  // the handler is past its 0.05 s deadline
         kernel.lifecycle.checkHandlerDeadlines()
         #expect(instance.state == .hung)
@@ -92,7 +92,7 @@ import Testing
         let instance = try await kernel.lifecycle.load(path: "gated", name: name)
         _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)
         // Unload only once the handler runs; before, the message would be a dead letter.
-        #expect(await waitUntil { instance.handlerStartedAt.load(ordering: .relaxed) != 0 })
+        #expect(await waitUntil { instance.handlerStartedAt.value != 0 })
         do {
             _ = try await kernel.lifecycle.unload(name: name, timeout: 0.1)
             Issue.record("unload of a blocked handler succeeded")

@@ -85,11 +85,11 @@ public final class InferenceService: Sendable {
         }
 
         // Waiting on the engine is not the handler's own time: pause its deadline.
-        let handlerStart = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
+        let handlerStart = instance.handlerStartedAt.exchange(0)
         let waitStart = monotonicNanos()
         defer {
             if handlerStart != 0 {
-                instance.handlerStartedAt.store(handlerStart &+ (monotonicNanos() &- waitStart), ordering: .relaxed)
+                instance.handlerStartedAt.store(handlerStart &+ (monotonicNanos() &- waitStart))
             }
         }
         guard instance.beginWait(on: channel.lock) else {

@@ -14,7 +14,8 @@ import Synchronization
 /// those inside to leave before it lets the instance go. Slots are reused;
 /// their storage is never freed, so a stale lookup only reads counters.
 /// Thread-safe: `enter`/`leave` are two atomics on the slot, which only the
-/// instance's own threads normally touch.
+/// instance's own threads normally touch, and no reference counting: a
+/// syscall borrows its instance from the slot, which holds it until `detach`.
 final class ContextTable: @unchecked Sendable {
     static let shared = ContextTable()
 
@@ -33,8 +34,8 @@ final class ContextTable: @unchecked Sendable {
         private let after: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     }
 
-    /// Pages of slots; a page is published once and never moves.
-    private let pages: UnsafeMutablePointer<UnsafeMutablePointer<Slot>?>
+    /// Pages of slots; a page is published once and never moves, and its slots live for the process.
+    private let pages: UnsafeMutablePointer<UnsafeMutablePointer<Unmanaged<Slot>>?>
     private let pageCount = Atomic<Int>(0)
     private let lock = Mutex(FreeList())
 
@@ -50,7 +51,8 @@ final class ContextTable: @unchecked Sendable {
 
     /// What a lookup found.
     enum Lookup {
-        case instance(Instance, Slot)
+        /// The live instance, borrowed: valid until the caller leaves `slot`.
+        case instance(Unmanaged<Instance>, slot: Unmanaged<Slot>)
         /// The handle was valid once; its instance is gone or going.
         case stale
         /// Not a handle this kernel made.
@@ -64,8 +66,8 @@ final class ContextTable: @unchecked Sendable {
             guard list.used < Self.pageSize * Self.maxPages else { return nil }
             let index = list.used
             if index % Self.pageSize == 0 {
-                let page = UnsafeMutablePointer<Slot>.allocate(capacity: Self.pageSize)
-                for offset in 0..<Self.pageSize { (page + offset).initialize(to: Slot()) }
+                let page = UnsafeMutablePointer<Unmanaged<Slot>>.allocate(capacity: Self.pageSize)
+                for offset in 0..<Self.pageSize { (page + offset).initialize(to: .passRetained(Slot())) }
                 pages[index / Self.pageSize] = page
                 pageCount.store(index / Self.pageSize + 1, ordering: .releasing)
             }
@@ -73,16 +75,17 @@ final class ContextTable: @unchecked Sendable {
             return index
         }
         guard let index else { return nil }
-        let slot = slot(at: index)
-        slot.instance = Unmanaged.passRetained(instance)
-        let generation = slot.generation.add(1, ordering: .sequentiallyConsistent).newValue
-        return Self.handle(index: index, generation: generation)
+        return slot(at: index)._withUnsafeGuaranteedRef { slot in
+            slot.instance = Unmanaged.passRetained(instance)
+            let generation = slot.generation.add(1, ordering: .sequentiallyConsistent).newValue
+            return Self.handle(index: index, generation: generation)
+        }
     }
 
     /// Makes `handle` stale, waits until no syscall is inside its slot, releases the instance and frees the slot.
     func detach(_ handle: OpaquePointer) {
         let (index, generation) = Self.decode(handle)
-        let slot = slot(at: index)
+        let slot = slot(at: index).takeUnretainedValue()
         guard slot.generation.compareExchange(
             expected: generation, desired: generation &+ 1, ordering: .sequentiallyConsistent).exchanged
         else { return }
@@ -103,22 +106,24 @@ final class ContextTable: @unchecked Sendable {
         let (index, generation) = Self.decode(handle)
         guard index >= 0, index / Self.pageSize < pageCount.load(ordering: .acquiring) else { return .invalid }
         let slot = slot(at: index)
-        slot.inside.add(1, ordering: .sequentiallyConsistent)
-        guard slot.generation.load(ordering: .sequentiallyConsistent) == generation, let instance = slot.instance else {
-            slot.inside.subtract(1, ordering: .sequentiallyConsistent)
-            return .stale
+        return slot._withUnsafeGuaranteedRef { entered in
+            entered.inside.add(1, ordering: .sequentiallyConsistent)
+            guard entered.generation.load(ordering: .sequentiallyConsistent) == generation, let instance = entered.instance else {
+                entered.inside.subtract(1, ordering: .sequentiallyConsistent)
+                return .stale
+            }
+            return .instance(instance, slot: slot)
         }
-        return .instance(instance.takeUnretainedValue(), slot)
     }
 
     @inline(__always)
-    func leave(_ slot: Slot) {
-        slot.inside.subtract(1, ordering: .releasing)
+    func leave(_ slot: Unmanaged<Slot>) {
+        slot._withUnsafeGuaranteedRef { _ = $0.inside.subtract(1, ordering: .releasing) }
     }
 
     @inline(__always)
-    private func slot(at index: Int) -> Slot {
-        pages[index / Self.pageSize]![index % Self.pageSize]
+    private func slot(at index: Int) -> Unmanaged<Slot> {
+        pages[index / Self.pageSize].unsafelyUnwrapped[index % Self.pageSize]
     }
 
     /// Slot index + 1 in the high 32 bits (so no handle is NULL), the generation in the low 32.

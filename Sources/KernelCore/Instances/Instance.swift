@@ -67,11 +67,12 @@ public final class Instance: @unchecked Sendable {
     /// A handler running longer than this marks the instance hung (handler_deadline_ms, else the kernel's).
     let handlerDeadlineNanos: Atomic<UInt64>
     /// Messages delivered to it; written by its senders' threads, so apart from what its own thread writes.
-    let messagesIn = PaddedCounter()
+    let messagesIn = PaddedAtomic()
     /// Messages it sent; written only by its own thread.
-    let messagesOut = PaddedCounter()
-    /// Monotonic ns when the running handler started; 0 when idle.
-    let handlerStartedAt = Atomic<UInt64>(0)
+    let messagesOut = PaddedAtomic()
+    /// Monotonic ns when the running handler started; 0 when idle. Written by
+    /// its own thread per message, so apart from what its senders read.
+    let handlerStartedAt = PaddedAtomic()
     /// The OS thread the instance runs on (made at load, started by `InstanceRunner`).
     let thread: any InstanceThread
     /// The `pthread_self()` of that thread, stored by it before `init`:

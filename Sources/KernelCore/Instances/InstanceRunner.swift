@@ -25,40 +25,42 @@ enum InstanceRunner {
         own.pluginState = state
         guard initStatus == .ok else {
             instance.requestStop()
-            services.messages.returnUndelivered(instance.mailbox.close(), of: instance, logger: services.lifecycle.logger)
+            services.messages { $0.returnUndelivered(instance.mailbox.close(), of: instance, logger: services.lifecycle { $0.logger }) }
             instance.transition(to: .failed, error: "init returned \(initStatus)")
             instance.log.append(.error, .kernel, "init failed: \(initStatus)")
             initDone(initStatus)
-            own.lastReceiver = nil
-            services.lifecycle.threadFinished(instance, finalState: .failed)
+            own.forgetReceiver()
+            services.lifecycle { $0.threadFinished(instance, finalState: .failed) }
             return
         }
         instance.transition(from: .loading, to: .running)
         initDone(.ok)
 
         while instance.mailbox.take() {
+            // One clock read per message: a handler's end is the next one's start.
+            var now = monotonicNanos()
             while let envelope = instance.mailbox.next() {
-                deliver(envelope, to: instance, handler: descriptor.on_message)
+                now = deliver(envelope, to: instance, handler: descriptor.on_message, startingAt: now)
             }
             instance.metrics.handlerTimings.fold(&own.handlerTally)
         }
-        own.lastReceiver = nil
+        own.forgetReceiver()
         own.loopEnded = true
 
         for pending in own.outstanding.values { pending.complete(.failure(.stopping)) }
         own.outstanding.removeAll()
         instance.toolGate.closeAndWait()
         descriptor.stop?(instance.handle, own.pluginState)
-        services.lifecycle.threadFinished(instance, finalState: .stopped)
+        services.lifecycle { $0.threadFinished(instance, finalState: .stopped) }
     }
 
     private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
 
     /// Hands `envelope` to the plugin: a tool call to the tool, anything else
-    /// to `on_message`. Looks at the envelope's kind once: copying a kind with
-    /// a payload is the costliest part of a message.
+    /// to `on_message`, timed from `start` (monotonic ns). Returns when it
+    /// finished. Looks at the envelope's kind once.
     @inline(__always)
-    private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?) {
+    private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?, startingAt start: UInt64) -> UInt64 {
         var pending: PendingReply?
         var inference: Result<InferenceResult, KernelError>?
         switch envelope.kind {
@@ -67,15 +69,15 @@ enum InstanceRunner {
         case .request(let reply, let delegation):
             pending = reply
             instance.own.outstanding[envelope.id] = reply
-            instance.own.delegation = delegation
+            instance.own.delegation = delegation?.value
         case .inferenceResult(let outcome):
-            inference = outcome
+            inference = outcome.value
         case .toolCall(let job):
-            runToolCall(job, on: instance)
-            return
+            runToolCall(job, on: instance, startingAt: start)
+            return monotonicNanos()
         }
         let own = instance.own
-        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
+        instance.handlerStartedAt.store(start)
         own.handling = envelope.id
         own.handlingInferenceResult = inference != nil
         defer {
@@ -83,21 +85,21 @@ enum InstanceRunner {
             own.delegation = nil
         }
         guard let handler else {
-            instance.handlerStartedAt.store(0, ordering: .relaxed)
+            instance.handlerStartedAt.store(0)
             instance.log.append(.warn, .kernel, "message \(envelope.id) from \(envelope.sender.name) dropped: tool plugins take no messages")
             if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(.handlerFailed)) }
-            return
+            return monotonicNanos()
         }
         let flags = inference != nil ? AOS_MSG_INFERENCE : pending == nil ? 0 : AOS_MSG_REQUEST
         let status = call(handler, with: envelope, flags: flags, inference: inference, on: instance)
-        handlerReturned(status, for: envelope, pending: pending, on: instance)
+        return handlerReturned(status, for: envelope, pending: pending, on: instance)
     }
 
     /// A call of one of this tool plugin's tools, on its own thread.
-    private static func runToolCall(_ job: ToolCallJob, on instance: Instance) {
-        instance.handlerStartedAt.store(monotonicNanos(), ordering: .relaxed)
-        instance.services.tools.run(job, on: instance)
-        instance.handlerStartedAt.store(0, ordering: .relaxed)
+    private static func runToolCall(_ job: ToolCallJob, on instance: Instance, startingAt start: UInt64) {
+        instance.handlerStartedAt.store(start)
+        instance.services.tools { $0.run(job, on: instance) }
+        instance.handlerStartedAt.store(0)
         if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
         }
@@ -130,12 +132,14 @@ enum InstanceRunner {
         }
     }
 
-    /// Times the handler, brings a hung instance back, and fails the request of a handler that failed.
+    /// Times the handler, brings a hung instance back, and fails the request
+    /// of a handler that failed. Returns the time it returned (monotonic ns).
     @inline(__always)
-    private static func handlerReturned(_ status: AOSStatus, for envelope: Envelope, pending: PendingReply?, on instance: Instance) {
+    private static func handlerReturned(_ status: AOSStatus, for envelope: Envelope, pending: PendingReply?, on instance: Instance) -> UInt64 {
         let own = instance.own
-        let started = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
-        let elapsed = monotonicNanos() &- started
+        let started = instance.handlerStartedAt.exchange(0)
+        let now = monotonicNanos()
+        let elapsed = now &- started
         own.handlerTally.record(nanoseconds: elapsed)
         // Only a handler that outran the deadline can have been marked hung: skip the state lock otherwise.
         if elapsed > instance.handlerDeadlineNanos.load(ordering: .relaxed),
@@ -152,5 +156,6 @@ enum InstanceRunner {
             own.outstanding = own.outstanding.filter { !$0.value.isCompleted }
             own.outstandingSweepAt = max(4096, own.outstanding.count * 2)
         }
+        return now
     }
 }

@@ -6,12 +6,12 @@ extension PluginLifecycle {
     public func checkHandlerDeadlines(now: UInt64 = monotonicNanos()) {
         for instance in table.liveInstances {
             let limit = instance.handlerDeadlineNanos.load(ordering: .relaxed)
-            let started = instance.handlerStartedAt.load(ordering: .relaxed)
+            let started = instance.handlerStartedAt.value
             guard started != 0, now > started, now - started > limit else { continue }
             let seconds = String(format: "%.1f", Double(now - started) / 1e9)
             let deadline = String(format: "%g", Double(limit) / 1e9)
             guard instance.transition(from: .running, to: .hung, error: "handler has run for \(seconds) s, past the \(deadline) s deadline") else { continue }
-            if instance.handlerStartedAt.load(ordering: .relaxed) != started {
+            if instance.handlerStartedAt.value != started {
                 instance.transition(from: .hung, to: .running)  // it returned meanwhile
                 continue
             }

@@ -61,11 +61,11 @@ extension PluginLifecycle {
     private func blockInstance<T: Sendable>(
         _ instance: Instance, _ work: @escaping @Sendable () async throws(KernelError) -> T
     ) -> Result<T, KernelError> {
-        let handlerStart = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
+        let handlerStart = instance.handlerStartedAt.exchange(0)
         let waitStart = monotonicNanos()
         defer {
             if handlerStart != 0 {
-                instance.handlerStartedAt.store(handlerStart &+ (monotonicNanos() &- waitStart), ordering: .relaxed)
+                instance.handlerStartedAt.store(handlerStart &+ (monotonicNanos() &- waitStart))
             }
         }
         let done = DispatchSemaphore(value: 0)

@@ -1,4 +1,3 @@
-import DequeModule
 import Glibc
 import Synchronization
 
@@ -17,7 +16,7 @@ final class Mailbox: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var queue = Deque<Envelope>()
+    private var queue = EnvelopeRing()
     /// The batch the receiver took, moved out of `queue` into slots
     /// `0..<inHandCount` by `take` (under `mutex`, on the receiver's thread).
     /// Each slot is moved out once, by whoever claims it: `next` or `close`.
@@ -161,7 +160,7 @@ final class Mailbox: @unchecked Sendable {
         taken &+= UInt64(count)
         let batch = inHand ?? .allocate(capacity: Self.batchLimit)
         inHand = batch
-        for slot in 0..<count { (batch + slot).initialize(to: queue.removeFirst()) }
+        queue.moveFirst(count, to: batch)
         inHandCount = count
         hasQueued.store(!queue.isEmpty, ordering: .relaxed)
         claimed.store(0, ordering: .releasing)
@@ -200,8 +199,7 @@ final class Mailbox: @unchecked Sendable {
         closed = true
         let firstUnclaimed = min(claimed.exchange(Int.max / 2, ordering: .acquiringAndReleasing), inHandCount)
         var leftovers = (firstUnclaimed..<inHandCount).map { (inHand.unsafelyUnwrapped + $0).move() }
-        leftovers.append(contentsOf: queue)
-        queue.removeAll()
+        leftovers.append(contentsOf: queue.removeAll())
         pthread_cond_broadcast(notEmpty)
         pthread_cond_broadcast(notFull)
         return leftovers

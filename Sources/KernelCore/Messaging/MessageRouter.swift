@@ -18,9 +18,9 @@ public final class MessageRouter: Sendable {
     let answerLinks = AnswerLinks()
     /// The control API as a sender named "agentctl": its refusals, and the messages it sent.
     private let controlSeries = MetricSeries(agent: SenderIdentity.controlAPI.name)
-    private let controlSent = PaddedCounter()
-    private let delivered = PaddedCounter()
-    private let refused = PaddedCounter()
+    private let controlSent = PaddedAtomic()
+    private let delivered = PaddedAtomic()
+    private let refused = PaddedAtomic()
 
     init(configuration: KernelConfiguration, table: InstanceTable, ids: IdentifierMint) {
         self.configuration = configuration
@@ -43,7 +43,7 @@ public final class MessageRouter: Sendable {
             return status
         case .success(let (receiver, bytes)):
             let envelope = Envelope(id: instance.own.mintID(from: ids), sender: instance.identity, body: bytes, kind: .message)
-            return enqueue(envelope, to: receiver, from: instance, timeoutMs: timeoutMs)
+            return receiver._withUnsafeGuaranteedRef { enqueue(envelope, to: $0, from: instance, timeoutMs: timeoutMs) }
         }
     }
 
@@ -52,19 +52,19 @@ public final class MessageRouter: Sendable {
         reply: UnsafeMutablePointer<aos_buffer>, delegation: CapabilitySet? = nil, _ syscall: Syscall = .call
     ) -> AOSStatus {
         reply.pointee = aos_buffer(ptr: nil, len: 0)
-        let receiver: Instance
+        let receiver: Unmanaged<Instance>
         let bytes: MessageBody
         switch prepare(from: instance, to: to, body: body, syscall) {
         case .failure(let status): return status
         case .success(let prepared): (receiver, bytes) = prepared
         }
-        if receiver === instance || timeoutMs == 0 { return .invalidArgument }
+        if receiver.toOpaque() == Unmanaged.passUnretained(instance).toOpaque() || timeoutMs == 0 { return .invalidArgument }
         let until = Self.deadline(timeoutMs)
         let id = instance.own.mintID(from: ids)
         let pending = PendingReply(requestID: id, lock: instance.parker)
-        let queued = enqueue(
-            Envelope(id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation)),
-            to: receiver, from: instance, timeoutMs: timeoutMs)
+        let envelope = Envelope(
+            id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation.map(OutOfLine.init)))
+        let queued = receiver._withUnsafeGuaranteedRef { enqueue(envelope, to: $0, from: instance, timeoutMs: timeoutMs) }
         guard queued == .ok else { return queued }
 
         var outcome: ReplyOutcome?
@@ -155,11 +155,12 @@ public final class MessageRouter: Sendable {
         timeoutMs == AOS_FOREVER ? nil : KernelCore.deadline(afterMilliseconds: timeoutMs)
     }
 
-    /// Checks a syscall's caller, receiver and body; returns the receiver and a copy of the body.
+    /// Checks a syscall's caller, receiver and body; returns the receiver (held
+    /// by the caller's `OwnThreadState` until its next send or call) and a copy of the body.
     @inline(__always)
     private func prepare(
         from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, _ syscall: Syscall
-    ) -> Result<(Instance, MessageBody), AOSStatus> {
+    ) -> Result<(Unmanaged<Instance>, MessageBody), AOSStatus> {
         guard instance.isOwnThread else { return .failure(.wrongThread) }
         guard !instance.stopRequested.load(ordering: .relaxed) else { return .failure(.stopping) }
         guard let to else { return .failure(.invalidArgument) }
@@ -170,7 +171,7 @@ public final class MessageRouter: Sendable {
         }
         switch receiver(named: to, for: instance, syscall) {
         case .success(let receiver):
-            if let (limited, reason) = messageSizeRefusal(body.len, from: instance, to: receiver) {
+            if let (limited, reason) = receiver._withUnsafeGuaranteedRef({ messageSizeRefusal(body.len, from: instance, to: $0) }) {
                 limited.refuseQuota("message_bytes", syscall: syscall.name, reason: reason)
                 countRefusal(.tooBig, from: instance)
                 return .failure(.tooBig)
@@ -184,25 +185,23 @@ public final class MessageRouter: Sendable {
 
     /// The live instance named `to`, once the sender's `send:` capabilities allow it:
     /// the sender's last receiver when the name matches, it is not stopping and
-    /// no grant changed since, else a check and a table lookup. An agent that may
+    /// no grant changed since, else a check and a table lookup. Returned
+    /// unretained: the sender's `OwnThreadState` holds it. An agent that may
     /// not send to `to` learns nothing of whether it runs.
     @inline(__always)
-    private func receiver(named to: UnsafePointer<CChar>, for sender: Instance, _ syscall: Syscall) -> Result<Instance, AOSStatus> {
+    private func receiver(named to: UnsafePointer<CChar>, for sender: Instance, _ syscall: Syscall) -> Result<Unmanaged<Instance>, AOSStatus> {
         let own = sender.own
-        if let last = own.lastReceiver, !last.stopRequested.load(ordering: .relaxed),
-           own.lastReceiverGeneration == sender.grantsGeneration.load(ordering: .relaxed),
-           strcmp(to, last.identity.cName) == 0 {
+        let generation = sender.grantsGeneration.load(ordering: .relaxed)
+        if let last = own.lastReceiverRef, own.permittedAt == generation,
+           last._withUnsafeGuaranteedRef({ !$0.stopRequested.load(ordering: .relaxed) && strcmp(to, $0.identity.cName) == 0 }) {
             return .success(last)
         }
         guard let name = String(validatingCString: to) else { return .failure(.invalidArgument) }
         guard sender.maySend(to: name, syscall) else { return .failure(.permissionDenied) }
         guard let receiver = table.lookup(name) else { return .failure(.notFound) }
-        // Cache only what the sender's own grants allow: a lent capability ends with its request.
-        if !sender.checksPolicy || sender.grants.withLock({ $0.permitsSend(to: name) }) {
-            own.lastReceiver = receiver
-            own.lastReceiverGeneration = sender.grantsGeneration.load(ordering: .relaxed)
-        }
-        return .success(receiver)
+        // Reuse only what the sender's own grants allow: a lent capability ends with its request.
+        let permitted = !sender.checksPolicy || sender.grants.withLock { $0.permitsSend(to: name) }
+        return .success(own.remember(receiver, permittedAt: permitted ? generation : nil))
     }
 
     /// Whose message_bytes quota a body of `length` bytes from `sender` to

@@ -2,11 +2,22 @@ import Synchronization
 
 /// One instance's syscalls by name and status (`agentos_syscalls_total`),
 /// kept by the instance and read at scrape time: a successful call costs one
-/// relaxed increment on a counter of its own, a failed one a short lock.
-/// Thread-safe.
-final class SyscallCounts: Sendable {
-    private let succeeded = Syscall.allCases.map { _ in PaddedCounter() }
+/// relaxed increment (its own thread's, on counters no other thread writes
+/// but a scrape), a failed one a short lock. Thread-safe.
+final class SyscallCounts: @unchecked Sendable {
+    /// One counter per `Syscall`, by raw value; allocated once, freed with the counts.
+    private let succeeded: UnsafeMutablePointer<Atomic<UInt64>>
     private let failed = Mutex<[FailureKey: UInt64]>([:])
+
+    init() {
+        succeeded = .allocate(capacity: Syscall.allCases.count)
+        for index in Syscall.allCases.indices { (succeeded + index).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        succeeded.deinitialize(count: Syscall.allCases.count)
+        succeeded.deallocate()
+    }
 
     private struct FailureKey: Hashable {
         let syscall: Syscall
@@ -16,7 +27,7 @@ final class SyscallCounts: Sendable {
     @inline(__always)
     func count(_ syscall: Syscall, _ status: AOSStatus) {
         if status == .ok {
-            succeeded[syscall.rawValue].increment()
+            succeeded[syscall.rawValue].add(1, ordering: .relaxed)
         } else {
             failed.withLock { $0[FailureKey(syscall: syscall, status: status), default: 0] += 1 }
         }
@@ -25,7 +36,7 @@ final class SyscallCounts: Sendable {
     /// Every (syscall, status) pair called at least once, with its count.
     func snapshot() -> [AgentMetrics.SyscallCount] {
         let ok = Syscall.allCases.compactMap { syscall in
-            let count = succeeded[syscall.rawValue].value
+            let count = succeeded[syscall.rawValue].load(ordering: .relaxed)
             return count == 0 ? nil : AgentMetrics.SyscallCount(syscall: syscall.name, status: AOSStatus.ok.label, count: count)
         }
         let failures = failed.withLock { $0 }

@@ -29,12 +29,12 @@ extension ToolService {
         }
         guard instance.sleepForQuota(wait) else { return .stopping }
         // Waiting on a tool is not the handler's own time: pause its deadline.
-        let handlerStart = instance.handlerStartedAt.exchange(0, ordering: .relaxed)
+        let handlerStart = instance.handlerStartedAt.exchange(0)
         let record = callTool(
             name, arguments: argumentsText,
             deadline: timeoutMs == AOS_FOREVER ? nil : deadline(afterMilliseconds: timeoutMs), waiter: instance)
         if handlerStart != 0 {
-            instance.handlerStartedAt.store(handlerStart &+ record.durationNanos, ordering: .relaxed)
+            instance.handlerStartedAt.store(handlerStart &+ record.durationNanos)
         }
         switch record.outcome {
         case .success(let json):

@@ -125,7 +125,7 @@ public final class ToolService: Sendable {
             let seconds = String(format: "%.3g", Double(waited) / 1e9)
             // The plugin is hung when this call started and has not returned, or when the call it
             // runs began before this one was queued; otherwise it is only busy with earlier calls.
-            let running = entry.instance.handlerStartedAt.load(ordering: .relaxed)
+            let running = entry.instance.handlerStartedAt.value
             guard job.startedAt.load(ordering: .relaxed) != 0 || (running != 0 && running <= queuedAt) else {
                 return .failure(KernelError(.timedOut, "\(entry.name) did not start within \(seconds) s: its plugin is busy with earlier calls"))
             }
