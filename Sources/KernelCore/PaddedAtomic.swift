@@ -13,7 +13,7 @@ struct PaddedAtomic: ~Copyable, Sendable {
     init() {}
 
     @inline(__always)
-    func increment() { atomic.add(1, ordering: .relaxed) }
+    func increment() { atomic.wrappingAdd(1, ordering: .relaxed) }
 
     var value: UInt64 { atomic.load(ordering: .relaxed) }
 

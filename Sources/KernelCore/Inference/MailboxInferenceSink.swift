@@ -14,6 +14,6 @@ final class MailboxInferenceSink: InferenceSink, Sendable {
     func finished(_ outcome: Result<InferenceResult, KernelError>) {
         let text = (try? outcome.get()).map { Array($0.text.utf8) } ?? []
         _ = instance?.mailbox.pushFromKernel(
-            Envelope(id: requestID, sender: .kernel, body: MessageBody(text), kind: .inferenceResult(OutOfLine(outcome))))
+            Envelope(id: requestID, sender: .kernel, body: MessageBody(text), kind: .inferenceResult(outcome)))
     }
 }

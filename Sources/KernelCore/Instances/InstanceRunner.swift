@@ -61,21 +61,30 @@ enum InstanceRunner {
     /// finished. Looks at the envelope's kind once.
     @inline(__always)
     private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?, startingAt start: UInt64) -> UInt64 {
-        var pending: PendingReply?
-        var inference: Result<InferenceResult, KernelError>?
         switch envelope.kind {
         case .message:
-            break
+            return handle(envelope, flags: 0, pending: nil, inference: nil, on: instance, handler: handler, startingAt: start)
         case .request(let reply, let delegation):
-            pending = reply
             instance.own.outstanding[envelope.id] = reply
-            instance.own.delegation = delegation?.value
+            instance.own.delegation = delegation
+            return handle(envelope, flags: AOS_MSG_REQUEST, pending: reply, inference: nil, on: instance, handler: handler, startingAt: start)
         case .inferenceResult(let outcome):
-            inference = outcome.value
+            return withInferenceResult(outcome) { result in
+                handle(envelope, flags: AOS_MSG_INFERENCE, pending: nil, inference: result, on: instance, handler: handler, startingAt: start)
+            }
         case .toolCall(let job):
             runToolCall(job, on: instance, startingAt: start)
             return monotonicNanos()
         }
+    }
+
+    /// Runs `on_message` for `envelope`, a request when `pending` is given and
+    /// an inference result when `inference` is; returns when it finished.
+    @inline(__always)
+    private static func handle(
+        _ envelope: Envelope, flags: UInt32, pending: PendingReply?, inference: UnsafePointer<aos_infer_result>?,
+        on instance: Instance, handler: Handler?, startingAt start: UInt64
+    ) -> UInt64 {
         let own = instance.own
         instance.handlerStartedAt.store(start)
         own.handling = envelope.id
@@ -90,9 +99,28 @@ enum InstanceRunner {
             if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(.handlerFailed)) }
             return monotonicNanos()
         }
-        let flags = inference != nil ? AOS_MSG_INFERENCE : pending == nil ? 0 : AOS_MSG_REQUEST
-        let status = call(handler, with: envelope, flags: flags, inference: inference, on: instance)
+        let status = envelope.body.withUnsafeBytes { body in
+            var message = aos_message(
+                struct_size: UInt32(MemoryLayout<aos_message>.size), flags: flags, id: envelope.id, from: envelope.senderCName,
+                body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
+                inference: inference)
+            return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
+        }
         return handlerReturned(status, for: envelope, pending: pending, on: instance)
+    }
+
+    /// Calls `body` with `outcome` as the `aos_infer_result` of a message
+    /// (`aos_message.inference`), its trace included; both are lent for the call.
+    @inline(never)
+    private static func withInferenceResult(
+        _ outcome: Result<InferenceResult, KernelError>, _ body: (UnsafePointer<aos_infer_result>) -> UInt64
+    ) -> UInt64 {
+        var result = aos_infer_result(message: outcome)
+        var trace = Array(((try? outcome.get())?.traceJSON ?? "").utf8)
+        return trace.withUnsafeMutableBufferPointer { trace in
+            if !trace.isEmpty { result.trace = aos_buffer(ptr: trace.baseAddress, len: trace.count) }
+            return withUnsafePointer(to: &result, body)
+        }
     }
 
     /// A call of one of this tool plugin's tools, on its own thread.
@@ -102,33 +130,6 @@ enum InstanceRunner {
         instance.handlerStartedAt.store(0)
         if !instance.stopRequested.load(ordering: .relaxed), instance.transition(from: .hung, to: .running) {
             instance.log.append(.warn, .kernel, "a call of \(job.entry.tool.name) returned; running again")
-        }
-    }
-
-    /// `on_message` with the envelope as an `aos_message`, whose body (and
-    /// inference result and trace) are lent for the call.
-    @inline(__always)
-    private static func call(
-        _ handler: Handler, with envelope: Envelope, flags: UInt32, inference: Result<InferenceResult, KernelError>?,
-        on instance: Instance
-    ) -> AOSStatus {
-        let state = instance.own.pluginState
-        return envelope.body.withUnsafeBytes { body in
-            var message = aos_message(
-                struct_size: UInt32(MemoryLayout<aos_message>.size), flags: flags, id: envelope.id, from: envelope.senderCName,
-                body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
-                inference: nil)
-            guard var result = inference.map(aos_infer_result.init(message:)) else {
-                return AOSStatus(rawValue: handler(instance.handle, state, &message))
-            }
-            var trace = Array(((try? inference?.get())?.traceJSON ?? "").utf8)
-            return trace.withUnsafeMutableBufferPointer { trace in
-                if !trace.isEmpty { result.trace = aos_buffer(ptr: trace.baseAddress, len: trace.count) }
-                return withUnsafePointer(to: &result) { result in
-                    message.inference = result
-                    return AOSStatus(rawValue: handler(instance.handle, state, &message))
-                }
-            }
         }
     }
 

@@ -1,6 +1,6 @@
 /// A message in a mailbox: the body the kernel copied, who sent it, and what
-/// kind of delivery it is. About 100 bytes, copied with no runtime call: the
-/// payloads of the rarer kinds are references.
+/// kind of delivery it is. 88 bytes; a plain message is copied and dropped
+/// with no call into the runtime (the other kinds live out of line).
 struct Envelope: Sendable {
     /// What the receiver's thread does with an envelope.
     enum Kind: Sendable {
@@ -9,9 +9,9 @@ struct Envelope: Sendable {
         /// A request whose sender waits for the reply (`call`, `call_delegate`,
         /// `agentctl send --wait`); `delegation` is what the sender lends the
         /// receiver while it handles it.
-        case request(PendingReply, delegation: OutOfLine<CapabilitySet>?)
+        case request(PendingReply, delegation: CapabilitySet?)
         /// The result of `infer_submit`, delivered as `aos_message.inference`.
-        case inferenceResult(OutOfLine<Result<InferenceResult, KernelError>>)
+        case inferenceResult(Result<InferenceResult, KernelError>)
         /// A call of one of this tool plugin's tools.
         case toolCall(ToolCallJob)
     }
@@ -22,14 +22,17 @@ struct Envelope: Sendable {
     /// (`SenderPins`), and whoever makes one holds the sender until it is queued.
     private let unretainedSender: Unmanaged<SenderIdentity>
     let body: MessageBody
-    let kind: Kind
+    /// Every kind but `.message`; nil for a plain message.
+    private let rareKind: RareKind?
 
     init(id: UInt64, sender: SenderIdentity, body: MessageBody, kind: Kind) {
         self.id = id
         self.unretainedSender = .passUnretained(sender)
         self.body = body
-        self.kind = kind
+        if case .message = kind { rareKind = nil } else { rareKind = RareKind(kind) }
     }
+
+    var kind: Kind { rareKind?.kind ?? .message }
 
     var sender: SenderIdentity { unretainedSender.takeUnretainedValue() }
 
@@ -42,9 +45,10 @@ struct Envelope: Sendable {
     }
 }
 
-/// A payload kept on the heap, so the envelope that carries it stays small.
-final class OutOfLine<Value: Sendable>: Sendable {
-    let value: Value
+/// An envelope's kind when it is not a plain message, on the heap: a
+/// reference is all an envelope carries for it.
+private final class RareKind: Sendable {
+    let kind: Envelope.Kind
 
-    init(_ value: Value) { self.value = value }
+    init(_ kind: Envelope.Kind) { self.kind = kind }
 }

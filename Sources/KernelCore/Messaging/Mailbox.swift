@@ -17,14 +17,6 @@ final class Mailbox: @unchecked Sendable {
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue = EnvelopeRing()
-    /// The batch the receiver took, moved out of `queue` into slots
-    /// `0..<inHandCount` by `take` (under `mutex`, on the receiver's thread).
-    /// Each slot is moved out once, by whoever claims it: `next` or `close`.
-    /// Allocated at the first `take`: an idle instance costs no batch memory.
-    private var inHand = UnsafeMutablePointer<Envelope>(bitPattern: 0)
-    private var inHandCount = 0
-    /// How many of `inHand` have been claimed; `close` moves it past the end.
-    private let claimed = Atomic<Int>(0)
     /// Messages queued and taken so far: the sequence numbers of `pins`.
     private var pushed: UInt64 = 0
     private var taken: UInt64 = 0
@@ -35,6 +27,16 @@ final class Mailbox: @unchecked Sendable {
     private let hasQueued = Atomic<Bool>(false)
     private var receiverWaiting = false
     private var sendersWaiting = 0
+    /// Keeps what the receiver writes per message (below) off the cache lines senders write (above).
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// The batch the receiver took, moved out of `queue` into slots
+    /// `0..<inHandCount` by `take` (under `mutex`, on the receiver's thread).
+    /// Each slot is moved out once, by whoever claims it: `next` or `close`.
+    /// Allocated at the first `take`: an idle instance costs no batch memory.
+    private var inHand = UnsafeMutablePointer<Envelope>(bitPattern: 0)
+    private var inHandCount = 0
+    /// How many of `inHand` have been claimed; `close` moves it past the end.
+    private let claimed = Atomic<Int>(0)
 
     init(capacity: Int) {
         precondition(capacity > 0, "mailbox capacity must be positive")
@@ -134,7 +136,8 @@ final class Mailbox: @unchecked Sendable {
         pins.pin(envelope, at: pushed)
         pushed &+= 1
         queue.append(envelope)
-        hasQueued.store(true, ordering: .relaxed)
+        // Written only when it changes: the receiver polls it from another core.
+        if !hasQueued.load(ordering: .relaxed) { hasQueued.store(true, ordering: .relaxed) }
         if receiverWaiting { pthread_cond_signal(notEmpty) }
     }
 
@@ -164,7 +167,9 @@ final class Mailbox: @unchecked Sendable {
         inHandCount = count
         hasQueued.store(!queue.isEmpty, ordering: .relaxed)
         claimed.store(0, ordering: .releasing)
-        if sendersWaiting > 0 { pthread_cond_broadcast(notFull) }
+        // Senders blocked on a full mailbox wake once it is half empty, not at
+        // every batch: each wake-up then buys a run of sends, not one.
+        if sendersWaiting > 0 && queue.count <= limit / 2 { pthread_cond_broadcast(notFull) }
         return true
     }
 

@@ -63,7 +63,7 @@ public final class MessageRouter: Sendable {
         let id = instance.own.mintID(from: ids)
         let pending = PendingReply(requestID: id, lock: instance.parker)
         let envelope = Envelope(
-            id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation.map(OutOfLine.init)))
+            id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation))
         let queued = receiver._withUnsafeGuaranteedRef { enqueue(envelope, to: $0, from: instance, timeoutMs: timeoutMs) }
         guard queued == .ok else { return queued }
 
@@ -239,11 +239,8 @@ public final class MessageRouter: Sendable {
         }
         if status == .ok {
             receiver.messagesIn.increment()
-            if let sender {
-                sender.messagesOut.increment()
-            } else {
-                controlSent.increment()
-            }
+            if sender == nil { controlSent.increment() }
+            sender?.messagesOut.increment()
             delivered.increment()
         } else {
             countRefusal(status, from: sender)

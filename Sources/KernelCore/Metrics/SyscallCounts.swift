@@ -27,7 +27,7 @@ final class SyscallCounts: @unchecked Sendable {
     @inline(__always)
     func count(_ syscall: Syscall, _ status: AOSStatus) {
         if status == .ok {
-            succeeded[syscall.rawValue].add(1, ordering: .relaxed)
+            succeeded[syscall.rawValue].wrappingAdd(1, ordering: .relaxed)
         } else {
             failed.withLock { $0[FailureKey(syscall: syscall, status: status), default: 0] += 1 }
         }
