@@ -56,6 +56,8 @@ public enum ControlRoutes {
 
     public static func router(kernel: Kernel, environment: ControlEnvironment) -> Router<BasicRequestContext> {
         let router = Router()
+        // Requests in progress, served and their durations, by route: http_server_active_requests and friends.
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorMiddleware())
         addObservability(to: router, kernel: kernel, environment: environment)

@@ -160,7 +160,10 @@ import Testing
         defer { kernel.stop() }
         let halfBody = try RawUnixSocket(path: kernel.home.socketPath)
         try halfBody.send("POST /v1/instances HTTP/1.1\r\nHost: agentosd\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pa")
-        try await Task.sleep(nanoseconds: 200_000_000)  // the request has reached its handler
+        // The request has reached its handler, which waits for the rest of the body.
+        #expect(try await kernel.eventually {
+            try await ObservabilityTests.scrape(kernel)[#"http_server_active_requests{http_request_method="POST"}"#] == 1
+        })
         try await expectStopsOnSIGTERM(kernel)
         withExtendedLifetime(halfBody) {}
     }
