@@ -16,8 +16,9 @@ enum AgentMetricsText {
         family(MetricName.messagesSent, "counter", into: &out)
         for agent in agents { out += "\(MetricName.messagesSent){agent=\"\(agent.agent)\"} \(agent.messagesSent)\n" }
         family(MetricName.messagesDelivered, "counter", into: &out)
-        for agent in agents where agent.handlerDurations != nil {
-            out += "\(MetricName.messagesDelivered){agent=\"\(agent.agent)\"} \(agent.messagesDelivered)\n"
+        for agent in agents {
+            guard let delivered = agent.messagesDelivered else { continue }
+            out += "\(MetricName.messagesDelivered){agent=\"\(agent.agent)\"} \(delivered)\n"
         }
         family(MetricName.mailboxDepth, "gauge", into: &out)
         for agent in agents {

@@ -78,10 +78,10 @@ public final class Kernel: Sendable {
         table.liveInstances.map { instance in
             AgentMetrics(
                 agent: instance.name, syscalls: instance.metrics.syscalls.snapshot(),
-                messagesSent: instance.messagesOut.value, messagesDelivered: instance.messagesIn.value,
+                messagesSent: instance.messagesOut.value, messagesDelivered: instance.messagesIn,
                 handlerDurations: instance.metrics.handlerTimings.snapshot(), mailboxDepth: instance.mailbox.depth)
         } + [AgentMetrics(
-            agent: SenderIdentity.controlAPI.name, syscalls: [], messagesSent: messages.controlSentCount, messagesDelivered: 0,
+            agent: SenderIdentity.controlAPI.name, syscalls: [], messagesSent: messages.controlSentCount, messagesDelivered: nil,
             handlerDurations: nil, mailboxDepth: nil)]
     }
 }

@@ -55,7 +55,7 @@ import Testing
         _ = try await kernel.messages.deliver(to: name, body: [], wait: false, timeoutMs: 0)  // queued: a dead letter
         let queuedRequest = Task { try await kernel.messages.deliver(to: name, body: [], wait: true, timeoutMs: 10_000) }
         let instance = try #require(kernel.instance(named: name))
-        #expect(await waitUntil { instance.messagesIn.value == 3 && instance.handlerStartedAt.value != 0 })
+        #expect(await waitUntil { instance.messagesIn == 3 && instance.handlerStartedAt.value != 0 })
         let unload = Task { try await kernel.lifecycle.unload(name: name, timeout: 5) }
         do {
             _ = try await queuedRequest.value
@@ -114,7 +114,7 @@ import Testing
         _ = try await kernel.lifecycle.load(path: "caller", name: caller, grants: [.send("\(caller)-target")])
         _ = try await kernel.messages.deliver(to: caller, body: Array("call \(caller)-target".utf8), wait: false, timeoutMs: 0)
         let target = try #require(kernel.instance(named: "\(caller)-target"))
-        #expect(await waitUntil { target.messagesIn.value == 1 })
+        #expect(await waitUntil { target.messagesIn == 1 })
         #expect(try await kernel.lifecycle.unload(name: caller, timeout: 5).state == .stopped)
         #expect(InProcessPlugins.result(caller) == .stopping)
         await kernel.lifecycle.shutdown(timeout: 5)

@@ -66,8 +66,8 @@ public final class Instance: @unchecked Sendable {
     let messageBytesQuota = Atomic<Int>(.max)
     /// A handler running longer than this marks the instance hung (handler_deadline_ms, else the kernel's).
     let handlerDeadlineNanos: Atomic<UInt64>
-    /// Messages delivered to it; written by its senders' threads, so apart from what its own thread writes.
-    let messagesIn = PaddedAtomic()
+    /// Messages and tool calls delivered to it (its mailbox counts them).
+    var messagesIn: UInt64 { mailbox.acceptedCount }
     /// Messages it sent; written only by its own thread.
     let messagesOut = PaddedAtomic()
     /// Monotonic ns when the running handler started; 0 when idle. Written by
@@ -250,7 +250,7 @@ public final class Instance: @unchecked Sendable {
             pluginName: plugin.name, version: plugin.version, description: plugin.description,
             kind: plugin.kind, capabilities: plugin.capabilities,
             origin: origin, loadedAt: loadedAt, endedAt: endedAt,
-            messagesIn: messagesIn.value, messagesOut: messagesOut.value,
+            messagesIn: messagesIn, messagesOut: messagesOut.value,
             mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
             sendersWaiting: state.isLive ? mailbox.waiters.senders : 0, lastError: lastError
         )

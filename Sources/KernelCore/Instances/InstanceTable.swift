@@ -11,6 +11,8 @@ final class InstanceTable: @unchecked Sendable {
     /// Stopped and failed instances, oldest first, with their logs.
     private var ended = Deque<(summary: InstanceSummary, log: LogRing?)>()
     private let endedLimit: Int
+    /// Messages delivered to instances no longer live (see `messagesDelivered`).
+    private var retiredMessagesIn: UInt64 = 0
 
     init(endedLimit: Int) {
         self.endedLimit = endedLimit
@@ -39,6 +41,7 @@ final class InstanceTable: @unchecked Sendable {
             if live[instance.name] === instance { live[instance.name] = nil }
             loadOrder.removeAll { $0 === instance }
             zombies[instance.id] = nil
+            retiredMessagesIn &+= summary.messagesIn
             remember(summary, log: instance.log)
         }
     }
@@ -64,6 +67,13 @@ final class InstanceTable: @unchecked Sendable {
     /// The log of the live instance `name`, else of the last ended one of that name.
     func log(of name: String) -> LogRing? {
         lock.withLock { live[name]?.log ?? ended.last { $0.summary.name == name }?.log }
+    }
+
+    /// Messages and tool calls delivered to every instance since the kernel started.
+    var messagesDelivered: UInt64 {
+        lock.withLock {
+            loadOrder.reduce(retiredMessagesIn) { $0 &+ $1.messagesIn } &+ zombies.values.reduce(0) { $0 &+ $1.messagesIn }
+        }
     }
 
     /// Live instances in load order.

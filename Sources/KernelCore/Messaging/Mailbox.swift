@@ -19,6 +19,8 @@ final class Mailbox: @unchecked Sendable {
     private var queue = EnvelopeRing()
     /// Messages queued and taken so far: the sequence numbers of `pins`.
     private var pushed: UInt64 = 0
+    /// Messages and tool calls senders queued (`push`), for `acceptedCount`.
+    private var accepted: UInt64 = 0
     private var taken: UInt64 = 0
     private var pins = SenderPins()
     private var closed = false
@@ -89,6 +91,14 @@ final class Mailbox: @unchecked Sendable {
         return (sendersWaiting, receiverWaiting)
     }
 
+    /// Messages and tool calls senders have queued here (`agentos_messages_delivered_total`;
+    /// not the kernel's inference results): counted under the lock a send takes anyway.
+    var acceptedCount: UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return accepted
+    }
+
     /// Messages waiting now.
     var depth: Int {
         pthread_mutex_lock(mutex)
@@ -115,6 +125,7 @@ final class Mailbox: @unchecked Sendable {
         }
         if closed { return .stopping }
         append(envelope)
+        accepted &+= 1
         return .ok
     }
 

@@ -19,7 +19,6 @@ public final class MessageRouter: Sendable {
     /// The control API as a sender named "agentctl": its refusals, and the messages it sent.
     private let controlSeries = MetricSeries(agent: SenderIdentity.controlAPI.name)
     private let controlSent = PaddedAtomic()
-    private let delivered = PaddedAtomic()
     private let refused = PaddedAtomic()
 
     init(configuration: KernelConfiguration, table: InstanceTable, ids: IdentifierMint) {
@@ -28,8 +27,9 @@ public final class MessageRouter: Sendable {
         self.ids = ids
     }
 
-    /// Messages delivered to a mailbox since the kernel started.
-    public var deliveredCount: UInt64 { delivered.value }
+    /// Messages delivered to a mailbox since the kernel started: the mailboxes
+    /// count them, so senders to one receiver share no counter.
+    public var deliveredCount: UInt64 { table.messagesDelivered }
     /// Messages refused (full, too big, no receiver, not permitted) since the kernel started.
     public var refusedCount: UInt64 { refused.value }
     /// Messages the control API sent that were queued.
@@ -238,10 +238,8 @@ public final class MessageRouter: Sendable {
             }
         }
         if status == .ok {
-            receiver.messagesIn.increment()
             if sender == nil { controlSent.increment() }
             sender?.messagesOut.increment()
-            delivered.increment()
         } else {
             countRefusal(status, from: sender)
         }

@@ -13,8 +13,9 @@ public struct AgentMetrics: Sendable {
     public let syscalls: [SyscallCount]
     /// `agentos_messages_sent_total`: messages this agent sent that were queued.
     public let messagesSent: UInt64
-    /// `agentos_messages_delivered_total`: messages and tool calls queued for this agent.
-    public let messagesDelivered: UInt64
+    /// `agentos_messages_delivered_total`: messages and tool calls queued for
+    /// this agent; nil for the control API, which receives none.
+    public let messagesDelivered: UInt64?
     /// `agentos_handler_duration_seconds`; nil for the control API.
     public let handlerDurations: HandlerTimings.Snapshot?
     /// `agentos_mailbox_depth`: messages waiting; nil for the control API.

@@ -100,7 +100,7 @@ public final class ToolService: Sendable {
         let job = ToolCallJob(entry: entry, arguments: arguments, pending: pending)
         let envelope = Envelope(id: id, sender: waiter?.identity ?? .kernel, body: .empty, kind: .toolCall(job))
         switch entry.instance.mailbox.push(envelope, until: nil) {
-        case .ok: entry.instance.messagesIn.increment()
+        case .ok: break
         case .full: return .failure(KernelError(.full, "the queue of \(entry.instance.name) is full (\(entry.instance.mailbox.capacity) calls); retry later"))
         default: return .failure(KernelError(.stopping, "the plugin of \(entry.name) is being unloaded"))
         }
