@@ -85,13 +85,13 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["ControlAPI", "ControlClient", "StrictJSON", .product(name: "Yams", package: "Yams")]
         ),
-        // The control API's wire types: requests, responses, error codes (Foundation only).
-        .target(name: "ControlAPI"),
+        // The control API's wire types: requests, responses, error codes (Foundation and StrictJSON).
+        .target(name: "ControlAPI", dependencies: ["StrictJSON"]),
         // The control API's client (agentctl, eval, the benchmarks and the tests): HTTP over the Unix socket.
         .target(
             name: "ControlClient",
             dependencies: [
-                "ControlAPI",
+                "ControlAPI", "StrictJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "ControlServerTests",
             dependencies: [
-                "ControlServer", "ControlAPI", "KernelCore", "AgentOSTesting",
+                "ControlServer", "ControlAPI", "KernelCore", "AgentOSTesting", "StrictJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,6 +1,8 @@
 import Foundation
 
-/// One row of `agentctl ps`: a plugin instance and what it has done.
+/// All the control API says of one instance (`GET /v1/instances/NAME`, and the
+/// answers to load and unload): its descriptor, what it has done, and while it
+/// runs its grants, quotas and CPU time. `ps` lists less of each (`InstanceRow`).
 public struct InstanceInfo: Codable, Sendable, Equatable {
     /// Instance name, unique among live instances.
     public var name: String
@@ -74,10 +76,4 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
         self.mailboxLimit = mailboxLimit
         self.lastError = lastError
     }
-}
-
-/// `GET /v1/instances`: every instance (with `?all=1`, stopped and failed ones too).
-public struct InstanceList: Codable, Sendable, Equatable {
-    public var instances: [InstanceInfo]
-    public init(instances: [InstanceInfo]) { self.instances = instances }
 }

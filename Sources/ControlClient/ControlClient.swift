@@ -3,6 +3,7 @@ import ControlAPI
 import Foundation
 import NIOCore
 import NIOHTTP1
+import StrictJSON
 
 /// The control API's client: HTTP/1.1 with JSON over the kernel's Unix socket.
 ///
@@ -32,9 +33,15 @@ public struct ControlClient: Sendable {
         try await request(.GET, "/v1/status")
     }
 
-    public func instances(all: Bool = false) async throws -> [InstanceInfo] {
-        let list: InstanceList = try await request(.GET, "/v1/instances" + (all ? "?all=1" : ""))
-        return list.instances
+    /// `ps`: the live instances, with `all` the stopped and failed ones too, by id.
+    public func instances(all: Bool = false) async throws -> [InstanceRow] {
+        let body = try await okBody(execute(.GET, "/v1/instances" + (all ? "?all=1" : ""), body: nil, deadline: 30))
+        do {
+            let json = try body.withUnsafeReadableBytes { try JSONParser.parse($0.assumingMemoryBound(to: UInt8.self)) }
+            return try InstanceList(json: json).instances
+        } catch {
+            throw ControlClientError.transport("kernel sent an unreadable InstanceList: \(error)")
+        }
     }
 
     public func instance(_ name: String) async throws -> InstanceInfo {
@@ -214,13 +221,19 @@ public struct ControlClient: Sendable {
     }
 
     private func decode<Response: Decodable>(_ response: HTTPClientResponse) async throws -> Response {
-        let body = try await response.body.collect(upTo: 64 << 20)
-        guard (200..<300).contains(response.status.code) else { throw apiError(status: response.status, body: body) }
+        let body = try await okBody(response)
         do {
             return try ControlJSON.decoder().decode(Response.self, from: Data(body.readableBytesView))
         } catch {
             throw ControlClientError.transport("kernel sent an unreadable \(Response.self): \(error)")
         }
+    }
+
+    /// The body of a 2xx response; any other status throws the kernel's error.
+    private func okBody(_ response: HTTPClientResponse) async throws -> ByteBuffer {
+        let body = try await response.body.collect(upTo: 64 << 20)
+        guard (200..<300).contains(response.status.code) else { throw apiError(status: response.status, body: body) }
+        return body
     }
 
     private func apiError(status: HTTPResponseStatus, body: ByteBuffer) -> ControlClientError {

@@ -12,16 +12,17 @@ enum InstanceRoutes {
         addLogs(to: v1, kernel: kernel)
     }
 
-    /// `GET /v1/instances[?all=1]` and `GET /v1/instances/NAME`.
+    /// `GET /v1/instances[?all=1]`: what `ps` shows of each instance (`InstanceList`);
+    /// `GET /v1/instances/NAME`: all there is to say of one (`InstanceInfo`).
     private static func addQueries(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel) {
         v1.get("instances") { request, _ in
             let all = try request.flag("all")
             let accounts = kernel.inference.scheduler.allAccounts()
-            return try JSONResponse.make(InstanceList(instances: kernel.summaries(all: all).map {
-                var info = InstanceInfo($0, inference: accounts[$0.name])
-                info.addSecurity(from: kernel)
-                return info
-            }))
+            let rows = kernel.summaries(all: all).map { summary in
+                let live = kernel.instance(named: summary.name).flatMap { $0.id == summary.id ? $0 : nil }
+                return InstanceRow(summary, inference: accounts[summary.name], live: live)
+            }
+            return JSONResponse.make(json: InstanceList(instances: rows).json)
         }
 
         v1.get("instances/:name") { _, context in

@@ -1,6 +1,7 @@
 import ControlAPI
 import Foundation
 import Hummingbird
+import StrictJSON
 
 /// Responses in the control API's JSON conventions (`ControlJSON`).
 enum JSONResponse {
@@ -10,6 +11,15 @@ enum JSONResponse {
             status: status,
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    /// `value` as compact JSON, for the wire types written with `StrictJSON` (`InstanceList`).
+    static func make(json value: JSONValue) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes))
         )
     }
 

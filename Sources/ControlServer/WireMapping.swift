@@ -16,6 +16,19 @@ extension InstanceInfo {
     }
 }
 
+extension InstanceRow {
+    /// The `ps` row of a kernel snapshot; `live` is the instance itself while
+    /// it runs under that name (its CPU time is read from it).
+    init(_ summary: InstanceSummary, inference: InferenceAccount?, live: Instance?) {
+        self.init(
+            name: summary.name, id: summary.id, state: summary.state.rawValue, plugin: summary.plugin,
+            origin: summary.origin.rawValue, uptimeSeconds: summary.uptime,
+            cpuSeconds: live.map { Double($0.cpuNanos) / 1e9 }, messagesIn: summary.messagesIn,
+            messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth, mailboxLimit: summary.mailboxLimit,
+            sendersWaiting: summary.sendersWaiting, lastError: summary.lastError, inference: inference.map(InferenceUse.init))
+    }
+}
+
 extension InferenceUse {
     init(_ account: InferenceAccount) {
         let ended = Double(max(account.ended, 1))

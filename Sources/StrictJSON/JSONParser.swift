@@ -115,13 +115,16 @@ public struct JSONParser {
     private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes; ASCII needs no UTF-8 validation.
+        var bits: UInt8 = 0
         while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+            bits |= bytes[index]
             index += 1
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
             let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
             index += 1
+            if bits < 0x80 { return String(decoding: slice, as: UTF8.self) }
             guard let text = String(validating: slice, as: UTF8.self) else {
                 throw JSONSyntaxError(problem: "a string is not valid UTF-8", offset: start)
             }
@@ -221,6 +224,13 @@ public struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("a number needs digits in its exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        // Up to 18 digits cannot overflow Int64: no text to make.
+        let negative = bytes[start] == UInt8(ascii: "-")
+        if integral, index - start - (negative ? 1 : 0) <= 18 {
+            var value: Int64 = 0
+            for offset in (start + (negative ? 1 : 0))..<index { value = value &* 10 &+ Int64(bytes[offset] &- UInt8(ascii: "0")) }
+            return .integer(negative ? -value : value)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral {

@@ -76,76 +76,22 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Compact JSON text of the value.
-    public var jsonText: String {
-        var text = ""
-        write(to: &text, spaced: false)
-        return text
-    }
+    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// Compact JSON text of the value, as UTF-8.
+    public var jsonBytes: [UInt8] { text(.compact) }
 
     /// JSON text on one line with a space after each `,` and `:`, the way
     /// Python's json.dumps writes it (and so the way models saw JSON in training).
-    public var spacedText: String {
-        var text = ""
-        write(to: &text, spaced: true)
-        return text
-    }
+    public var spacedText: String { String(decoding: text(.spaced), as: UTF8.self) }
 
     /// JSON text indented by two spaces per level, for people.
-    public var prettyText: String {
-        var text = ""
-        writePretty(to: &text, indent: "")
-        return text
-    }
+    public var prettyText: String { String(decoding: text(.pretty), as: UTF8.self) }
 
-    private func writePretty(to text: inout String, indent: String) {
-        let inner = indent + "  "
-        switch self {
-        case .array(let elements) where !elements.isEmpty:
-            text += "[\n"
-            for (index, element) in elements.enumerated() {
-                text += inner
-                element.writePretty(to: &text, indent: inner)
-                text += index < elements.count - 1 ? ",\n" : "\n"
-            }
-            text += indent + "]"
-        case .object(let members) where !members.isEmpty:
-            text += "{\n"
-            for (index, member) in members.enumerated() {
-                text += inner + JSONValue.quoted(member.key) + ": "
-                member.value.writePretty(to: &text, indent: inner)
-                text += index < members.count - 1 ? ",\n" : "\n"
-            }
-            text += indent + "}"
-        default:
-            write(to: &text, spaced: false)
-        }
-    }
-
-    private func write(to text: inout String, spaced: Bool) {
-        switch self {
-        case .null: text += "null"
-        case .bool(let flag): text += flag ? "true" : "false"
-        case .integer(let value): text += String(value)
-        case .unsigned(let value): text += String(value)
-        case .number(let value): text += JSONValue.numberText(value)
-        case .string(let string): text += JSONValue.quoted(string)
-        case .array(let elements):
-            text += "["
-            for (index, element) in elements.enumerated() {
-                if index > 0 { text += spaced ? ", " : "," }
-                element.write(to: &text, spaced: spaced)
-            }
-            text += "]"
-        case .object(let members):
-            text += "{"
-            for (index, member) in members.enumerated() {
-                if index > 0 { text += spaced ? ", " : "," }
-                text += JSONValue.quoted(member.key)
-                text += spaced ? ": " : ":"
-                member.value.write(to: &text, spaced: spaced)
-            }
-            text += "}"
-        }
+    private func text(_ style: JSONWriter.Style) -> [UInt8] {
+        var writer = JSONWriter(style: style)
+        writer.write(self)
+        return writer.bytes
     }
 
     /// `value` as JSON: integral values without a fraction, others round-trip exact; non-finite as null.
@@ -157,21 +103,8 @@ public enum JSONValue: Sendable, Equatable {
 
     /// `string` as a JSON string literal.
     public static func quoted(_ string: String) -> String {
-        var text = "\""
-        text.reserveCapacity(string.utf8.count + 2)
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        return text + "\""
+        var writer = JSONWriter(style: .compact)
+        writer.quoted(string)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

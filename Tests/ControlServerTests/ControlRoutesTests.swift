@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KernelCore
+import StrictJSON
 import Testing
 
 /// The control API's routes in this process, through Hummingbird's router test
@@ -50,8 +51,30 @@ import Testing
                 #expect(reply.reply == "hello")
             }
             try await client.execute(uri: "/v1/instances?all=1", method: .get) { response in
-                let list = try ControlJSON.decoder().decode(InstanceList.self, from: Data(buffer: response.body))
+                let list = try InstanceList(json: JSONParser.parse(String(buffer: response.body)))
                 #expect(list.instances.map(\.name) == ["echo"] && list.instances.first?.messagesIn == 1)
+            }
+        }
+    }
+
+    /// The list carries what `ps` shows, every key present; one instance's route keeps every detail.
+    @Test func listCarriesWhatPsShowsAndTheInstanceRouteTheRest() async throws {
+        try await withAPI { client in
+            try await client.execute(uri: "/v1/instances", method: .post, body: Self.json(#"{"path":"echo"}"#)) { response in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/v1/instances", method: .get) { response in
+                #expect(response.headers[.contentType] == "application/json")
+                let row = try #require(try JSONParser.parse(String(buffer: response.body))["instances"]?.asArray?.first)
+                #expect(row.asObject?.map(\.key) == [
+                    "cpu_seconds", "id", "inference", "last_error", "mailbox_depth", "mailbox_limit", "messages_in",
+                    "messages_out", "name", "origin", "plugin", "senders_waiting", "state", "uptime_seconds",
+                ])
+                #expect(row["cpu_seconds"]?.kindName != "null" && row["inference"] == .null && row["last_error"] == .null)
+            }
+            try await client.execute(uri: "/v1/instances/echo", method: .get) { response in
+                let info = try ControlJSON.decoder().decode(InstanceInfo.self, from: Data(buffer: response.body))
+                #expect(info.quotas?.isEmpty == false && info.granted != nil && info.pluginName == "echo")
             }
         }
     }

@@ -103,7 +103,7 @@ final class KernelProcess: @unchecked Sendable {
     }
 
     /// The instance named `name` in `ps -a` (the newest one of that name), or nil.
-    func listed(_ name: String) async throws -> InstanceInfo? {
+    func listed(_ name: String) async throws -> InstanceRow? {
         try await client.instances(all: true).last { $0.name == name }
     }
 

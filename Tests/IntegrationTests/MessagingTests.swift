@@ -1,5 +1,6 @@
 import ControlAPI
 import Foundation
+import StrictJSON
 import Testing
 
 /// Loading, messaging and unloading real plugins through a real kernel.
@@ -17,7 +18,7 @@ import Testing
         #expect(reply.stdout == "hello, kernel\n")
 
         let ps = try kernel.agentctl("ps", "-o", "json")
-        let list = try ControlJSON.decoder().decode(InstanceList.self, from: Data(ps.stdout.utf8))
+        let list = try InstanceList(json: JSONParser.parse(ps.stdout))
         let echo = try #require(list.instances.first { $0.name == "echo" })
         #expect(echo.state == "running")
         #expect(echo.messagesIn == 1)

@@ -1,5 +1,6 @@
 import ControlAPI
 import Foundation
+import StrictJSON
 import Testing
 
 /// `agentctl caps`, `grant`, `revoke`, `audit`, `quota`, `load --grant` and
@@ -276,7 +277,8 @@ import Testing
 
     // MARK: ps
 
-    @Test func psShowsGrantsQuotasAndCPUOfLiveInstances() async throws {
+    /// `ps` lists CPU time; grants and quotas are in the instance's own route, not in the list.
+    @Test func psShowsCPUOfLiveInstancesAndTheInstanceRouteItsGrantsAndQuotas() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         #expect(try kernel.agentctl("load", Paths.plugin("support"), "--grant", "infer").status == 0)
@@ -286,15 +288,20 @@ import Testing
 
         let result = try kernel.agentctl("ps", "-a", "-o", "json")
         #expect(result.status == 0, "\(result.stderr)")
-        let instances = try ControlJSON.decoder().decode(InstanceList.self, from: Data(result.stdout.utf8)).instances
+        let instances = try InstanceList(json: JSONParser.parse(result.stdout)).instances
         let support = try #require(instances.first { $0.name == "support" })
-        #expect(support.granted == ["infer"] && support.missing == ["tool:catalog.*"])
-        #expect(support.quotas?.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 0, refusals: 0))
-        #expect(support.throttledRequests == 0)
         #expect((support.cpuSeconds ?? -1) >= 0)
-        #expect(result.stdout.contains(#""limit" : null"#))  // unlimited is an explicit null
         let gone = try #require(instances.first { $0.name == "gone" })
-        #expect(gone.granted == nil && gone.quotas == nil && gone.cpuSeconds == nil)
+        #expect(gone.cpuSeconds == nil && gone.state == "stopped")
+        #expect(result.stdout.contains(#""cpu_seconds": null"#))  // every key is there, null where it does not apply
+        #expect(!result.stdout.contains("quotas") && !result.stdout.contains("granted"))
+
+        let info = try await kernel.client.instance("support")
+        #expect(info.granted == ["infer"] && info.missing == ["tool:catalog.*"])
+        #expect(info.quotas?.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 0, refusals: 0))
+        #expect(info.throttledRequests == 0 && (info.cpuSeconds ?? -1) >= 0)
+        let raw = try await kernel.client.raw(.GET, "/v1/instances/support")
+        #expect(String(decoding: raw.body, as: UTF8.self).contains(#""limit":null"#))  // unlimited is an explicit null
 
         let table = try kernel.agentctl("ps", "-a")
         let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }

@@ -64,5 +64,5 @@ extension Instance {
     }
 
     /// CPU time of the instance's thread so far (its final figure once it ended).
-    var cpuNanos: UInt64 { thread.cpuNanos }
+    public var cpuNanos: UInt64 { thread.cpuNanos }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlAPI
 import ControlClient
+import StrictJSON
 
 /// `agentctl ps`: list instances.
 struct Ps: AsyncParsableCommand {
@@ -14,10 +15,16 @@ struct Ps: AsyncParsableCommand {
             INFER (inference requests, in flight), TOKENS (prompt/generated), \
             TTFT (mean time to first token), LAST ERROR.
 
-            With -o json prints {"instances":[...]}, each instance with every \
-            field the kernel knows (descriptor, capabilities, origin, load time), \
-            and for live ones what they were granted and lack, their quotas \
-            (as `agentctl quota` shows them) and CPU time.
+            With -o json prints {"instances":[...]}: per instance name, id, \
+            state, plugin, origin, uptime_seconds, cpu_seconds, messages_in, \
+            messages_out, mailbox_depth, mailbox_limit, senders_waiting (senders \
+            blocked on its full mailbox), last_error and inference (requests, \
+            tokens, cancellations, mean queue, first-token and decode times). \
+            Every key is always there, null where it does not apply.
+
+            An instance's grants: `agentctl caps NAME`; its quotas: `agentctl \
+            quota NAME`; everything the kernel knows of it (descriptor, load \
+            time, grants, quotas): GET /v1/instances/NAME on the control socket.
             """
     )
 
@@ -31,14 +38,14 @@ struct Ps: AsyncParsableCommand {
         let instances = try await ControlClient().instances(all: all)
         switch output {
         case .json:
-            try printJSON(InstanceList(instances: instances))
+            print(InstanceList(instances: instances).json.prettyText)
         case .table:
             let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
         }
     }
 
-    private static func row(_ instance: InstanceInfo) -> [String] {
+    private static func row(_ instance: InstanceRow) -> [String] {
         [
             instance.name, "\(instance.id)", instance.state, displayPath(instance.plugin),
             humanDuration(instance.uptimeSeconds), instance.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",

@@ -65,7 +65,7 @@ struct Top: AsyncParsableCommand {
 private struct Sample {
     var time: ContinuousClock.Instant
     var engine: EngineStatus
-    var instances: [InstanceInfo]
+    var instances: [InstanceRow]
 
     static func take(_ client: ControlClient) async throws -> Sample {
         let engine = try await client.engine()
