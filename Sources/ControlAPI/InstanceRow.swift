@@ -80,41 +80,52 @@ public struct InstanceList: Sendable, Equatable {
         for row in rows { instances.append(try InstanceRow(row)) }
     }
 
-    /// The list's JSON form.
-    public var json: JSONValue {
-        .object([("instances", .array(instances.map(\.json)))])
+    /// Writes the list's JSON form.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("instances")
+        writer.beginArray()
+        for row in instances { row.write(to: &writer) }
+        writer.endArray()
+        writer.endObject()
     }
 }
 
 extension InstanceRow {
     fileprivate init(_ fields: JSONFields) throws(JSONShapeError) {
         self.init(
-            name: try fields.required("name"), id: try fields.required("id"), state: try fields.required("state"),
-            plugin: try fields.required("plugin"), origin: try fields.required("origin"),
-            uptimeSeconds: try fields.required("uptime_seconds"), cpuSeconds: try fields.optional("cpu_seconds"),
-            messagesIn: try fields.required("messages_in"), messagesOut: try fields.required("messages_out"),
-            mailboxDepth: try fields.required("mailbox_depth"), mailboxLimit: try fields.required("mailbox_limit"),
-            sendersWaiting: try fields.required("senders_waiting"), lastError: try fields.optional("last_error"),
+            name: try fields.string("name"), id: try fields.unsigned("id"), state: try fields.string("state"),
+            plugin: try fields.string("plugin"), origin: try fields.string("origin"),
+            uptimeSeconds: try fields.double("uptime_seconds"), cpuSeconds: try fields.optionalDouble("cpu_seconds"),
+            messagesIn: try fields.unsigned("messages_in"), messagesOut: try fields.unsigned("messages_out"),
+            mailboxDepth: try fields.int("mailbox_depth"), mailboxLimit: try fields.int("mailbox_limit"),
+            sendersWaiting: try fields.int("senders_waiting"), lastError: try fields.optionalString("last_error"),
             inference: try fields.optionalObject("inference").map { fields throws(JSONShapeError) in try InferenceUse(fields) })
     }
 
-    fileprivate var json: JSONValue {
-        .object([
-            ("cpu_seconds", cpuSeconds.map(JSONValue.number) ?? .null),
-            ("id", .count(id)),
-            ("inference", inference?.json ?? .null),
-            ("last_error", lastError.map(JSONValue.string) ?? .null),
-            ("mailbox_depth", .integer(Int64(mailboxDepth))),
-            ("mailbox_limit", .integer(Int64(mailboxLimit))),
-            ("messages_in", .count(messagesIn)),
-            ("messages_out", .count(messagesOut)),
-            ("name", .string(name)),
-            ("origin", .string(origin)),
-            ("plugin", .string(plugin)),
-            ("senders_waiting", .integer(Int64(sendersWaiting))),
-            ("state", .string(state)),
-            ("uptime_seconds", .number(uptimeSeconds)),
-        ])
+    /// Keys in sorted order, the way `ControlJSON` writes the other wire types.
+    fileprivate func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("cpu_seconds", cpuSeconds)
+        writer.member("id", id)
+        writer.key("inference")
+        if let inference {
+            inference.write(to: &writer)
+        } else {
+            writer.null()
+        }
+        writer.member("last_error", lastError)
+        writer.member("mailbox_depth", mailboxDepth)
+        writer.member("mailbox_limit", mailboxLimit)
+        writer.member("messages_in", messagesIn)
+        writer.member("messages_out", messagesOut)
+        writer.member("name", name)
+        writer.member("origin", origin)
+        writer.member("plugin", plugin)
+        writer.member("senders_waiting", sendersWaiting)
+        writer.member("state", state)
+        writer.member("uptime_seconds", uptimeSeconds)
+        writer.endObject()
     }
 }
 
@@ -122,33 +133,26 @@ extension InferenceUse {
     /// The same keys `Codable` gives it in `InstanceInfo` (a test holds the two together).
     fileprivate init(_ fields: JSONFields) throws(JSONShapeError) {
         self.init(
-            requests: try fields.required("requests"), completed: try fields.required("completed"),
-            failed: try fields.required("failed"), cancelled: try fields.required("cancelled"),
-            inFlight: try fields.required("in_flight"), promptTokens: try fields.required("prompt_tokens"),
-            completionTokens: try fields.required("completion_tokens"), meanQueueMs: try fields.required("mean_queue_ms"),
-            meanTimeToFirstTokenMs: try fields.required("mean_time_to_first_token_ms"),
-            meanDecodeMs: try fields.required("mean_decode_ms"))
+            requests: try fields.unsigned("requests"), completed: try fields.unsigned("completed"),
+            failed: try fields.unsigned("failed"), cancelled: try fields.unsigned("cancelled"),
+            inFlight: try fields.int("in_flight"), promptTokens: try fields.unsigned("prompt_tokens"),
+            completionTokens: try fields.unsigned("completion_tokens"), meanQueueMs: try fields.double("mean_queue_ms"),
+            meanTimeToFirstTokenMs: try fields.double("mean_time_to_first_token_ms"),
+            meanDecodeMs: try fields.double("mean_decode_ms"))
     }
 
-    fileprivate var json: JSONValue {
-        .object([
-            ("cancelled", .count(cancelled)),
-            ("completed", .count(completed)),
-            ("completion_tokens", .count(completionTokens)),
-            ("failed", .count(failed)),
-            ("in_flight", .integer(Int64(inFlight))),
-            ("mean_decode_ms", .number(meanDecodeMs)),
-            ("mean_queue_ms", .number(meanQueueMs)),
-            ("mean_time_to_first_token_ms", .number(meanTimeToFirstTokenMs)),
-            ("prompt_tokens", .count(promptTokens)),
-            ("requests", .count(requests)),
-        ])
-    }
-}
-
-extension JSONValue {
-    /// A count as JSON: `.integer` while it fits, as `JSONParser` reads it back.
-    fileprivate static func count(_ value: UInt64) -> JSONValue {
-        value <= UInt64(Int64.max) ? .integer(Int64(value)) : .unsigned(value)
+    fileprivate func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("cancelled", cancelled)
+        writer.member("completed", completed)
+        writer.member("completion_tokens", completionTokens)
+        writer.member("failed", failed)
+        writer.member("in_flight", inFlight)
+        writer.member("mean_decode_ms", meanDecodeMs)
+        writer.member("mean_queue_ms", meanQueueMs)
+        writer.member("mean_time_to_first_token_ms", meanTimeToFirstTokenMs)
+        writer.member("prompt_tokens", promptTokens)
+        writer.member("requests", requests)
+        writer.endObject()
     }
 }

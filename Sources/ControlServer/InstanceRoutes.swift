@@ -22,7 +22,7 @@ enum InstanceRoutes {
                 let live = kernel.instance(named: summary.name).flatMap { $0.id == summary.id ? $0 : nil }
                 return InstanceRow(summary, inference: accounts[summary.name], live: live)
             }
-            return JSONResponse.make(json: InstanceList(instances: rows).json)
+            return JSONResponse.make(written: InstanceList(instances: rows).write)
         }
 
         v1.get("instances/:name") { _, context in

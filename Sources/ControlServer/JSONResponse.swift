@@ -14,12 +14,14 @@ enum JSONResponse {
         )
     }
 
-    /// `value` as compact JSON, for the wire types written with `StrictJSON` (`InstanceList`).
-    static func make(json value: JSONValue) -> Response {
-        Response(
+    /// JSON a wire type wrote itself with a `JSONWriter` (`InstanceList`).
+    static func make(written write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter()
+        write(&writer)
+        return Response(
             status: .ok,
             headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes))
         )
     }
 

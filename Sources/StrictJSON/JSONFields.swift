@@ -7,50 +7,87 @@
 /// sender may add some.
 public struct JSONFields {
     private let members: [(key: String, value: JSONValue)]
-    /// Where the object sits in its document, for errors: "" for the whole document.
-    public let path: String
+    /// Where the object sits in its document, for errors: `parent[index]`, or
+    /// `parent` alone when `index` is nil ("" for the whole document).
+    private let parent: String
+    private let index: Int?
 
     /// The members of `value`, which must be an object.
-    public init(_ value: JSONValue, path: String = "") throws(JSONShapeError) {
+    public init(_ value: JSONValue) throws(JSONShapeError) {
+        try self.init(value, parent: "", index: nil)
+    }
+
+    private init(_ value: JSONValue, parent: String, index: Int?) throws(JSONShapeError) {
         guard case .object(let members) = value else {
-            throw JSONShapeError(path: path, problem: "should be an object, not \(value.kindName)")
+            throw JSONShapeError(path: Self.path(parent, index), problem: "should be an object, not \(value.kindName)")
         }
         self.members = members
-        self.path = path
+        self.parent = parent
+        self.index = index
     }
 
-    /// Member `key`, which must be present and not null.
-    public func required<Value: JSONScalar>(_ key: String, as type: Value.Type = Value.self) throws(JSONShapeError) -> Value {
-        guard let value = try optional(key, as: type) else {
-            throw JSONShapeError(path: self.path(key), problem: member(key) == nil ? "is missing" : "should be \(Value.jsonKind), not null")
+    public func string(_ key: String) throws(JSONShapeError) -> String {
+        guard let text = try optionalString(key) else { throw failure(key, expected: "a string") }
+        return text
+    }
+
+    public func optionalString(_ key: String) throws(JSONShapeError) -> String? {
+        switch member(key) {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        default: throw failure(key, expected: "a string")
         }
+    }
+
+    /// A number that is exactly an `Int`.
+    public func int(_ key: String) throws(JSONShapeError) -> Int {
+        guard let value = member(key)?.asInt else { throw failure(key, expected: "an integer") }
         return value
     }
 
-    /// Member `key`, or nil when it is absent or null.
-    public func optional<Value: JSONScalar>(_ key: String, as type: Value.Type = Value.self) throws(JSONShapeError) -> Value? {
-        guard let json = member(key), json != .null else { return nil }
-        guard let value = Value(json: json) else {
-            throw JSONShapeError(path: path(key), problem: "should be \(Value.jsonKind), not \(Self.describe(json))")
+    /// A number that is exactly a `UInt64`.
+    public func unsigned(_ key: String) throws(JSONShapeError) -> UInt64 {
+        let value: UInt64? = switch member(key) {
+        case .integer(let value)?: UInt64(exactly: value)
+        case .unsigned(let value)?: value
+        case .number(let value)?: UInt64(exactly: value)
+        default: nil
         }
+        guard let value else { throw failure(key, expected: "an unsigned integer") }
         return value
+    }
+
+    public func double(_ key: String) throws(JSONShapeError) -> Double {
+        guard let value = try optionalDouble(key) else { throw failure(key, expected: "a number") }
+        return value
+    }
+
+    public func optionalDouble(_ key: String) throws(JSONShapeError) -> Double? {
+        switch member(key) {
+        case nil, .null?: return nil
+        case .integer(let value)?: return Double(value)
+        case .unsigned(let value)?: return Double(value)
+        case .number(let value)?: return value
+        default: throw failure(key, expected: "a number")
+        }
     }
 
     /// Object member `key`, or nil when it is absent or null.
     public func optionalObject(_ key: String) throws(JSONShapeError) -> JSONFields? {
-        guard let json = member(key), json != .null else { return nil }
-        return try JSONFields(json, path: path(key))
+        switch member(key) {
+        case nil, .null?: return nil
+        case let value?: return try JSONFields(value, parent: path(key), index: nil)
+        }
     }
 
     /// The elements of member `key`, which must be an array of objects.
     public func objects(_ key: String) throws(JSONShapeError) -> [JSONFields] {
-        guard case .array(let elements)? = member(key) else {
-            throw JSONShapeError(path: path(key), problem: member(key).map { "should be an array, not \($0.kindName)" } ?? "is missing")
-        }
+        guard case .array(let elements)? = member(key) else { throw failure(key, expected: "an array") }
+        let parent = path(key)
         var objects: [JSONFields] = []
         objects.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            objects.append(try JSONFields(element, path: "\(path(key))[\(index)]"))
+            objects.append(try JSONFields(element, parent: parent, index: index))
         }
         return objects
     }
@@ -59,71 +96,25 @@ public struct JSONFields {
         members.first { $0.key == key }?.value
     }
 
-    /// A number as written (so one out of range shows); any other value by its kind.
-    private static func describe(_ value: JSONValue) -> String {
-        switch value {
+    /// Why member `key` is not `expected`: missing, or what it is instead (a
+    /// number as written, so one out of range is plain to see).
+    private func failure(_ key: String, expected: String) -> JSONShapeError {
+        guard let value = member(key) else { return JSONShapeError(path: path(key), problem: "is missing") }
+        let found = switch value {
         case .integer, .unsigned, .number: value.jsonText
         default: value.kindName
         }
+        return JSONShapeError(path: path(key), problem: "should be \(expected), not \(found)")
+    }
+
+    private static func path(_ parent: String, _ index: Int?) -> String {
+        index.map { "\(parent)[\($0)]" } ?? parent
     }
 
     private func path(_ key: String) -> String {
-        path.isEmpty ? key : path + "." + key
+        let path = Self.path(parent, index)
+        return path.isEmpty ? key : path + "." + key
     }
-}
-
-/// A Swift value one JSON scalar reads into, for `JSONFields`.
-public protocol JSONScalar {
-    /// The value `json` holds; nil when it holds another kind or is out of range.
-    init?(json: JSONValue)
-    /// What a member read as it must hold, for errors: "a string".
-    static var jsonKind: String { get }
-}
-
-extension String: JSONScalar {
-    public init?(json: JSONValue) {
-        guard case .string(let text) = json else { return nil }
-        self = text
-    }
-
-    public static var jsonKind: String { "a string" }
-}
-
-extension Int: JSONScalar {
-    public init?(json: JSONValue) {
-        guard let value = json.asInt else { return nil }
-        self = value
-    }
-
-    public static var jsonKind: String { "an integer" }
-}
-
-extension UInt64: JSONScalar {
-    public init?(json: JSONValue) {
-        let exact: UInt64? = switch json {
-        case .integer(let value): UInt64(exactly: value)
-        case .unsigned(let value): value
-        case .number(let value): UInt64(exactly: value)
-        default: nil
-        }
-        guard let exact else { return nil }
-        self = exact
-    }
-
-    public static var jsonKind: String { "an unsigned integer" }
-}
-
-extension Double: JSONScalar {
-    public init?(json: JSONValue) {
-        switch json {
-        case .integer(let value): self = Double(value)
-        case .unsigned(let value): self = Double(value)
-        case .number(let value): self = value
-        default: return nil
-        }
-    }
-
-    public static var jsonKind: String { "a number" }
 }
 
 /// Why well-formed JSON is not the shape a wire type expects: which member, and what is wrong with it.

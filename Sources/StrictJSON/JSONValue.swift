@@ -76,35 +76,28 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Compact JSON text of the value.
-    public var jsonText: String { String(decoding: jsonBytes, as: UTF8.self) }
-
-    /// Compact JSON text of the value, as UTF-8.
-    public var jsonBytes: [UInt8] { text(.compact) }
+    public var jsonText: String { text(.compact) }
 
     /// JSON text on one line with a space after each `,` and `:`, the way
     /// Python's json.dumps writes it (and so the way models saw JSON in training).
-    public var spacedText: String { String(decoding: text(.spaced), as: UTF8.self) }
+    public var spacedText: String { text(.spaced) }
 
     /// JSON text indented by two spaces per level, for people.
-    public var prettyText: String { String(decoding: text(.pretty), as: UTF8.self) }
+    public var prettyText: String { text(.pretty) }
 
-    private func text(_ style: JSONWriter.Style) -> [UInt8] {
+    private func text(_ style: JSONWriter.Style) -> String {
         var writer = JSONWriter(style: style)
         writer.write(self)
-        return writer.bytes
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// `value` as JSON: integral values without a fraction, others round-trip exact; non-finite as null.
     public static func numberText(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        JSONValue.number(value).jsonText
     }
 
     /// `string` as a JSON string literal.
     public static func quoted(_ string: String) -> String {
-        var writer = JSONWriter(style: .compact)
-        writer.quoted(string)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        JSONValue.string(string).jsonText
     }
 }

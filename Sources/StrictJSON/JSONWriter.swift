@@ -1,67 +1,175 @@
-/// Writes `JSONValue`s as JSON text in UTF-8 bytes: compact, spaced (after
-/// each `,` and `:`) or pretty (two spaces per level).
+/// Writes JSON text as UTF-8 bytes, one value at a time: compact, spaced
+/// (a space after each `,` and `:`) or pretty (two spaces per level).
 ///
-/// Bytes rather than `String` appends, so a string is escaped by copying
-/// the runs that need no escape whole: a 10,000-row `ps` listing takes a few
-/// milliseconds rather than half a second.
-struct JSONWriter {
-    enum Style { case compact, spaced, pretty }
+///     var writer = JSONWriter()
+///     writer.beginObject()
+///     writer.member("name", "echo")
+///     writer.member("cpu_seconds", nil as Double?)
+///     writer.key("tags")
+///     writer.beginArray()
+///     writer.endArray()
+///     writer.endObject()          // {"name":"echo","cpu_seconds":null,"tags":[]}
+///
+/// The caller writes a well-formed sequence (a key before each member's
+/// value, ends matching begins); the writer adds the commas and, in pretty
+/// style, the new lines, and checks nothing else. A wire type written this way
+/// (`InstanceList`) makes no `JSONValue` tree first, and a string is escaped
+/// by copying the runs that need no escape whole: 10,000 `ps` rows take a
+/// few milliseconds.
+public struct JSONWriter {
+    public enum Style: Sendable { case compact, spaced, pretty }
 
-    private(set) var bytes: [UInt8] = []
+    /// The text written so far.
+    public private(set) var bytes: [UInt8] = []
     private let style: Style
+    /// Containers open around the next value.
+    private var depth = 0
+    /// Whether the innermost open container has an element (or member) yet.
+    private var hasElements = false
+    /// Whether a key was just written, so its value takes no separator.
+    private var afterKey = false
 
-    init(style: Style) { self.style = style }
+    public init(style: Style = .compact) {
+        self.style = style
+    }
 
-    mutating func write(_ value: JSONValue, depth: Int = 0) {
+    /// Writes `value` whole.
+    public mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: append("null")
-        case .bool(let flag): append(flag ? "true" : "false")
-        case .integer(let value):
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
-            digits(value.magnitude)
-        case .unsigned(let value): digits(value)
-        case .number(let value): bytes.append(contentsOf: JSONValue.numberText(value).utf8)
-        case .string(let string): quoted(string)
+        case .null: null()
+        case .bool(let flag): bool(flag)
+        case .integer(let value): integer(value)
+        case .unsigned(let value): unsigned(value)
+        case .number(let value): number(value)
+        case .string(let text): string(text)
         case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                separator(first: index == 0, depth: depth + 1)
-                write(element, depth: depth + 1)
-            }
-            close(UInt8(ascii: "]"), empty: elements.isEmpty, depth: depth)
+            beginArray()
+            for element in elements { write(element) }
+            endArray()
         case .object(let members):
-            bytes.append(UInt8(ascii: "{"))
-            for (index, member) in members.enumerated() {
-                separator(first: index == 0, depth: depth + 1)
-                quoted(member.key)
-                append(style == .compact ? ":" : ": ")
-                write(member.value, depth: depth + 1)
+            beginObject()
+            for member in members {
+                key(member.key)
+                write(member.value)
             }
-            close(UInt8(ascii: "}"), empty: members.isEmpty, depth: depth)
+            endObject()
         }
     }
 
-    /// What goes before an element or member: a comma after the first, and in
-    /// pretty style a new line and the indentation.
-    private mutating func separator(first: Bool, depth: Int) {
+    public mutating func beginObject() { begin(UInt8(ascii: "{")) }
+    public mutating func endObject() { end(UInt8(ascii: "}")) }
+    public mutating func beginArray() { begin(UInt8(ascii: "[")) }
+    public mutating func endArray() { end(UInt8(ascii: "]")) }
+
+    /// Starts member `key` of the object being written; its value comes next.
+    public mutating func key(_ key: String) {
+        separate()
+        quoted(key)
+        append(style == .compact ? ":" : ": ")
+        afterKey = true
+    }
+
+    /// Member `key` with a string value, or null.
+    public mutating func member(_ key: String, _ value: String?) {
+        self.key(key)
+        string(value)
+    }
+
+    /// Member `key` with a number value, or null.
+    public mutating func member(_ key: String, _ value: Double?) {
+        self.key(key)
+        number(value)
+    }
+
+    public mutating func member(_ key: String, _ value: Int) {
+        self.key(key)
+        integer(Int64(value))
+    }
+
+    public mutating func member(_ key: String, _ value: UInt64) {
+        self.key(key)
+        unsigned(value)
+    }
+
+    /// A string, or null.
+    public mutating func string(_ text: String?) {
+        separate()
+        guard let text else { return append("null") }
+        quoted(text)
+    }
+
+    /// A number, or null. Integral values below 10^15 are written without a
+    /// fraction, others so they read back exact; non-finite ones as null.
+    public mutating func number(_ value: Double?) {
+        separate()
+        guard let value, value.isFinite else { return append("null") }
+        if value == value.rounded(), abs(value) < 1e15 {
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            digits(UInt64(abs(value)))
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    public mutating func integer(_ value: Int64) {
+        separate()
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        digits(value.magnitude)
+    }
+
+    public mutating func unsigned(_ value: UInt64) {
+        separate()
+        digits(value)
+    }
+
+    public mutating func bool(_ flag: Bool) {
+        separate()
+        append(flag ? "true" : "false")
+    }
+
+    public mutating func null() {
+        separate()
+        append("null")
+    }
+
+    /// What goes before a value: nothing after a key or at the top; else a
+    /// comma after the container's first element, and in pretty style a new
+    /// line and the indentation.
+    private mutating func separate() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        guard depth > 0 else { return }
         switch style {
-        case .compact: if !first { bytes.append(UInt8(ascii: ",")) }
-        case .spaced: if !first { append(", ") }
+        case .compact: if hasElements { bytes.append(UInt8(ascii: ",")) }
+        case .spaced: if hasElements { append(", ") }
         case .pretty:
-            append(first ? "\n" : ",\n")
-            indent(depth)
+            append(hasElements ? ",\n" : "\n")
+            indent()
         }
+        hasElements = true
     }
 
-    private mutating func close(_ bracket: UInt8, empty: Bool, depth: Int) {
-        if style == .pretty && !empty {
+    private mutating func begin(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        depth += 1
+        hasElements = false
+    }
+
+    /// Closes the innermost container, which is then an element of the one around it.
+    private mutating func end(_ bracket: UInt8) {
+        depth -= 1
+        if style == .pretty && hasElements {
             bytes.append(UInt8(ascii: "\n"))
-            indent(depth)
+            indent()
         }
         bytes.append(bracket)
+        hasElements = true
     }
 
-    private mutating func indent(_ depth: Int) {
+    private mutating func indent() {
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
 
@@ -71,6 +179,7 @@ struct JSONWriter {
 
     /// The decimal digits of `value`.
     private mutating func digits(_ value: UInt64) {
+        if value < 10 { return bytes.append(UInt8(ascii: "0") + UInt8(value)) }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
             var rest = value
             var start = buffer.count
@@ -84,7 +193,7 @@ struct JSONWriter {
     }
 
     /// `string` as a JSON string literal: `"`, `\` and control characters escaped, all else as is.
-    mutating func quoted(_ string: String) {
+    private mutating func quoted(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in
             bytes.append(UInt8(ascii: "\""))

@@ -14,19 +14,24 @@ func printJSON<Value: Encodable>(_ value: Value) throws {
 }
 
 /// Prints `rows` as columns aligned with spaces, the way `docker ps` does;
-/// the last column is not padded.
+/// the last column is not padded. One write for the whole table.
 func printTable(_ rows: [[String]]) {
+    let lengths = rows.map { $0.map(\.count) }
     var widths: [Int] = []
-    for row in rows {
-        for (column, cell) in row.enumerated() {
+    for row in lengths {
+        for (column, length) in row.enumerated() {
             if column == widths.count { widths.append(0) }
-            widths[column] = max(widths[column], cell.count)
+            widths[column] = max(widths[column], length)
         }
     }
-    for row in rows {
-        let cells = row.enumerated().map { column, cell in
-            column == row.count - 1 ? cell : padded(cell, to: widths[column])
+    var text = ""
+    text.reserveCapacity(rows.count * (widths.reduce(0, +) + 3 * widths.count))
+    for (row, lengths) in zip(rows, lengths) {
+        for (column, cell) in row.enumerated() {
+            text += cell
+            let last = column == row.count - 1
+            text += last ? "\n" : String(repeating: " ", count: widths[column] - lengths[column] + 3)
         }
-        print(cells.joined(separator: "   "))
     }
+    print(text, terminator: "")
 }

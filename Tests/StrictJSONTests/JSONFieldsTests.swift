@@ -11,22 +11,22 @@ struct JSONFieldsTests {
 
     @Test func readsEachKindItIsAskedFor() throws {
         let row = try row()
-        #expect(try row.required("name", as: String.self) == "a")
-        #expect(try row.required("n", as: Int.self) == 3)
-        #expect(try row.required("n", as: UInt64.self) == 3 && row.required("big", as: UInt64.self) == .max)
-        #expect(try row.required("x", as: Double.self) == 2.5 && row.required("n", as: Double.self) == 3)
-        #expect(try row.optionalObject("o")?.required("k", as: Int.self) == 1)
+        #expect(try row.string("name") == "a" && row.optionalString("name") == "a")
+        #expect(try row.int("n") == 3)
+        #expect(try row.unsigned("n") == 3 && row.unsigned("big") == .max)
+        #expect(try row.double("x") == 2.5 && row.double("n") == 3 && row.optionalDouble("x") == 2.5)
+        #expect(try row.optionalObject("o")?.int("k") == 1)
     }
 
     @Test func nullAndAbsentReadAsNilWhenOptional() throws {
         let row = try row()
-        #expect(try row.optional("gone", as: String.self) == nil)
-        #expect(try row.optional("absent", as: Double.self) == nil)
+        #expect(try row.optionalString("gone") == nil && row.optionalString("absent") == nil)
+        #expect(try row.optionalDouble("gone") == nil && row.optionalDouble("absent") == nil)
         #expect(try row.optionalObject("gone") == nil && row.optionalObject("absent") == nil)
     }
 
     @Test func membersNobodyAsksForAreIgnored() throws {
-        #expect(try row().required("name", as: String.self) == "a")  // "new" is in the row
+        #expect(try row().string("name") == "a")  // "new" is in the row
     }
 
     @Test(arguments: [
@@ -37,15 +37,17 @@ struct JSONFieldsTests {
     ])
     func aRequiredMemberThatDoesNotFitNamesItsPath(_ key: String, _ message: String) throws {
         let row = try row()
-        #expect(Self.problem { try row.required(key, as: String.self) } == message)
+        #expect(Self.problem { try row.string(key) } == message)
     }
 
     @Test func numbersOutOfRangeOrWithAFractionDoNotFitIntegers() throws {
         let row = try row()
-        #expect(Self.problem { try row.required("x", as: UInt64.self) } == "list[0].x should be an unsigned integer, not 2.5")
-        #expect(Self.problem { try row.required("big", as: Int.self) } == "list[0].big should be an integer, not 18446744073709551615")
+        #expect(Self.problem { try row.unsigned("x") } == "list[0].x should be an unsigned integer, not 2.5")
+        #expect(Self.problem { try row.int("big") } == "list[0].big should be an integer, not 18446744073709551615")
+        #expect(Self.problem { try row.double("name") } == "list[0].name should be a number, not a string")
+        #expect(Self.problem { try row.optionalObject("n") } == "list[0].n should be an object, not an integer")
         let negative = try JSONFields(JSONParser.parse(#"{"d": -1}"#))
-        #expect(Self.problem { try negative.required("d", as: UInt64.self) } == "d should be an unsigned integer, not -1")
+        #expect(Self.problem { try negative.unsigned("d") } == "d should be an unsigned integer, not -1")
     }
 
     @Test func theDocumentAndItsArraysMustHoldObjects() throws {
@@ -56,8 +58,8 @@ struct JSONFieldsTests {
         #expect(Self.problem { try top.objects("none") } == "none is missing")
     }
 
-    /// The description of the `JSONShapeError` `body` throws; nil when it throws none.
-    private static func problem(_ body: () throws -> Any) -> String? {
+    /// The description of the error `body` throws; nil when it throws none.
+    private static func problem(_ body: () throws -> Any?) -> String? {
         do {
             _ = try body()
             return nil

@@ -38,7 +38,9 @@ struct Ps: AsyncParsableCommand {
         let instances = try await ControlClient().instances(all: all)
         switch output {
         case .json:
-            print(InstanceList(instances: instances).json.prettyText)
+            var writer = JSONWriter(style: .pretty)
+            InstanceList(instances: instances).write(to: &writer)
+            print(String(decoding: writer.bytes, as: UTF8.self))
         case .table:
             let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
@@ -48,12 +50,12 @@ struct Ps: AsyncParsableCommand {
     private static func row(_ instance: InstanceRow) -> [String] {
         [
             instance.name, "\(instance.id)", instance.state, displayPath(instance.plugin),
-            humanDuration(instance.uptimeSeconds), instance.cpuSeconds.map { String(format: "%.2fs", $0) } ?? "-",
+            humanDuration(instance.uptimeSeconds), instance.cpuSeconds.map { decimal($0, places: 2) + "s" } ?? "-",
             "\(instance.messagesIn)", "\(instance.messagesOut)",
             "\(instance.mailboxDepth)/\(instance.mailboxLimit)",
             instance.inference.map { "\($0.requests) (\($0.inFlight))" } ?? "-",
             instance.inference.map { "\($0.promptTokens)/\($0.completionTokens)" } ?? "-",
-            instance.inference.map { String(format: "%.0fms", $0.meanTimeToFirstTokenMs) } ?? "-",
+            instance.inference.map { decimal($0.meanTimeToFirstTokenMs, places: 0) + "ms" } ?? "-",
             instance.lastError ?? "-",
         ]
     }
