@@ -115,7 +115,7 @@ let toolTestGrants = ["toolcaller": ["infer", "tool:*"], "support": ["infer", "t
         #expect(try await kernel.eventually { try await kernel.listed("tooltypes")?.messagesIn == 1 })
         let unload = try await kernel.agentctlAsync("unload", "tooltypes")
         #expect(unload.status == 0, "\(unload.stderr)")
-        let finished = try await call.finish(timeout: 10)
+        let finished = await call.finish(timeout: 10)
         #expect(finished.stdout == "800\n", "\(finished.stdout) \(finished.stderr)")
         let after = try kernel.agentctl("call", "tooltypes.sleep_ms", #"{"ms": 1}"#)
         #expect(after.status == 1 && after.stderr.contains("no tool named"))
