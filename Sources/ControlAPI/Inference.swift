@@ -44,7 +44,16 @@ public struct InferRequest: Codable, Sendable, Equatable {
 
 /// Token counts and timings of one request.
 public struct InferUsage: Codable, Sendable, Equatable {
+    /// What of the prompt the engine did not compute, as OpenAI reports it.
+    public struct PromptTokensDetails: Codable, Sendable, Equatable {
+        /// Prompt tokens whose KV was reused from the engine's prefix cache.
+        public var cachedTokens: Int
+
+        public init(cachedTokens: Int) { self.cachedTokens = cachedTokens }
+    }
+
     public var promptTokens: Int
+    public var promptTokensDetails: PromptTokensDetails
     public var completionTokens: Int
     public var queueMs: Double
     public var timeToFirstTokenMs: Double
@@ -53,10 +62,11 @@ public struct InferUsage: Codable, Sendable, Equatable {
     public var engineMs: Double
 
     public init(
-        promptTokens: Int, completionTokens: Int, queueMs: Double, timeToFirstTokenMs: Double, totalMs: Double,
-        engineMs: Double
+        promptTokens: Int, cachedTokens: Int, completionTokens: Int, queueMs: Double, timeToFirstTokenMs: Double,
+        totalMs: Double, engineMs: Double
     ) {
         self.promptTokens = promptTokens
+        self.promptTokensDetails = PromptTokensDetails(cachedTokens: cachedTokens)
         self.completionTokens = completionTokens
         self.queueMs = queueMs
         self.timeToFirstTokenMs = timeToFirstTokenMs
@@ -122,10 +132,18 @@ public struct EngineStatus: Codable, Sendable, Equatable {
     public var policy: String
     public var activeSequences: Int
     public var queueLength: Int
+    /// KV cache cells running sequences use.
     public var kvCellsUsed: Int
+    /// KV cache cells kept for reuse by the prefix cache (free for the taking).
+    public var kvCellsCached: Int
     public var kvCellsTotal: Int
     public var steps: UInt64
+    /// Prompt tokens computed since start.
     public var promptTokens: UInt64
+    /// Prompt tokens reused from the prefix cache since start, instead of computed.
+    public var cachedPromptTokens: UInt64
+    /// Cached prefixes copied from one slot into another since start.
+    public var prefixCopies: UInt64
     public var generatedTokens: UInt64
     /// Tokens per engine step, on average.
     public var meanBatchTokens: Double
@@ -134,8 +152,9 @@ public struct EngineStatus: Codable, Sendable, Equatable {
 
     public init(
         kind: String, model: String, endpoint: String, slots: Int, contextTokens: Int, policy: String,
-        activeSequences: Int, queueLength: Int, kvCellsUsed: Int, kvCellsTotal: Int, steps: UInt64,
-        promptTokens: UInt64, generatedTokens: UInt64, meanBatchTokens: Double, generatedTokensPerSecond: Double
+        activeSequences: Int, queueLength: Int, kvCellsUsed: Int, kvCellsCached: Int, kvCellsTotal: Int, steps: UInt64,
+        promptTokens: UInt64, cachedPromptTokens: UInt64, prefixCopies: UInt64, generatedTokens: UInt64,
+        meanBatchTokens: Double, generatedTokensPerSecond: Double
     ) {
         self.kind = kind
         self.model = model
@@ -146,9 +165,12 @@ public struct EngineStatus: Codable, Sendable, Equatable {
         self.activeSequences = activeSequences
         self.queueLength = queueLength
         self.kvCellsUsed = kvCellsUsed
+        self.kvCellsCached = kvCellsCached
         self.kvCellsTotal = kvCellsTotal
         self.steps = steps
         self.promptTokens = promptTokens
+        self.cachedPromptTokens = cachedPromptTokens
+        self.prefixCopies = prefixCopies
         self.generatedTokens = generatedTokens
         self.meanBatchTokens = meanBatchTokens
         self.generatedTokensPerSecond = generatedTokensPerSecond
@@ -163,6 +185,8 @@ public struct InferenceUse: Codable, Sendable, Equatable {
     public var cancelled: UInt64
     public var inFlight: Int
     public var promptTokens: UInt64
+    /// Of `promptTokens`, those reused from the engine's prefix cache.
+    public var cachedPromptTokens: UInt64
     public var completionTokens: UInt64
     /// Means over ended requests, in milliseconds.
     public var meanQueueMs: Double
@@ -171,7 +195,8 @@ public struct InferenceUse: Codable, Sendable, Equatable {
 
     public init(
         requests: UInt64, completed: UInt64, failed: UInt64, cancelled: UInt64, inFlight: Int, promptTokens: UInt64,
-        completionTokens: UInt64, meanQueueMs: Double, meanTimeToFirstTokenMs: Double, meanDecodeMs: Double
+        cachedPromptTokens: UInt64, completionTokens: UInt64, meanQueueMs: Double, meanTimeToFirstTokenMs: Double,
+        meanDecodeMs: Double
     ) {
         self.requests = requests
         self.completed = completed
@@ -179,6 +204,7 @@ public struct InferenceUse: Codable, Sendable, Equatable {
         self.cancelled = cancelled
         self.inFlight = inFlight
         self.promptTokens = promptTokens
+        self.cachedPromptTokens = cachedPromptTokens
         self.completionTokens = completionTokens
         self.meanQueueMs = meanQueueMs
         self.meanTimeToFirstTokenMs = meanTimeToFirstTokenMs

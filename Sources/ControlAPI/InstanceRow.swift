@@ -136,6 +136,7 @@ extension InferenceUse {
             requests: try fields.unsigned("requests"), completed: try fields.unsigned("completed"),
             failed: try fields.unsigned("failed"), cancelled: try fields.unsigned("cancelled"),
             inFlight: try fields.int("in_flight"), promptTokens: try fields.unsigned("prompt_tokens"),
+            cachedPromptTokens: try fields.unsigned("cached_prompt_tokens"),
             completionTokens: try fields.unsigned("completion_tokens"), meanQueueMs: try fields.double("mean_queue_ms"),
             meanTimeToFirstTokenMs: try fields.double("mean_time_to_first_token_ms"),
             meanDecodeMs: try fields.double("mean_decode_ms"))
@@ -143,6 +144,7 @@ extension InferenceUse {
 
     fileprivate func write(to writer: inout JSONWriter) {
         writer.beginObject()
+        writer.member("cached_prompt_tokens", cachedPromptTokens)
         writer.member("cancelled", cancelled)
         writer.member("completed", completed)
         writer.member("completion_tokens", completionTokens)

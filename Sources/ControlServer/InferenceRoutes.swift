@@ -127,8 +127,9 @@ extension EngineStatus {
             kind: info.kind, model: info.model, endpoint: info.endpoint, slots: info.slots,
             contextTokens: info.contextTokens, policy: kernel.inference.scheduler.policy.rawValue,
             activeSequences: stats.activeSequences, queueLength: kernel.inference.scheduler.queueLength,
-            kvCellsUsed: stats.kvCellsUsed, kvCellsTotal: stats.kvCellsTotal, steps: stats.steps,
-            promptTokens: stats.promptTokens, generatedTokens: stats.generatedTokens,
+            kvCellsUsed: stats.kvCellsUsed, kvCellsCached: stats.kvCellsCached, kvCellsTotal: stats.kvCellsTotal, steps: stats.steps,
+            promptTokens: stats.promptTokens, cachedPromptTokens: stats.cachedPromptTokens,
+            prefixCopies: stats.prefixCopies, generatedTokens: stats.generatedTokens,
             meanBatchTokens: stats.steps == 0 ? 0 : Double(stats.batchTokens) / Double(stats.steps),
             generatedTokensPerSecond: stats.busySeconds == 0 ? 0 : Double(stats.generatedTokens) / stats.busySeconds)
     }

@@ -35,6 +35,7 @@ extension InferenceUse {
         self.init(
             requests: account.requests, completed: account.completed, failed: account.failed,
             cancelled: account.cancelled, inFlight: account.inFlight, promptTokens: account.promptTokens,
+            cachedPromptTokens: account.cachedPromptTokens,
             completionTokens: account.completionTokens, meanQueueMs: Double(account.queueNanos) / ended / 1e6,
             meanTimeToFirstTokenMs: Double(account.timeToFirstTokenNanos) / ended / 1e6,
             meanDecodeMs: Double(account.decodeNanos) / ended / 1e6)
@@ -47,7 +48,7 @@ extension InferResult {
         self.init(
             requestId: result.requestID, agent: agent, text: result.text, finishReason: result.finishReason.rawValue,
             usage: InferUsage(
-                promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                promptTokens: usage.promptTokens, cachedTokens: usage.cachedPromptTokens, completionTokens: usage.completionTokens,
                 queueMs: Double(usage.queueNanos) / 1e6, timeToFirstTokenMs: Double(usage.timeToFirstTokenNanos) / 1e6,
                 totalMs: Double(usage.totalNanos) / 1e6, engineMs: Double(usage.engineNanos) / 1e6),
             steps: result.steps?.map(ToolStep.init))

@@ -6,10 +6,11 @@ import KernelCore
 /// then prompt chunks), decodes it and samples every sequence that produced
 /// logits. Everything here runs on the engine thread only.
 extension LlamaEngine {
-    /// The engine thread's working state: the slots, the sequences in
-    /// admission order, the batch and a buffer for token pieces.
+    /// The engine thread's working state: the slots, what their KV holds,
+    /// the sequences in admission order, the batch and a buffer for token pieces.
     struct Loop {
         var slots: [LlamaSequence?]
+        var prefixes: SlotPrefixes
         var order: [LlamaSequence] = []
         var batch: llama_batch
         var pieceBuffer = [CChar](repeating: 0, count: 256)
@@ -18,6 +19,7 @@ extension LlamaEngine {
 
         init(slots: Int, batchTokens: Int) {
             self.slots = [LlamaSequence?](repeating: nil, count: slots)
+            prefixes = SlotPrefixes(slots: slots)
             batch = llama_batch_init(Int32(batchTokens), 0, 1)
         }
     }
@@ -29,7 +31,7 @@ extension LlamaEngine {
         while running.load(ordering: .relaxed) {
             admit(into: &loop, from: scheduler)
             guard !loop.order.isEmpty else {
-                publish(loop.order)
+                publish(loop)
                 continue
             }
             let promptTokens = plan(&loop, charging: scheduler)
@@ -37,6 +39,7 @@ extension LlamaEngine {
             guard decode(&loop) else { continue }
             sample(&loop, charging: scheduler)
             batchSize.record(loop.batch.n_tokens)
+            computedPromptTokens.increment(by: promptTokens)
             snapshot.withLock { stats in
                 stats.steps += 1
                 stats.batchTokens += UInt64(loop.batch.n_tokens)
@@ -44,13 +47,13 @@ extension LlamaEngine {
                 stats.generatedTokens += UInt64(loop.outputs.count)
                 stats.busySeconds += Double(monotonicNanos() - began) / 1e9
             }
-            publish(loop.order)
+            publish(loop)
         }
         for sequence in loop.order {
             sequence.request.fail(KernelError(.stopping, "the engine is shutting down"))
-            release(sequence, from: &loop)
+            release(sequence, from: &loop, keepingKV: false)
         }
-        publish(loop.order)
+        publish(loop)
     }
 
     // MARK: Admit
@@ -59,31 +62,57 @@ extension LlamaEngine {
     /// free slots; waits in `take` only when nothing runs.
     private func admit(into loop: inout Loop, from scheduler: InferenceScheduler) {
         for sequence in loop.order where sequence.request.isCancelled { end(sequence, .cancelled, in: &loop) }
-        while let free = loop.slots.firstIndex(where: { $0 == nil }) {
+        while loop.slots.contains(where: { $0 == nil }) {
             let deadline: UInt64? = loop.order.isEmpty ? monotonicNanos() + 500_000_000 : nil
             guard let request = scheduler.take(waitingUntil: deadline) else { break }
-            if let sequence = sequence(for: request, slot: Int32(free)) {
-                loop.slots[free] = sequence
+            if let sequence = sequence(for: request, in: &loop) {
+                loop.slots[Int(sequence.slot)] = sequence
                 loop.order.append(sequence)
             }
         }
     }
 
-    /// `request` as a sequence in `slot`, from what `prepare` made of it (or
-    /// prepared now); nil when it cannot run, after finishing it with the reason.
-    private func sequence(for request: InferenceRequest, slot: Int32) -> LlamaSequence? {
+    /// `request` as a sequence in a free slot, from what `prepare` made of it
+    /// (or prepared now), reusing the KV of the longest cached prefix of its
+    /// prompt; nil when it cannot run, after finishing it with the reason.
+    private func sequence(for request: InferenceRequest, in loop: inout Loop) -> LlamaSequence? {
         request.markStarted(at: monotonicNanos())
         do throws(KernelError) {
             let prepared = if let carried = request.prepared as? LlamaPreparedPrompt { carried } else { try preparedPrompt(for: request.parameters) }
-            request.setPromptTokens(prepared.tokens.count)
             guard let sampler = LlamaSequence.sampler(for: request.parameters, grammar: prepared.grammar, vocab: model.vocab) else {
                 throw KernelError(.invalidGrammar, "invalid grammar: \(LlamaBackend.lastError ?? "llama.cpp could not parse it")")
             }
-            return LlamaSequence(request: request, slot: slot, prompt: prepared.tokens, sampler: sampler)
+            let reused = place(prepared.tokens, in: &loop)
+            request.setPromptTokens(prepared.tokens.count, cached: reused.count)
+            return LlamaSequence(request: request, slot: Int32(reused.slot), prompt: prepared.tokens, reused: reused.count, sampler: sampler)
         } catch {
             request.fail(error)
             return nil
         }
+    }
+
+    /// Readies a free slot's KV for `prompt`: the longest prefix cached in
+    /// any slot stays (copied in from another slot when that saves enough),
+    /// the rest is cut. Returns the slot and how many prompt tokens are reused.
+    private func place(_ prompt: [llama_token], in loop: inout Loop) -> (slot: Int, count: Int) {
+        let free = loop.slots.indices.filter { loop.slots[$0] == nil }
+        guard configuration.prefixCache else { return (free[0], 0) }
+        let memory = llama_get_memory(context)
+        var placement = loop.prefixes.place(prompt, free: free)
+        let slot = Int32(placement.slot)
+        if let source = placement.copyFrom { llama_memory_seq_cp(memory, Int32(source), slot, -1, -1) }
+        if !llama_memory_seq_rm(memory, slot, Int32(placement.reused), -1) {
+            // A cache that cannot cut a sequence short (recurrent models) starts over.
+            llama_memory_seq_rm(memory, slot, -1, -1)
+            placement = .init(slot: placement.slot, copyFrom: nil, reused: 0)
+        }
+        loop.prefixes.apply(placement)
+        cachedPromptTokens.increment(by: placement.reused)
+        snapshot.withLock {
+            $0.cachedPromptTokens += UInt64(placement.reused)
+            if placement.copyFrom != nil { $0.prefixCopies += 1 }
+        }
+        return (placement.slot, placement.reused)
     }
 
     // MARK: Plan
@@ -100,6 +129,7 @@ extension LlamaEngine {
             let sequence = loop.slots[slot]!
             loop.outputs.append((sequence, loop.batch.n_tokens))
             add(&loop.batch, sequence.nextToken, position: sequence.position, sequence: sequence.slot, output: true)
+            loop.prefixes.append(sequence.nextToken, slot: slot)
             sequence.position += 1
         }
         for (slot, count) in step.prefill {
@@ -110,6 +140,7 @@ extension LlamaEngine {
                 let last = offset == count - 1
                 if last && completes { loop.outputs.append((sequence, loop.batch.n_tokens)) }
                 add(&loop.batch, sequence.prompt[start + offset], position: Int32(start + offset), sequence: sequence.slot, output: last && completes)
+                loop.prefixes.append(sequence.prompt[start + offset], slot: slot)
             }
             sequence.position += Int32(count)
             promptTokens += count
@@ -131,14 +162,14 @@ extension LlamaEngine {
 
     // MARK: Decode
 
-    /// Decodes the batch; on failure fails every running request and frees its slot.
+    /// Decodes the batch; on failure fails every running request and clears its slot.
     private func decode(_ loop: inout Loop) -> Bool {
         let status = llama_decode(context, loop.batch)
         guard status != 0 else { return true }
         let error = KernelError(.engineFailed, "llama_decode failed with status \(status) on a batch of \(loop.batch.n_tokens) tokens")
         for sequence in loop.order {
             sequence.request.fail(error)
-            release(sequence, from: &loop)
+            release(sequence, from: &loop, keepingKV: false)
         }
         return false
     }
@@ -187,22 +218,27 @@ extension LlamaEngine {
         } else {
             request.finish(reason, at: monotonicNanos())
         }
-        release(sequence, from: &loop)
+        release(sequence, from: &loop, keepingKV: configuration.prefixCache)
     }
 
-    /// Frees `sequence`'s KV cells and its slot.
-    private func release(_ sequence: LlamaSequence, from loop: inout Loop) {
-        llama_memory_seq_rm(llama_get_memory(context), sequence.slot, -1, -1)
+    /// Frees `sequence`'s slot; its KV cells stay for later prompts with the
+    /// same prefix when `keepingKV`, else they are freed.
+    private func release(_ sequence: LlamaSequence, from loop: inout Loop, keepingKV: Bool) {
+        if !keepingKV {
+            llama_memory_seq_rm(llama_get_memory(context), sequence.slot, -1, -1)
+            loop.prefixes.clear(Int(sequence.slot))
+        }
         loop.slots[Int(sequence.slot)] = nil
         loop.order.removeAll { $0 === sequence }
     }
 
     /// Publishes the load for `stats`.
-    private func publish(_ order: [LlamaSequence]) {
-        let used = order.reduce(0) { $0 + Int($1.position) }
+    private func publish(_ loop: Loop) {
+        let used = loop.order.reduce(0) { $0 + Int($1.position) }
         snapshot.withLock {
-            $0.activeSequences = order.count
+            $0.activeSequences = loop.order.count
             $0.kvCellsUsed = used
+            $0.kvCellsCached = loop.prefixes.cellsHeld - used
         }
     }
 }

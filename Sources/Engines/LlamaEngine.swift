@@ -10,8 +10,8 @@ import Synchronization
 /// into free slots (one `seq_id` each), then decodes one `llama_batch` that
 /// carries one token for every generating sequence plus chunks of waiting
 /// prompts (`BatchPlanner`), samples each sequence with its own chain, and
-/// frees a finished sequence's KV cells at once. Thread-safe API; the loop
-/// runs on its own thread.
+/// keeps a finished sequence's KV cells for the next prompt that starts the
+/// same way (`SlotPrefixes`). Thread-safe API; the loop runs on its own thread.
 public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
     public struct Configuration: Sendable {
         public var modelPath: String
@@ -24,6 +24,9 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
         public var batchTokens = 512
         /// Prompt tokens one sequence prefills per step, so long prompts do not stall decoding.
         public var prefillChunk = 128
+        /// Keep each slot's KV after its request and reuse the longest cached
+        /// prefix of a new prompt (`SlotPrefixes`); off, every prompt is computed whole.
+        public var prefixCache = true
 
         public init(modelPath: String) { self.modelPath = modelPath }
     }
@@ -40,6 +43,8 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Tokens per engine step: `agentos_engine_batch_size`.
     let batchSize = Recorder(label: MetricName.engineBatchSize)
+    let computedPromptTokens = Counter(label: MetricName.enginePromptTokens, dimensions: [("source", "computed")])
+    let cachedPromptTokens = Counter(label: MetricName.enginePromptTokens, dimensions: [("source", "cache")])
     let snapshot = Mutex(EngineStats())
     private var scheduler: InferenceScheduler?
 

@@ -23,10 +23,12 @@ final class LlamaSequence {
 
     var pendingPrompt: Int { max(prompt.count - Int(position), 0) }
 
-    init(request: InferenceRequest, slot: Int32, prompt: [llama_token], sampler: UnsafeMutablePointer<llama_sampler>) {
+    /// `reused`: leading prompt tokens already in the slot's KV cache.
+    init(request: InferenceRequest, slot: Int32, prompt: [llama_token], reused: Int, sampler: UnsafeMutablePointer<llama_sampler>) {
         self.request = request
         self.slot = slot
         self.prompt = prompt
+        self.position = Int32(reused)
         self.sampler = sampler
         self.text = GeneratedText(stop: request.parameters.stop)
     }

@@ -30,6 +30,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Tokens per engine step (llama.cpp's batch size).")
     var batch = 512
 
+    @Flag(name: .long, help: "Compute every prompt whole: do not keep slots' KV for prompts that start the same way.")
+    var noPrefixCache = false
+
     @Option(name: .long, help: "Scheduling policy: fair (fair share of tokens across agents), priority, or fifo.")
     var policy: SchedulingPolicy = .fair
 
@@ -71,6 +74,7 @@ struct EngineOptions: ParsableArguments {
             configuration.slots = slots
             configuration.threads = threads
             configuration.batchTokens = batch
+            configuration.prefixCache = !noPrefixCache
             return try LlamaEngine(configuration: configuration)
         case .openai:
             var configuration = OpenAIEngine.Configuration(baseURL: engineURL!, model: engineModel!)

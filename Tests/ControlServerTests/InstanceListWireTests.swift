@@ -7,7 +7,8 @@ import Testing
 /// its exact shape, which other clients read, and its agreement with `InstanceInfo`.
 struct InstanceListWireTests {
     static let inference = InferenceUse(
-        requests: 4, completed: 2, failed: 1, cancelled: 1, inFlight: 0, promptTokens: 30, completionTokens: 12,
+        requests: 4, completed: 2, failed: 1, cancelled: 1, inFlight: 0, promptTokens: 30, cachedPromptTokens: 20,
+        completionTokens: 12,
         meanQueueMs: 1.5, meanTimeToFirstTokenMs: 20.25, meanDecodeMs: 100)
 
     static let live = InstanceRow(
@@ -23,7 +24,7 @@ struct InstanceListWireTests {
     /// Other clients parse this text: a change to it is a change to the control API.
     @Test func theWireShapeIsExactlyThis() {
         let expected = #"{"instances":["#
-            + #"{"cpu_seconds":0.25,"id":7,"inference":{"cancelled":1,"completed":2,"completion_tokens":12,"failed":1,"#
+            + #"{"cpu_seconds":0.25,"id":7,"inference":{"cached_prompt_tokens":20,"cancelled":1,"completed":2,"completion_tokens":12,"failed":1,"#
             + #""in_flight":0,"mean_decode_ms":100,"mean_queue_ms":1.5,"mean_time_to_first_token_ms":20.25,"#
             + #""prompt_tokens":30,"requests":4},"last_error":"handler returned AOS_EINVAL","mailbox_depth":1,"#
             + #""mailbox_limit":1024,"messages_in":3,"messages_out":2,"name":"echo","origin":"agentctl","#

@@ -7,6 +7,8 @@ public struct InferenceAccount: Sendable, Equatable {
     /// Queued or running now.
     public var inFlight = 0
     public var promptTokens: UInt64 = 0
+    /// Of `promptTokens`, those reused from the engine's prefix cache.
+    public var cachedPromptTokens: UInt64 = 0
     public var completionTokens: UInt64 = 0
     /// Sums over ended requests, in ns; divide by `ended` for means.
     public var queueNanos: UInt64 = 0
@@ -22,6 +24,7 @@ public struct InferenceAccount: Sendable, Equatable {
         if result.finishReason == .cancelled { cancelled += 1 } else { completed += 1 }
         let usage = result.usage
         promptTokens += UInt64(usage.promptTokens)
+        cachedPromptTokens += UInt64(usage.cachedPromptTokens)
         completionTokens += UInt64(usage.completionTokens)
         queueNanos += usage.queueNanos
         timeToFirstTokenNanos += usage.timeToFirstTokenNanos

@@ -61,14 +61,21 @@ public struct EngineInfo: Sendable, Equatable {
 public struct EngineStats: Sendable, Equatable {
     /// Sequences being prefilled or decoded.
     public var activeSequences = 0
-    /// KV cache cells in use (0 for remote engines).
+    /// KV cache cells running sequences use (0 for remote engines).
     public var kvCellsUsed = 0
+    /// KV cache cells of finished sequences kept for prompts that start the
+    /// same way; free for the taking, as vLLM counts its cached blocks.
+    public var kvCellsCached = 0
     /// KV cache cells in all.
     public var kvCellsTotal = 0
     /// Engine steps (llama_decode calls, or remote chunks) since start.
     public var steps: UInt64 = 0
     /// Tokens prefilled since start.
     public var promptTokens: UInt64 = 0
+    /// Prompt tokens whose KV came from the prefix cache instead (not in `promptTokens`).
+    public var cachedPromptTokens: UInt64 = 0
+    /// Cached prefixes copied from one slot into another.
+    public var prefixCopies: UInt64 = 0
     /// Tokens generated since start.
     public var generatedTokens: UInt64 = 0
     /// Sum of batch sizes over steps, for the mean batch size.

@@ -100,8 +100,12 @@ public final class InferenceRequest: @unchecked Sendable {
         }
     }
 
-    public func setPromptTokens(_ count: Int) {
-        progress.withLock { $0.usage.promptTokens = count }
+    /// The prompt is `count` tokens, `cached` of them reused from the engine's cache.
+    public func setPromptTokens(_ count: Int, cached: Int = 0) {
+        progress.withLock {
+            $0.usage.promptTokens = count
+            $0.usage.cachedPromptTokens = cached
+        }
     }
 
     /// `tokens` more were generated, producing `piece` (possibly empty while a

@@ -21,6 +21,9 @@ public enum FinishReason: String, Sendable, Codable {
 /// Token counts and timings of one request, in nanoseconds from its submission.
 public struct InferenceUsage: Sendable, Equatable {
     public var promptTokens = 0
+    /// Of `promptTokens`, those whose KV the engine reused from an earlier
+    /// request instead of computing (OpenAI's `cached_tokens`).
+    public var cachedPromptTokens = 0
     public var completionTokens = 0
     /// Submitted until the engine took it.
     public var queueNanos: UInt64 = 0

@@ -50,7 +50,7 @@ public final class RequestTraces: Sendable {
         switch outcome {
         case .success(let result):
             let usage = result.usage
-            events.append(TraceEvent(event: "scheduled", at: request.submittedAt &+ usage.queueNanos, durationNanos: 0, detail: "\(usage.promptTokens) prompt tokens"))
+            events.append(TraceEvent(event: "scheduled", at: request.submittedAt &+ usage.queueNanos, durationNanos: 0, detail: "\(usage.promptTokens) prompt tokens, \(usage.cachedPromptTokens) cached"))
             if usage.timeToFirstTokenNanos > 0 {
                 events.append(TraceEvent(event: "first token", at: request.submittedAt &+ usage.timeToFirstTokenNanos, durationNanos: 0, detail: ""))
             }

@@ -24,6 +24,8 @@ public enum MetricName {
     public static let engineActiveSequences = "agentos_engine_active_sequences"
     public static let engineQueueLength = "agentos_engine_queue_length"
     public static let engineKVCacheUsage = "agentos_engine_kv_cache_usage_ratio"
+    /// Prompt tokens by `source`: `computed` (prefilled) or `cache` (KV reused from the prefix cache).
+    public static let enginePromptTokens = "agentos_engine_prompt_tokens_total"
     // Tools
     public static let toolCalls = "agentos_tool_calls_total"
     public static let toolDuration = "agentos_tool_duration_seconds"

@@ -137,6 +137,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         }
         let (cancelled, turn) = state.withLock { state in
             state.usage.promptTokens += result.usage.promptTokens
+            state.usage.cachedPromptTokens += result.usage.cachedPromptTokens
             state.usage.completionTokens += result.usage.completionTokens
             state.usage.queueNanos += result.usage.queueNanos
             state.usage.engineNanos += result.usage.engineNanos

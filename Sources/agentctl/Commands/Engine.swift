@@ -8,9 +8,11 @@ struct Engine: AsyncParsableCommand {
         abstract: "Show the inference engine: model, slots, queue, KV cache and throughput.",
         discussion: """
             ACTIVE is the number of sequences in the engine now and QUEUED the \
-            requests waiting for a slot; KV is the cache cells in use; MEAN BATCH \
-            the tokens per engine step since start; GEN T/S the tokens generated \
-            per second of engine work.
+            requests waiting for a slot; KV is the cache cells running sequences \
+            use, of all, and in brackets the cells kept for reuse; PROMPT the prompt tokens \
+            computed since start and CACHED those reused from the prefix cache \
+            instead (with the share of all prompt tokens); MEAN BATCH the tokens \
+            per engine step; GEN T/S the tokens generated per second of engine work.
             """
     )
 
@@ -24,14 +26,22 @@ struct Engine: AsyncParsableCommand {
             try printJSON(engine)
         case .table:
             printTable([
-                ["ENGINE", "MODEL", "POLICY", "SLOTS", "ACTIVE", "QUEUED", "KV", "PROMPT", "GENERATED", "MEAN BATCH", "GEN T/S"],
+                ["ENGINE", "MODEL", "POLICY", "SLOTS", "ACTIVE", "QUEUED", "KV", "PROMPT", "CACHED", "GENERATED", "MEAN BATCH", "GEN T/S"],
                 [
                     engine.kind, displayPath(engine.model), engine.policy, "\(engine.slots)", "\(engine.activeSequences)",
-                    "\(engine.queueLength)", "\(engine.kvCellsUsed)/\(engine.kvCellsTotal)", "\(engine.promptTokens)",
+                    "\(engine.queueLength)", "\(engine.kvCellsUsed)/\(engine.kvCellsTotal) (\(engine.kvCellsCached))", "\(engine.promptTokens)",
+                    Self.cached(engine),
                     "\(engine.generatedTokens)", String(format: "%.1f", engine.meanBatchTokens),
                     String(format: "%.1f", engine.generatedTokensPerSecond),
                 ],
             ])
         }
+    }
+
+    /// Cached prompt tokens and their share of all prompt tokens: "1200 (60%)".
+    private static func cached(_ engine: EngineStatus) -> String {
+        let all = engine.promptTokens + engine.cachedPromptTokens
+        guard all > 0 else { return "0" }
+        return "\(engine.cachedPromptTokens) (\(engine.cachedPromptTokens * 100 / all)%)"
     }
 }

@@ -118,8 +118,9 @@ struct Infer: AsyncParsableCommand {
                 if !result.text.hasSuffix("\n") { stdout.write(Data("\n".utf8)) }
                 let usage = result.usage
                 let summary = String(
-                    format: "[request %llu: %@, %d prompt + %d generated tokens, queued %.0f ms, first token %.0f ms, total %.0f ms]\n",
-                    result.requestId, result.finishReason, usage.promptTokens, usage.completionTokens,
+                    format: "[request %llu: %@, %d prompt (%d cached) + %d generated tokens, queued %.0f ms, first token %.0f ms, total %.0f ms]\n",
+                    result.requestId, result.finishReason, usage.promptTokens, usage.promptTokensDetails.cachedTokens,
+                    usage.completionTokens,
                     usage.queueMs, usage.timeToFirstTokenMs, usage.totalMs)
                 FileHandle.standardError.write(Data(summary.utf8))
             }

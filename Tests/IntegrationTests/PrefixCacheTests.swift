@@ -1,0 +1,143 @@
+import ControlAPI
+import Foundation
+import Testing
+
+/// The embedded engine's prefix cache with the real model: what it reuses,
+/// what it computes, and that the output is the same with it off.
+@Suite(.serialized) struct PrefixCacheTests {
+    /// Two slots, so which slot a request takes is known.
+    static let engine = ["--model", Paths.model, "--slots", "2", "--ctx", "4096", "--threads", "2"]
+
+    static let system = """
+        You are the help desk of a hardware shop. Answer in one short sentence. \
+        Prices: the A-200 drill costs 229 euros, the B-100 saw 149 euros, the C-5 \
+        sander 89 euros. Opening hours: Monday to Saturday, 9 to 18. Returns within \
+        30 days with the receipt. Delivery in 2 to 4 working days.
+        """
+
+    private func request(_ prompt: String, system: String = Self.system, maxTokens: Int = 16) -> InferRequest {
+        var request = InferRequest(prompt: prompt)
+        request.system = system
+        request.maxTokens = maxTokens
+        request.temperature = 0
+        return request
+    }
+
+    /// A kernel without the prefix cache that prefills at most `batch` tokens
+    /// per step: it splits a prompt where the cache would.
+    private func coldKernel(batch: Int) async throws -> KernelProcess {
+        try await KernelProcess(Self.engine + ["--no-prefix-cache", "--batch", "\(batch)"])
+    }
+
+    /// The same prompt again computes only its last token, and answers as a
+    /// cold kernel does when it splits the prompt there too.
+    @Test func theSamePromptAgainComputesOnlyItsLastToken() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        let first = try await kernel.client.infer(request("How much is the A-200?"))
+        let before = try await kernel.client.engine()
+        let second = try await kernel.client.infer(request("How much is the A-200?"))
+        let after = try await kernel.client.engine()
+        let cached = second.usage.promptTokensDetails.cachedTokens
+        #expect(first.usage.promptTokensDetails.cachedTokens == 0)
+        #expect(cached == second.usage.promptTokens - 1)
+        #expect(after.promptTokens - before.promptTokens == 1)
+        #expect(after.cachedPromptTokens - before.cachedPromptTokens == UInt64(cached))
+
+        let cold = try await coldKernel(batch: cached)
+        defer { _ = cold.stop() }
+        let reference = try await cold.client.infer(request("How much is the A-200?"))
+        #expect(reference.usage.promptTokensDetails.cachedTokens == 0)
+        #expect(second.text == reference.text)
+    }
+
+    @Test func aSharedSystemPromptIsComputedOnceAndTheRestIsAccounted() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        let first = try await kernel.client.infer(request("How much is the A-200?"))
+        let before = try await kernel.client.engine()
+        let answer = try await kernel.client.infer(request("When are you open?"))
+        let after = try await kernel.client.engine()
+        let cached = answer.usage.promptTokensDetails.cachedTokens
+        // Everything up to the user's question is shared: the system prompt and the template around it.
+        #expect(cached >= first.usage.promptTokens - 20 && cached < answer.usage.promptTokens - 5, "\(cached) of \(answer.usage.promptTokens)")
+        #expect(after.promptTokens - before.promptTokens == UInt64(answer.usage.promptTokens - cached))
+        // The request's trace and the engine's metrics say the same.
+        let trace = try await kernel.client.trace(answer.requestId)
+        #expect(trace.events.contains { $0.event == "scheduled" && $0.detail == "\(answer.usage.promptTokens) prompt tokens, \(cached) cached" })
+        let metrics = try await kernel.client.raw(.GET, "/metrics")
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains(#"agentos_engine_prompt_tokens_total{source="cache"} \#(after.cachedPromptTokens)"#), "\(text)")
+    }
+
+    /// Requests arriving while another with the same system prompt is still
+    /// generating copy that slot's KV, and answer as a cold kernel does when
+    /// it splits their prompts where the cache did.
+    @Test func aPrefixInABusySlotIsCopiedAndAnswersAsAColdKernel() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        var long = request("Spell the alphabet.", maxTokens: 96)
+        long.grammar = "root ::= [a-z]{400}"  // cannot end before max_tokens
+        var events = kernel.client.inferStream(long).makeAsyncIterator()
+        while let event = try await events.next(), event.piece == nil {}
+        let questions = ["When are you open?", "How much is the C-5?", "Can I return a drill?"]
+        var answers: [InferResult] = []
+        for question in questions { answers.append(try await kernel.client.infer(request(question))) }
+        while try await events.next() != nil {}
+        #expect(try await kernel.client.engine().prefixCopies >= 1)
+        let cached = Set(answers.map(\.usage.promptTokensDetails.cachedTokens))
+        #expect(cached.count == 1 && cached.first! > 50, "\(answers.map(\.usage))")
+
+        let cold = try await coldKernel(batch: cached.first!)
+        defer { _ = cold.stop() }
+        for (question, answer) in zip(questions, answers) {
+            let reference = try await cold.client.infer(request(question))
+            #expect(reference.text == answer.text, "\(question)")
+        }
+        let coldEngine = try await cold.client.engine()
+        #expect(coldEngine.cachedPromptTokens == 0 && coldEngine.prefixCopies == 0)
+    }
+
+    /// A chat's next turn extends the last one: only what was added is computed.
+    @Test func aChatsNextTurnComputesOnlyWhatWasAdded() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        var turn = request("How much is the A-200?")
+        turn.prompt = nil
+        turn.system = nil
+        var messages = [InferRequest.Message(role: "system", content: Self.system), .init(role: "user", content: "How much is the A-200?")]
+        var previous: InferResult?
+        for question in ["And the B-100?", "When can it be delivered?", "Thanks!"] {
+            turn.messages = messages
+            let answer = try await kernel.client.infer(turn)
+            if let previous {
+                // The earlier turns render the same text each time, so all of the last prompt is reused.
+                #expect(answer.usage.promptTokensDetails.cachedTokens >= previous.usage.promptTokens, "\(answer.usage) after \(previous.usage)")
+            }
+            messages += [.init(role: "assistant", content: answer.text), .init(role: "user", content: question)]
+            previous = answer
+        }
+    }
+
+    /// The tool loop's second turn reuses the first turn's prompt.
+    @Test func theToolLoopsSecondTurnReusesTheFirst() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        try await kernel.load("calculator")
+        var ask = InferRequest(prompt: "What is 12.5 times 4?")
+        ask.tools = ["calculator.*"]
+        ask.toolChoice = "required"
+        let result = try await kernel.client.infer(ask)
+        let turns = try await kernel.client.trace(result.requestId).events.filter { $0.event == "scheduled" }.map(Self.tokens)
+        #expect(turns.count == 2, "\(turns)")
+        guard turns.count == 2 else { return }
+        #expect(turns[1].cached >= turns[0].prompt - 1 && turns[1].cached < turns[1].prompt, "\(turns)")
+        #expect(result.usage.promptTokensDetails.cachedTokens == turns[0].cached + turns[1].cached)
+    }
+
+    /// "N prompt tokens, M cached" of a trace's `scheduled` event.
+    private static func tokens(_ event: RequestTraceInfo.Event) -> (prompt: Int, cached: Int) {
+        let numbers = event.detail.split { !$0.isNumber }.compactMap { Int($0) }
+        return (numbers.first ?? -1, numbers.dropFirst().first ?? -1)
+    }
+}
