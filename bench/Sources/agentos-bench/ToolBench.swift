@@ -55,6 +55,10 @@ struct ToolBench {
         let (total, model) = try await supportAnswer()
         table.add("support answer with tools, end to end", agentos: total, baseline: model, unit: .nanoseconds,
                   baselineIs: "its model time (the rest is the kernel's)", goal: "report", lowerIsBetter: true)
+
+        let (cached, cold) = try await supportAnswerWithAndWithoutPrefixCache()
+        table.add("support answer with tools, prefix cache on", agentos: cached, baseline: cold, unit: .nanoseconds,
+                  baselineIs: "the same questions, --no-prefix-cache", goal: "≤ 0.4×", lowerIsBetter: true)
     }
 
     /// calculator.add through `Kernel.callTool` in this process, and the same
@@ -165,25 +169,55 @@ struct ToolBench {
     /// prompt, tools and settings, sent through the control API): total time
     /// and the model's part of it, in ns, medians of `runs`.
     private func supportAnswer() async throws -> (total: Double, model: Double) {
-        let arguments = ["--model", model, "--threads", "\(threads)", "--slots", "4", "--ctx", "8192"]
-        return try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
+        try await BenchKernel.with(agentosd: agentosd, supportKernelArguments) { kernel in
             _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/catalog.so"))
-            var request = InferRequest(prompt: "How much does the A-200 cost?")
-            request.system = "You are the customer service agent of an outdoor gear shop. Use the catalog tools to answer; answer in one or two sentences, with prices in USD."
-            request.tools = ["catalog.*"]
-            request.toolChoice = "required"
-            request.maxSteps = 4
-            request.maxTokens = 96
             var totals: [Double] = []
             var models: [Double] = []
             for _ in 0..<max(1, runs) {
-                let result = try await HTTPLoad.infer(request, on: kernel.home)
-                guard let steps = result.steps, !steps.isEmpty else { throw BenchError("the support question called no tool: \(result.text)") }
+                let result = try await askSupport("How much does the A-200 cost?", on: kernel)
                 totals.append(result.usage.totalMs * 1e6)
                 models.append(result.usage.engineMs * 1e6)
             }
             return (totals.median, models.median)
         }
+    }
+
+    /// Support answers from a kernel with the prefix cache (the default) and
+    /// one without, interleaved, a different product each round so only what
+    /// real questions share is reused (system prompt, tools, the turn before):
+    /// ns per answer, medians of `runs`.
+    private func supportAnswerWithAndWithoutPrefixCache() async throws -> (cached: Double, cold: Double) {
+        let products = ["A-200", "B-300", "C-401", "D-500", "A-100", "C-400", "D-501", "B-301"]
+        return try await BenchKernel.with(agentosd: agentosd, supportKernelArguments) { cached in
+            try await BenchKernel.with(agentosd: agentosd, supportKernelArguments + ["--no-prefix-cache"]) { cold in
+                for kernel in [cached, cold] { _ = try await kernel.client.load(LoadRequest(path: "\(plugins)/catalog.so")) }
+                var cachedTimes: [Double] = []
+                var coldTimes: [Double] = []
+                for round in 0..<max(1, runs) {
+                    let question = "How much does the \(products[round % products.count]) cost?"
+                    cachedTimes.append(try await askSupport(question, on: cached).usage.totalMs * 1e6)
+                    coldTimes.append(try await askSupport(question, on: cold).usage.totalMs * 1e6)
+                }
+                return (cachedTimes.median, coldTimes.median)
+            }
+        }
+    }
+
+    private var supportKernelArguments: [String] {
+        ["--model", model, "--threads", "\(threads)", "--slots", "4", "--ctx", "8192"]
+    }
+
+    /// `question` through the tool loop with the support agent's prompt, tools and settings.
+    private func askSupport(_ question: String, on kernel: BenchKernel) async throws -> InferResult {
+        var request = InferRequest(prompt: question)
+        request.system = "You are the customer service agent of an outdoor gear shop. Use the catalog tools to answer; answer in one or two sentences, with prices in USD."
+        request.tools = ["catalog.*"]
+        request.toolChoice = "required"
+        request.maxSteps = 4
+        request.maxTokens = 96
+        let result = try await HTTPLoad.infer(request, on: kernel.home)
+        guard let steps = result.steps, !steps.isEmpty else { throw BenchError("the support question called no tool: \(result.text)") }
+        return result
     }
 
     private func median(_ measure: () async throws -> Double) async throws -> Double {
