@@ -12,6 +12,7 @@ import Testing
         "agentos_messages_sent_total", "agentos_messages_delivered_total", "agentos_messages_refused_total",
         "agentos_syscalls_total", "agentos_inference_requests_total", "agentos_inference_tokens_total",
         "agentos_tool_calls_total", "agentos_capability_denials_total", "agentos_quota_refusals_total",
+        "agentos_engine_prompt_tokens_total",
         // Histograms
         "agentos_handler_duration_seconds", "agentos_inference_queue_wait_seconds",
         "agentos_inference_time_to_first_token_seconds", "agentos_inference_time_per_output_token_seconds",
