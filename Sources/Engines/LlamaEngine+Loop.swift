@@ -79,7 +79,7 @@ extension LlamaEngine {
         request.markStarted(at: monotonicNanos())
         do throws(KernelError) {
             let prepared = if let carried = request.prepared as? LlamaPreparedPrompt { carried } else { try preparedPrompt(for: request.parameters) }
-            guard let sampler = LlamaSequence.sampler(for: request.parameters, grammar: prepared.grammar, vocab: model.vocab) else {
+            guard let sampler = TokenSampler(for: request.parameters, grammar: prepared.grammar, vocab: model.vocab) else {
                 throw KernelError(.invalidGrammar, "invalid grammar: \(LlamaBackend.lastError ?? "llama.cpp could not parse it")")
             }
             let reused = place(prepared.tokens, in: &loop)
@@ -181,7 +181,7 @@ extension LlamaEngine {
     private func sample(_ loop: inout Loop, charging scheduler: InferenceScheduler) {
         let now = monotonicNanos()
         for (sequence, index) in loop.outputs {
-            let token = llama_sampler_sample(sequence.sampler, context, index)
+            let token = sequence.sampler.next(from: context, row: index)
             sequence.generated += 1
             scheduler.charge(sequence.request, promptTokens: 0, completionTokens: 1)
             if model.isEndOfGeneration(token) {
