@@ -12,7 +12,8 @@ extension OpenAIChat {
         /// Data events taken.
         private(set) var events = 0
         private var completionTokens = 0
-        private var promptTokens = 0
+        /// Prompt tokens the server computed (not cached), as charged so far.
+        private var computedPromptTokens = 0
         /// The tools called so far.
         private(set) var calls: OpenAITools.Assembly
 
@@ -25,6 +26,10 @@ extension OpenAIChat {
             var tokens = 0
             /// The server's prompt count, once its usage arrives.
             var promptTokens: Int?
+            /// Of those, the ones the server took from its own prompt cache
+            /// (`usage.prompt_tokens_details.cached_tokens`: OpenAI, vLLM, llama-server).
+            var cachedPromptTokens = 0
+            /// Prompt tokens computed that were not charged before.
             var newPromptTokens = 0
             /// Tokens the usage counts beyond the chunks counted.
             var extraTokens = 0
@@ -50,9 +55,11 @@ extension OpenAIChat {
             if let reason = choice?["finish_reason"]?.asString { finish = reason == "length" ? .length : .stop }
             if let usage = object["usage"] {
                 if let prompt = usage["prompt_tokens"]?.asInt {
+                    let cached = min(max(usage["prompt_tokens_details"]?["cached_tokens"]?.asInt ?? 0, 0), prompt)
                     update.promptTokens = prompt
-                    update.newPromptTokens = max(0, prompt - promptTokens)
-                    promptTokens = max(promptTokens, prompt)
+                    update.cachedPromptTokens = cached
+                    update.newPromptTokens = max(0, prompt - cached - computedPromptTokens)
+                    computedPromptTokens = max(computedPromptTokens, prompt - cached)
                 }
                 // `record` only adds: a usage below the chunks counted leaves the count as it is.
                 if let completion = usage["completion_tokens"]?.asInt, completion > completionTokens {

@@ -229,13 +229,14 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
                     }
                     let update = try chunk.take(data)
                     if update.tokens > 0 { request.record(tokens: update.tokens, piece: update.piece ?? "", at: monotonicNanos()) }
-                    if let prompt = update.promptTokens { request.setPromptTokens(prompt) }
+                    if let prompt = update.promptTokens { request.setPromptTokens(prompt, cached: update.cachedPromptTokens) }
                     if update.extraTokens > 0 { request.record(tokens: update.extraTokens, piece: "", at: monotonicNanos()) }
                     let completion = update.tokens + update.extraTokens
                     scheduler.charge(request, promptTokens: update.newPromptTokens, completionTokens: completion)
                     lock.withLock {
                         state.stats.steps += 1
                         state.stats.promptTokens += UInt64(update.newPromptTokens)
+                        if update.promptTokens != nil { state.stats.cachedPromptTokens += UInt64(update.cachedPromptTokens) }
                         state.stats.generatedTokens += UInt64(completion)
                     }
                 }

@@ -199,6 +199,17 @@ extension OpenAIEngineTests {
             }
         }
 
+        @Test func theServersCachedPromptTokensAreReportedAndNotCharged() async throws {
+            let usage = #"{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":32}}}"#
+            let server = try MisbehavingServer([.send(MisbehavingServer.eventStream([chunk("Hi", finish: "stop"), usage, "[DONE]"]))])
+            try await withEngine(configuration(server.baseURL)) { harness in
+                let result = try await harness.run(prompt("hi")).0.get()
+                #expect(result.usage.promptTokens == 40 && result.usage.cachedPromptTokens == 32)
+                let stats = harness.engine.stats()
+                #expect(stats.promptTokens == 8 && stats.cachedPromptTokens == 32)
+            }
+        }
+
         @Test func anUnreachableEngineIsNamed() async throws {
             let url = "http://127.0.0.1:\(try MisbehavingServer.unusedPort())/v1"
             try await withEngine(configuration(url)) { harness in
@@ -593,6 +604,17 @@ extension OpenAIEngineTests {
                 let stats = harness.engine.stats()
                 #expect(stats.generatedTokens == UInt64(result.usage.completionTokens) && stats.promptTokens == UInt64(result.usage.promptTokens))
                 #expect(stats.steps > 0 && stats.activeSequences == 0 && stats.busySeconds > 0)
+            }
+        }
+
+        @Test func theServersPromptCacheIsReported() async throws {
+            try await LlamaServer.withEngine { harness in
+                let parameters = prompt("Write one sentence about the sea.", maxTokens: 8)
+                let first = try await harness.run(parameters).0.get()
+                let second = try await harness.run(parameters).0.get()
+                #expect(second.usage.cachedPromptTokens > 0 && second.usage.cachedPromptTokens < second.usage.promptTokens, "\(second.usage)")
+                let stats = harness.engine.stats()
+                #expect(stats.cachedPromptTokens == UInt64(first.usage.cachedPromptTokens + second.usage.cachedPromptTokens))
             }
         }
 

@@ -14,6 +14,7 @@ struct InferenceBench {
         try await singleAgent(into: &table)
         for agents in [4, 8, 16] { try await aggregateDecode(agents: agents, into: &table) }
         try await versusServer(into: &table)
+        try await chatTurns(into: &table)
         try await shortRequestLatency(into: &table)
     }
 
@@ -25,9 +26,12 @@ struct InferenceBench {
     // MARK: One agent
 
     /// Decode and prefill speed of one request alone, on the kernel's default
-    /// 8 slots and 16384 tokens, vs llama-bench tg128 and pp512.
+    /// 8 slots and 16384 tokens, vs llama-bench tg128 and pp512. Without the
+    /// prefix cache: the same prompt each run would be served from it, and
+    /// llama-bench computes every token.
     private func singleAgent(into table: inout ResultTable) async throws {
-        let (decode, prefill) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: 8, context: 16384)) { kernel in
+        let arguments = kernelArguments(slots: 8, context: 16384) + ["--no-prefix-cache"]
+        let (decode, prefill) = try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
             _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home)
             var decode: [Double] = []
             var prefill: [Double] = []
@@ -143,6 +147,39 @@ struct InferenceBench {
         }
         table.add("8 agents vs llama-server", agentos: agentos, baseline: server, unit: .tokensPerSecond,
                   baselineIs: "llama-server -np 8 -cb, 8 HTTP clients", goal: "≥ 1.05×", lowerIsBetter: false)
+    }
+
+    // MARK: A conversation
+
+    /// Time to first token of a chat's 10th turn against its 1st: each turn
+    /// sends the whole chat so far (as OpenAI clients do), and the prefix
+    /// cache computes only what the turn added. Medians over `runs` chats,
+    /// each with its own opening so no chat reuses another's.
+    private func chatTurns(into table: inout ResultTable) async throws {
+        let (first, tenth) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: 8, context: 16384)) { kernel in
+            var firsts: [Double] = []
+            var tenths: [Double] = []
+            for run in 0..<runs {
+                var messages = [InferRequest.Message(role: "system", content: "Chat \(run). " + Prompts.system)]
+                var ttfts: [Double] = []
+                for turn in 1...10 {
+                    messages.append(.init(role: "user", content: "Tell me fact number \(turn) about rivers, in one sentence."))
+                    var request = InferRequest(prompt: "")
+                    request.prompt = nil
+                    request.messages = messages
+                    request.maxTokens = 48
+                    request.temperature = 0
+                    let result = try await HTTPLoad.infer(request, on: kernel.home)
+                    ttfts.append(result.usage.timeToFirstTokenMs - result.usage.queueMs)
+                    messages.append(.init(role: "assistant", content: result.text))
+                }
+                firsts.append(ttfts[0])
+                tenths.append(ttfts[9])
+            }
+            return (firsts.median, tenths.median)
+        }
+        table.add("10-turn chat: TTFT of turn 10", agentos: tenth * 1e6, baseline: first * 1e6, unit: .nanoseconds,
+                  baselineIs: "TTFT of turn 1", goal: "≤ 1.5×", lowerIsBetter: true)
     }
 
     // MARK: Scheduling
