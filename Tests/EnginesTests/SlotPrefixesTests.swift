@@ -9,20 +9,19 @@ import Testing
         (0..<Int32(count)).map { first + $0 }
     }
 
-    /// Slots holding `contents`, placed in this order (the first the least recently used).
+    /// Slots holding `contents`.
     private func cache(_ contents: [[Int32]]) -> SlotPrefixes {
         var prefixes = SlotPrefixes(slots: contents.count)
         for (slot, tokens) in contents.enumerated() {
-            prefixes.apply(.init(slot: slot, copyFrom: nil, reused: 0))
             for token in tokens { prefixes.append(token, slot: slot) }
         }
         return prefixes
     }
 
-    @Test func anEmptyCacheReusesNothingAndTakesTheLeastRecentlyUsedSlot() {
+    @Test func withNothingToReuseTheLowestFreeSlotIsTaken() {
         let prefixes = SlotPrefixes(slots: 3)
         #expect(prefixes.place(tokens(10), free: [0, 1, 2]) == .init(slot: 0, copyFrom: nil, reused: 0))
-        #expect(cache([[], [], []]).place(tokens(10), free: [1, 2]) == .init(slot: 1, copyFrom: nil, reused: 0))
+        #expect(cache([[], tokens(5, from: 50), tokens(5, from: 60)]).place(tokens(10), free: [2, 1]) == .init(slot: 1, copyFrom: nil, reused: 0))
     }
 
     @Test func aFreeSlotHoldingAPrefixIsReusedUpToTheDivergence() {
@@ -40,13 +39,13 @@ import Testing
 
     @Test func aPromptThatDivergesAtItsFirstTokenReusesNothing() {
         let prefixes = cache([tokens(30), tokens(30)])
-        #expect(prefixes.place(tokens(30, from: 500), free: [0, 1]) == .init(slot: 0, copyFrom: nil, reused: 0))
+        #expect(prefixes.place(tokens(30, from: 500), free: [1, 0]) == .init(slot: 0, copyFrom: nil, reused: 0))
     }
 
-    @Test func aLongerPrefixInABusySlotIsCopiedIntoTheLeastRecentlyUsedFreeSlot() {
-        // Slot 2 runs a sequence that shares 50 tokens; the free slots share 3 and 0.
-        let prefixes = cache([tokens(3) + [0], tokens(8, from: 200), tokens(60)])
-        let placement = prefixes.place(tokens(50) + [1, 2], free: [0, 1])
+    @Test func aLongerPrefixInABusySlotIsCopiedIntoTheLowestFreeSlot() {
+        // Slot 2 runs a sequence that shares 50 tokens; the free slots share 0 and 3.
+        let prefixes = cache([tokens(8, from: 200), tokens(3) + [0], tokens(60)])
+        let placement = prefixes.place(tokens(50) + [1, 2], free: [1, 0])
         #expect(placement == .init(slot: 0, copyFrom: 2, reused: 50))
     }
 
@@ -65,8 +64,6 @@ import Testing
         #expect(prefixes.tokens[0] == tokens(50))
         #expect(prefixes.tokens[1] == tokens(60))
         #expect(prefixes.cellsHeld == 110)
-        // Slot 0 is now the most recently used: the next prompt with nothing to reuse evicts slot 1.
-        #expect(prefixes.place(tokens(5, from: 900), free: [0, 1]) == .init(slot: 1, copyFrom: nil, reused: 0))
         prefixes.clear(1)
         #expect(prefixes.tokens[1].isEmpty && prefixes.cellsHeld == 50)
     }
