@@ -135,6 +135,18 @@ import Testing
         #expect(result.usage.promptTokensDetails.cachedTokens == turns[0].cached + turns[1].cached)
     }
 
+    /// An agent sees its cached tokens in the result (ABI 1.5); a plugin built
+    /// against ABI 1.4 passes a smaller result, and nothing past it is written.
+    @Test func anAgentsResultCarriesItsCachedTokens() async throws {
+        let kernel = try await KernelProcess(Self.engine)
+        defer { _ = kernel.stop() }
+        try await kernel.load("inferer", grants: ["infer"])
+        let again = InferenceTests.Answer(try await kernel.ask("inferer", "again 8 What is the capital of France?", timeoutMs: 60_000))
+        #expect(again.ok && again.extra == "cached=\(again.promptTokens - 1),first=0", "\(again.extra) of \(again.promptTokens)")
+        let old = InferenceTests.Answer(try await kernel.ask("inferer", "old 8 What is the capital of France?", timeoutMs: 60_000))
+        #expect(old.ok && old.extra == "canary=77", "\(old.extra)")
+    }
+
     /// "N prompt tokens, M cached" of a trace's `scheduled` event.
     private static func tokens(_ event: RequestTraceInfo.Event) -> (prompt: Int, cached: Int) {
         let numbers = event.detail.split { !$0.isNumber }.compactMap { Int($0) }

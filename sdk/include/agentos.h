@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 4
+#define AOS_ABI_MINOR 5
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -208,6 +208,11 @@ typedef struct aos_infer_result {
      * message). Filled only when struct_size covers it. */
     aos_buffer trace;       /* not NUL-terminated; filled only with status AOS_OK (a failed
                                loop's calls are in the instance's log) */
+    /* Since ABI 1.5: of usage.prompt_tokens, those the engine did not compute
+     * because their KV was in its prefix cache (with tools: summed over every
+     * model turn). Filled only when struct_size covers it. */
+    uint32_t cached_tokens;
+    uint32_t reserved2;     /* 0 */
 } aos_infer_result;
 
 /**

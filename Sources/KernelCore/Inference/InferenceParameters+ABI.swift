@@ -96,6 +96,9 @@ extension aos_infer_result {
 
     /// The size of ABI 1.1's aos_infer_result, the smallest a caller may pass.
     static let minimumSize = MemoryLayout<aos_infer_result>.offset(of: \aos_infer_result.trace)!
+    /// The sizes that cover ABI 1.2's `trace` and ABI 1.5's `cached_tokens`.
+    private static let coversTrace = MemoryLayout<aos_infer_result>.offset(of: \aos_infer_result.cached_tokens)!
+    private static let coversCachedTokens = MemoryLayout<aos_infer_result>.size
 
     /// Writes `result` into a caller's struct; with `text`, the text (and the
     /// trace, when the struct has the field) into buffers the caller releases.
@@ -109,10 +112,11 @@ extension aos_infer_result {
             completion_tokens: UInt32(clamping: result.usage.completionTokens),
             queue_ns: result.usage.queueNanos, ttft_ns: result.usage.timeToFirstTokenNanos,
             total_ns: result.usage.totalNanos)
+        if Int(struct_size) >= Self.coversCachedTokens { cached_tokens = UInt32(clamping: result.usage.cachedPromptTokens) }
         guard text else { return true }
         guard let buffer = aos_buffer(copying: result.text) else { return false }
         self.text = buffer
-        if Int(struct_size) >= MemoryLayout<aos_infer_result>.size, let trace = result.traceJSON {
+        if Int(struct_size) >= Self.coversTrace, let trace = result.traceJSON {
             guard let buffer = aos_buffer(copying: trace) else { return false }
             self.trace = buffer
         }

@@ -10,6 +10,10 @@
  * FINISH is stop, length or cancelled; EXTRA is command-specific ("-" if none).
  *
  *   block        api->infer, greedy, seed 0
+ *   again        api->infer twice with the same prompt; answers the second,
+ *                EXTRA "cached=N,first=M": cached_tokens of the second and the first
+ *   old          api->infer with an ABI 1.4 result (struct_size without cached_tokens);
+ *                EXTRA "canary=N": what the field it did not cover holds afterwards (77)
  *   sample       api->infer, temperature 0.8, top_p 0.9, seed 7
  *   stream       api->infer_stream; EXTRA is "pieces=N,match=1" when the
  *                pieces concatenated equal the result's text
@@ -152,6 +156,20 @@ static aos_status inferer_on_message(aos_ctx *ctx, void *state, const aos_messag
 
     if (!strcmp(command, "block")) {
         status = api->infer(ctx, &r, &res);
+    } else if (!strcmp(command, "again")) {
+        status = api->infer(ctx, &r, &res);
+        if (status == AOS_OK) {
+            uint32_t first = res.cached_tokens;
+            api->release(ctx, &res.text);
+            res = (aos_infer_result){.struct_size = sizeof res};
+            status = api->infer(ctx, &r, &res);
+            snprintf(extra, sizeof extra, "cached=%u,first=%u", res.cached_tokens, first);
+        }
+    } else if (!strcmp(command, "old")) {
+        res.struct_size = offsetof(aos_infer_result, cached_tokens);
+        res.cached_tokens = 77;
+        status = api->infer(ctx, &r, &res);
+        snprintf(extra, sizeof extra, "canary=%u", res.cached_tokens);
     } else if (!strcmp(command, "sample")) {
         r.temperature = 0.8f;
         r.top_p = 0.9f;
