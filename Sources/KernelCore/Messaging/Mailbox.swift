@@ -99,11 +99,11 @@ final class Mailbox: @unchecked Sendable {
         return accepted
     }
 
-    /// Messages waiting now.
+    /// Messages waiting now: queued, or taken in the receiver's batch but not started.
     var depth: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return queue.count
+        return queue.count + inHandCount - min(claimed.load(ordering: .acquiring), inHandCount)
     }
 
     /// Appends `envelope`. When full, waits until `deadline` (monotonic ns; nil = do not wait)
