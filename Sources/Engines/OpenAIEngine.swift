@@ -236,7 +236,7 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
                     lock.withLock {
                         state.stats.steps += 1
                         state.stats.promptTokens += UInt64(update.newPromptTokens)
-                        if update.promptTokens != nil { state.stats.cachedPromptTokens += UInt64(update.cachedPromptTokens) }
+                        state.stats.cachedPromptTokens += UInt64(update.cachedPromptTokens)
                         state.stats.generatedTokens += UInt64(completion)
                     }
                 }
