@@ -144,6 +144,18 @@ public struct EngineStatus: Codable, Sendable, Equatable {
     public var cachedPromptTokens: UInt64
     /// Cached prefixes copied from one slot into another since start.
     public var prefixCopies: UInt64
+    /// Bytes of KV state in host memory (evicted prefixes and paused sequences), and the most it may hold.
+    public var hostCacheBytes: Int
+    public var hostCacheBudget: Int
+    /// Prefixes kept in host memory now; dropped for room, and restored into a slot, since start.
+    public var hostCacheEntries: Int
+    public var hostCacheEvictions: UInt64
+    public var hostCacheRestores: UInt64
+    /// Sequences paused for requests that waited past their fair share, since start; paused now.
+    public var preemptions: UInt64
+    public var pausedSequences: Int
+    /// The engine's settings by name (flash_attn, kv_type, batch, ubatch, threads, ...).
+    public var settings: [String: String]
     public var generatedTokens: UInt64
     /// Tokens per engine step, on average.
     public var meanBatchTokens: Double
@@ -153,8 +165,9 @@ public struct EngineStatus: Codable, Sendable, Equatable {
     public init(
         kind: String, model: String, endpoint: String, slots: Int, contextTokens: Int, policy: String,
         activeSequences: Int, queueLength: Int, kvCellsUsed: Int, kvCellsCached: Int, kvCellsTotal: Int, steps: UInt64,
-        promptTokens: UInt64, cachedPromptTokens: UInt64, prefixCopies: UInt64, generatedTokens: UInt64,
-        meanBatchTokens: Double, generatedTokensPerSecond: Double
+        promptTokens: UInt64, cachedPromptTokens: UInt64, prefixCopies: UInt64, hostCacheBytes: Int, hostCacheBudget: Int,
+        hostCacheEntries: Int, hostCacheEvictions: UInt64, hostCacheRestores: UInt64, preemptions: UInt64, pausedSequences: Int,
+        settings: [String: String], generatedTokens: UInt64, meanBatchTokens: Double, generatedTokensPerSecond: Double
     ) {
         self.kind = kind
         self.model = model
@@ -171,6 +184,14 @@ public struct EngineStatus: Codable, Sendable, Equatable {
         self.promptTokens = promptTokens
         self.cachedPromptTokens = cachedPromptTokens
         self.prefixCopies = prefixCopies
+        self.hostCacheBytes = hostCacheBytes
+        self.hostCacheBudget = hostCacheBudget
+        self.hostCacheEntries = hostCacheEntries
+        self.hostCacheEvictions = hostCacheEvictions
+        self.hostCacheRestores = hostCacheRestores
+        self.preemptions = preemptions
+        self.pausedSequences = pausedSequences
+        self.settings = settings
         self.generatedTokens = generatedTokens
         self.meanBatchTokens = meanBatchTokens
         self.generatedTokensPerSecond = generatedTokensPerSecond

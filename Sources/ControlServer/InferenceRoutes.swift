@@ -129,7 +129,11 @@ extension EngineStatus {
             activeSequences: stats.activeSequences, queueLength: kernel.inference.scheduler.queueLength,
             kvCellsUsed: stats.kvCellsUsed, kvCellsCached: stats.kvCellsCached, kvCellsTotal: stats.kvCellsTotal, steps: stats.steps,
             promptTokens: stats.promptTokens, cachedPromptTokens: stats.cachedPromptTokens,
-            prefixCopies: stats.prefixCopies, generatedTokens: stats.generatedTokens,
+            prefixCopies: stats.prefixCopies, hostCacheBytes: stats.hostCacheBytes,
+            hostCacheBudget: stats.hostCacheBudget, hostCacheEntries: stats.hostCacheEntries,
+            hostCacheEvictions: stats.hostCacheEvictions, hostCacheRestores: stats.hostCacheRestores,
+            preemptions: stats.preemptions, pausedSequences: stats.pausedSequences, settings: info.settings,
+            generatedTokens: stats.generatedTokens,
             meanBatchTokens: stats.steps == 0 ? 0 : Double(stats.batchTokens) / Double(stats.steps),
             generatedTokensPerSecond: stats.busySeconds == 0 ? 0 : Double(stats.generatedTokens) / stats.busySeconds)
     }

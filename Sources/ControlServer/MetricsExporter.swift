@@ -63,6 +63,7 @@ public final class MetricsExporter: Sendable {
         registry.makeGauge(name: MetricName.engineQueueLength).set(Double(kernel.inference.scheduler.queueLength))
         registry.makeGauge(name: MetricName.engineKVCacheUsage)
             .set(stats.kvCellsTotal == 0 ? 0 : Double(stats.kvCellsUsed) / Double(stats.kvCellsTotal))
+        registry.makeGauge(name: MetricName.engineHostCacheBytes).set(Double(stats.hostCacheBytes))
         registry.makeGauge(name: MetricName.uptime).set(Date().timeIntervalSince(kernel.startedAt))
 
         let process = ProcessMetrics.read()

@@ -11,22 +11,35 @@ extension LlamaEngine {
     struct Loop {
         var slots: [LlamaSequence?]
         var prefixes: SlotPrefixes
+        /// KV state in host memory: evicted prefixes and paused sequences.
+        var hostCache: HostPrefixCache
+        /// Sequences taken out of their slots by preemption, oldest first.
+        var paused: [PausedSequence] = []
         var order: [LlamaSequence] = []
         var batch: llama_batch
         var pieceBuffer = [CChar](repeating: 0, count: 256)
         /// Where each sequence that produces logits this step finds them in the batch.
         var outputs: [(sequence: LlamaSequence, index: Int32)] = []
 
-        init(slots: Int, batchTokens: Int) {
+        init(slots: Int, batchTokens: Int, hostCacheBudget: Int) {
             self.slots = [LlamaSequence?](repeating: nil, count: slots)
             prefixes = SlotPrefixes(slots: slots)
+            hostCache = HostPrefixCache(budget: hostCacheBudget)
             batch = llama_batch_init(Int32(batchTokens), 0, 1)
         }
     }
 
+    /// A sequence paused to let a waiting request run: its KV state in host
+    /// memory (pinned in the host cache's budget) and the tokens it holds.
+    struct PausedSequence {
+        let sequence: LlamaSequence
+        let state: [UInt8]
+        let tokens: [llama_token]
+    }
+
     /// Runs steps until `shutdown`, then fails what still runs with `.stopping`.
     func run(_ scheduler: InferenceScheduler) {
-        var loop = Loop(slots: configuration.slots, batchTokens: configuration.batchTokens)
+        var loop = Loop(slots: configuration.slots, batchTokens: configuration.batchTokens, hostCacheBudget: hostCacheBudget)
         defer { llama_batch_free(loop.batch) }
         while running.load(ordering: .relaxed) {
             admit(into: &loop, from: scheduler)
@@ -49,20 +62,29 @@ extension LlamaEngine {
             }
             publish(loop)
         }
+        let stopping = KernelError(.stopping, "the engine is shutting down")
         for sequence in loop.order {
-            sequence.request.fail(KernelError(.stopping, "the engine is shutting down"))
+            sequence.request.fail(stopping)
             release(sequence, from: &loop, keepingKV: false)
         }
+        while !loop.paused.isEmpty { dropPaused(at: 0, from: &loop) { $0.fail(stopping) } }
         publish(loop)
     }
 
     // MARK: Admit
 
-    /// Frees the slots of cancelled requests, then takes queued requests into
-    /// free slots; waits in `take` only when nothing runs.
+    /// Frees the slots and memory of cancelled requests, pauses a running
+    /// sequence for a request that waited past its fair share (`--preempt`),
+    /// then fills free slots with paused sequences and queued requests in
+    /// fair-share order; waits in `take` only when nothing runs.
     private func admit(into loop: inout Loop, from scheduler: InferenceScheduler) {
         for sequence in loop.order where sequence.request.isCancelled { end(sequence, .cancelled, in: &loop) }
-        while loop.slots.contains(where: { $0 == nil }) {
+        for index in loop.paused.indices.reversed() where loop.paused[index].sequence.request.isCancelled {
+            dropPaused(at: index, from: &loop) { $0.finish(.cancelled, at: monotonicNanos()) }
+        }
+        if configuration.preempt { preemptIfDue(&loop, scheduler) }
+        while let free = loop.slots.firstIndex(where: { $0 == nil }) {
+            if resumePausedIfDue(into: free, &loop, scheduler) { continue }
             let deadline: UInt64? = loop.order.isEmpty ? monotonicNanos() + 500_000_000 : nil
             guard let request = scheduler.take(waitingUntil: deadline) else { break }
             if let sequence = sequence(for: request, in: &loop) {
@@ -91,30 +113,6 @@ extension LlamaEngine {
         }
     }
 
-    /// Readies a free slot's KV for `prompt`: the longest prefix cached in
-    /// any slot stays (copied in from another slot when that saves enough),
-    /// the rest is cut. Returns the slot and how many prompt tokens are reused.
-    private func place(_ prompt: [llama_token], in loop: inout Loop) -> (slot: Int, count: Int) {
-        let free = loop.slots.indices.filter { loop.slots[$0] == nil }
-        guard configuration.prefixCache else { return (free[0], 0) }
-        let memory = llama_get_memory(context)
-        var placement = loop.prefixes.place(prompt, free: free)
-        let slot = Int32(placement.slot)
-        if let source = placement.copyFrom { llama_memory_seq_cp(memory, Int32(source), slot, -1, -1) }
-        if !llama_memory_seq_rm(memory, slot, Int32(placement.reused), -1) {
-            // A cache that cannot cut a sequence short (recurrent models) starts over.
-            llama_memory_seq_rm(memory, slot, -1, -1)
-            placement = .init(slot: placement.slot, copyFrom: nil, reused: 0)
-        }
-        loop.prefixes.apply(placement)
-        cachedPromptTokens.increment(by: placement.reused)
-        snapshot.withLock {
-            $0.cachedPromptTokens += UInt64(placement.reused)
-            if placement.copyFrom != nil { $0.prefixCopies += 1 }
-        }
-        return (placement.slot, placement.reused)
-    }
-
     // MARK: Plan
 
     /// Fills the batch for one step: a token for each generating sequence,
@@ -131,6 +129,7 @@ extension LlamaEngine {
             add(&loop.batch, sequence.nextToken, position: sequence.position, sequence: sequence.slot, output: true)
             loop.prefixes.append(sequence.nextToken, slot: slot)
             sequence.position += 1
+            sequence.stepsRun += 1
         }
         for (slot, count) in step.prefill {
             let sequence = loop.slots[slot]!
@@ -143,6 +142,7 @@ extension LlamaEngine {
                 loop.prefixes.append(sequence.prompt[start + offset], slot: slot)
             }
             sequence.position += Int32(count)
+            sequence.stepsRun += 1
             promptTokens += count
             scheduler.charge(sequence.request, promptTokens: count, completionTokens: 0)
         }
@@ -223,7 +223,7 @@ extension LlamaEngine {
 
     /// Frees `sequence`'s slot; its KV cells stay for later prompts with the
     /// same prefix when `keepingKV`, else they are freed.
-    private func release(_ sequence: LlamaSequence, from loop: inout Loop, keepingKV: Bool) {
+    func release(_ sequence: LlamaSequence, from loop: inout Loop, keepingKV: Bool) {
         if !keepingKV {
             llama_memory_seq_rm(llama_get_memory(context), sequence.slot, -1, -1)
             loop.prefixes.clear(Int(sequence.slot))
@@ -239,6 +239,13 @@ extension LlamaEngine {
             $0.activeSequences = loop.order.count
             $0.kvCellsUsed = used
             $0.kvCellsCached = loop.prefixes.cellsHeld - used
+            $0.hostCacheBytes = loop.hostCache.bytes
+            $0.hostCacheEntries = loop.hostCache.entries.count
+            if loop.hostCache.evictions > $0.hostCacheEvictions {
+                hostCacheEvictions.increment(by: Int(loop.hostCache.evictions - $0.hostCacheEvictions))
+            }
+            $0.hostCacheEvictions = loop.hostCache.evictions
+            $0.pausedSequences = loop.paused.count
         }
     }
 }

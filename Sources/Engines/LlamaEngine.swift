@@ -27,8 +27,33 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
         /// Keep each slot's KV after its request and reuse the longest cached
         /// prefix of a new prompt (`SlotPrefixes`); off, every prompt is computed whole.
         public var prefixCache = true
+        /// Host memory for KV state no slot holds (`HostPrefixCache`) and for
+        /// paused sequences, in bytes; nil for the size of the KV cache itself.
+        /// 0 turns off the prefix cache, and preemption with it.
+        public var kvCacheBudget: Int?
+        /// Pause the most-served running sequence for a request that waited past
+        /// its fair share (`PreemptionPolicy`; the fair policy only).
+        public var preempt = true
+        /// llama.cpp's flash attention kernels (needed for a quantized V cache).
+        public var flashAttention = true
+        /// The KV cache's element type.
+        public var kvType = KVType.f16
 
         public init(modelPath: String) { self.modelPath = modelPath }
+    }
+
+    /// Element types the KV cache can hold: f16, or 8- and 4-bit blocks (half
+    /// and a quarter of the memory, at some cost in accuracy; need flash attention).
+    public enum KVType: String, Sendable, CaseIterable {
+        case f16, q8_0, q4_0
+
+        var ggmlType: ggml_type {
+            switch self {
+            case .f16: GGML_TYPE_F16
+            case .q8_0: GGML_TYPE_Q8_0
+            case .q4_0: GGML_TYPE_Q4_0
+            }
+        }
     }
 
     public let info: EngineInfo
@@ -45,17 +70,28 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
     let batchSize = Recorder(label: MetricName.engineBatchSize)
     let computedPromptTokens = Counter(label: MetricName.enginePromptTokens, dimensions: [("source", "computed")])
     let cachedPromptTokens = Counter(label: MetricName.enginePromptTokens, dimensions: [("source", "cache")])
+    let preemptions = Counter(label: MetricName.enginePreemptions)
+    let hostCacheEvictions = Counter(label: MetricName.engineHostCacheEvictions)
+    /// Bytes of host memory `HostPrefixCache` may hold.
+    let hostCacheBudget: Int
+    /// The CPU threads that compute every batch, kept between steps as llama-bench keeps them.
+    private let threadpool: OpaquePointer
     let snapshot = Mutex(EngineStats())
     private var scheduler: InferenceScheduler?
 
     /// Loads the model and creates the context. Throws `.engineUnavailable`
     /// naming what is wrong with the model file or the settings.
     public init(configuration: Configuration) throws(KernelError) {
+        var configuration = configuration
+        if configuration.kvCacheBudget == 0 { configuration.prefixCache = false }
         guard configuration.slots >= 1, configuration.slots <= 256 else {
             throw KernelError(.invalidArgument, "--slots \(configuration.slots): use 1 to 256")
         }
         guard configuration.contextTokens >= 256 * configuration.slots else {
             throw KernelError(.invalidArgument, "--ctx \(configuration.contextTokens) gives each of \(configuration.slots) slots fewer than 256 tokens")
+        }
+        guard configuration.kvType == .f16 || configuration.flashAttention else {
+            throw KernelError(.invalidArgument, "--kv-type \(configuration.kvType.rawValue) needs flash attention (drop --flash-attn off)")
         }
         model = try LlamaModel(path: configuration.modelPath)
         var parameters = llama_context_default_params()
@@ -65,22 +101,52 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
         parameters.n_ubatch = UInt32(configuration.batchTokens)
         parameters.n_threads = Int32(configuration.threads)
         parameters.n_threads_batch = Int32(configuration.threads)
+        parameters.flash_attn_type = configuration.flashAttention ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED
+        parameters.type_k = configuration.kvType.ggmlType
+        parameters.type_v = configuration.kvType.ggmlType
         parameters.kv_unified = false
         parameters.no_perf = true
         guard let context = llama_init_from_model(model.pointer, parameters) else {
             throw KernelError(.engineUnavailable, "llama.cpp could not create a context of \(configuration.contextTokens) tokens: \(LlamaBackend.lastError ?? "out of memory?")")
         }
+        var pool = ggml_threadpool_params_default(Int32(configuration.threads))
+        pool.poll = 50
+        guard let threadpool = ggml_threadpool_new(&pool) else {
+            llama_free(context)
+            throw KernelError(.engineUnavailable, "ggml could not start \(configuration.threads) threads")
+        }
+        llama_attach_threadpool(context, threadpool, nil)
         self.context = context
+        self.threadpool = threadpool
         self.configuration = configuration
         sequenceContext = Int(llama_n_ctx_seq(context))
         planner = BatchPlanner(tokenBudget: configuration.batchTokens, prefillChunk: configuration.prefillChunk)
+        let kvBytes = Int(llama_n_ctx(context)) * model.kvBytesPerToken(configuration.kvType.ggmlType)
+        hostCacheBudget = configuration.kvCacheBudget ?? kvBytes
         info = EngineInfo(
             kind: "llama.cpp", model: configuration.modelPath, slots: configuration.slots,
-            contextTokens: Int(llama_n_ctx(context)), endpoint: "in-process")
-        snapshot.withLock { $0.kvCellsTotal = Int(llama_n_ctx(context)) }
+            contextTokens: Int(llama_n_ctx(context)), endpoint: "in-process",
+            settings: [
+                "flash_attn": configuration.flashAttention ? "on" : "off",
+                "kv_type": configuration.kvType.rawValue,
+                "kv_bytes": "\(kvBytes)",
+                "batch": "\(configuration.batchTokens)",
+                "ubatch": "\(llama_n_ubatch(context))",
+                "threads": "\(configuration.threads)",
+                "prefill_chunk": "\(configuration.prefillChunk)",
+                "prefix_cache": configuration.prefixCache ? "on" : "off",
+                "preempt": configuration.preempt ? "on" : "off",
+            ])
+        snapshot.withLock {
+            $0.kvCellsTotal = Int(llama_n_ctx(context))
+            $0.hostCacheBudget = hostCacheBudget
+        }
     }
 
-    deinit { llama_free(context) }
+    deinit {
+        llama_free(context)
+        ggml_threadpool_free(threadpool)
+    }
 
     // MARK: InferenceEngine
 

@@ -42,6 +42,13 @@ final class LlamaModel: @unchecked Sendable {
     /// The context length the model was trained for.
     var trainedContext: Int { Int(llama_model_n_ctx_train(pointer)) }
 
+    /// Bytes one token's keys and values take in a KV cache of `type`, over all layers.
+    func kvBytesPerToken(_ type: ggml_type) -> Int {
+        let heads = Int(llama_model_n_head(pointer))
+        let width = heads == 0 ? 0 : Int(llama_model_n_embd(pointer)) / heads * Int(llama_model_n_head_kv(pointer))
+        return Int(llama_model_n_layer(pointer)) * 2 * ggml_row_size(type, Int64(width))
+    }
+
     /// `messages` in the model's chat template, ending with the assistant's turn.
     /// A system message is added first when there is none.
     func prompt(for messages: [ChatMessage]) throws(KernelError) -> String {

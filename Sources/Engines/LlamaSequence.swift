@@ -6,13 +6,16 @@ import KernelCore
 /// Confined to the engine thread.
 final class LlamaSequence {
     let request: InferenceRequest
-    let slot: Int32
+    /// The slot it runs in; another one after it was paused and resumed.
+    var slot: Int32
     let prompt: [llama_token]
     /// Tokens already in the KV cache for this sequence.
     var position: Int32 = 0
     /// The token to decode next once the prompt is in (the last one sampled).
     var nextToken: llama_token = 0
     var generated = 0
+    /// Steps it took part in since it started or last resumed (`PreemptionPolicy.minimumRun`).
+    var stepsRun = 0
     var text: GeneratedText
     let sampler: TokenSampler
     /// With tools offered: nil until the output shows whether it is a call;

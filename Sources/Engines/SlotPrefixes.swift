@@ -64,6 +64,17 @@ struct SlotPrefixes {
         tokens[placement.slot] = Array(source.prefix(placement.reused))
     }
 
+    /// `slot`'s KV now holds `tokens` (restored from host memory).
+    mutating func hold(_ tokens: [llama_token], slot: Int) {
+        self.tokens[slot] = tokens
+    }
+
+    /// Whether a slot other than `slot` holds all of `slot`'s tokens (and maybe more).
+    func isCoveredElsewhere(_ slot: Int) -> Bool {
+        let held = tokens[slot]
+        return tokens.indices.contains { $0 != slot && tokens[$0].count >= held.count && Self.commonPrefix(tokens[$0], held) == held.count }
+    }
+
     /// `token` went into `slot`'s KV at the next position.
     mutating func append(_ token: llama_token, slot: Int) {
         tokens[slot].append(token)

@@ -33,6 +33,20 @@ struct EngineOptions: ParsableArguments {
     @Flag(name: .long, help: "Compute every prompt whole: do not keep slots' KV for prompts that start the same way.")
     var noPrefixCache = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Host memory for KV state the slots no longer hold and for paused sequences, e.g. 512M or 2G (default: the KV cache's size; 0 turns the prefix cache off).",
+        valueName: "bytes"))
+    var kvCacheBudget: ByteCount?
+
+    @Option(name: .long, help: "Pause the most-served running sequence for a request that waited past its fair share: on or off (fair policy only).")
+    var preempt: Switch = .on
+
+    @Option(name: .long, help: "llama.cpp's flash attention: on or off.")
+    var flashAttn: Switch = .on
+
+    @Option(name: .long, help: "KV cache element type: f16, q8_0 or q4_0 (quantized types need flash attention).")
+    var kvType: LlamaEngine.KVType = .f16
+
     @Option(name: .long, help: "Scheduling policy: fair (fair share of tokens across agents), priority, or fifo.")
     var policy: SchedulingPolicy = .fair
 
@@ -60,6 +74,7 @@ struct EngineOptions: ParsableArguments {
             guard engineModel != nil else { throw ValidationError("--engine openai needs --engine-model NAME") }
         }
         guard engineStallTimeout.isFinite, engineStallTimeout > 0 else { throw ValidationError("--engine-stall-timeout must be positive") }
+        if kvType != .f16, flashAttn == .off { throw ValidationError("--kv-type \(kvType.rawValue) needs flash attention; drop --flash-attn off") }
     }
 
     /// The engine these flags describe, loaded and ready. Throws a `KernelError` saying what is wrong.
@@ -75,6 +90,10 @@ struct EngineOptions: ParsableArguments {
             configuration.threads = threads
             configuration.batchTokens = batch
             configuration.prefixCache = !noPrefixCache
+            configuration.kvCacheBudget = kvCacheBudget?.bytes
+            configuration.preempt = preempt == .on
+            configuration.flashAttention = flashAttn == .on
+            configuration.kvType = kvType
             return try LlamaEngine(configuration: configuration)
         case .openai:
             var configuration = OpenAIEngine.Configuration(baseURL: engineURL!, model: engineModel!)
@@ -88,3 +107,9 @@ struct EngineOptions: ParsableArguments {
 }
 
 extension SchedulingPolicy: ExpressibleByArgument {}
+extension LlamaEngine.KVType: ExpressibleByArgument {}
+
+/// A flag's on or off.
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+}

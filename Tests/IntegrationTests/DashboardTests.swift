@@ -12,14 +12,14 @@ import Testing
         "agentos_messages_sent_total", "agentos_messages_delivered_total", "agentos_messages_refused_total",
         "agentos_syscalls_total", "agentos_inference_requests_total", "agentos_inference_tokens_total",
         "agentos_tool_calls_total", "agentos_capability_denials_total", "agentos_quota_refusals_total",
-        "agentos_engine_prompt_tokens_total",
+        "agentos_engine_prompt_tokens_total", "agentos_engine_kv_host_cache_evictions_total", "agentos_engine_preemptions_total",
         // Histograms
         "agentos_handler_duration_seconds", "agentos_inference_queue_wait_seconds",
         "agentos_inference_time_to_first_token_seconds", "agentos_inference_time_per_output_token_seconds",
         "agentos_inference_request_duration_seconds", "agentos_engine_batch_size", "agentos_tool_duration_seconds",
         // Gauges
         "agentos_instances", "agentos_mailbox_depth", "agentos_engine_active_sequences", "agentos_engine_queue_length",
-        "agentos_engine_kv_cache_usage_ratio", "agentos_uptime_seconds", "process_resident_memory_bytes",
+        "agentos_engine_kv_cache_usage_ratio", "agentos_engine_kv_host_cache_bytes", "agentos_uptime_seconds", "process_resident_memory_bytes",
         "process_open_fds", "process_cpu_seconds_total", "process_threads",
     ]
 

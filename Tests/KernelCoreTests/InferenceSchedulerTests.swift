@@ -84,6 +84,21 @@ import Testing
         #expect(fair <= 64 * 10_000_000)
     }
 
+    /// What preemption reads: the agent the fair policy serves next and the
+    /// weighted tokens each agent was served (a generated token counts 2).
+    @Test func fairShareNamesTheNextAgentAndTheCountersAskedFor() throws {
+        let (engine, scheduler) = engine(.fair)
+        try engine.submit(id: 1, agent: "flood", words: 10, maxTokens: 20)
+        for _ in 0..<30 { engine.step() }
+        // Queued before the flood's next request, the quiet agent keeps its counter at 0.
+        try engine.submit(id: 2, agent: "quiet")
+        try engine.submit(id: 3, agent: "flood")
+        let standing = scheduler.fairShare(of: ["flood", "nobody"])
+        #expect(standing.next?.agent == "quiet" && standing.next?.counter == 0)
+        #expect(standing.counters[0] > 20 && standing.counters[1] == 0)
+        #expect(InferenceScheduler(policy: .fifo).fairShare(of: []).next == nil)
+    }
+
     @Test func cancellingAQueuedRequestEndsItAtOnce() throws {
         let (engine, scheduler) = engine(.fifo)
         let running = Recorder(), queued = Recorder(), after = Recorder()

@@ -47,13 +47,17 @@ public struct EngineInfo: Sendable, Equatable {
     public var contextTokens: Int
     /// Where requests go: the remote URL, or "in-process".
     public var endpoint: String
+    /// The settings the engine runs with, by name (for llama.cpp: "flash_attn",
+    /// "kv_type", "kv_bytes", "batch", "ubatch", "threads", "prefill_chunk", "prefix_cache", "preempt").
+    public var settings: [String: String]
 
-    public init(kind: String, model: String, slots: Int, contextTokens: Int, endpoint: String) {
+    public init(kind: String, model: String, slots: Int, contextTokens: Int, endpoint: String, settings: [String: String] = [:]) {
         self.kind = kind
         self.model = model
         self.slots = slots
         self.contextTokens = contextTokens
         self.endpoint = endpoint
+        self.settings = settings
     }
 }
 
@@ -76,6 +80,21 @@ public struct EngineStats: Sendable, Equatable {
     public var cachedPromptTokens: UInt64 = 0
     /// Cached prefixes copied from one slot into another.
     public var prefixCopies: UInt64 = 0
+    /// Bytes of KV state held in host memory: prefixes evicted from the
+    /// slots, and paused sequences.
+    public var hostCacheBytes = 0
+    /// The most bytes `hostCacheBytes` may reach (`--kv-cache-budget`).
+    public var hostCacheBudget = 0
+    /// Prefixes held in host memory.
+    public var hostCacheEntries = 0
+    /// Prefixes dropped from host memory to stay within the budget.
+    public var hostCacheEvictions: UInt64 = 0
+    /// Prefixes restored from host memory into a slot.
+    public var hostCacheRestores: UInt64 = 0
+    /// Running sequences paused for a request that waited past its fair share.
+    public var preemptions: UInt64 = 0
+    /// Sequences paused now, waiting to resume.
+    public var pausedSequences = 0
     /// Tokens generated since start.
     public var generatedTokens: UInt64 = 0
     /// Sum of batch sizes over steps, for the mean batch size.

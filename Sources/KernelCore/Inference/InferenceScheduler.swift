@@ -1,5 +1,13 @@
 import DequeModule
 
+/// The fair share at one moment (`InferenceScheduler.fairShare`).
+public struct FairShareStanding: Sendable {
+    /// The agent with the request the fair policy picks next, and its weighted tokens served.
+    public var next: (agent: String, counter: Double)?
+    /// Weighted tokens served to each agent asked about, in order.
+    public var counters: [Double]
+}
+
 /// The kernel's queue in front of the engine: holds requests until the engine
 /// has room and picks the next one by `policy`.
 ///
@@ -310,11 +318,8 @@ public final class InferenceScheduler: @unchecked Sendable {
             guard let first = ready.min(by: { $0.value.first!.request.id < $1.value.first!.request.id }) else { return nil }
             agent = first.key
         case .fair:
-            guard let least = ready.min(by: { a, b in
-                let (ca, cb) = (counters[a.key, default: 0], counters[b.key, default: 0])
-                return ca != cb ? ca < cb : a.value.first!.request.id < b.value.first!.request.id
-            }) else { return nil }
-            agent = least.key
+            guard let least = leastServedLocked(now: now) else { return nil }
+            agent = least
         case .priority:
             var best: (agent: String, index: Int, request: InferenceRequest)?
             for (agent, queue) in ready {
@@ -336,6 +341,26 @@ public final class InferenceScheduler: @unchecked Sendable {
         let request = queues[agent]!.removeFirst().request
         if queues[agent]!.isEmpty { queues[agent] = nil }
         return request
+    }
+
+    /// The agent the fair policy serves next among those not throttled at
+    /// `now`: the fewest weighted tokens served, then the oldest request. Lock held.
+    private func leastServedLocked(now: UInt64) -> String? {
+        queues.lazy.filter { !$0.value.isEmpty && self.quotas[$0.key]?.isThrottled(now: now) != true }.min { a, b in
+            let (ca, cb) = (counters[a.key, default: 0], counters[b.key, default: 0])
+            return ca != cb ? ca < cb : a.value.first!.request.id < b.value.first!.request.id
+        }?.key
+    }
+
+    /// Where the fair share stands for preemption: the agent the fair policy
+    /// would serve next (nil when no request is ready) and its weighted tokens
+    /// served, and those of each of `agents` (the ones running). Thread-safe.
+    public func fairShare(of agents: [String]) -> FairShareStanding {
+        lock.withLock {
+            let next = policy == .fair ? leastServedLocked(now: clock()) : nil
+            return FairShareStanding(
+                next: next.map { ($0, counters[$0, default: 0]) }, counters: agents.map { counters[$0, default: 0] })
+        }
     }
 
     /// An agent that starts queueing again may not bank the share it left

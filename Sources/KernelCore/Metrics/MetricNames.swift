@@ -26,6 +26,12 @@ public enum MetricName {
     public static let engineKVCacheUsage = "agentos_engine_kv_cache_usage_ratio"
     /// Prompt tokens by `source`: `computed` (prefilled) or `cache` (KV reused from the prefix cache).
     public static let enginePromptTokens = "agentos_engine_prompt_tokens_total"
+    /// Bytes of KV state in host memory: prefixes no slot holds, and paused sequences.
+    public static let engineHostCacheBytes = "agentos_engine_kv_host_cache_bytes"
+    /// Prefixes dropped from host memory to stay within `--kv-cache-budget`.
+    public static let engineHostCacheEvictions = "agentos_engine_kv_host_cache_evictions_total"
+    /// Running sequences paused for a request that waited past its fair share.
+    public static let enginePreemptions = "agentos_engine_preemptions_total"
     // Tools
     public static let toolCalls = "agentos_tool_calls_total"
     public static let toolDuration = "agentos_tool_duration_seconds"

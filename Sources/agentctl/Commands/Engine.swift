@@ -13,6 +13,10 @@ struct Engine: AsyncParsableCommand {
             computed since start and CACHED those reused from the prefix cache \
             instead (with the share of all prompt tokens); MEAN BATCH the tokens \
             per engine step; GEN T/S the tokens generated per second of engine work.
+            HOST CACHE is the KV state kept in host memory (prefixes the slots no \
+            longer hold, and paused sequences), of the budget, with the prefixes \
+            kept; PAUSED the sequences paused now, and preempted since start. The \
+            engine's settings follow the table.
             """
     )
 
@@ -26,16 +30,28 @@ struct Engine: AsyncParsableCommand {
             try printJSON(engine)
         case .table:
             printTable([
-                ["ENGINE", "MODEL", "POLICY", "SLOTS", "ACTIVE", "QUEUED", "KV", "PROMPT", "CACHED", "GENERATED", "MEAN BATCH", "GEN T/S"],
+                [
+                    "ENGINE", "MODEL", "POLICY", "SLOTS", "ACTIVE", "QUEUED", "KV", "PROMPT", "CACHED", "HOST CACHE", "PAUSED",
+                    "GENERATED", "MEAN BATCH", "GEN T/S",
+                ],
                 [
                     engine.kind, displayPath(engine.model), engine.policy, "\(engine.slots)", "\(engine.activeSequences)",
                     "\(engine.queueLength)", "\(engine.kvCellsUsed)/\(engine.kvCellsTotal) (\(engine.kvCellsCached))", "\(engine.promptTokens)",
-                    Self.cached(engine),
+                    Self.cached(engine), Self.hostCache(engine), "\(engine.pausedSequences) (\(engine.preemptions))",
                     "\(engine.generatedTokens)", String(format: "%.1f", engine.meanBatchTokens),
                     String(format: "%.1f", engine.generatedTokensPerSecond),
                 ],
             ])
+            if !engine.settings.isEmpty {
+                print(engine.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
         }
+    }
+
+    /// Host memory held of the budget, and the prefixes kept: "28.1/377.5 MiB (3)".
+    private static func hostCache(_ engine: EngineStatus) -> String {
+        func mebibytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
+        return "\(mebibytes(engine.hostCacheBytes))/\(mebibytes(engine.hostCacheBudget)) MiB (\(engine.hostCacheEntries))"
     }
 
     /// Cached prompt tokens and their share of all prompt tokens: "1200 (60%)".

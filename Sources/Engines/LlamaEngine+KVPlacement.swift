@@ -1,0 +1,153 @@
+import CLlama
+import KernelCore
+
+/// Where KV state goes: a new prompt into the free slot that saves it the
+/// most computing (its own prefix, another slot's, or one kept in host
+/// memory); a slot's state into host memory before a new prompt overwrites
+/// it; a running sequence out of its slot and back (preemption). Engine
+/// thread only.
+extension LlamaEngine {
+    // MARK: Placing a prompt
+
+    /// Readies a free slot's KV for `prompt`: the longest prefix cached in a
+    /// slot or in host memory stays, copied or restored into the slot when
+    /// that saves enough, and the rest is cut. What the slot held beyond that
+    /// goes to host memory first. Returns the slot and the prompt tokens reused.
+    func place(_ prompt: [llama_token], in loop: inout Loop) -> (slot: Int, count: Int) {
+        let free = loop.slots.indices.filter { loop.slots[$0] == nil }
+        guard configuration.prefixCache else { return (free[0], 0) }
+        let memory = llama_get_memory(context)
+        var placement = loop.prefixes.place(prompt, free: free)
+        var restore: HostPrefixCache.Entry?
+        if let stored = loop.hostCache.longestPrefix(of: prompt), stored.reusable >= placement.reused + SlotPrefixes.minimumCopy {
+            restore = loop.hostCache.entries[stored.index]
+            placement = .init(slot: free.min()!, copyFrom: nil, reused: stored.reusable)
+        }
+        let slot = Int32(placement.slot)
+        keepInHostMemory(slot: placement.slot, overwritingFrom: placement.copyFrom == nil && restore == nil ? placement.reused : 0, in: &loop)
+        if let restore {
+            if self.restore(restore.state, into: slot) {
+                loop.hostCache.touch(restore.id)
+                loop.prefixes.hold(restore.tokens, slot: placement.slot)
+                snapshot.withLock { $0.hostCacheRestores += 1 }
+            } else {
+                loop.prefixes.clear(placement.slot)
+                placement.reused = 0
+            }
+        } else if let source = placement.copyFrom {
+            llama_memory_seq_cp(memory, Int32(source), slot, -1, -1)
+            loop.prefixes.apply(placement)
+            snapshot.withLock { $0.prefixCopies += 1 }
+        }
+        if !llama_memory_seq_rm(memory, slot, Int32(placement.reused), -1) {
+            // A cache that cannot cut a sequence short (recurrent models) starts over.
+            llama_memory_seq_rm(memory, slot, -1, -1)
+            placement.reused = 0
+        }
+        loop.prefixes.hold(Array(loop.prefixes.tokens[placement.slot].prefix(placement.reused)), slot: placement.slot)
+        cachedPromptTokens.increment(by: placement.reused)
+        snapshot.withLock { $0.cachedPromptTokens += UInt64(placement.reused) }
+        return (placement.slot, placement.reused)
+    }
+
+    /// Saves `slot`'s KV state to host memory when a new prompt is about to
+    /// overwrite its tokens from position `keeping` on, and that is at least
+    /// `HostPrefixCache.minimumSave` tokens nothing else holds.
+    private func keepInHostMemory(slot: Int, overwritingFrom keeping: Int, in loop: inout Loop) {
+        let held = loop.prefixes.tokens[slot]
+        guard configuration.prefixCache, held.count - keeping >= HostPrefixCache.minimumSave,
+              !loop.prefixes.isCoveredElsewhere(slot), !loop.hostCache.covers(held),
+              let state = savedState(of: Int32(slot), within: loop.hostCache.budget - loop.hostCache.pinnedBytes)
+        else { return }
+        loop.hostCache.insert(tokens: held, state: state)
+    }
+
+    /// `slot`'s KV state as llama.cpp serializes it, or nil when it is larger
+    /// than `limit` bytes or cannot be read.
+    private func savedState(of slot: Int32, within limit: Int) -> [UInt8]? {
+        let size = llama_state_seq_get_size(context, slot)
+        guard size > 0, size <= limit else { return nil }
+        var written = 0
+        let state = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            written = llama_state_seq_get_data(context, buffer.baseAddress, size, slot)
+            count = written == size ? size : 0
+        }
+        return written == size ? state : nil
+    }
+
+    /// Loads `state` into `slot`, replacing what it held. False when llama.cpp
+    /// refuses it (the slot is then empty).
+    private func restore(_ state: [UInt8], into slot: Int32) -> Bool {
+        llama_memory_seq_rm(llama_get_memory(context), slot, -1, -1)
+        let read = state.withUnsafeBufferPointer { llama_state_seq_set_data(context, $0.baseAddress, $0.count, slot) }
+        guard read == state.count else {
+            llama_memory_seq_rm(llama_get_memory(context), slot, -1, -1)
+            return false
+        }
+        return true
+    }
+
+    // MARK: Preemption
+
+    /// With every slot busy, pauses the running sequence of the most-served
+    /// agent when the request the fair policy would take next trails it by
+    /// `PreemptionPolicy.gap`, so that request gets the slot.
+    func preemptIfDue(_ loop: inout Loop, _ scheduler: InferenceScheduler) {
+        guard !loop.slots.contains(where: { $0 == nil }), scheduler.queueLength > 0 else { return }
+        let standing = scheduler.fairShare(of: loop.order.map(\.request.agent))
+        guard let next = standing.next else { return }
+        let running = loop.order.enumerated().map { index, sequence in
+            PreemptionPolicy.Running(slot: Int(sequence.slot), agent: sequence.request.agent, counter: standing.counters[index], stepsRun: sequence.stepsRun)
+        }
+        guard let slot = PreemptionPolicy.victim(among: running, for: next) else { return }
+        pause(loop.slots[slot]!, in: &loop)
+    }
+
+    /// Moves `sequence`'s KV state into host memory and frees its slot; does
+    /// nothing when the state does not fit the budget beside other paused ones.
+    private func pause(_ sequence: LlamaSequence, in loop: inout Loop) {
+        let size = llama_state_seq_get_size(context, sequence.slot)
+        guard loop.hostCache.pin(size) else { return }
+        guard let state = savedState(of: sequence.slot, within: size) else {
+            loop.hostCache.unpin(size)
+            return
+        }
+        loop.paused.append(PausedSequence(sequence: sequence, state: state, tokens: loop.prefixes.tokens[Int(sequence.slot)]))
+        release(sequence, from: &loop, keepingKV: false)
+        preemptions.increment()
+        snapshot.withLock { $0.preemptions += 1 }
+    }
+
+    /// Resumes into `slot` the paused sequence of the least-served agent,
+    /// unless the request the fair policy would take next trails it by
+    /// `PreemptionPolicy.gap`. Returns whether it resumed one.
+    func resumePausedIfDue(into slot: Int, _ loop: inout Loop, _ scheduler: InferenceScheduler) -> Bool {
+        guard !loop.paused.isEmpty else { return false }
+        let standing = scheduler.fairShare(of: loop.paused.map(\.sequence.request.agent))
+        let index = standing.counters.indices.min { standing.counters[$0] < standing.counters[$1] }!
+        guard PreemptionPolicy.resumes(pausedCounter: standing.counters[index], before: standing.next?.counter) else { return false }
+        keepInHostMemory(slot: slot, overwritingFrom: 0, in: &loop)
+        let paused = loop.paused[index]
+        guard restore(paused.state, into: Int32(slot)) else {
+            loop.prefixes.clear(slot)
+            dropPaused(at: index, from: &loop) { $0.fail(KernelError(.engineFailed, "llama.cpp could not restore the paused sequence's KV state")) }
+            return true
+        }
+        loop.hostCache.unpin(paused.state.count)
+        loop.paused.remove(at: index)
+        let sequence = paused.sequence
+        sequence.slot = Int32(slot)
+        sequence.stepsRun = 0
+        loop.prefixes.hold(paused.tokens, slot: slot)
+        loop.slots[slot] = sequence
+        loop.order.append(sequence)
+        return true
+    }
+
+    /// Ends paused sequence `index` with `finish` (cancelled, failed) and frees its memory.
+    func dropPaused(at index: Int, from loop: inout Loop, _ finish: (InferenceRequest) -> Void) {
+        let paused = loop.paused.remove(at: index)
+        loop.hostCache.unpin(paused.state.count)
+        finish(paused.sequence.request)
+    }
+}
