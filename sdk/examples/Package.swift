@@ -12,7 +12,7 @@ let package = Package(
         .library(name: "units", type: .dynamic, targets: ["Units"]),
     ],
     dependencies: [
-        .package(name: "AgentOSKit", path: "../swift"),
+        .package(path: "../AgentOSKit"),
     ],
     targets: [
         .target(name: "Triage", dependencies: ["AgentOSKit"], path: "triage"),

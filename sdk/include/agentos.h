@@ -905,8 +905,8 @@ typedef struct aos_plugin_descriptor {
 
     /* Since ABI 1.6: the language runtime the plugin's code runs on, which it
      * shares with the kernel, or NULL when it needs none (C and C++ plugins).
-     * AgentOSKit sets "swift " followed by the version of the toolchain's
-     * clang, which names the Swift release: Swift's ABI is not stable on
+     * AgentOSKit sets "swift; clang " followed by the version of the
+     * toolchain's clang, which names the Swift release: Swift's ABI is not stable on
      * Linux, and a plugin uses the kernel's Swift runtime, so the kernel
      * refuses a plugin built by another toolchain (error runtime_mismatch)
      * before it calls into it. */

@@ -16,9 +16,9 @@
  */
 aos_plugin_descriptor *aoskit_descriptor(void);
 
-/** aos_plugin_descriptor.runtime of a Swift plugin: "swift " and the version of the clang
+/** aos_plugin_descriptor.runtime of a Swift plugin: "swift; clang " and the version of the clang
  *  in the toolchain that compiled it (which names the Swift release). A static string. */
-static inline const char *aoskit_runtime(void) { return "swift " __clang_version__; }
+static inline const char *aoskit_runtime(void) { return "swift; clang " __clang_version__; }
 
 /* libffi's type descriptors are mutable C globals; Swift 6 reaches them through these. */
 static inline ffi_type *aoskit_ffi_sint32(void) { return &ffi_type_sint32; }
