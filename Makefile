@@ -90,7 +90,7 @@ test: test-core engine
 
 ## Benchmarks, each beside a baseline measured in the same run.
 ## BENCH_ARGS="--only messaging scale" runs some groups of rows (agentos-bench --help).
-bench: engine examples baselines
+bench: engine examples fixtures baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench
