@@ -158,6 +158,29 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    /// With the model: triage classifies with a JSON Schema (so its category is one
+    /// of three, whatever the model) and routes a product question to support.
+    @Test func triageClassifiesAndRoutesThroughCall() async throws {
+        let kernel = try await KernelProcess(["--model", Paths.model])
+        defer { kernel.stop() }
+        try await kernel.load("catalog")
+        try await kernel.load("support", grants: ["infer", "tool:catalog.*"])
+        try await kernel.load("summarizer", grants: ["infer"])
+        try await kernel.load("triage", grants: ["infer", "send:support", "send:summarizer"])
+        for question in ["How much does the A-200 cost?", "My order arrived broken and I want my money back."] {
+            let reply = try await kernel.ask("triage", question, timeoutMs: 180_000)
+            let answer = try #require(try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: String], "\(reply)")
+            let category = try #require(answer["category"], "\(reply)")
+            #expect(["product", "complaint", "other"].contains(category), "\(reply)")
+            #expect(answer["routed_to"] == ["product": "support", "complaint": "summarizer"][category], "\(reply)")
+            #expect(!(answer["answer"] ?? "").isEmpty, "\(reply)")
+        }
+        #expect(try await kernel.waitForLog("triage", containing: "message 2 from agentctl: "))
+        // A config it does not understand fails the load with the reason.
+        await expectAPIError("init_failed") { try await kernel.load("triage", as: "triage2", config: "billing=support") }
+        #expect(try await kernel.waitForLog("triage2", containing: "config 'billing=support': expected product=AGENT or complaint=AGENT"))
+    }
+
     /// With the model: blocking, streaming and submitted inference through the
     /// wrappers, then an unload while the handler waits in infer.
     @Test func inferenceWrappersAndUnloadDuringInference() async throws {
