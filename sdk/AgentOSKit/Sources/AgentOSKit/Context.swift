@@ -29,20 +29,12 @@ public struct Context: @unchecked Sendable {
     /// Sends `text` to the agent `to`. Waits up to `timeout` for room in its mailbox (`.zero`: never).
     /// Throws `.notFound`, `.full`, `.permissionDenied` (needs send:`to`), `.tooBig`, `.stopping`.
     public func send(to: String, _ text: String, timeout: Duration = .zero) throws(AgentOSError) {
-        var text = text
-        try send(to: to, utf8: &text, timeout: timeout)
+        try send(to: to, bytes: Array(text.utf8), timeout: timeout)
     }
 
     /// Sends `bytes` to the agent `to`, as `send(to:_:timeout:)`.
     public func send(to: String, bytes: [UInt8], timeout: Duration = .zero) throws(AgentOSError) {
         let status = bytes.withUnsafeBufferPointer { buffer in
-            to.withCString { api.pointee.send(ctx, $0, aos_bytes(ptr: buffer.baseAddress, len: buffer.count), milliseconds(timeout)) }
-        }
-        try check(status)
-    }
-
-    private func send(to: String, utf8 text: inout String, timeout: Duration) throws(AgentOSError) {
-        let status = text.withUTF8 { buffer in
             to.withCString { api.pointee.send(ctx, $0, aos_bytes(ptr: buffer.baseAddress, len: buffer.count), milliseconds(timeout)) }
         }
         try check(status)
@@ -68,9 +60,7 @@ public struct Context: @unchecked Sendable {
     /// during `handle` or later. Throws `.notFound` (not a request, already answered,
     /// or its caller gave up), `.tooBig`, `.stopping`.
     public func reply(to request: Message, _ text: String) throws(AgentOSError) {
-        var text = text
-        let status = text.withUTF8 { api.pointee.reply(ctx, request.id, aos_bytes(ptr: $0.baseAddress, len: $0.count)) }
-        try check(status)
+        try reply(to: request, bytes: Array(text.utf8))
     }
 
     /// Answers `request` with `bytes`, as `reply(to:_:)`.
