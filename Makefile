@@ -27,7 +27,7 @@ MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 PREFIX ?= /usr/local
 INSTALL_FROM ?=
 
-EXAMPLES := echo counter pinger support summarizer calculator catalog clock
+EXAMPLES := echo counter pinger support summarizer calculator catalog clock relay triage units
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
 .PHONY: all build release examples fixtures baselines engine run test test-core bench install check-tools clean
@@ -90,7 +90,7 @@ test: test-core engine
 
 ## Benchmarks, each beside a baseline measured in the same run.
 ## BENCH_ARGS="--only messaging scale" runs some groups of rows (agentos-bench --help).
-bench: engine examples baselines
+bench: engine examples fixtures baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench

@@ -6,7 +6,8 @@
 #
 #   PREFIX/bin/agentosd, agentctl   from BINDIR (a SwiftPM build directory)
 #   PREFIX/lib/agentos/             llama.cpp's shared libraries, from .deps/
-#   PREFIX/include/agentos.h        the plugin ABI
+#   PREFIX/include/agentos.h        the plugin ABI, and agentos.hpp (C++)
+#   PREFIX/share/agentos/AgentOSKit/ the Swift SDK (agentctl new finds it here)
 #   PREFIX/share/agentos/examples/  the example plugins' sources and policy.yaml
 #   PREFIX/share/agentos/plugins/   the example plugins, built (build/plugins)
 #
@@ -85,8 +86,12 @@ for binary in "${BINARIES[@]}"; do
     patchelf --set-rpath "$(installed_rpath "$prefix/bin/$binary.tmp")" "$prefix/bin/$binary.tmp"
     mv -f "$prefix/bin/$binary.tmp" "$prefix/bin/$binary"
 done
-install -m 0644 "$ROOT/sdk/include/agentos.h" "$prefix/include/agentos.h"
+install -m 0644 "$ROOT/sdk/include/agentos.h" "$ROOT/sdk/include/agentos.hpp" "$prefix/include/"
 cp -R "$ROOT/sdk/examples/." "$prefix/share/agentos/examples/"
+# AgentOSKit's copy of the header is a symlink into sdk/include: install the file (-L).
+rm -rf "$prefix/share/agentos/AgentOSKit"
+mkdir -p "$prefix/share/agentos/AgentOSKit"
+cp -RL "$ROOT/sdk/AgentOSKit/Package.swift" "$ROOT/sdk/AgentOSKit/Sources" "$prefix/share/agentos/AgentOSKit/"
 install -m 0755 "$ROOT"/build/plugins/*.so "$prefix/share/agentos/plugins/"
 
 # What the loader would do: every library found, none of it in this checkout.
@@ -98,4 +103,4 @@ for binary in "${BINARIES[@]}"; do
         die "$prefix/bin/$binary still loads libraries from the checkout: $(ldd "$prefix/bin/$binary" | grep -F -e "$ROOT/" -e "$llama_lib/" | tr -s ' \t' ' ')"
     fi
 done
-say "installed agentosd and agentctl in $prefix/bin, llama.cpp in $prefix/lib/agentos, agentos.h in $prefix/include, the examples in $prefix/share/agentos"
+say "installed agentosd and agentctl in $prefix/bin, llama.cpp in $prefix/lib/agentos, agentos.h and agentos.hpp in $prefix/include, AgentOSKit and the examples in $prefix/share/agentos"

@@ -28,6 +28,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case badMagic = "bad_magic"
     case abiMismatch = "abi_mismatch"
     case buildMismatch = "build_mismatch"
+    case runtimeMismatch = "runtime_mismatch"
     case structTooSmall = "struct_too_small"
     case structTooLarge = "struct_too_large"
     case badDescriptor = "bad_descriptor"
@@ -81,7 +82,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .badRequest, .badJSON, .routeNotFound, .bodyTooLarge, .feedbackUnavailable:
             .server
         case .fileNotFound, .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
-             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
+             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .runtimeMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .badName, .nameTaken, .notFound, .hung,
              .invalidArgument, .full, .timedOut, .stopping, .tooBig, .handlerFailed, .internal,
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,

@@ -38,7 +38,7 @@ extension KernelError.Code {
         switch self {
         case .fileNotFound, .notFound: .notFound
         case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
-             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
+             .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .runtimeMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .unprocessableContent
         case .toolNotFound: .notFound

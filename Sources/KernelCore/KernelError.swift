@@ -20,6 +20,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case badMagic = "bad_magic"
         case abiMismatch = "abi_mismatch"
         case buildMismatch = "build_mismatch"
+        case runtimeMismatch = "runtime_mismatch"
         case structTooSmall = "struct_too_small"
         case structTooLarge = "struct_too_large"
         case badDescriptor = "bad_descriptor"
@@ -77,7 +78,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor, .dlopenFailed,
              .badDescriptor, .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool:
             .invalidArgument
-        case .badMagic, .abiMismatch, .buildMismatch, .structTooSmall, .structTooLarge: .abiMismatch
+        case .badMagic, .abiMismatch, .buildMismatch, .runtimeMismatch, .structTooSmall, .structTooLarge: .abiMismatch
         case .initFailed, .handlerFailed: .handlerFailed
         case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .invalidToolArguments, .badPolicy:
             .invalidArgument

@@ -2,7 +2,7 @@ import CAgentOS
 import KernelCore
 
 /// The handshake every descriptor must pass before the kernel calls into it:
-/// magic, ABI major, struct size, build id, kind, and the required fields
+/// magic, ABI major, struct size, build id, runtime, kind, and the required fields
 /// (an agent's `init` and `on_message`, a tool plugin's tools).
 /// The first three are read field by field, so a short struct is never read past its size.
 public enum DescriptorCheck {
@@ -34,6 +34,7 @@ public enum DescriptorCheck {
         guard descriptor.pointee.build_id == aos_build_id() else {
             throw KernelError(.buildMismatch, "cannot load \(path): built for \(buildName(descriptor.pointee.build_id)), kernel is \(buildName(aos_build_id()))")
         }
+        try checkRuntime(descriptor, size: Int(size), path: path)
         guard descriptor.pointee.kind == AOS_KIND_AGENT || descriptor.pointee.kind == AOS_KIND_TOOL else {
             throw KernelError(.badDescriptor, "cannot load \(path): plugin kind \(descriptor.pointee.kind) is not supported by this kernel (agents are kind \(AOS_KIND_AGENT), tools \(AOS_KIND_TOOL))")
         }
@@ -48,6 +49,19 @@ public enum DescriptorCheck {
             guard Int(size) >= toolsEnd, descriptor.pointee.tools != nil, descriptor.pointee.n_tools > 0 else {
                 throw KernelError(.badDescriptor, "cannot load \(path): a tool plugin (kind AOS_KIND_TOOL) that declares no tools; list them in `tools` and `n_tools`, or make it an agent (AOS_KIND_AGENT)")
             }
+        }
+    }
+
+    /// ABI 1.6: a plugin that names a runtime (a Swift plugin) must have been built
+    /// for the kernel's own; Swift's ABI is not stable on Linux.
+    private static func checkRuntime(
+        _ descriptor: UnsafePointer<aos_plugin_descriptor>, size: Int, path: String
+    ) throws(KernelError) {
+        let end = MemoryLayout<aos_plugin_descriptor>.offset(of: \aos_plugin_descriptor.runtime)! + MemoryLayout<UnsafeRawPointer>.size
+        guard size >= end, let runtime = descriptor.pointee.runtime else { return }
+        let theirs = String(cString: runtime), ours = String(cString: aos_kernel_runtime())
+        guard theirs == ours else {
+            throw KernelError(.runtimeMismatch, "cannot load \(path): built for the runtime \"\(theirs)\", the kernel runs on \"\(ours)\" (rebuild the plugin with the kernel's Swift toolchain)")
         }
     }
 

@@ -47,7 +47,7 @@ import Testing
 
     @Test func loadFailuresKeepTheStatusesPluginLoadDocuments() {
         let expected: [KernelError.Code: AOSStatus] = [
-            .fileNotFound: .notFound, .nameTaken: .exists, .abiMismatch: .abiMismatch, .buildMismatch: .abiMismatch,
+            .fileNotFound: .notFound, .nameTaken: .exists, .abiMismatch: .abiMismatch, .buildMismatch: .abiMismatch, .runtimeMismatch: .abiMismatch,
             .structTooSmall: .abiMismatch, .badMagic: .abiMismatch, .initFailed: .handlerFailed, .hung: .timedOut,
             .stopping: .stopping, .notELF: .invalidArgument, .dlopenFailed: .invalidArgument, .badName: .invalidArgument,
         ]

@@ -76,6 +76,20 @@ import Testing
         #expect(log.utf8.count < Self.maxCrashOutput, "\(log.utf8.count) bytes of crash output")
     }
 
+    /// A Swift runtime error (here an index out of range) in an AgentOSKit handler is a
+    /// crash, on the same path as C's: SIGILL, the trap Swift compiles it to on x86-64.
+    @Test func swiftTrapInAHandlerNamesTheInstance() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("swiftprobe")
+        #expect(try await kernel.ask("swiftprobe", "unknown") == "unknown command unknown")
+        _ = try? await kernel.client.send("swiftprobe", SendRequest(text: "trap", wait: true, timeoutMs: 5000))
+        #expect(await kernel.waitForExit() == SIGILL, "\(kernel.log())")
+        let log = kernel.log()
+        #expect(log.contains("agentosd: fatal SIGILL in plugin instance swiftprobe (thread aos:swiftprobe)"), "\(log)")
+        #expect(log.utf8.count < Self.maxCrashOutput, "\(log.utf8.count) bytes of crash output")
+    }
+
     @Test func crashingThreadSafeToolOnAControlAPIThreadNamesTheTool() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

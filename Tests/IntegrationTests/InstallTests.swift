@@ -5,7 +5,8 @@ import Testing
 
 /// `make install PREFIX=DIR` gives a tree that runs from anywhere: installed,
 /// moved elsewhere, the kernel starts with no path into this checkout and no
-/// LD_LIBRARY_PATH, and agentctl loads an installed example into it.
+/// LD_LIBRARY_PATH, agentctl loads an installed example into it, and `agentctl new`
+/// makes projects that build against the installed header and AgentOSKit.
 @Suite struct InstallTests {
     @Test func anInstalledTreeStillRunsAfterItIsMoved() async throws {
         let base = KernelProcess.newRoot()
@@ -22,7 +23,8 @@ import Testing
         }
         let install = try make.get()
         try #require(install.status == 0, "make install failed: \(install.stdout)\(install.stderr)")
-        for file in ["bin/agentosd", "bin/agentctl", "lib/agentos/libllama.so.0", "include/agentos.h",
+        for file in ["bin/agentosd", "bin/agentctl", "lib/agentos/libllama.so.0", "include/agentos.h", "include/agentos.hpp",
+                     "share/agentos/AgentOSKit/Package.swift", "share/agentos/AgentOSKit/Sources/CAgentOSKit/include/agentos.h",
                      "share/agentos/plugins/echo.so", "share/agentos/examples/echo"] {
             #expect(FileManager.default.fileExists(atPath: installed + "/" + file), "make install left out \(file)")
         }
@@ -42,6 +44,20 @@ import Testing
         #expect(load.status == 0, "agentctl load: \(load.stderr)")
         let send = try CommandResult.run(agentctl, ["send", "moved-echo", "from elsewhere", "--wait"], environment: environment)
         #expect(send.stdout.contains("from elsewhere"), "agentctl send: \(send.stdout)\(send.stderr)")
+
+        // agentctl new finds the header and AgentOSKit in the moved tree, and the projects test with its binaries.
+        for language in ["c", "swift"] {
+            let folder = base + "/project-\(language)"
+            let new = try CommandResult.run(agentctl, ["new", "inst-\(language)", "--lang", language, "--dir", folder], environment: environment)
+            #expect(new.status == 0, "agentctl new: \(new.stderr)")
+            let test = await onThread {
+                Result { try CommandResult.run(URL(fileURLWithPath: "/usr/bin/env"), ["make", "-C", folder, "--no-print-directory", "test"], environment: noLibraryPath) }
+            }
+            let result = try test.get()
+            #expect(result.stdout.contains("test: inst-\(language) passed"), "make test of a \(language) project: \(result.stdout)\(result.stderr)")
+            let manifests = ["Makefile", "Package.swift", "test.sh"].compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+            #expect(!manifests.joined().contains(Paths.root.path), "the \(language) project refers to the checkout")
+        }
 
         let (exitStatus, log) = kernel.stop()
         #expect(exitStatus == 0, "the moved agentosd did not exit cleanly: \(log)")

@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 5
+#define AOS_ABI_MINOR 6
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -902,6 +902,15 @@ typedef struct aos_plugin_descriptor {
      * ABI 1.2's or not a multiple of the pointer size. */
     uint32_t tool_size;          /* sizeof(aos_tool) in the plugin's build */
     uint32_t param_size;         /* sizeof(aos_tool_param) in the plugin's build */
+
+    /* Since ABI 1.6: the language runtime the plugin's code runs on, which it
+     * shares with the kernel, or NULL when it needs none (C and C++ plugins).
+     * AgentOSKit sets "swift; clang " followed by the version of the
+     * toolchain's clang, which names the Swift release: Swift's ABI is not stable on
+     * Linux, and a plugin uses the kernel's Swift runtime, so the kernel
+     * refuses a plugin built by another toolchain (error runtime_mismatch)
+     * before it calls into it. */
+    const char *runtime;
 } aos_plugin_descriptor;
 
 /** Marks the descriptor as the library's one exported symbol. */

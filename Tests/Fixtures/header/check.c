@@ -40,8 +40,10 @@ _Static_assert(sizeof(aos_tool) == 64 && sizeof(aos_tool_param) == 24, "ABI 1.2 
 /* ABI 1.4, appended: element sizes after the 1.3 descriptor, last_error after plugin_unload. */
 _Static_assert(offsetof(aos_plugin_descriptor, tool_size) == 96 &&
                    offsetof(aos_plugin_descriptor, param_size) == 100 &&
-                   sizeof(aos_plugin_descriptor) == 104,
+                   offsetof(aos_plugin_descriptor, runtime) == 104,
                "aos_plugin_descriptor 1.4");
+/* ABI 1.6, appended: the plugin's language runtime. */
+_Static_assert(sizeof(aos_plugin_descriptor) == 112, "aos_plugin_descriptor 1.6");
 _Static_assert(offsetof(aos_kernel_api, plugin_unload) == 136 &&
                    offsetof(aos_kernel_api, last_error) == 144 && sizeof(aos_kernel_api) == 152,
                "aos_kernel_api 1.4");

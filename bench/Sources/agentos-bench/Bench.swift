@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmark agentosd against bare C baselines measured in the same run."
     )
 
-    @Option(help: "The build directory holding plugins/ and bench/ (from `make examples baselines`).")
+    @Option(help: "The build directory holding plugins/, fixtures/ and bench/ (from `make examples fixtures baselines`).")
     var buildDir: String
 
     @Option(help: "The agentosd binary to measure (a release build).")
@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, scale, tools, observability, eval, inference
+        case messaging, sdk, scale, tools, observability, eval, inference
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -65,6 +65,10 @@ struct Bench: AsyncParsableCommand {
         case .messaging:
             try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
                 try await messaging(kernel, into: &table)
+            }
+        case .sdk:
+            try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
+                try await swiftSDK(kernel, into: &table)
             }
         case .scale:
             try await ScaleBench(agentosd: agentosd, plugins: buildDir + "/plugins", instances: scaleInstances).run(into: &table)
@@ -164,7 +168,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// Medians of `agentos` and `baseline`, measured alternately `rounds` times each.
-    private func interleaved(
+    func interleaved(
         _ rounds: Int, _ agentos: () async throws -> Double?, baseline: () async throws -> Double?
     ) async throws -> (agentos: Double, baseline: Double) {
         var a: [Double] = []
@@ -179,7 +183,7 @@ struct Bench: AsyncParsableCommand {
         return (a.median, b.median)
     }
 
-    private func median(_ runs: Int, _ measure: () async throws -> Double?) async throws -> Double {
+    func median(_ runs: Int, _ measure: () async throws -> Double?) async throws -> Double {
         var values: [Double] = []
         for _ in 0..<max(1, runs) {
             guard let value = try await measure() else { throw BenchError("a run reported no figure") }

@@ -1,0 +1,258 @@
+/*
+ * agentos.hpp — C++17 bindings over agentos.h, header-only.
+ *
+ * The C ABI stays the contract; this header only makes it idiomatic:
+ *   - aos::context wraps the syscalls; arguments are std::string_view, and a
+ *     failed syscall throws aos::error (the status and last_error's reason).
+ *   - aos::buffer owns a buffer the kernel allocated and releases it exactly
+ *     once (RAII, move-only).
+ *   - aos::agent_descriptor<T>() makes the descriptor of an agent class T:
+ *     T(aos::context, std::string_view config) is init, T::on_message is
+ *     on_message, ~T is stop. Every entry is noexcept: an exception is caught
+ *     at the boundary, logged, and returned as a status (aos::error's own,
+ *     else AOS_EHANDLER), so none ever crosses the ABI.
+ *
+ *   struct greeter {
+ *       aos::context ctx;
+ *       greeter(aos::context c, std::string_view) : ctx(c) {}
+ *       void on_message(const aos::message &m) {
+ *           if (m.is_request()) ctx.reply(m, "hello, " + std::string(m.from));
+ *       }
+ *   };
+ *   extern "C" AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin;
+ *   const aos_plugin_descriptor aos_plugin =
+ *       aos::agent_descriptor<greeter>("greeter", "1.0.0", "Greets whoever asks.");
+ *
+ * Thread: as agentos.h says of each syscall. Compiles clean as C++17 with
+ * -Wall -Wextra -pedantic.
+ */
+#ifndef AGENTOS_HPP
+#define AGENTOS_HPP
+
+#include <cstdint>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "agentos.h"
+
+namespace aos {
+
+/** A failed syscall, or a failure a plugin reports: a status and a reason. */
+class error : public std::runtime_error {
+public:
+    error(aos_status status, const std::string &reason)
+        : std::runtime_error(std::string(aos_status_name(status)) + " (" + aos_status_message(status) + ")" +
+                             (reason.empty() ? "" : ": " + reason)),
+          status_(status) {}
+    /** The status this error crosses the ABI as. */
+    aos_status status() const noexcept { return status_; }
+
+private:
+    aos_status status_;
+};
+
+/** A buffer the kernel allocated for the plugin; released once, when this goes. Move-only. */
+class buffer {
+public:
+    buffer(aos_ctx *ctx, const aos_kernel_api *api) noexcept : ctx_(ctx), api_(api) {}
+    buffer(buffer &&other) noexcept : ctx_(other.ctx_), api_(other.api_), raw_(std::exchange(other.raw_, aos_buffer{})) {}
+    buffer &operator=(buffer &&other) noexcept {
+        if (this != &other) {
+            reset();
+            ctx_ = other.ctx_;
+            api_ = other.api_;
+            raw_ = std::exchange(other.raw_, aos_buffer{});
+        }
+        return *this;
+    }
+    buffer(const buffer &) = delete;
+    buffer &operator=(const buffer &) = delete;
+    ~buffer() { reset(); }
+
+    /** The bytes, valid while this buffer lives. */
+    std::string_view view() const noexcept { return {reinterpret_cast<const char *>(raw_.ptr), raw_.len}; }
+    std::string str() const { return std::string(view()); }
+    /** For a syscall to fill (released first if it held anything). */
+    aos_buffer *out() noexcept {
+        reset();
+        return &raw_;
+    }
+
+private:
+    void reset() noexcept {
+        if (raw_.ptr != nullptr) api_->release(ctx_, &raw_);
+    }
+    aos_ctx *ctx_;
+    const aos_kernel_api *api_;
+    aos_buffer raw_{};
+};
+
+/** A message, lent by the kernel for the duration of on_message: copy what you keep. */
+class message {
+public:
+    explicit message(const aos_message &raw) noexcept : raw_(raw) {}
+    std::uint64_t id() const noexcept { return raw_.id; }
+    std::string_view from() const noexcept { return raw_.from != nullptr ? raw_.from : ""; }
+    std::string_view body() const noexcept { return {reinterpret_cast<const char *>(raw_.body.ptr), raw_.body.len}; }
+    /** The sender waits for context::reply. */
+    bool is_request() const noexcept { return (raw_.flags & AOS_MSG_REQUEST) != 0; }
+    const aos_message &raw() const noexcept { return raw_; }
+
+private:
+    const aos_message &raw_;
+};
+
+/** An instance's handle on the kernel: the syscalls of agentos.h as methods. Cheap to copy. */
+class context {
+public:
+    context(aos_ctx *ctx, const aos_kernel_api *api) noexcept : ctx_(ctx), api_(api) {}
+
+    /** send: queue `body` for `to`; wait up to `timeout_ms` for room (0: never). */
+    void send(std::string_view to, std::string_view body, std::uint32_t timeout_ms = 0) const {
+        check(api_->send(ctx_, std::string(to).c_str(), bytes(body), timeout_ms));
+    }
+
+    /** call: a request to `to`; returns the reply, owned. */
+    buffer call(std::string_view to, std::string_view body, std::uint32_t timeout_ms = 30000) const {
+        buffer reply(ctx_, api_);
+        check(api_->call(ctx_, std::string(to).c_str(), bytes(body), timeout_ms, reply.out()));
+        return reply;
+    }
+
+    /** reply: answer `request` (once). */
+    void reply(const message &request, std::string_view body) const {
+        check(api_->reply(ctx_, request.id(), bytes(body)));
+    }
+
+    /** log: one line in the instance's log; never fails. Thread: any. */
+    void log(std::uint32_t level, std::string_view text) const noexcept {
+        try {
+            api_->log(ctx_, level, std::string(text).c_str());
+        } catch (...) { /* std::bad_alloc: the line is lost, nothing crosses the ABI */
+        }
+    }
+
+    /** now: a clock in nanoseconds (AOS_CLOCK_REALTIME or AOS_CLOCK_MONOTONIC). Thread: any. */
+    std::uint64_t now(std::uint32_t clock = AOS_CLOCK_REALTIME) const {
+        std::uint64_t ns = 0;
+        check(api_->now(ctx_, clock, &ns));
+        return ns;
+    }
+
+    /** self: this instance's id, name and limits (`name` lives until stop). Thread: any. */
+    aos_self_info self() const {
+        aos_self_info info{};
+        info.struct_size = sizeof info;
+        check(api_->self(ctx_, &info));
+        return info;
+    }
+
+    /** infer: a completion; the result's text is owned by the returned buffer. */
+    buffer infer(const aos_infer_request &request, aos_infer_result *result = nullptr) const {
+        require(AOS_API_HAS(api_, infer), "infer", 1);
+        aos_infer_result local{};
+        aos_infer_result &out = result != nullptr ? *result : local;
+        out.struct_size = sizeof out;
+        aos_status status = api_->infer(ctx_, &request, &out);
+        buffer text(ctx_, api_), trace(ctx_, api_);
+        *text.out() = out.text; /* owned from here, whatever happens next */
+        *trace.out() = out.trace;
+        out.text = aos_buffer{};
+        out.trace = aos_buffer{};
+        check(status);
+        return text;
+    }
+
+    /** tool_call: call "INSTANCE.TOOL" with a JSON object; returns the result's JSON. A tool's
+     *  own failure throws aos::error(AOS_ETOOL, its message). */
+    buffer tool_call(std::string_view tool, std::string_view args_json = "{}", std::uint32_t timeout_ms = 30000) const {
+        require(AOS_API_HAS(api_, tool_call), "tool_call", 2);
+        buffer result(ctx_, api_);
+        aos_status status = api_->tool_call(ctx_, std::string(tool).c_str(), std::string(args_json).c_str(), timeout_ms, result.out());
+        if (status == AOS_ETOOL) throw error(status, result.str());
+        check(status);
+        return result;
+    }
+
+    aos_ctx *raw() const noexcept { return ctx_; }
+    const aos_kernel_api *api() const noexcept { return api_; }
+
+    /** Throws aos::error with last_error's reason unless `status` is AOS_OK. */
+    void check(aos_status status) const {
+        if (status == AOS_OK) return;
+        throw error(status, AOS_API_HAS(api_, last_error) ? api_->last_error(ctx_) : "");
+    }
+
+private:
+    static aos_bytes bytes(std::string_view text) noexcept {
+        return aos_bytes{reinterpret_cast<const std::uint8_t *>(text.data()), text.size()};
+    }
+    void require(bool present, const char *syscall, int minor) const {
+        if (!present) throw error(AOS_EABI, std::string("the kernel has no ") + syscall + " (ABI 1." + std::to_string(minor) + ")");
+    }
+    aos_ctx *ctx_;
+    const aos_kernel_api *api_;
+};
+
+/** Runs `body`; an exception becomes a status and an error line in the log. */
+template <class Body>
+aos_status guarded(const context &ctx, const char *what, Body &&body) noexcept {
+    try {
+        body();
+        return AOS_OK;
+    } catch (const error &e) {
+        ctx.log(AOS_LOG_ERROR, std::string(what) + " failed: " + e.what());
+        return e.status() != AOS_OK ? e.status() : AOS_EHANDLER;
+    } catch (const std::exception &e) {
+        ctx.log(AOS_LOG_ERROR, std::string(what) + " failed: " + e.what());
+        return AOS_EHANDLER;
+    } catch (...) {
+        ctx.log(AOS_LOG_ERROR, std::string(what) + " failed: an exception that is not a std::exception");
+        return AOS_EHANDLER;
+    }
+}
+
+/** The C entries of an agent class T (see the top of this file). */
+template <class T>
+struct agent_entries {
+    struct instance {
+        context ctx;
+        T agent;
+    };
+    static aos_status init(aos_ctx *ctx, const aos_kernel_api *api, const char *config, void **state) noexcept {
+        context c(ctx, api);
+        return guarded(c, "init", [&] { *state = new instance{c, T(c, config != nullptr ? config : "")}; });
+    }
+    static aos_status on_message(aos_ctx *, void *state, const aos_message *msg) noexcept {
+        auto *self = static_cast<instance *>(state);
+        return guarded(self->ctx, "handler", [&] { self->agent.on_message(message(*msg)); });
+    }
+    static void stop(aos_ctx *, void *state) noexcept {
+        auto *self = static_cast<instance *>(state);
+        context c = self->ctx;
+        guarded(c, "stop", [&] { delete self; });
+    }
+};
+
+/** The descriptor of agent class T; `capabilities` NULL-terminated, or nullptr. Constant data. */
+template <class T>
+constexpr aos_plugin_descriptor agent_descriptor(const char *name, const char *version, const char *description,
+                                                 const char *const *capabilities = nullptr) noexcept {
+    aos_plugin_descriptor d = aos_plugin_header();
+    d.kind = AOS_KIND_AGENT;
+    d.name = name;
+    d.version = version;
+    d.description = description;
+    d.capabilities = capabilities;
+    d.init = agent_entries<T>::init;
+    d.on_message = agent_entries<T>::on_message;
+    d.stop = agent_entries<T>::stop;
+    return d;
+}
+
+} // namespace aos
+
+#endif /* AGENTOS_HPP */
