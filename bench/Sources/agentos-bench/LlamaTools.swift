@@ -8,14 +8,26 @@ struct LlamaTools {
     let model: String
     let threads: Int
 
-    /// Tokens/s of one `llama-bench` test (pp`prompt` or tg`generate`): the median of `repetitions` samples.
-    func bench(prompt: Int, generate: Int, repetitions: Int) async throws -> Double {
+    /// Tokens/s of one `llama-bench` test (pp`prompt` or tg`generate`, after
+    /// `depth` tokens already in the cache): the median of `repetitions`
+    /// samples. Runs with the kernel's `settings` (`agentctl engine`: threads,
+    /// ubatch, flash attention, KV type) and throws if llama-bench reports others.
+    func bench(prompt: Int, generate: Int, depth: Int = 0, repetitions: Int, settings: [String: String]) async throws -> Double {
         let data = try await Subprocess.output(of: bin + "/llama-bench", [
-            "-m", model, "-p", "\(prompt)", "-n", "\(generate)", "-t", "\(threads)", "-r", "\(repetitions)", "-o", "json",
+            "-m", model, "-p", "\(prompt)", "-n", "\(generate)", "-d", "\(depth)", "-t", "\(threads)", "-r", "\(repetitions)",
+            "-ub", settings["ubatch"] ?? "512", "-fa", settings["flash_attn"] ?? "on",
+            "-ctk", settings["kv_type"] ?? "f16", "-ctv", settings["kv_type"] ?? "f16", "-o", "json",
         ])
-        guard let tests = try JSONSerialization.jsonObject(with: data) as? [[String: Any]],
-              let samples = tests.first?["samples_ts"] as? [NSNumber], !samples.isEmpty
+        guard let tests = try JSONSerialization.jsonObject(with: data) as? [[String: Any]], let test = tests.first,
+              let samples = test["samples_ts"] as? [NSNumber], !samples.isEmpty
         else { throw BenchError("llama-bench printed no samples_ts: \(String(decoding: data, as: UTF8.self))") }
+        let reported = [
+            "threads": "\(test["n_threads"] ?? "")", "ubatch": "\(test["n_ubatch"] ?? "")", "kv_type": "\(test["type_k"] ?? "")",
+            "flash_attn": ["1", "true", "on", "enabled"].contains("\(test["flash_attn"] ?? "")") ? "on" : "off",
+        ]
+        for (name, value) in reported where settings[name] != value {
+            throw BenchError("llama-bench ran with \(name) \(value), the kernel with \(settings[name] ?? "none"): the row would compare unlike runs")
+        }
         return samples.map(\.doubleValue).median
     }
 
