@@ -60,12 +60,24 @@ enum HTTPLoad {
     }
 
     /// `POST /v1/chat/completions` to llama-server on `port`; returns the tokens it generated.
-    static func chatCompletion(port: Int, system: String, prompt: String, maxTokens: Int, seed: UInt64) async throws -> Int {
+    /// Tokens of one request: prompt, of those taken from a cache, and generated.
+    struct TokenCounts: Sendable {
+        var prompt = 0
+        var cached = 0
+        var completion = 0
+
+        static func + (a: TokenCounts, b: TokenCounts) -> TokenCounts {
+            TokenCounts(prompt: a.prompt + b.prompt, cached: a.cached + b.cached, completion: a.completion + b.completion)
+        }
+    }
+
+    static func chatCompletion(port: Int, system: String, prompt: String, maxTokens: Int, seed: UInt64) async throws -> TokenCounts {
         let request = ChatRequest(
             messages: [.init(role: "system", content: system), .init(role: "user", content: prompt)],
             maxTokens: maxTokens, temperature: 0, seed: seed)
         let body = try await post("http://127.0.0.1:\(port)/v1/chat/completions", JSONEncoder().encode(request)).body.collect(upTo: 16 << 20)
-        return try JSONDecoder().decode(ChatResponse.self, from: Data(body.readableBytesView)).usage.completionTokens
+        let usage = try JSONDecoder().decode(ChatResponse.self, from: Data(body.readableBytesView)).usage
+        return TokenCounts(prompt: usage.promptTokens, cached: usage.promptTokensDetails?.cachedTokens ?? 0, completion: usage.completionTokens)
     }
 
     /// True when a GET of `url` answers 200.
@@ -112,8 +124,16 @@ enum HTTPLoad {
 
     private struct ChatResponse: Decodable {
         struct Usage: Decodable {
+            struct Details: Decodable {
+                var cachedTokens: Int?
+                enum CodingKeys: String, CodingKey { case cachedTokens = "cached_tokens" }
+            }
+            var promptTokens: Int
             var completionTokens: Int
-            enum CodingKeys: String, CodingKey { case completionTokens = "completion_tokens" }
+            var promptTokensDetails: Details?
+            enum CodingKeys: String, CodingKey {
+                case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", promptTokensDetails = "prompt_tokens_details"
+            }
         }
         var usage: Usage
     }
