@@ -58,7 +58,7 @@ struct HostPrefixCache {
 
     /// Whether some entry starts with all of `tokens`.
     func covers(_ tokens: [llama_token]) -> Bool {
-        entries.contains { $0.tokens.count >= tokens.count && SlotPrefixes.commonPrefix($0.tokens, tokens) == tokens.count }
+        entries.contains { $0.tokens.starts(with: tokens) }
     }
 
     /// Marks entry `id` as just used, if it is still kept.
@@ -75,7 +75,7 @@ struct HostPrefixCache {
     mutating func insert(tokens: [llama_token], state: [UInt8]) -> Bool {
         guard state.count <= budget - pinnedBytes else { return false }
         entries.removeAll { entry in
-            let isPrefix = entry.tokens.count <= tokens.count && SlotPrefixes.commonPrefix(entry.tokens, tokens) == entry.tokens.count
+            let isPrefix = tokens.starts(with: entry.tokens)
             if isPrefix { bytes -= entry.state.count }
             return isPrefix
         }

@@ -56,17 +56,17 @@ extension LlamaEngine {
     private func keepInHostMemory(slot: Int, overwritingFrom keeping: Int, in loop: inout Loop) {
         let held = loop.prefixes.tokens[slot]
         guard configuration.prefixCache, held.count - keeping >= HostPrefixCache.minimumSave,
-              !loop.prefixes.isCoveredElsewhere(slot), !loop.hostCache.covers(held),
-              let state = savedState(of: Int32(slot), within: loop.hostCache.budget - loop.hostCache.pinnedBytes)
+              !loop.prefixes.isCoveredElsewhere(slot), !loop.hostCache.covers(held)
         else { return }
+        let size = llama_state_seq_get_size(context, Int32(slot))
+        guard size <= loop.hostCache.budget - loop.hostCache.pinnedBytes, let state = savedState(of: Int32(slot), size: size) else { return }
         loop.hostCache.insert(tokens: held, state: state)
     }
 
-    /// `slot`'s KV state as llama.cpp serializes it, or nil when it is larger
-    /// than `limit` bytes or cannot be read.
-    private func savedState(of slot: Int32, within limit: Int) -> [UInt8]? {
-        let size = llama_state_seq_get_size(context, slot)
-        guard size > 0, size <= limit else { return nil }
+    /// `slot`'s KV state as llama.cpp serializes it, `size` bytes
+    /// (`llama_state_seq_get_size`), or nil when it cannot be read.
+    private func savedState(of slot: Int32, size: Int) -> [UInt8]? {
+        guard size > 0 else { return nil }
         var written = 0
         let state = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             written = llama_state_seq_get_data(context, buffer.baseAddress, size, slot)
@@ -108,7 +108,7 @@ extension LlamaEngine {
     private func pause(_ sequence: LlamaSequence, in loop: inout Loop) {
         let size = llama_state_seq_get_size(context, sequence.slot)
         guard loop.hostCache.pin(size) else { return }
-        guard let state = savedState(of: sequence.slot, within: size) else {
+        guard let state = savedState(of: sequence.slot, size: size) else {
             loop.hostCache.unpin(size)
             return
         }

@@ -72,7 +72,7 @@ struct SlotPrefixes {
     /// Whether a slot other than `slot` holds all of `slot`'s tokens (and maybe more).
     func isCoveredElsewhere(_ slot: Int) -> Bool {
         let held = tokens[slot]
-        return tokens.indices.contains { $0 != slot && tokens[$0].count >= held.count && Self.commonPrefix(tokens[$0], held) == held.count }
+        return tokens.indices.contains { $0 != slot && tokens[$0].starts(with: held) }
     }
 
     /// `token` went into `slot`'s KV at the next position.
