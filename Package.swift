@@ -111,10 +111,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The OpenAI-compatible API on --api-addr and its API keys (issue 19).
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "KernelCore", "ControlAPI", "ControlServer", "StrictJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "Engines", "Feedback", "PolicyFile",
+                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile",
                 "CAgentOS", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -30,6 +30,8 @@ public struct AgentOSHome: Sendable, Equatable {
 
     /// What each plugin is granted and may use (`PolicyFile`): `HOME/policy.yaml`.
     public var policyPath: String { path + "/policy.yaml" }
+    /// The OpenAI-compatible API's keys, hashed (`agentctl keys`): `HOME/api-keys.json`.
+    public var apiKeysPath: String { path + "/api-keys.json" }
     /// Denials, grants and revokes, one JSON object per line: `HOME/audit.jsonl`.
     public var auditLogPath: String { path + "/audit.jsonl" }
 

@@ -63,6 +63,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case toolFailed = "tool_failed"
     case toolStepLimit = "tool_step_limit"
     case toolLoop = "tool_loop"
+    case toolCallMissing = "tool_call_missing"
     // Capabilities and quotas
     case permissionDenied = "permission_denied"
     case quotaExceeded = "quota_exceeded"
@@ -87,7 +88,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
              .invalidArgument, .full, .timedOut, .stopping, .tooBig, .handlerFailed, .internal,
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool, .toolNotFound,
-             .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop,
+             .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop, .toolCallMissing,
              .permissionDenied, .quotaExceeded, .badPolicy:
             .kernel
         }

@@ -34,7 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension KernelError.Code {
     /// The HTTP status the control API answers this code with (no `default`: a new code must say).
-    var httpStatus: HTTPResponse.Status {
+    public var httpStatus: HTTPResponse.Status {
         switch self {
         case .fileNotFound, .notFound: .notFound
         case .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
@@ -43,7 +43,7 @@ extension KernelError.Code {
             .unprocessableContent
         case .toolNotFound: .notFound
         case .invalidToolArguments: .badRequest
-        case .toolFailed, .toolStepLimit, .toolLoop: .unprocessableContent
+        case .toolFailed, .toolStepLimit, .toolLoop, .toolCallMissing: .unprocessableContent
         case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .promptTooLong: .badRequest
         case .nameTaken: .conflict
         case .full, .stopping: .serviceUnavailable

@@ -139,38 +139,40 @@ extension EngineStatus {
     }
 }
 
-/// Carries an engine's output to a control request's task.
-final class StreamingSink: InferenceSink, Sendable {
-    enum Event: Sendable {
+/// Carries an engine's output to a control request's task (and to the
+/// OpenAI-compatible API's). Thread-safe: the engine's thread feeds it, one task reads it.
+public final class StreamingSink: InferenceSink, Sendable {
+    public enum Event: Sendable {
         case piece(String)
         case step(ToolCallRecord)
         case finished(Result<InferenceResult, KernelError>)
     }
 
-    let stream: AsyncStream<Event>
+    public let stream: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     private let keepPieces: Bool
 
-    init(keepPieces: Bool) {
+    /// `keepPieces`: pass on the generated pieces and tool steps, not only the end.
+    public init(keepPieces: Bool) {
         (stream, continuation) = AsyncStream.makeStream()
         self.keepPieces = keepPieces
     }
 
-    func received(_ piece: String) {
+    public func received(_ piece: String) {
         if keepPieces { continuation.yield(.piece(piece)) }
     }
 
-    func calledTool(_ record: ToolCallRecord) {
+    public func calledTool(_ record: ToolCallRecord) {
         if keepPieces { continuation.yield(.step(record)) }
     }
 
-    func finished(_ outcome: Result<InferenceResult, KernelError>) {
+    public func finished(_ outcome: Result<InferenceResult, KernelError>) {
         continuation.yield(.finished(outcome))
         continuation.finish()
     }
 
     /// Waits for the end of the request.
-    func outcome() async -> Result<InferenceResult, KernelError> {
+    public func outcome() async -> Result<InferenceResult, KernelError> {
         for await event in stream {
             if case .finished(let outcome) = event { return outcome }
         }

@@ -11,6 +11,8 @@ enum OpenAIChat {
     struct PreparedRequest: PreparedInference {
         let body: [UInt8]
         let names: OpenAITools.Names
+        /// The tools went into the prompt (`OpenAIToolFormat.kernel`): the kernel reads the calls from the text.
+        var kernelTools = false
     }
 
     /// The JSON body of a streamed chat completion for `parameters`, tools named as `names` says.

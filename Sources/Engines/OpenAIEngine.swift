@@ -33,6 +33,8 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         /// Seconds without a byte from the server, before or during the stream,
         /// after which a request fails as stalled.
         public var stallTimeout: Double = 30
+        /// How tools are offered to the server (`agentosd --engine-tools`).
+        public var toolFormat = OpenAIToolFormat.native
 
         public init(baseURL: String, model: String) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -54,6 +56,9 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         var stats = EngineStats()
         /// When `tasks` last became non-empty, for `busySeconds`.
         var busySince: UInt64 = 0
+        /// With `toolFormat` auto: false once the server answered a request
+        /// that required a call without one (it ignores tools), true once it made a call.
+        var serverHonoursTools: Bool?
     }
 
     public init(configuration: Configuration) {
@@ -80,12 +85,21 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
         try preparedRequest(for: parameters)
     }
 
-    private func preparedRequest(for parameters: InferenceParameters) throws(KernelError) -> OpenAIChat.PreparedRequest {
+    /// The body for `parameters`, with tools in `format` (default: the configured
+    /// one; auto is kernel once the server is known to ignore tools, else native).
+    private func preparedRequest(for parameters: InferenceParameters, format: OpenAIToolFormat? = nil) throws(KernelError) -> OpenAIChat.PreparedRequest {
         guard parameters.maxTokens < configuration.contextTokens else {
             throw KernelError(.invalidArgument, "max_tokens \(parameters.maxTokens) does not fit the context of \(configuration.contextTokens) tokens per request")
         }
-        let names = OpenAITools.Names(parameters.tools)
-        return OpenAIChat.PreparedRequest(body: try OpenAIChat.body(for: parameters, model: configuration.model, names: names), names: names)
+        let format = format ?? (configuration.toolFormat == .auto && lock.withLock({ state.serverHonoursTools }) == false ? .kernel : configuration.toolFormat)
+        guard format == .kernel, !parameters.tools.isEmpty else {
+            let names = OpenAITools.Names(parameters.tools)
+            return OpenAIChat.PreparedRequest(body: try OpenAIChat.body(for: parameters, model: configuration.model, names: names), names: names)
+        }
+        let rewritten = try OpenAIToolFormat.kernelParameters(parameters)
+        let names = OpenAITools.Names([])
+        return OpenAIChat.PreparedRequest(
+            body: try OpenAIChat.body(for: rewritten, model: configuration.model, names: names), names: names, kernelTools: true)
     }
 
     /// Starts the dispatcher thread.
@@ -176,7 +190,20 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     /// Runs `request` to its end: finished, cancelled or failed, never left open.
     private func run(_ request: InferenceRequest, scheduler: InferenceScheduler) async {
         do {
-            let (reason, calls) = try await stream(request, scheduler: scheduler)
+            var prepared = try request.prepared as? OpenAIChat.PreparedRequest ?? preparedRequest(for: request.parameters)
+            // auto, until the server has shown it honours tools: answers are held back, in case this one must be asked again.
+            let probing = configuration.toolFormat == .auto && !prepared.kernelTools && !request.parameters.tools.isEmpty
+                && lock.withLock({ state.serverHonoursTools }) != true
+            var (reason, calls, held) = try await stream(request, prepared: prepared, holdingText: probing, scheduler: scheduler)
+            if probing, !calls.isEmpty {
+                lock.withLock { state.serverHonoursTools = true }
+            } else if probing, request.parameters.toolChoice == .required, reason != .cancelled {
+                // A call was required and none came: the server ignores tools. Ask again in the kernel's format.
+                lock.withLock { state.serverHonoursTools = false }
+                prepared = try preparedRequest(for: request.parameters, format: .kernel)
+                (reason, calls, held) = try await stream(request, prepared: prepared, holdingText: false, scheduler: scheduler)
+            }
+            if !held.isEmpty { request.record(tokens: 0, piece: held, at: monotonicNanos()) }
             guard reason != .length || calls.isEmpty else {
                 throw KernelError(.engineFailed, "the model's tool call did not end within max_tokens (\(request.parameters.maxTokens)); raise max_tokens")
             }
@@ -193,10 +220,18 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
     }
 
     /// Sends `request` and reads its event stream into it. Returns how it
-    /// finished and the tools the model called; throws a `KernelError`, or any
-    /// error once cancelled.
-    private func stream(_ request: InferenceRequest, scheduler: InferenceScheduler) async throws -> (FinishReason, [ToolCallRequest]) {
-        let prepared = try request.prepared as? OpenAIChat.PreparedRequest ?? preparedRequest(for: request.parameters)
+    /// finished, the tools the model called and the answer text held back;
+    /// throws a `KernelError`, or any error once cancelled.
+    ///
+    /// With `prepared.kernelTools` or `holdingText`, the answer's pieces are
+    /// counted but not passed on: a call written in the kernel format is read
+    /// from the text and never shown as an answer; other text is returned as
+    /// `held`, for the caller to pass on (or drop, to ask again).
+    private func stream(
+        _ request: InferenceRequest, prepared: OpenAIChat.PreparedRequest, holdingText: Bool, scheduler: InferenceScheduler
+    ) async throws -> (FinishReason, [ToolCallRequest], held: String) {
+        let holds = holdingText || prepared.kernelTools
+        var held = ""
         var http = HTTPClientRequest(url: configuration.baseURL + "/chat/completions")
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
@@ -225,10 +260,11 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
                 for event in events.feed(buffer.readableBytesView) {
                     guard case .message(let data) = event else {
                         guard let finish = chunk.finish else { throw malformed("[DONE] before a finish_reason") }
-                        return (finish, chunk.calls.requests)
+                        return try finished(finish, chunk.calls.requests, held: held, kernelTools: prepared.kernelTools, request)
                     }
                     let update = try chunk.take(data)
-                    if update.tokens > 0 { request.record(tokens: update.tokens, piece: update.piece ?? "", at: monotonicNanos()) }
+                    if holds { held += update.piece ?? "" }
+                    if update.tokens > 0 { request.record(tokens: update.tokens, piece: holds ? "" : update.piece ?? "", at: monotonicNanos()) }
                     if let prompt = update.promptTokens { request.setPromptTokens(prompt, cached: update.cachedPromptTokens) }
                     if update.extraTokens > 0 { request.record(tokens: update.extraTokens, piece: "", at: monotonicNanos()) }
                     let completion = update.tokens + update.extraTokens
@@ -249,9 +285,25 @@ public final class OpenAIEngine: InferenceEngine, @unchecked Sendable {
             throw stalled(error) ?? KernelError(.engineFailed, "engine at \(configuration.baseURL) broke off the stream: \(reason(error))")
         }
         try Task.checkCancellation()
-        if let finish = chunk.finish { return (finish, chunk.calls.requests) }  // some servers end without [DONE]
+        if let finish = chunk.finish {  // some servers end without [DONE]
+            return try finished(finish, chunk.calls.requests, held: held, kernelTools: prepared.kernelTools, request)
+        }
         guard chunk.events > 0 else { throw malformed("no server-sent events; the body began \(OpenAIChat.quote(opening))") }
         throw malformed("it ended without a finish_reason")
+    }
+
+    /// How a stream ended. In the kernel's tool format, a call is read from
+    /// the held text (which is then no answer); a cut-off call is an error.
+    private func finished(
+        _ reason: FinishReason, _ calls: [ToolCallRequest], held: String, kernelTools: Bool, _ request: InferenceRequest
+    ) throws -> (FinishReason, [ToolCallRequest], held: String) {
+        guard kernelTools else { return (reason, calls, held) }
+        let turn = request.parameters.messages.count { $0.toolCalls != nil }
+        if let calls = OpenAIToolFormat.calls(in: held, turn: turn) { return (reason, calls, "") }
+        guard !held.hasPrefix("<") else {
+            throw KernelError(.engineFailed, "the model's tool call did not end within max_tokens (\(request.parameters.maxTokens)); raise max_tokens")
+        }
+        return (reason, [], held)
     }
 
     /// Executes `http`, once more if it failed before any response: the server

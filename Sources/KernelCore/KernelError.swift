@@ -54,6 +54,8 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case invalidToolArguments = "invalid_tool_arguments"
         case toolFailed = "tool_failed"
         case toolStepLimit = "tool_step_limit"
+        /// A tool call was required (tool_choice required) and the model answered without one.
+        case toolCallMissing = "tool_call_missing"
         case toolLoop = "tool_loop"
         // Capabilities and quotas
         case permissionDenied = "permission_denied"
@@ -91,7 +93,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .cancelled: .cancelled
         case .engineUnavailable, .engineFailed: .engineUnavailable
         case .toolFailed: .toolFailed
-        case .toolStepLimit, .toolLoop: .toolLoop
+        case .toolStepLimit, .toolLoop, .toolCallMissing: .toolLoop
         case .permissionDenied: .permissionDenied
         case .quotaExceeded: .quotaExceeded
         }

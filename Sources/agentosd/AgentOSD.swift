@@ -1,3 +1,4 @@
+import APIServer
 import ArgumentParser
 import ControlAPI
 import ControlServer
@@ -57,6 +58,11 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also serve /metrics, /livez and /readyz over TCP here, for Prometheus.", valueName: "host:port"))
     var metricsAddr: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve the OpenAI-compatible API here (/v1/models, /v1/chat/completions, /v1/responses), for API keys from `agentctl keys`; off unless given.",
+        valueName: "host:port"))
+    var apiAddr: String?
+
     @Flag(name: .long, help: "Record no metrics (/metrics answers 404).")
     var noMetrics = false
 
@@ -101,6 +107,9 @@ struct AgentOSD: AsyncParsableCommand {
             guard MetricsAddress(metricsAddr) != nil else { throw ValidationError("--metrics-addr must be host:port, e.g. 127.0.0.1:9464") }
             guard !noMetrics else { throw ValidationError("--metrics-addr serves metrics: not with --no-metrics") }
         }
+        if let apiAddr, MetricsAddress(apiAddr) == nil {
+            throw ValidationError("--api-addr must be host:port, e.g. 127.0.0.1:8080")
+        }
     }
 
     func run() async throws {
@@ -110,6 +119,10 @@ struct AgentOSD: AsyncParsableCommand {
         let metricsAddress = metricsAddr.flatMap(MetricsAddress.init)
         if let metricsAddress, let problem = metricsAddress.checkFree() {
             throw Self.startupFailure("cannot serve metrics on \(metricsAddress): \(problem) (choose another --metrics-addr)")
+        }
+        let apiAddress = apiAddr.flatMap(MetricsAddress.init)
+        if let apiAddress, let problem = apiAddress.checkFree() {
+            throw Self.startupFailure("cannot serve the API on \(apiAddress): \(problem) (choose another --api-addr)")
         }
         let home = AgentOSHome.fromEnvironment()
         let policy = PolicyFile(path: home.policyPath)
@@ -129,6 +142,7 @@ struct AgentOSD: AsyncParsableCommand {
         }
         let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
         let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
+        let keys = try Self.startup(explain: { "cannot open the API keys: \(Self.describe($0))" }) { try APIKeyStore(path: home.apiKeysPath) }
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
@@ -139,13 +153,19 @@ struct AgentOSD: AsyncParsableCommand {
             feedback: Self.openFeedback(home, logger: logger))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: controlSocketServer(
-                kernel: kernel, environment: environment, home: home, access: socketAccess, audit: audit, logger: logger)),
+                kernel: kernel, environment: environment, keys: keys, home: home, access: socketAccess, audit: audit, logger: logger)),
             .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout)),
         ]
         if let metricsAddress {
             services.append(.init(service: Application(
                 router: ControlRoutes.metricsRouter(kernel: kernel, environment: environment),
                 configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: "agentosd/\(Self.version)"),
+                logger: logger)))
+        }
+        if let apiAddress {
+            services.append(.init(service: Application(
+                router: OpenAIRoutes.router(kernel: kernel, keys: keys),
+                configuration: .init(address: .hostname(apiAddress.host, port: apiAddress.port), serverName: "agentosd/\(Self.version)"),
                 logger: logger)))
         }
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -192,12 +212,14 @@ struct AgentOSD: AsyncParsableCommand {
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.
     private func controlSocketServer(
-        kernel: Kernel, environment: ControlEnvironment, home: AgentOSHome, access: SocketAccess, audit: AuditLog, logger: Logger
+        kernel: Kernel, environment: ControlEnvironment, keys: APIKeyStore, home: AgentOSHome, access: SocketAccess, audit: AuditLog, logger: Logger
     ) -> some Service {
         let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" }
         let socketPath = home.socketPath
+        let router = ControlRoutes.router(kernel: kernel, environment: environment)
+        APIKeyRoutes.add(to: router.group("v1"), kernel: kernel, keys: keys)
         return Application(
-            router: ControlRoutes.router(kernel: kernel, environment: environment),
+            router: router,
             server: .peerCheckedHTTP1(
                 configuration: .init(idleTimeout: .seconds(60)), access: access,
                 onRefusedPeer: { peer in Self.refusedPeer(peer, logger: logger, audit: audit) }),

@@ -59,6 +59,11 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds without data before a remote request fails as stalled.")
     var engineStallTimeout: Double = 30
 
+    @Option(name: .long, help: ArgumentHelp(
+        "How the openai engine offers tools: native (OpenAI tools), kernel (in the prompt, with the kernel's grammar: for servers that ignore tools), or auto (native until the server is seen to ignore them).",
+        valueName: "format"))
+    var engineTools: OpenAIToolFormat = .native
+
     func validate() throws {
         guard (1...256).contains(slots) else { throw ValidationError("--slots must be in 1...256") }
         guard ctx >= 256 * slots, ctx <= 1 << 22 else { throw ValidationError("--ctx must give each slot at least 256 tokens (and be at most 4194304)") }
@@ -73,6 +78,7 @@ struct EngineOptions: ParsableArguments {
             }
             guard engineModel != nil else { throw ValidationError("--engine openai needs --engine-model NAME") }
         }
+        if engineTools != .native, engine != .openai { throw ValidationError("--engine-tools is for --engine openai") }
         guard engineStallTimeout.isFinite, engineStallTimeout > 0 else { throw ValidationError("--engine-stall-timeout must be positive") }
         if kvType != .f16, flashAttn == .off { throw ValidationError("--kv-type \(kvType.rawValue) needs flash attention; drop --flash-attn off") }
     }
@@ -101,6 +107,7 @@ struct EngineOptions: ParsableArguments {
             configuration.slots = slots
             configuration.contextTokens = ctx / slots
             configuration.stallTimeout = engineStallTimeout
+            configuration.toolFormat = engineTools
             return OpenAIEngine(configuration: configuration)
         }
     }
@@ -108,6 +115,7 @@ struct EngineOptions: ParsableArguments {
 
 extension SchedulingPolicy: ExpressibleByArgument {}
 extension LlamaEngine.KVType: ExpressibleByArgument {}
+extension OpenAIToolFormat: ExpressibleByArgument {}
 
 /// A flag's on or off.
 enum Switch: String, ExpressibleByArgument, CaseIterable {

@@ -514,7 +514,9 @@ extension OpenAIEngineTests {
 
         /// Runs `body` with an engine (2 slots) on a fresh server started with
         /// `arguments` besides the usual; kills the server afterwards, whatever happens.
-        static func withEngine(arguments: [String] = [], _ body: (Harness) async throws -> Void) async throws {
+        static func withEngine(
+            arguments: [String] = [], toolFormat: OpenAIToolFormat = .native, _ body: (Harness) async throws -> Void
+        ) async throws {
             let port = try MisbehavingServer.unusedPort()
             let server = Process()
             // Under `timeout`, so the server dies even if this test process does first.
@@ -528,6 +530,7 @@ extension OpenAIEngineTests {
                 try #require(await waitUntil(within: 60) { server.isRunning && status(of: "/health", port: port) == 200 })
                 var settings = configuration("http://127.0.0.1:\(port)/v1", slots: 2)
                 settings.contextTokens = 2048
+                settings.toolFormat = toolFormat
                 try await OpenAIEngineTests.withEngine(settings, body)
             } catch {
                 await stop(server)
@@ -706,6 +709,58 @@ extension OpenAIEngineTests {
                 parameters.toolChoice = .none
                 let answer = try await harness.run(parameters).0.get()
                 #expect(answer.toolCalls.isEmpty && !answer.text.isEmpty)
+            }
+        }
+
+        /// SmolLM2's own template has no tools, so llama-server drops them without
+        /// a word and the model answers in prose: with a call required, that is
+        /// the named error `tool_call_missing`, never the prose as an answer.
+        @Test func aRequiredCallTheServerIgnoresIsANamedError() async throws {
+            try await LlamaServer.withEngine { harness in
+                let (outcome, sink) = try await harness.run(prompt("What is the price of product 42?", tools: [lookup], choice: .required, maxTokens: 40))
+                guard case .failure(let error) = outcome else {
+                    Issue.record("expected tool_call_missing, got \(outcome)")
+                    return
+                }
+                #expect(error.code == .toolCallMissing && error.message.contains("--engine-tools kernel"), "\(error)")
+                #expect(sink.pieces.joined().isEmpty == false)  // the prose streamed, but was not the answer
+            }
+        }
+
+        /// `--engine-tools kernel`: the tools go into the prompt in the kernel's
+        /// format and the answer is held to its grammar, so the same server calls.
+        @Test func kernelToolFormatCallsThroughTheGrammar() async throws {
+            try await LlamaServer.withEngine(toolFormat: .kernel) { harness in
+                var parameters = prompt("What is the price of product 42?", tools: [lookup], choice: .required, maxTokens: 60)
+                let result = try await harness.run(parameters).0.get()
+                let call = try #require(result.toolCalls.first, "no tool call; the model wrote \(result.text)")
+                #expect(call.name == "catalog.lookup_product" && !result.text.contains("<tool_call>"))
+                let arguments = try JSONSerialization.jsonObject(with: Data(call.arguments.utf8)) as? [String: Any]
+                #expect(arguments?["id"] is Int, "\(call.arguments)")
+                #expect(result.usage.promptTokens > 80, "the tools are in the prompt: \(result.usage.promptTokens) tokens")
+
+                parameters.messages += [
+                    ChatMessage(role: "assistant", content: "", toolCalls: result.toolCalls),
+                    ChatMessage(role: "tool", content: #"{"price": 30}"#, toolCallID: call.id),
+                ]
+                parameters.toolChoice = .none
+                let (outcome, sink) = try await harness.run(parameters)
+                let answer = try outcome.get()
+                #expect(answer.toolCalls.isEmpty && !answer.text.isEmpty && !answer.text.hasPrefix("<"))
+                #expect(sink.pieces.joined() == answer.text)
+            }
+        }
+
+        /// `--engine-tools auto`: native first; when a required call does not come,
+        /// the request is asked again in the kernel's format, and so are later ones.
+        @Test func autoToolFormatFallsBackWhenTheServerIgnoresTools() async throws {
+            try await LlamaServer.withEngine(toolFormat: .auto) { harness in
+                let (outcome, sink) = try await harness.run(prompt("What is the price of product 42?", tools: [lookup], choice: .required, maxTokens: 60))
+                let result = try outcome.get()
+                #expect(result.toolCalls.first?.name == "catalog.lookup_product", "\(result.text)")
+                #expect(sink.pieces.joined().isEmpty, "the ignored attempt's prose was shown: \(sink.pieces)")
+                let later = try await harness.run(prompt("What is the price of product 7?", tools: [lookup], maxTokens: 60)).0.get()
+                #expect(later.usage.promptTokens > 80, "later requests carry the tools in the prompt: \(later.usage.promptTokens) tokens")
             }
         }
 

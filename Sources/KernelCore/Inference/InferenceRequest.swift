@@ -124,7 +124,13 @@ public final class InferenceRequest: @unchecked Sendable {
     }
 
     /// Ends the request with its text so far, and the tools the model called.
+    /// A request that required a tool call and got none fails with
+    /// `.toolCallMissing` instead: never a plain answer in its place.
     public func finish(_ reason: FinishReason, toolCalls: [ToolCallRequest] = [], at now: UInt64) {
+        if reason != .cancelled, toolCalls.isEmpty, parameters.toolChoice == .required, !parameters.tools.isEmpty {
+            let why = reason == .length ? "max_tokens ended the answer before a complete call" : "the model answered without calling one"
+            return fail(KernelError(.toolCallMissing, "a tool call was required but none was made: \(why) (an OpenAI-compatible server may ignore tools: try --engine-tools kernel)"))
+        }
         let result = progress.withLock { progress -> InferenceResult? in
             guard !progress.finished else { return nil }
             progress.finished = true

@@ -76,7 +76,7 @@ struct LlamaTools {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now.
-    private func freeLoopbackPort() throws -> Int {
+    func freeLoopbackPort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
