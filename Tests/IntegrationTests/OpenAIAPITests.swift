@@ -112,7 +112,7 @@ import Testing
             #expect(shape.body.contains(member), "\(member) in \(shape.body)")
         }
         let sse = try await curl(auth + ["-N", url, "-d", #"{"model":"\#(Self.model)","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"stream":true}"#])
-        #expect(sse.body.hasPrefix("data: {") && sse.body.contains(#""object":"chat.completion.chunk""#) && sse.body.hasSuffix("data: [DONE]\n"), "\(sse.body)")
+        #expect(sse.body.hasPrefix("data: {") && sse.body.contains(#""object":"chat.completion.chunk""#) && sse.body.hasSuffix("data: [DONE]\n\n"), "\(sse.body)")
         let route = try await curl(auth + [served.base + "/embeddings", "-d", "{}"])
         #expect(route.status == 404 && route.body.contains(#""error":{"#), "\(route)")
         try await served.kernel.expectHealthy()

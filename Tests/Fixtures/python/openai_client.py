@@ -152,10 +152,12 @@ def errors():
 
 
 def quota():
-    limited = client(keys[3])
-    limited.chat.completions.create(model=model, messages=QUESTION, max_tokens=8)
-    expect_error(openai.RateLimitError, 429, lambda: limited.chat.completions.create(model=model, messages=QUESTION, max_tokens=8),
-                 code="quota_exceeded")
+    # A prompt no other check sent: its tokens are computed, and charged, not served from the cache.
+    limited, count = client(keys[3]), [{"role": "user", "content": "Count from 1 to 100 for the quota."}]
+    limited.chat.completions.create(model=model, messages=count, max_tokens=8)
+    body = expect_error(openai.RateLimitError, 429, lambda: limited.chat.completions.create(model=model, messages=count, max_tokens=8),
+                        code="quota_exceeded")
+    assert body["type"] == "rate_limit_error" and "token budget" in body["message"], body
 
 
 def disconnect():
