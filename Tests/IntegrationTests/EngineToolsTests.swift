@@ -22,7 +22,8 @@ import Testing
         server.standardError = FileHandle.nullDevice
         try server.run()
         defer {
-            server.terminate()
+            // llama-server may take long to shut down gracefully: kill the group `timeout` leads.
+            kill(-server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
         var healthy = false

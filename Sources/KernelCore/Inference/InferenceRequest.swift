@@ -109,7 +109,9 @@ public final class InferenceRequest: @unchecked Sendable {
     }
 
     /// `tokens` more were generated, producing `piece` (possibly empty while a
-    /// character is incomplete or a stop string may be starting).
+    /// character is incomplete or a stop string may be starting). A request
+    /// that requires a tool call streams nothing: its text is either the call
+    /// or prose that `finish` turns into `.toolCallMissing`.
     public func record(tokens: Int, piece: String, at now: UInt64) {
         let deliver = progress.withLock { progress -> Bool in
             guard !progress.finished else { return false }
@@ -118,7 +120,7 @@ public final class InferenceRequest: @unchecked Sendable {
             }
             progress.usage.completionTokens += tokens
             progress.text += piece
-            return !piece.isEmpty
+            return !piece.isEmpty && !requiresToolCall
         }
         if deliver { sink.received(piece) }
     }
@@ -127,7 +129,7 @@ public final class InferenceRequest: @unchecked Sendable {
     /// A request that required a tool call and got none fails with
     /// `.toolCallMissing` instead: never a plain answer in its place.
     public func finish(_ reason: FinishReason, toolCalls: [ToolCallRequest] = [], at now: UInt64) {
-        if reason != .cancelled, toolCalls.isEmpty, parameters.toolChoice == .required, !parameters.tools.isEmpty {
+        if reason != .cancelled, toolCalls.isEmpty, requiresToolCall {
             let why = reason == .length ? "max_tokens ended the answer before a complete call" : "the model answered without calling one"
             return fail(KernelError(.toolCallMissing, "a tool call was required but none was made: \(why) (an OpenAI-compatible server may ignore tools: try --engine-tools kernel)"))
         }
@@ -152,6 +154,8 @@ public final class InferenceRequest: @unchecked Sendable {
         }
         if first { end(.failure(error)) }
     }
+
+    private var requiresToolCall: Bool { parameters.toolChoice == .required && !parameters.tools.isEmpty }
 
     public var isFinished: Bool { progress.withLock { $0.finished } }
 
