@@ -34,9 +34,9 @@ extension ControlClient {
         return list.records
     }
 
-    // MARK: - Plumbing (on `raw`, which maps a kernel that is not running)
+    // MARK: - Plumbing (on `raw`, which maps a kernel that is not running; shared by the other extensions)
 
-    private func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?) async throws -> Response {
+    func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?) async throws -> Response {
         let (status, data) = try await raw(method, path, body: try body.map { try ControlJSON.encoder().encode($0) })
         guard (200..<300).contains(status) else {
             guard let error = try? ControlJSON.decoder().decode(ErrorBody.self, from: data) else {
@@ -51,11 +51,11 @@ extension ControlClient {
         }
     }
 
-    private func pathSegment(_ segment: String) -> String {
+    func pathSegment(_ segment: String) -> String {
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
     }
 
-    private func queryValue(_ value: String) -> String {
+    func queryValue(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
     }
 }
