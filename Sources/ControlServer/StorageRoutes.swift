@@ -25,7 +25,7 @@ enum StorageRoutes {
         }
 
         v1.get("kv/:namespace") { request, context in
-            let namespace = try context.parameters.require("namespace")
+            let namespace = try Self.namespace(context)
             let query = request.uri.queryParameters
             let limit = try query.get("limit").map { text in
                 guard let limit = Int(text), (1...StorageNamespace.maxPage).contains(limit) else {
@@ -40,14 +40,14 @@ enum StorageRoutes {
         }
 
         v1.get("kv/:namespace/entry") { request, context in
-            let namespace = try context.parameters.require("namespace")
+            let namespace = try Self.namespace(context)
             let key = try Self.key(request)
             let entry = try storage.get(namespace: namespace, key: key)
             return try JSONResponse.make(KVEntryInfo(namespace: namespace, key: key, version: entry.version, bytes: entry.value))
         }
 
         v1.put("kv/:namespace/entry") { request, context in
-            let namespace = try context.parameters.require("namespace")
+            let namespace = try Self.namespace(context)
             let put = try await JSONResponse.decode(KVPut.self, from: request, limit: bodyLimit)
             let bytes = Array(put.value.utf8)
             let version = try storage.put(
@@ -56,11 +56,17 @@ enum StorageRoutes {
         }
 
         v1.delete("kv/:namespace/entry") { request, context in
-            let namespace = try context.parameters.require("namespace")
+            let namespace = try Self.namespace(context)
             try storage.delete(namespace: namespace, key: try Self.key(request))
             let usage = try storage.namespaces().first { $0.namespace == namespace } ?? NamespaceUsage(namespace: namespace, keys: 0, bytes: 0)
             return try JSONResponse.make(Self.info(usage))
         }
+    }
+
+    /// The path's namespace, percent-decoded (the router leaves it encoded).
+    private static func namespace(_ context: BasicRequestContext) throws -> String {
+        let segment = try context.parameters.require("namespace")
+        return segment.removingPercentEncoding ?? segment
     }
 
     private static func key(_ request: Request) throws -> String {

@@ -54,8 +54,8 @@ public final class Kernel: Sendable {
             engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,
             configuration: configuration, logger: logger)
         capabilities = CapabilityService(table: table, audit: audit)
-        quotas = QuotaService(table: table, scheduler: scheduler, configuration: configuration, logger: logger)
         self.storage = storage
+        quotas = QuotaService(table: table, scheduler: scheduler, storage: storage, configuration: configuration, logger: logger)
         lifecycle = PluginLifecycle(
             configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,

@@ -93,7 +93,8 @@ import Testing
             try await Self.ask(kernel, "p", "put - \(Self.hex("c")) any 3")
                 == "AOS_EQUOTA|quota exceeded: the namespace would hold 3 (kv_keys of p is 2)")
         #expect(try await Self.ask(kernel, "p", "put - \(Self.hex("a")) any updated") == "AOS_OK|2")
-        #expect(try kernel.quotas.report(of: "p").entries.first { $0.key == "kv_keys" }?.refusals == 1)
+        let entry = try kernel.quotas.report(of: "p").entries.first { $0.key == "kv_keys" }
+        #expect(entry?.refusals == 1 && entry?.use == 2 && entry?.limit == 2)
         audit.flush()
         #expect(audit.records(agent: "p").contains { $0.quota == "kv_keys" && $0.syscall == "kv_put" && $0.decision == .deny })
         try await Self.expectUndisturbed(kernel)

@@ -74,6 +74,12 @@ public final class StorageService: Sendable {
         try run { store throws(KeyValueStoreError) in try store.namespaces() }
     }
 
+    /// What `namespace` holds (zero keys when it holds none); nil when storage is unavailable.
+    func usage(of namespace: String) -> NamespaceUsage? {
+        guard let all = try? namespaces() else { return nil }
+        return all.first { $0.namespace == namespace } ?? NamespaceUsage(namespace: namespace, keys: 0, bytes: 0)
+    }
+
     /// Runs `body` on the store, turning its errors into `KernelError`s.
     func run<T>(_ body: (KeyValueStore) throws(KeyValueStoreError) -> T) throws(KernelError) -> T {
         guard let store else { throw KernelError(.storageUnavailable, "storage is unavailable: \(absence)") }
