@@ -7,7 +7,8 @@ import KernelCore
 /// Each call is one transaction on the pool: puts and deletes on its one
 /// writer (the writer queue: a call waits at most for the writes queued
 /// before it, each a few statements on one key), gets and lists on readers
-/// beside it (WAL: readers never wait for the writer). A put reads the key's
+/// beside it (WAL: readers never wait for the writer), each a single SELECT
+/// that needs no transaction around it. A put reads the key's
 /// version and the namespace's totals, checks the expected version and the
 /// limits, and writes both rows in the same transaction, so of two racing
 /// compare-and-sets exactly one wins and the totals are always exact.
@@ -21,11 +22,12 @@ public final class SQLiteKeyValueStore: KeyValueStore {
 
     public func get(namespace: String, key: String) throws(KeyValueStoreError) -> KeyValueEntry? {
         try access { pool in
-            try pool.read { db in
+            // One SELECT is consistent on its own: no transaction around it.
+            try pool.unsafeRead { db in
                 let statement = try db.cachedStatement(sql: "SELECT value, version FROM kv WHERE namespace = ? AND key = ?")
                 guard let row = try Row.fetchOne(statement, arguments: [namespace, key]) else { return nil }
-                let value: Data = row[0]
-                return KeyValueEntry(value: [UInt8](value), version: UInt64(row[1] as Int64))
+                let value = row.dataNoCopy(atIndex: 0).map { [UInt8]($0) } ?? []
+                return KeyValueEntry(value: value, version: UInt64(row[1] as Int64))
             }
         }
     }
@@ -82,7 +84,7 @@ public final class SQLiteKeyValueStore: KeyValueStore {
 
     public func list(namespace: String, prefix: String, after: String?, limit: Int) throws(KeyValueStoreError) -> KeyValuePage {
         try access { pool in
-            try pool.read { db in
+            try pool.unsafeRead { db in
                 // Keys compare as bytes (BINARY collation): from the prefix on, past `after`.
                 let rows = try Row.fetchAll(
                     db.cachedStatement(sql: """
