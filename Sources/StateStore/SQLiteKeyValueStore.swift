@@ -26,7 +26,7 @@ public final class SQLiteKeyValueStore: KeyValueStore {
             try pool.unsafeRead { db in
                 let statement = try db.cachedStatement(sql: "SELECT value, version FROM kv WHERE namespace = ? AND key = ?")
                 guard let row = try Row.fetchOne(statement, arguments: [namespace, key]) else { return nil }
-                let value = row.dataNoCopy(atIndex: 0).map { [UInt8]($0) } ?? []
+                let value = try row.withUnsafeData(atIndex: 0) { data in data.map { [UInt8]($0) } ?? [] }
                 return KeyValueEntry(value: value, version: UInt64(row[1] as Int64))
             }
         }
