@@ -76,6 +76,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // $AGENTOS_HOME/state.sqlite through GRDB: the migrations, and the stores KernelCore's interfaces name.
+        .target(name: "StateStore", dependencies: ["KernelCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),
         // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.
@@ -124,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile",
+                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile", "StateStore",
                 "CAgentOS", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -183,6 +185,13 @@ let package = Package(
             dependencies: ["Evaluation", "ControlAPI", "ControlClient", "StrictJSON", "AgentOSTesting"]
         ),
         .testTarget(name: "FeedbackTests", dependencies: ["Feedback"]),
+        .testTarget(
+            name: "StateStoreTests",
+            dependencies: [
+                "StateStore", "KernelCore", "KernelPOSIX", "AgentOSTesting", "CAgentOS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ControlAPI", "ControlClient", "StrictJSON", "agentosd", "agentctl"]

@@ -27,6 +27,8 @@ public struct AgentOSHome: Sendable, Equatable {
     public var pluginCopiesPath: String { path + "/plugins" }
     /// Users' ratings of answers (`agentctl feedback`): `HOME/feedback.sqlite`.
     public var feedbackDatabasePath: String { path + "/feedback.sqlite" }
+    /// The kernel's state (storage namespaces; `StateDatabase`): `HOME/state.sqlite`.
+    public var stateDatabasePath: String { path + "/state.sqlite" }
 
     /// What each plugin is granted and may use (`PolicyFile`): `HOME/policy.yaml`.
     public var policyPath: String { path + "/policy.yaml" }

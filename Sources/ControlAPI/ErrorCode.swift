@@ -68,6 +68,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case permissionDenied = "permission_denied"
     case quotaExceeded = "quota_exceeded"
     case badPolicy = "bad_policy"
+    // Storage
+    case conflict
+    case storageUnavailable = "storage_unavailable"
 
     /// Who raises a code.
     public enum Source: Sendable {
@@ -89,7 +92,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool, .toolNotFound,
              .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop, .toolCallMissing,
-             .permissionDenied, .quotaExceeded, .badPolicy:
+             .permissionDenied, .quotaExceeded, .badPolicy, .conflict, .storageUnavailable:
             .kernel
         }
     }

@@ -34,7 +34,7 @@ extension ControlClient {
         return list.records
     }
 
-    // MARK: - Plumbing (on `raw`, which maps a kernel that is not running)
+    // MARK: - Plumbing (on `raw`, which maps a kernel that is not running; shared by the other extensions)
 
     func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?) async throws -> Response {
         let (status, data) = try await raw(method, path, body: try body.map { try ControlJSON.encoder().encode($0) })
@@ -55,7 +55,7 @@ extension ControlClient {
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
     }
 
-    private func queryValue(_ value: String) -> String {
+    func queryValue(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
     }
 }

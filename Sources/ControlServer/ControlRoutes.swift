@@ -82,6 +82,7 @@ public enum ControlRoutes {
         InferenceRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
+        StorageRoutes.add(to: v1, kernel: kernel)
         FeedbackRoutes.add(
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,
             bodyLimit: bodyLimit(kernel))

@@ -55,6 +55,8 @@ extension KernelError.Code {
         case .permissionDenied: .forbidden
         case .quotaExceeded: .tooManyRequests
         case .badPolicy: .unprocessableContent
+        case .conflict: .conflict
+        case .storageUnavailable: .serviceUnavailable
         case .internal: .internalServerError
         }
     }

@@ -14,6 +14,7 @@ import Logging
 /// | `tools` | the tool registry, tool calls, `tool_call`/`tools_list` |
 /// | `capabilities` | grants, revokes, capability reports, the audit log |
 /// | `quotas` | quota limits and their reports |
+/// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
 /// Thread-safe.
@@ -29,14 +30,16 @@ public final class Kernel: Sendable {
     public let capabilities: CapabilityService
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
+    public let storage: StorageService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
     /// thread from `threads`; with an `engine`, it starts serving inference
     /// requests at once. Ids of messages and requests start at `configuration.firstID`.
+    /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
-        grants: PolicySource? = nil, audit: AuditLog? = nil
+        grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil)
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -51,11 +54,12 @@ public final class Kernel: Sendable {
             engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,
             configuration: configuration, logger: logger)
         capabilities = CapabilityService(table: table, audit: audit)
-        quotas = QuotaService(table: table, scheduler: scheduler, configuration: configuration, logger: logger)
+        self.storage = storage
+        quotas = QuotaService(table: table, scheduler: scheduler, storage: storage, configuration: configuration, logger: logger)
         lifecycle = PluginLifecycle(
             configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,
-            capabilities: capabilities, policy: grants)
+            capabilities: capabilities, storage: storage, policy: grants)
         engine?.start(serving: scheduler)
     }
 

@@ -61,6 +61,9 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case permissionDenied = "permission_denied"
         case quotaExceeded = "quota_exceeded"
         case badPolicy = "bad_policy"
+        // Storage
+        case conflict
+        case storageUnavailable = "storage_unavailable"
     }
 
     public let code: Code
@@ -96,6 +99,8 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .toolStepLimit, .toolLoop, .toolCallMissing: .toolLoop
         case .permissionDenied: .permissionDenied
         case .quotaExceeded: .quotaExceeded
+        case .conflict: .conflict
+        case .storageUnavailable: .storageUnavailable
         }
     }
 }

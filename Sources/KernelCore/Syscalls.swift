@@ -133,7 +133,31 @@ enum Syscalls {
                     return instance.services.lifecycle { $0.pluginUnload(from: instance, name: name) }
                 }
             },
-            last_error: { _ in LastError.cString() }
+            last_error: { _ in LastError.cString() },
+            kv_get: { context, namespace, key, value, version in
+                dispatch(context, .kvGet) { instance in
+                    instance.services.storage { $0.kvGet(from: instance, namespace: namespace, key: key, value: value, version: version) }
+                }
+            },
+            kv_put: { context, namespace, key, value, expected, newVersion in
+                dispatch(context, .kvPut) { instance in
+                    instance.services.storage {
+                        $0.kvPut(from: instance, namespace: namespace, key: key, value: value, expected: expected, newVersion: newVersion)
+                    }
+                }
+            },
+            kv_delete: { context, namespace, key, expected in
+                dispatch(context, .kvDelete) { instance in
+                    instance.services.storage { $0.kvDelete(from: instance, namespace: namespace, key: key, expected: expected) }
+                }
+            },
+            kv_list: { context, namespace, prefix, after, limit, json in
+                dispatch(context, .kvList) { instance in
+                    instance.services.storage {
+                        $0.kvList(from: instance, namespace: namespace, prefix: prefix, after: after, limit: limit, json: json)
+                    }
+                }
+            }
         ))
         return UnsafePointer(table)
     }()

@@ -7,6 +7,7 @@ import Feedback
 import Foundation
 import Hummingbird
 import KernelCore
+import StateStore
 import PolicyFile
 import KernelPOSIX
 import Logging
@@ -207,7 +208,19 @@ struct AgentOSD: AsyncParsableCommand {
         let engine = try Self.startup { try inference.makeEngine() }
         return Kernel(
             configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
-            policy: inference.policy, grants: grants, audit: audit)
+            policy: inference.policy, grants: grants, audit: audit, storage: Self.openState(home, logger: logger))
+    }
+
+    /// Storage on the state database; a file that cannot be used disables
+    /// storage (the `kv_*` syscalls fail with AOS_ESTORAGE and say why), never the kernel.
+    static func openState(_ home: AgentOSHome, logger: Logger) -> StorageService {
+        do {
+            let database = try StateDatabase(path: home.stateDatabasePath)
+            return StorageService(store: SQLiteKeyValueStore(database: database))
+        } catch {
+            logger.error("storage disabled: \(error)")
+            return StorageService(store: nil, reason: error.description)
+        }
     }
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.

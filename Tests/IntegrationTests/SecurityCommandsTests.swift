@@ -7,7 +7,7 @@ import Testing
 /// what `ps` shows of them, on a real kernel with no policy file. The support
 /// example requests `infer` and `tool:catalog.*`.
 @Suite(.serialized) struct SecurityCommandsTests {
-    private static let known = "use infer, kv, admin, tool:NAME or send:AGENT (NAME and AGENT may use * ? [...])"
+    private static let known = "use infer, kv, admin, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
 
     /// A kernel running the support example, granted nothing.
     private func kernelWithSupport() async throws -> KernelProcess {
@@ -239,7 +239,7 @@ import Testing
         #expect(rows.contains(["throttled", "requests", "0"]) && rows.contains { $0.first == "cpu" && $0.last?.hasSuffix("s") == true })
 
         let json = try quotas(kernel)
-        #expect(json.agent == "support" && json.quotas.count == 8)
+        #expect(json.agent == "support" && json.quotas.count == 10)
         #expect(json.quotas.first == QuotaInfo(key: "tokens_per_minute", limit: 20_000, use: 0, refusals: 0))
         #expect(try kernel.agentctl("quota", "support", "tokens_per_minute=unlimited").status == 0)
         #expect(try quotas(kernel).quotas.first?.limit == nil)
@@ -247,7 +247,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("bogus=1", 1, "agentctl: unknown quota `bogus`; the quotas are tokens_per_minute, token_budget, concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms"),
+        ("bogus=1", 1, "agentctl: unknown quota `bogus`; the quotas are tokens_per_minute, token_budget, concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes"),
         ("tokens_per_minute=0", 1, "agentctl: tokens_per_minute=0 is zero; use a positive number, or `unlimited` for no limit"),
         ("tokens_per_minute=-5", 1, "agentctl: tokens_per_minute=-5 is negative; use a positive number, or `unlimited` for no limit"),
         ("tokens_per_minute=abc", 1, "agentctl: tokens_per_minute=abc is not a number; use a positive integer, optionally with k (×1000) or M (×1000000), or `unlimited`"),

@@ -68,7 +68,7 @@ import Testing
         #expect(try await probe("tool units.convert {\"value\": 1, \"from\": \"km\", \"to\": \"kg\"}") == "error AOS_ETOOL: cannot convert length (km) to mass (kg)")
         #expect(try await probe("tools units.c*").contains(#""name":"units.convert""#))
         #expect(try await probe("self").hasPrefix("swiftprobe "))
-        #expect(try await probe("self").hasSuffix(" 1048576 1024 abi 1.6"))
+        #expect(try await probe("self").hasSuffix(" 1048576 1024 abi 1.7"))
         let now = try await probe("now").split(separator: " ")
         #expect(abs(Double(now[0])! - Date().timeIntervalSince1970) < 60 && now[1] == "true")
         #expect(try await probe("log through swift-log") == "logged")
@@ -84,6 +84,22 @@ import Testing
         #expect(try await probe("unload swiftecho") == "unloaded")
         #expect(try await probe("call swiftecho gone").hasPrefix("error AOS_ENOTFOUND"))
         try await kernel.expectHealthy()
+    }
+
+    @Test func probeStoresThroughTheStorageWrappers() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("swiftprobe", grants: ["kv"])
+        let probe = { (command: String) in try await kernel.ask("swiftprobe", command) }
+        #expect(try await probe("kv-put note 0 first words") == "version 1")
+        #expect(try await probe("kv-put note 0 again") == "error AOS_ECONFLICT: kv_put: the key is at version 1, not the one expected")
+        #expect(try await probe("kv-put note 1 second") == "version 2")
+        #expect(try await probe("kv-get note") == "2 second")
+        #expect(try await probe("kv-ls no") == #"{"keys":[{"key":"note","version":2,"bytes":6}],"next":null}"#)
+        #expect(try await probe("kv-get note other").hasPrefix("error AOS_EPERM: permission denied: swiftprobe does not hold kv:other:ro"))
+        #expect(try await probe("kv-rm note") == "removed")
+        #expect(try await probe("kv-rm note") == "absent")
+        #expect(try await probe("kv-get note") == "absent")
     }
 
     @Test func thrownErrorsBecomeStatusesAndLogLinesAndTheKernelGoesOn() async throws {

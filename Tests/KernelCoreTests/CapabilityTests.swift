@@ -10,6 +10,9 @@ import Testing
         #expect(try Capability(parsing: "tool:catalog.*") == .tool("catalog.*"))
         #expect(try Capability(parsing: "send:echo") == .send("echo"))
         #expect(try Capability(parsing: "send:worker-[0-9]").description == "send:worker-[0-9]")
+        #expect(try Capability(parsing: "kv:shared") == .kvNamespace("shared", readOnly: false))
+        #expect(try Capability(parsing: "kv:shared:ro") == .kvNamespace("shared", readOnly: true))
+        #expect(try Capability(parsing: "kv:shared:ro").description == "kv:shared:ro")
     }
 
     @Test(arguments: [
@@ -21,6 +24,10 @@ import Testing
         ("send: echo", "needs a name or glob"),
         ("tool:a b", "needs a name or glob"),
         ("file:/etc/passwd", "unknown capability \"file:/etc/passwd\""),
+        ("kv:", "needs a name or glob after \"kv:\""),
+        ("kv::ro", "needs a namespace after \"kv:\""),
+        ("kv:a*", "needs a namespace after \"kv:\""),
+        ("kv:.hidden", "needs a namespace after \"kv:\""),
         ("tool:caf\u{E9}", "printable ASCII"),
         (String(repeating: "x", count: 201), "must be 1 to 200 bytes"),
     ])

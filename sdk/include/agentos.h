@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 6
+#define AOS_ABI_MINOR 7
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -87,6 +87,9 @@ typedef int32_t aos_status;
 #define AOS_EUNAVAIL    (-16) /* the inference engine is unavailable (none, unreachable, failed) */
 #define AOS_ETOOL       (-17) /* the tool failed: it reported an error, returned NULL or invalid JSON */
 #define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
+/* Since ABI 1.7: */
+#define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected */
+#define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
@@ -114,6 +117,8 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_EUNAVAIL: return "AOS_EUNAVAIL";
     case AOS_ETOOL: return "AOS_ETOOL";
     case AOS_ELOOP: return "AOS_ELOOP";
+    case AOS_ECONFLICT: return "AOS_ECONFLICT";
+    case AOS_ESTORAGE: return "AOS_ESTORAGE";
     default: return "AOS_E?";
     }
 }
@@ -143,6 +148,8 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_EUNAVAIL: return "engine unavailable";
     case AOS_ETOOL: return "tool failed";
     case AOS_ELOOP: return "tool loop did not finish";
+    case AOS_ECONFLICT: return "version conflict";
+    case AOS_ESTORAGE: return "storage unavailable";
     default: return "unknown status";
     }
 }
@@ -717,8 +724,113 @@ typedef struct aos_kernel_api {
      */
     const char *(*last_error)(aos_ctx *ctx);
 
-    /* ABI 1.5 and later append here. */
+    /* ---- Since ABI 1.7: storage (key-value namespaces in $AGENTOS_HOME/state.sqlite) ---- */
+
+    /*
+     * A namespace holds keys, each with a value (bytes) and a version that
+     * starts at 1 and grows by one with every put. An instance's own
+     * namespace has its name and needs "kv"; any other namespace NAME needs
+     * "kv:NAME" (read and write) or "kv:NAME:ro" (kv_get and kv_list only).
+     * `ns` NULL names the caller's own namespace. Keys are UTF-8, 1 to
+     * AOS_KV_MAX_KEY_BYTES bytes, without NUL; values are 0 to
+     * AOS_KV_MAX_VALUE_BYTES bytes. Every call is one transaction: a value is
+     * stored whole or not at all, even if the kernel is killed. Writes go
+     * through one writer queue; a call waits at most for the writes queued
+     * before it, each one statement long. The quotas kv_keys and kv_bytes
+     * (keys plus values) bound each namespace the instance writes to.
+     * Thread: any thread of the plugin while the instance is loaded.
+     */
+
+    /**
+     * kv_get — read one key.
+     *
+     *   aos_status (*kv_get)(aos_ctx *ctx, const char *ns, const char *key,
+     *                        aos_buffer *value, uint64_t *version);
+     *
+     * Stores a copy of the value in `*value` (the caller owns it and frees it
+     * with api->release) and, when `version` is not NULL, its version in
+     * `*version`. On any error `*value` is {NULL, 0}.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL     `key` or `value` is NULL, or a name is not valid (see last_error)
+     *   AOS_ENOTFOUND  the namespace has no such key
+     *   AOS_EPERM      this instance does not hold kv (own namespace) or kv:NAME[:ro]
+     *   AOS_ESTORAGE   the state database is unavailable (last_error says why)
+     */
+    aos_status (*kv_get)(aos_ctx *ctx, const char *ns, const char *key, aos_buffer *value, uint64_t *version);
+
+    /**
+     * kv_put — store one key, optionally only if it is at an expected version.
+     *
+     *   aos_status (*kv_put)(aos_ctx *ctx, const char *ns, const char *key, aos_bytes value,
+     *                        uint64_t expected_version, uint64_t *new_version);
+     *
+     * Copies `value`; the caller keeps ownership. `expected_version`
+     * AOS_KV_ANY_VERSION writes unconditionally, 0 only if the key is absent,
+     * N only if the key is at version N (compare-and-set: of two racing puts
+     * expecting the same version, exactly one succeeds). On AOS_OK the new
+     * version goes to `*new_version` when it is not NULL.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL     `key` is NULL, empty, not UTF-8 or has NUL, or a name is invalid
+     *   AOS_ETOOBIG    the key exceeds AOS_KV_MAX_KEY_BYTES or the value AOS_KV_MAX_VALUE_BYTES
+     *   AOS_ECONFLICT  the key is not at `expected_version`
+     *   AOS_EQUOTA     the namespace would exceed this instance's kv_keys or kv_bytes
+     *   AOS_EPERM      this instance does not hold kv or kv:NAME (":ro" is not enough)
+     *   AOS_ESTORAGE   the state database is unavailable (read-only, full, corrupt)
+     */
+    aos_status (*kv_put)(aos_ctx *ctx, const char *ns, const char *key, aos_bytes value, uint64_t expected_version,
+                         uint64_t *new_version);
+
+    /**
+     * kv_delete — remove one key, optionally only if it is at an expected version.
+     *
+     *   aos_status (*kv_delete)(aos_ctx *ctx, const char *ns, const char *key,
+     *                           uint64_t expected_version);
+     *
+     * `expected_version` as in kv_put (AOS_KV_ANY_VERSION: whatever it is).
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL     `key` is NULL or invalid, or a name is invalid
+     *   AOS_ENOTFOUND  the namespace has no such key
+     *   AOS_ECONFLICT  the key is not at `expected_version`
+     *   AOS_EPERM      this instance does not hold kv or kv:NAME
+     *   AOS_ESTORAGE   the state database is unavailable
+     */
+    aos_status (*kv_delete)(aos_ctx *ctx, const char *ns, const char *key, uint64_t expected_version);
+
+    /**
+     * kv_list — list keys by prefix, a page at a time.
+     *
+     *   aos_status (*kv_list)(aos_ctx *ctx, const char *ns, const char *prefix,
+     *                         const char *after, uint32_t limit, aos_buffer *json);
+     *
+     * Stores in `*json` a JSON object {"keys": [{"key", "version", "bytes"}...],
+     * "next": KEY or null} with at most `limit` keys (0 or more than
+     * AOS_KV_MAX_PAGE: AOS_KV_MAX_PAGE) that start with `prefix` (NULL or "":
+     * all) and sort after `after` (NULL: from the first), in byte order.
+     * Pass "next" as `after` for the following page; it is null on the last.
+     * The caller owns the buffer and frees it with api->release.
+     *
+     * Returns AOS_OK, or
+     *   AOS_EINVAL     `json` is NULL, or a string is not valid UTF-8
+     *   AOS_EPERM      this instance does not hold kv or kv:NAME[:ro]
+     *   AOS_ESTORAGE   the state database is unavailable
+     */
+    aos_status (*kv_list)(aos_ctx *ctx, const char *ns, const char *prefix, const char *after, uint32_t limit,
+                          aos_buffer *json);
+
+    /* ABI 1.8 and later append here. */
 } aos_kernel_api;
+
+/** Since ABI 1.7: the longest key, in UTF-8 bytes. */
+#define AOS_KV_MAX_KEY_BYTES 512
+/** Since ABI 1.7: the largest value, in bytes (1 MiB). */
+#define AOS_KV_MAX_VALUE_BYTES (1u << 20)
+/** Since ABI 1.7: the most keys kv_list returns at once. */
+#define AOS_KV_MAX_PAGE 1000
+/** Since ABI 1.7: kv_put's and kv_delete's `expected_version` for "whatever version". */
+#define AOS_KV_ANY_VERSION UINT64_MAX
 
 /** True when the kernel's table has `field` (it was built with ABI ≥ the one that added it). */
 #define AOS_API_HAS(api, field) \

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -175,6 +176,57 @@ public:
         if (status == AOS_ETOOL) throw error(status, result.str());
         check(status);
         return result;
+    }
+
+    /** A stored value and its version (kv_get). */
+    struct kv_entry {
+        std::string value;
+        std::uint64_t version;
+    };
+
+    /** kv_get: `key` in namespace `ns` (empty: this instance's own); nothing when absent. */
+    std::optional<kv_entry> kv_get(std::string_view key, std::string_view ns = {}) const {
+        require(AOS_API_HAS(api_, kv_get), "kv_get", 7);
+        buffer value(ctx_, api_);
+        std::uint64_t version = 0;
+        std::string name(ns);
+        aos_status status =
+            api_->kv_get(ctx_, name.empty() ? nullptr : name.c_str(), std::string(key).c_str(), value.out(), &version);
+        if (status == AOS_ENOTFOUND) return std::nullopt;
+        check(status);
+        return kv_entry{value.str(), version};
+    }
+
+    /** kv_put: store `value` at `key` when it is at `expected` (AOS_KV_ANY_VERSION: any; 0: absent);
+     *  returns the new version. A lost compare-and-set throws aos::error(AOS_ECONFLICT). */
+    std::uint64_t kv_put(std::string_view key, std::string_view value, std::uint64_t expected = AOS_KV_ANY_VERSION,
+                         std::string_view ns = {}) const {
+        require(AOS_API_HAS(api_, kv_put), "kv_put", 7);
+        std::uint64_t version = 0;
+        std::string name(ns);
+        check(api_->kv_put(ctx_, name.empty() ? nullptr : name.c_str(), std::string(key).c_str(), bytes(value), expected, &version));
+        return version;
+    }
+
+    /** kv_delete: remove `key`; false when it was absent. */
+    bool kv_delete(std::string_view key, std::uint64_t expected = AOS_KV_ANY_VERSION, std::string_view ns = {}) const {
+        require(AOS_API_HAS(api_, kv_delete), "kv_delete", 7);
+        std::string name(ns);
+        aos_status status = api_->kv_delete(ctx_, name.empty() ? nullptr : name.c_str(), std::string(key).c_str(), expected);
+        if (status == AOS_ENOTFOUND) return false;
+        check(status);
+        return true;
+    }
+
+    /** kv_list: a page of keys starting with `prefix` after `after`, as kv_list's JSON. */
+    buffer kv_list(std::string_view prefix = {}, std::string_view after = {}, std::uint32_t limit = AOS_KV_MAX_PAGE,
+                   std::string_view ns = {}) const {
+        require(AOS_API_HAS(api_, kv_list), "kv_list", 7);
+        buffer json(ctx_, api_);
+        std::string name(ns), start(prefix), from(after);
+        check(api_->kv_list(ctx_, name.empty() ? nullptr : name.c_str(), start.c_str(), from.empty() ? nullptr : from.c_str(),
+                            limit, json.out()));
+        return json;
     }
 
     aos_ctx *raw() const noexcept { return ctx_; }

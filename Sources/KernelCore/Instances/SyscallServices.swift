@@ -8,12 +8,16 @@ struct SyscallServices: Sendable {
     private let inferenceService: Unmanaged<InferenceService>
     private let toolService: Unmanaged<ToolService>
     private let pluginLifecycle: Unmanaged<PluginLifecycle>
+    private let storageService: Unmanaged<StorageService>
 
-    init(messages: MessageRouter, inference: InferenceService, tools: ToolService, lifecycle: PluginLifecycle) {
+    init(
+        messages: MessageRouter, inference: InferenceService, tools: ToolService, lifecycle: PluginLifecycle, storage: StorageService
+    ) {
         router = .passUnretained(messages)
         inferenceService = .passUnretained(inference)
         toolService = .passUnretained(tools)
         pluginLifecycle = .passUnretained(lifecycle)
+        storageService = .passUnretained(storage)
     }
 
     @inline(__always)
@@ -27,4 +31,7 @@ struct SyscallServices: Sendable {
 
     @inline(__always)
     func lifecycle<Result>(_ body: (PluginLifecycle) -> Result) -> Result { pluginLifecycle._withUnsafeGuaranteedRef(body) }
+
+    @inline(__always)
+    func storage<Result>(_ body: (StorageService) -> Result) -> Result { storageService._withUnsafeGuaranteedRef(body) }
 }

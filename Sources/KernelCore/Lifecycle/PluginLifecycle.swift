@@ -25,6 +25,7 @@ public final class PluginLifecycle: Sendable {
     private let tools: ToolService
     private let quotas: QuotaService
     private let capabilities: CapabilityService
+    private let storage: StorageService
     /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
     private let policy: PolicySource?
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
@@ -35,7 +36,7 @@ public final class PluginLifecycle: Sendable {
     init(
         configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, threads: InstanceThreading,
         table: InstanceTable, ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
-        quotas: QuotaService, capabilities: CapabilityService, policy: PolicySource?
+        quotas: QuotaService, capabilities: CapabilityService, storage: StorageService, policy: PolicySource?
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -48,6 +49,7 @@ public final class PluginLifecycle: Sendable {
         self.tools = tools
         self.quotas = quotas
         self.capabilities = capabilities
+        self.storage = storage
         self.policy = policy
     }
 
@@ -298,6 +300,6 @@ public final class PluginLifecycle: Sendable {
 
     /// What an instance's syscalls reach.
     private var services: SyscallServices {
-        SyscallServices(messages: messages, inference: inference, tools: tools, lifecycle: self)
+        SyscallServices(messages: messages, inference: inference, tools: tools, lifecycle: self, storage: storage)
     }
 }

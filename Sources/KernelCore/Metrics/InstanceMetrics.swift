@@ -2,6 +2,7 @@
 enum Syscall: Int, CaseIterable {
     case send, call, reply, log, now, `self`, infer, inferStream, inferSubmit, inferCancel, toolCall, toolsList, callDelegate
     case pluginLoad, pluginUnload
+    case kvGet, kvPut, kvDelete, kvList
 
     /// Its name in agentos.h.
     var name: String {
@@ -21,6 +22,10 @@ enum Syscall: Int, CaseIterable {
         case .callDelegate: "call_delegate"
         case .pluginLoad: "plugin_load"
         case .pluginUnload: "plugin_unload"
+        case .kvGet: "kv_get"
+        case .kvPut: "kv_put"
+        case .kvDelete: "kv_delete"
+        case .kvList: "kv_list"
         }
     }
 }

@@ -14,6 +14,8 @@ public struct QuotaLimits: Sendable, Equatable {
         case messageBytes = "message_bytes"
         case handlerDeadlineMs = "handler_deadline_ms"
         case quotaWaitMs = "quota_wait_ms"
+        case kvKeys = "kv_keys"
+        case kvBytes = "kv_bytes"
 
         /// The largest value a user may set: beyond it is a typo, not a plan.
         var maximum: Int {
@@ -25,6 +27,8 @@ public struct QuotaLimits: Sendable, Equatable {
             case .mailboxDepth: 1_000_000
             case .messageBytes: 64 << 20
             case .handlerDeadlineMs, .quotaWaitMs: 24 * 3_600_000
+            case .kvKeys: 1_000_000_000
+            case .kvBytes: 1 << 50
             }
         }
     }
@@ -40,7 +44,7 @@ public struct QuotaLimits: Sendable, Equatable {
     public init(
         tokensPerMinute: Int? = nil, tokenBudget: Int? = nil, concurrentInference: Int? = nil,
         toolCallsPerMinute: Int? = nil, mailboxDepth: Int? = nil, messageBytes: Int? = nil,
-        handlerDeadlineMs: Int? = nil, quotaWaitMs: Int? = nil
+        handlerDeadlineMs: Int? = nil, quotaWaitMs: Int? = nil, kvKeys: Int? = nil, kvBytes: Int? = nil
     ) {
         values[.tokensPerMinute] = tokensPerMinute
         values[.tokenBudget] = tokenBudget
@@ -50,6 +54,8 @@ public struct QuotaLimits: Sendable, Equatable {
         values[.messageBytes] = messageBytes
         values[.handlerDeadlineMs] = handlerDeadlineMs
         values[.quotaWaitMs] = quotaWaitMs
+        values[.kvKeys] = kvKeys
+        values[.kvBytes] = kvBytes
     }
 
     /// Prompt plus completion tokens per minute (throttles).
@@ -92,6 +98,17 @@ public struct QuotaLimits: Sendable, Equatable {
     public var quotaWaitMs: Int? {
         get { values[.quotaWaitMs] }
         set { values[.quotaWaitMs] = newValue }
+    }
+
+    /// Keys in each storage namespace the plugin writes to (refuses a put of a new key).
+    public var kvKeys: Int? {
+        get { values[.kvKeys] }
+        set { values[.kvKeys] = newValue }
+    }
+    /// Bytes (keys plus values) in each storage namespace the plugin writes to (refuses a put that would pass it).
+    public var kvBytes: Int? {
+        get { values[.kvBytes] }
+        set { values[.kvBytes] = newValue }
     }
 
     /// The limit named `key`, or nil when it is unlimited or no such key exists.

@@ -8,10 +8,16 @@ public final class QuotaService: Sendable {
     private let scheduler: InferenceScheduler
     private let configuration: KernelConfiguration
     private let logger: Logger
+    /// Reports the use of kv_keys and kv_bytes (the instance's own namespace).
+    private let storage: StorageService
 
-    init(table: InstanceTable, scheduler: InferenceScheduler, configuration: KernelConfiguration, logger: Logger) {
+    init(
+        table: InstanceTable, scheduler: InferenceScheduler, storage: StorageService, configuration: KernelConfiguration,
+        logger: Logger
+    ) {
         self.table = table
         self.scheduler = scheduler
+        self.storage = storage
         self.configuration = configuration
         self.logger = logger
         routeQuotaRefusals()
@@ -78,6 +84,8 @@ public final class QuotaService: Sendable {
             ($0.limits, $0.toolCallsLastMinute.total(now: now), $0.refusals)
         }
         let inference = scheduler.quotaUse(of: instance.name)
+        // Only when limited: the count is one read of the state database.
+        let stored = limits.kvKeys != nil || limits.kvBytes != nil ? storage.usage(of: instance.name) : nil
         let entries = limits.entries.map { key, limit in
             let use: Int? = switch key {
             case "tokens_per_minute": limit.map { _ in inference.tokensLastMinute }
@@ -85,6 +93,8 @@ public final class QuotaService: Sendable {
             case "concurrent_inference": inference.inFlight
             case "tool_calls_per_minute": limit.map { _ in toolCallsLastMinute }
             case "mailbox_depth": instance.mailbox.depth
+            case "kv_keys": limit.flatMap { _ in stored?.keys }
+            case "kv_bytes": limit.flatMap { _ in stored?.bytes }
             default: nil
             }
             return QuotaEntry(key: key, limit: limit, use: use, refusals: refusals[key] ?? 0)

@@ -3,13 +3,16 @@ import Glibc
 /// Something an agent may do beyond receiving, replying, logging and reading
 /// the time. Deny by default: an instance holds only what it was granted.
 ///
-/// Text forms: `infer`, `kv`, `admin`, `tool:NAME` and `send:AGENT`, where
-/// NAME and AGENT may be globs (`tool:catalog.*`, `send:worker-?`).
+/// Text forms: `infer`, `kv`, `admin`, `tool:NAME`, `send:AGENT`, `kv:NS` and
+/// `kv:NS:ro`, where NAME and AGENT may be globs (`tool:catalog.*`,
+/// `send:worker-?`) and NS is a storage namespace's name.
 public enum Capability: Hashable, Sendable, CustomStringConvertible {
     /// The inference syscalls.
     case infer
-    /// Storage (reserved for the storage syscalls).
+    /// The storage syscalls on the instance's own namespace (the one named as it is).
     case kv
+    /// The storage syscalls on namespace NS (`kv:NS`), or only `kv_get` and `kv_list` (`kv:NS:ro`).
+    case kvNamespace(String, readOnly: Bool)
     /// Loading and unloading other plugins (reserved for the admin syscalls).
     case admin
     /// Calling the tools whose full names match the glob.
@@ -22,7 +25,7 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a capability's text form. Throws `.invalidArgument` naming the problem.
     public init(parsing text: String) throws(KernelError) {
-        let known = "use infer, kv, admin, tool:NAME or send:AGENT (NAME and AGENT may use * ? [...])"
+        let known = "use infer, kv, admin, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
         guard !text.isEmpty, text.utf8.count <= Self.maxLength else {
             throw KernelError(.invalidArgument, "capability \"\(text.prefix(40))\" must be 1 to \(Self.maxLength) bytes: \(known)")
         }
@@ -42,6 +45,13 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
             switch parts[0] {
             case "tool": self = .tool(pattern)
             case "send": self = .send(pattern)
+            case "kv":
+                let readOnly = pattern.hasSuffix(":ro")
+                let namespace = readOnly ? String(pattern.dropLast(3)) : pattern
+                guard StorageNamespace.isValid(namespace) else {
+                    throw KernelError(.invalidArgument, "capability \"\(text)\" needs a namespace after \"kv:\": \(StorageNamespace.rule)")
+                }
+                self = .kvNamespace(namespace, readOnly: readOnly)
             default: throw KernelError(.invalidArgument, "unknown capability \"\(text)\": \(known)")
             }
         }
@@ -54,6 +64,7 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
         case .admin: "admin"
         case .tool(let pattern): "tool:\(pattern)"
         case .send(let pattern): "send:\(pattern)"
+        case .kvNamespace(let namespace, let readOnly): readOnly ? "kv:\(namespace):ro" : "kv:\(namespace)"
         }
     }
 
@@ -67,6 +78,8 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
         case (.infer, .infer), (.kv, .kv), (.admin, .admin): true
         case (.tool(let held), .tool(let wanted)), (.send(let held), .send(let wanted)):
             Self.pattern(held, covers: wanted)
+        case (.kvNamespace(let held, let heldReadOnly), .kvNamespace(let wanted, let wantedReadOnly)):
+            held == wanted && (!heldReadOnly || wantedReadOnly)
         default: false
         }
     }

@@ -7,6 +7,9 @@ public struct CapabilitySet: Sendable, Equatable {
     private var admin = false
     private var toolPatterns: [NamePattern] = []
     private var sendPatterns: [NamePattern] = []
+    private var kv = false
+    /// Namespaces held through `kv:NS` (true) or only `kv:NS:ro` (false).
+    private var namespaces: [String: Bool] = [:]
 
     public init(_ capabilities: [Capability] = []) {
         for capability in capabilities { insert(capability) }
@@ -59,7 +62,20 @@ public struct CapabilitySet: Sendable, Equatable {
         sendPatterns.contains { $0.matches(name) }
     }
 
+    /// Whether the set permits reading (`write` false) or writing namespace
+    /// `namespace`, which is the holder's own when `own`.
+    func permitsStorage(_ namespace: String, own: Bool, write: Bool) -> Bool {
+        if own, kv { return true }
+        guard let writable = namespaces[namespace] else { return false }
+        return writable || !write
+    }
+
     private mutating func reindex() {
+        kv = capabilities.contains(.kv)
+        namespaces = [:]
+        for case .kvNamespace(let namespace, let readOnly) in capabilities {
+            namespaces[namespace] = (namespaces[namespace] ?? false) || !readOnly
+        }
         infer = capabilities.contains(.infer)
         admin = capabilities.contains(.admin)
         toolPatterns = capabilities.compactMap { if case .tool(let pattern) = $0 { NamePattern(pattern) } else { nil } }

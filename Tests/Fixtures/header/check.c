@@ -45,8 +45,12 @@ _Static_assert(offsetof(aos_plugin_descriptor, tool_size) == 96 &&
 /* ABI 1.6, appended: the plugin's language runtime. */
 _Static_assert(sizeof(aos_plugin_descriptor) == 112, "aos_plugin_descriptor 1.6");
 _Static_assert(offsetof(aos_kernel_api, plugin_unload) == 136 &&
-                   offsetof(aos_kernel_api, last_error) == 144 && sizeof(aos_kernel_api) == 152,
+                   offsetof(aos_kernel_api, last_error) == 144,
                "aos_kernel_api 1.4");
+/* ABI 1.7, appended: storage. */
+_Static_assert(offsetof(aos_kernel_api, kv_get) == 152 && offsetof(aos_kernel_api, kv_list) == 176 &&
+                   sizeof(aos_kernel_api) == 184,
+               "aos_kernel_api 1.7");
 #endif
 
 static int failures;
@@ -153,6 +157,8 @@ static void check_statuses(void) {
         {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
         {AOS_ETOOL, "AOS_ETOOL"},
         {AOS_ELOOP, "AOS_ELOOP"},
+        {AOS_ECONFLICT, "AOS_ECONFLICT"},
+        {AOS_ESTORAGE, "AOS_ESTORAGE"},
     };
     const size_t count = sizeof table / sizeof table[0];
 

@@ -38,6 +38,10 @@ static_assert(offsetof(aos_plugin_descriptor, name) == 24 &&
               "aos_plugin_descriptor");
 static_assert(sizeof(aos_tool) == 64 && sizeof(aos_tool_param) == 24, "ABI 1.2 tool sizes");
 static_assert(offsetof(aos_kernel_api, last_error) == 144, "aos_kernel_api 1.4");
+// ABI 1.7, appended: storage.
+static_assert(offsetof(aos_kernel_api, kv_get) == 152 && offsetof(aos_kernel_api, kv_list) == 176 &&
+                  sizeof(aos_kernel_api) == 184,
+              "aos_kernel_api 1.7");
 #endif
 
 // aos_plugin_header() is a constant expression: descriptors stay constant data.
@@ -156,6 +160,8 @@ static void check_statuses() {
         {AOS_EUNAVAIL, "AOS_EUNAVAIL"},
         {AOS_ETOOL, "AOS_ETOOL"},
         {AOS_ELOOP, "AOS_ELOOP"},
+        {AOS_ECONFLICT, "AOS_ECONFLICT"},
+        {AOS_ESTORAGE, "AOS_ESTORAGE"},
     };
     const aos_status count = static_cast<aos_status>(sizeof table / sizeof table[0]);
 

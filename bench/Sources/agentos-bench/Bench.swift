@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, sdk, scale, tools, observability, eval, inference, frontdoor
+        case messaging, sdk, scale, tools, observability, eval, inference, frontdoor, storage
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -88,6 +88,8 @@ struct Bench: AsyncParsableCommand {
             try await InferenceBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
         case .frontdoor:
             try await FrontDoorBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
+        case .storage:
+            try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
         }
     }
 

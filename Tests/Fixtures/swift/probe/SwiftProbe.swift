@@ -9,6 +9,7 @@
 //   infer PROMPT            stream PROMPT           submit PROMPT (replied when its result arrives)
 //   cancel-last             throw (a non-AgentOSError)    fail (an AgentOSError, EQUOTA)
 //   trap (a Swift runtime error: the process crashes)
+//   kv-put KEY EXPECTED|any VALUE    kv-get KEY [NAMESPACE]    kv-rm KEY    kv-ls PREFIX
 import AgentOSKit
 
 @main struct SwiftProbe: Agent {
@@ -94,6 +95,14 @@ import AgentOSKit
             waiting[id] = message
             lastSubmitted = id
             return nil
+        case "kv-put":
+            let (expected, value) = split(tail)
+            return "version \(try context.store(value, at: first, expected: expected == "any" ? nil : UInt64(expected)))"
+        case "kv-get":
+            guard let stored = try context.storedValue(first, namespace: tail.isEmpty ? nil : tail) else { return "absent" }
+            return "\(stored.version) \(stored.text)"
+        case "kv-rm": return try context.removeStoredValue(rest) ? "removed" : "absent"
+        case "kv-ls": return try context.storedKeys(prefix: rest, limit: 10)
         case "throw": throw ProbeError()
         case "fail": throw AgentOSError(.quotaExceeded, "told to fail")
         case "trap":

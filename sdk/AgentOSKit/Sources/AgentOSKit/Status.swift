@@ -25,6 +25,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let engineUnavailable = Status(rawValue: AOS_EUNAVAIL)
     public static let toolFailed = Status(rawValue: AOS_ETOOL)
     public static let toolLoop = Status(rawValue: AOS_ELOOP)
+    public static let conflict = Status(rawValue: AOS_ECONFLICT)
+    public static let storageUnavailable = Status(rawValue: AOS_ESTORAGE)
 
     /// The header's symbolic name, e.g. "AOS_EFULL" ("AOS_E?(7)" for a code it does not name).
     public var name: String {

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+
+/// The kernel's state database, `$AGENTOS_HOME/state.sqlite`: one SQLite file
+/// in WAL mode, opened once per kernel through a GRDB `DatabasePool` (one
+/// writer connection, whose serial queue is the one writer queue, and
+/// readers beside it).
+///
+/// Every table the kernel keeps lives here, created by the named migrations
+/// of `migrator`: a subsystem adds its tables as one more migration,
+/// appended at the end (never edit one that shipped). Opening checks the file
+/// (`quick_check`) and migrates it, so a bad file is reported once, at
+/// startup, as a `StateStoreError`. Thread-safe.
+public final class StateDatabase: Sendable {
+    /// The database file.
+    public let path: String
+    /// The connections; the stores built on this database share them.
+    public let pool: DatabasePool
+
+    /// Opens (creating if absent) the database at `path` and applies the
+    /// migrations it lacks. Throws `StateStoreError`: `.readOnly`, `.corrupt`, `.full` or `.unusable`.
+    public init(path: String) throws(StateStoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.label = "state"
+        configuration.busyMode = .timeout(5)
+        // WAL with synchronous=NORMAL: a commit survives the kernel being killed
+        // (the WAL is in the OS's cache); only power loss may lose the last ones.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            guard check == ["ok"] else {
+                throw StateStoreError.corrupt(path: path, detail: check.prefix(3).joined(separator: "; "))
+            }
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw Self.problem(error, path: path)
+        }
+    }
+
+    /// The schema, one named migration per step. Append new ones at the end.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: kv") { db in
+            try db.execute(sql: """
+                CREATE TABLE kv (
+                    namespace TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    version INTEGER NOT NULL CHECK (version > 0),
+                    bytes INTEGER NOT NULL,
+                    PRIMARY KEY (namespace, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE kv_namespaces (
+                    namespace TEXT PRIMARY KEY,
+                    keys INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    /// What an error from SQLite means for the operator.
+    public static func problem(_ error: Error, path: String) -> StateStoreError {
+        if let error = error as? StateStoreError { return error }
+        guard let error = error as? DatabaseError else { return .unusable(path: path, detail: "\(error)") }
+        let detail = error.message ?? "SQLite error \(error.resultCode.rawValue)"
+        switch error.resultCode {
+        case .SQLITE_READONLY, .SQLITE_PERM:
+            return .readOnly(path: path, detail: detail)
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return .corrupt(path: path, detail: detail)
+        case .SQLITE_FULL:
+            return .full(path: path, detail: detail)
+        case .SQLITE_CANTOPEN:
+            // A writable file in a read-only folder: SQLite cannot create its WAL.
+            let folder = (path as NSString).deletingLastPathComponent
+            if FileManager.default.fileExists(atPath: folder), access(folder, W_OK) != 0 {
+                return .readOnly(path: path, detail: "its folder \(folder) is not writable")
+            }
+            return .unusable(path: path, detail: detail)
+        default:
+            return .unusable(path: path, detail: detail)
+        }
+    }
+}
