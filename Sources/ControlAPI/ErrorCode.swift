@@ -67,6 +67,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case permissionDenied = "permission_denied"
     case quotaExceeded = "quota_exceeded"
     case badPolicy = "bad_policy"
+    // The cluster
+    case unreachable
+    case ambiguous
 
     /// Who raises a code.
     public enum Source: Sendable {
@@ -88,7 +91,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool, .toolNotFound,
              .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop,
-             .permissionDenied, .quotaExceeded, .badPolicy:
+             .permissionDenied, .quotaExceeded, .badPolicy, .unreachable, .ambiguous:
             .kernel
         }
     }

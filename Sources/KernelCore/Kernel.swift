@@ -14,6 +14,7 @@ import Logging
 /// | `tools` | the tool registry, tool calls, `tool_call`/`tools_list` |
 /// | `capabilities` | grants, revokes, capability reports, the audit log |
 /// | `quotas` | quota limits and their reports |
+/// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
 /// Thread-safe.
@@ -29,6 +30,7 @@ public final class Kernel: Sendable {
     public let capabilities: CapabilityService
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
+    public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
     /// thread from `threads`; with an `engine`, it starts serving inference
@@ -45,7 +47,8 @@ public final class Kernel: Sendable {
         let scheduler = InferenceScheduler(policy: policy, capacity: configuration.inferenceQueueCapacity)
         self.table = table
         self.ids = ids
-        messages = MessageRouter(configuration: configuration, table: table, ids: ids)
+        cluster = ClusterService(configuration: configuration, table: table, ids: ids)
+        messages = MessageRouter(configuration: configuration, table: table, ids: ids, cluster: cluster)
         tools = ToolService(configuration: configuration, ids: ids, logger: logger)
         inference = InferenceService(
             engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,

@@ -59,6 +59,9 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case permissionDenied = "permission_denied"
         case quotaExceeded = "quota_exceeded"
         case badPolicy = "bad_policy"
+        // The cluster
+        case unreachable
+        case ambiguous
     }
 
     public let code: Code
@@ -94,6 +97,8 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .toolStepLimit, .toolLoop: .toolLoop
         case .permissionDenied: .permissionDenied
         case .quotaExceeded: .quotaExceeded
+        case .unreachable: .unreachable
+        case .ambiguous: .ambiguous
         }
     }
 }

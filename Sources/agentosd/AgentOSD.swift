@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterNATS
 import ControlAPI
 import ControlServer
 import Engines
@@ -68,6 +69,9 @@ struct AgentOSD: AsyncParsableCommand {
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
+    @OptionGroup(title: "Cluster")
+    var cluster: ClusterOptions
+
     /// ArgumentParser's `main`, with large blocks returned to the system when
     /// freed (`LargeAllocations`) and the kernel's fatal paths armed around it:
     /// a fatal signal or an `exit` from anywhere but here names the plugin
@@ -129,11 +133,13 @@ struct AgentOSD: AsyncParsableCommand {
         }
         let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
         let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
+        let clusterLink = try joinCluster(kernel, logger: logger)
+        defer { clusterLink?.stop() }
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
         if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
-        let readiness = Readiness(watchesPlugins: watcher != nil)
+        let readiness = Readiness(watchesPlugins: watcher != nil, cluster: clusterLink == nil ? nil : kernel.cluster)
         let environment = ControlEnvironment(
             version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
             feedback: Self.openFeedback(home, logger: logger))
@@ -182,12 +188,23 @@ struct AgentOSD: AsyncParsableCommand {
         settings.initTimeout = initTimeout
         settings.unloadTimeout = unloadTimeout
         settings.firstID = firstID
+        settings.clusterNode = cluster.node
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
         return Kernel(
             configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
             policy: inference.policy, grants: grants, audit: audit)
+    }
+
+    /// The link to the cluster when `--cluster` asks for one, started.
+    private func joinCluster(_ kernel: Kernel, logger: Logger) throws -> NATSLink? {
+        guard let settings = cluster.settings else { return nil }
+        let link = NATSLink(settings: settings, service: kernel.cluster, logger: logger)
+        let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model)" } ?? "none"
+        kernel.cluster.attach(link, version: Self.version, engine: engine)
+        try Self.startup { try link.start(required: cluster.clusterRequired) }
+        return link
     }
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.

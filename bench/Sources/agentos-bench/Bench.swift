@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, sdk, scale, tools, observability, eval, inference
+        case messaging, sdk, scale, tools, observability, eval, inference, cluster
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -86,6 +86,9 @@ struct Bench: AsyncParsableCommand {
             ).run(into: &table)
         case .inference:
             try await InferenceBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
+        case .cluster:
+            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
+                .run(into: &table)
         }
     }
 
