@@ -17,7 +17,7 @@ die() { printf 'nats: error: %s\n' "$*" >&2; exit 1; }
 
 missing() {
     local m=()
-    command -v nats-server >/dev/null 2>&1 || [ -x /usr/bin/nats-server ] || m+=(nats-server)
+    command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || [ -x /usr/bin/nats-server ] || m+=(nats-server)
     pkg-config --exists libnats 2>/dev/null || m+=(libnats-dev)
     printf '%s\n' "${m[@]}"
 }

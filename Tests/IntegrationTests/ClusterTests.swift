@@ -16,7 +16,8 @@ import Testing
         let seen = try await kernel.eventually(10) {
             try await kernel.client.cluster().nodes.contains { $0.name == node && $0.agents.contains(agent) }
         }
-        #expect(seen, "\(agent)@\(node) never showed up: \(try await kernel.client.cluster())")
+        let cluster = try await kernel.client.cluster()
+        #expect(seen, "\(agent)@\(node) never showed up: \(cluster)")
     }
 
     @Test func crossNodeSendCallAndReplyKeepLocalSemantics() async throws {
@@ -75,7 +76,8 @@ import Testing
         #expect(replies == ["ok", "ok", "ok"])
         var report = ""
         _ = try await b.eventually(20) {
-            report = try await b.ask("ordercheck", "report")
+            // The control API refuses at once while remote messages still fill the mailbox.
+            report = (try? await b.ask("ordercheck", "report")) ?? report
             return report.contains(#""received":6000"#)
         }
         #expect(report == #"{"received":6000,"violations":0}"#)
@@ -233,12 +235,13 @@ import Testing
         ]
         for frame in garbage { try nats.publishRaw("agentos.node.a", frame) }
         try nats.publishRaw("agentos.announce", garbage[8])
-        #expect(try await a.eventually(10) { try await a.client.cluster().rejectedFrames >= 9 })
+        // Each of the nine on a's subject, and the announcement once more on the announcements' subject.
+        #expect(try await a.eventually(10) { try await a.client.cluster().rejectedFrames >= 10 })
         let info = try await a.client.cluster()
         #expect(info.nodes.map(\.name) == ["a"])
         #expect(info.lastRejectedFrame?.contains("announcement of b names an invalid agent") == true, "\(info)")
         let metrics = try await a.client.metricsText()
-        #expect(metrics.contains("agentos_cluster_frames_rejected_total 9"), "\(metrics)")
+        #expect(metrics.contains("agentos_cluster_frames_rejected_total 10"), "\(metrics)")
         // A well-formed message from a peer is delivered, with its full sender name.
         try nats.publishRaw("agentos.node.a", clusterFrame(kind: 1, id: 7, from: "peer@b", to: "local", body: Array("from a peer".utf8)))
         #expect(try await a.waitForLog("local", containing: "echo: from a peer"))

@@ -4,7 +4,9 @@ import Testing
 /// Frames from other kernels are untrusted: exact lengths, known kinds, valid names.
 struct ClusterFrameTests {
     private func decode(_ bytes: [UInt8]) throws(ClusterFrame.Malformed) -> ClusterFrame {
-        try bytes.withUnsafeBytes { buffer throws(ClusterFrame.Malformed) in try ClusterFrame(decoding: buffer) }
+        // withUnsafeBytes rethrows untyped: carry the typed error out in a Result.
+        let result = bytes.withUnsafeBytes { buffer in Result { () throws(ClusterFrame.Malformed) in try ClusterFrame(decoding: buffer) } }
+        return try result.get()
     }
 
     private func reason(_ bytes: [UInt8]) -> String? {
