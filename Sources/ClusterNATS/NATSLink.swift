@@ -44,8 +44,14 @@ public final class NATSLink: ClusterLink, @unchecked Sendable {
         guard let node = service.node else { return }
         var status = connect(retrying: false)
         if status != NATS_OK {
-            let reason = "cannot reach the cluster at \(settings.url): \(Self.text(status))"
-            if required { throw StartError(description: "\(reason) (start its nats-server, or drop --cluster-required to start without it)") }
+            let refused = status == NATS_CONNECTION_AUTH_FAILED || status == NATS_NOT_PERMITTED
+            let reason = refused
+                ? "the cluster at \(settings.url) refused this kernel's credentials (\(Self.text(status)))"
+                : "cannot reach the cluster at \(settings.url): \(Self.text(status))"
+            if required {
+                let next = refused ? "check --cluster-user, --cluster-password, --cluster-token or --cluster-creds" : "start its nats-server"
+                throw StartError(description: "\(reason) (\(next), or drop --cluster-required to start without it)")
+            }
             logger.warning("\(reason); working locally and retrying in the background")
             status = connect(retrying: true)
             guard status == NATS_OK || status == NATS_NOT_YET_CONNECTED else {

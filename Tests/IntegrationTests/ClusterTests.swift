@@ -91,11 +91,15 @@ import Testing
         defer { b.stop() }
         try await b.load("slow")
         try await a.load("sender", grants: ["send:*"])
+        try await a.load("caller", grants: ["send:slow@b"])
         try await waitForAgent("slow", on: "b", seenBy: a)
 
         let started = Date()
+        // The control API's call, and an agent's (the syscall), queued behind it on b.
         let call = Task { try await a.client.send("slow@b", SendRequest(text: "30000", wait: true, timeoutMs: 20_000)) }
         #expect(try await b.waitForLog("slow", containing: "sleeping 30000 ms"))
+        let agentCall = Task { try await a.ask("caller", "slow@b 20000 30000", timeoutMs: 30_000) }
+        #expect(try await a.waitForLog("caller", containing: "caller: calling slow@b"))
         b.signal(SIGKILL)
         _ = await b.waitForExit()
         do {
@@ -104,7 +108,9 @@ import Testing
         } catch ControlClientError.api(_, let code, let message) {
             #expect(code == "unreachable", "\(message)")
         }
+        #expect(try await agentCall.value == "AOS_EUNREACHABLE")
         #expect(Date().timeIntervalSince(started) < 20)
+        #expect(try await a.client.metricsText().contains("agentos_cluster_calls_waiting 0"))
         // The node is dropped from the directory; sends to it fail at once with the named status.
         #expect(try await a.eventually(10) { try await a.client.cluster().nodes.allSatisfy { $0.name != "b" } })
         #expect(try await a.ask("sender", "slow@b 1") == "AOS_EUNREACHABLE")
@@ -214,6 +220,54 @@ import Testing
         }
         #expect(result?.status == 1)
         #expect(result?.stderr.contains("agentosd: node name a is in use in the cluster at \(url)") == true, "\(result?.stderr ?? "")")
+        try await a.expectHealthy()
+    }
+
+    @Test func aReplyAfterTheCallerGaveUpIsRejectedAsExpired() async throws {
+        let nats = try NATSServer()
+        let a = try await node(nats, "a")
+        defer { a.stop() }
+        let b = try await node(nats, "b")
+        defer { b.stop() }
+        try await b.load("slow")
+        try await a.load("caller", grants: ["send:slow@b"])
+        try await waitForAgent("slow", on: "b", seenBy: a)
+
+        // The caller waits 300 ms; slow answers after 1500.
+        #expect(try await a.ask("caller", "slow@b 300 1500") == "AOS_ETIMEDOUT")
+        #expect(try await a.eventually(10) { try await a.client.cluster().rejectedFrames == 1 })
+        let info = try await a.client.cluster()
+        #expect(info.lastRejectedFrame?.contains("answers no waiting call (unknown or expired)") == true, "\(info)")
+        #expect(try await a.client.metricsText().contains("agentos_cluster_calls_waiting 0"))
+        // Both sides go on: the same pair calls again, in time.
+        #expect(try await a.ask("caller", "slow@b 10000 10") == "AOS_OK done")
+        try await a.expectHealthy()
+        try await b.expectHealthy()
+    }
+
+    @Test func credentialsArePassedToTheServerAndBadOnesRefusedClearly() async throws {
+        let nats = try NATSServer(config: "authorization { user: agentos, password: s3cret }")
+        let a = try await node(nats, "a", ["--cluster-user", "agentos", "--cluster-password", "s3cret"])
+        defer { a.stop() }
+        let b = try await node(nats, "b", ["--cluster-user", "agentos", "--cluster-password", "s3cret"])
+        defer { b.stop() }
+        try await b.load("echo")
+        try await waitForAgent("echo", on: "b", seenBy: a)
+        #expect(try await a.ask("echo@b", "authorized") == "authorized")
+
+        let root = KernelProcess.newRoot()
+        let url = nats.url
+        let result = await onThread {
+            try? CommandResult.run(
+                Paths.agentosd,
+                ["--engine", "none", "--no-plugins-dir", "--cluster", url, "--node", "c", "--cluster-required",
+                 "--cluster-user", "agentos", "--cluster-password", "wrong"],
+                environment: ["AGENTOS_HOME": root + "/home"])
+        }
+        #expect(result?.status == 1)
+        #expect(
+            result?.stderr.contains("agentosd: the cluster at \(url) refused this kernel's credentials") == true,
+            "\(result?.stderr ?? "")")
         try await a.expectHealthy()
     }
 

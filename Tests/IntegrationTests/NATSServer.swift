@@ -11,12 +11,13 @@ final class NATSServer: @unchecked Sendable {
 
     var url: String { "nats://127.0.0.1:\(port)" }
 
-    init() throws {
+    /// `config`: more of nats-server's configuration (e.g. an `authorization` block).
+    init(config: String = "") throws {
         port = Self.freePort()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("agentos-nats-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // 8 MiB frames: the oversize tests need room above the kernels' 1 MiB default.
-        try "listen: 127.0.0.1:\(port)\nmax_payload: 8388608\n".write(toFile: root + "/nats.conf", atomically: true, encoding: .utf8)
+        try "listen: 127.0.0.1:\(port)\nmax_payload: 8388608\n\(config)\n".write(toFile: root + "/nats.conf", atomically: true, encoding: .utf8)
         try start()
     }
 

@@ -25,6 +25,9 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let engineUnavailable = Status(rawValue: AOS_EUNAVAIL)
     public static let toolFailed = Status(rawValue: AOS_ETOOL)
     public static let toolLoop = Status(rawValue: AOS_ELOOP)
+    /// 1.9, the cluster: the agent's node is gone or the link is down; a plain name runs on several nodes.
+    public static let unreachable = Status(rawValue: AOS_EUNREACHABLE)
+    public static let ambiguous = Status(rawValue: AOS_EAMBIGUOUS)
 
     /// The header's symbolic name, e.g. "AOS_EFULL" ("AOS_E?(7)" for a code it does not name).
     public var name: String {
