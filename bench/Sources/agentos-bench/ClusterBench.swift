@@ -14,7 +14,11 @@ struct ClusterBench {
     func run(into table: inout ResultTable) async throws {
         let port = Self.freePort()
         let url = "nats://127.0.0.1:\(port)"
-        let server = try Subprocess("/usr/bin/nats-server", ["-a", "127.0.0.1", "-p", "\(port)"])
+        // Debian installs it in /usr/sbin (`make nats`).
+        guard let natsServer = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].first(where: FileManager.default.isExecutableFile) else {
+            throw BenchError("nats-server is not installed: run `make nats`")
+        }
+        let server = try Subprocess(natsServer, ["-a", "127.0.0.1", "-p", "\(port)"])
         defer { Task { await server.stop() } }
         try await Task.sleep(nanoseconds: 500_000_000)
         try await BenchKernel.with(agentosd: agentosd, ["--engine", "none", "--cluster", url, "--node", "b"]) { b in
