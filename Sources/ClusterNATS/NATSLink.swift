@@ -163,7 +163,8 @@ public final class NATSLink: ClusterLink, @unchecked Sendable {
         }
         let hello: natsMsgHandler = { connection, _, message, closure in
             let link = Unmanaged<NATSLink>.fromOpaque(closure!).takeUnretainedValue()
-            if let reply = natsMsg_GetReply(message) {
+            // A kernel that yielded its node name no longer claims it.
+            if link.service.nameConflict == nil, let reply = natsMsg_GetReply(message) {
                 natsConnection_PublishString(connection, reply, "pid \(getpid()), agentosd \(link.settings.url)")
             }
             natsMsg_Destroy(message)

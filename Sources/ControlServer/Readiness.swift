@@ -23,7 +23,11 @@ public final class Readiness: Sendable {
     var reasons: [String] {
         var reasons: [String] = []
         if !scanned.load(ordering: .relaxed) { reasons.append("the Plugins/ folder is still being scanned") }
-        if let cluster, !cluster.linkIsUp { reasons.append("the cluster link is down (node \(cluster.node ?? ""); reconnecting)") }
+        if let conflict = cluster?.nameConflict {
+            reasons.append(conflict)
+        } else if let cluster, !cluster.linkIsUp {
+            reasons.append("the cluster link is down (node \(cluster.node ?? ""); reconnecting)")
+        }
         return reasons
     }
 }

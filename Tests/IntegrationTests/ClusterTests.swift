@@ -131,6 +131,8 @@ import Testing
 
         nats.stop()
         #expect(try await a.eventually(10) { try await !a.client.cluster().linkUp })
+        // The directory empties: a node counts again once it announces itself after the link is back.
+        #expect(try await a.client.cluster().nodes.map(\.name) == ["a"])
         #expect(try await a.ask("local", "still local") == "still local")
         #expect(try await a.ask("sender", "echo@b hi") == "AOS_EUNREACHABLE")
         await expectAPIError("unreachable") { try await a.ask("echo@b", "during") }
@@ -220,6 +222,41 @@ import Testing
         }
         #expect(result?.status == 1)
         #expect(result?.stderr.contains("agentosd: node name a is in use in the cluster at \(url)") == true, "\(result?.stderr ?? "")")
+        try await a.expectHealthy()
+    }
+
+    @Test func aKernelHearingItsNodeNameFromOneStartedEarlierLeavesTheCluster() async throws {
+        let nats = try NATSServer()
+        let a = try await node(nats, "a")
+        defer { a.stop() }
+        let b = try await node(nats, "b")
+        defer { b.stop() }
+        try await a.load("echo", as: "local")
+        try await b.load("echo")
+        try await waitForAgent("echo", on: "b", seenBy: a)
+        // Two kernels that missed each other at start (one joined late, or across a NATS restart):
+        // their announcements meet, and the one that started later (the announcement's id) yields.
+        let later = clusterFrame(kind: 4, id: UInt64.max, from: "b", to: "", body: Array("0.1.0\nnone".utf8))
+        try nats.publishRaw("agentos.announce", later)
+        #expect(try await b.eventually(10) { try await b.client.cluster().rejectedFrames == 1 })
+        #expect(try await b.client.cluster().lastRejectedFrame?.contains("started later: that one leaves the cluster") == true)
+        #expect(try await b.client.status().notReady.isEmpty)
+
+        let earlier = clusterFrame(kind: 4, id: 1, from: "a", to: "", body: Array("0.1.0\nnone".utf8))
+        try nats.publishRaw("agentos.announce", earlier)
+        #expect(try await a.eventually(10) {
+            try await a.client.status().notReady.contains { $0.contains("node name a is in use by another kernel in the cluster, which started first") }
+        })
+        let message = await expectAPIError("unreachable") { try await a.ask("echo@b", "hi") }
+        #expect(message.contains("this kernel left the cluster (restart it with another --node)"), "\(message)")
+        #expect(try await a.ask("local", "local work goes on") == "local work goes on")
+        // a stops announcing and answering for its name: b drops it, and a new kernel may take the name.
+        #expect(try await b.eventually(10) { try await b.client.cluster().nodes.allSatisfy { $0.name != "a" } })
+        let successor = try await node(nats, "a")
+        defer { successor.stop() }
+        try await successor.load("echo", as: "fresh")
+        try await waitForAgent("fresh", on: "a", seenBy: b)
+        #expect(try await b.ask("fresh@a", "to the new a") == "to the new a")
         try await a.expectHealthy()
     }
 

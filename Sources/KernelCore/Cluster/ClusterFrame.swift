@@ -18,7 +18,8 @@ public struct ClusterFrame: Equatable, Sendable {
         case request = 2
         /// The answer to a request: `status` 0 with the reply body, or why there is none.
         case reply = 3
-        /// A node's announcement: body "VERSION\nENGINE\nAGENT\nAGENT…".
+        /// A node's announcement: body "VERSION\nENGINE\nAGENT\nAGENT…", `id`
+        /// when its kernel started (wall clock, ns; the earlier keeps a contested name).
         case announce = 4
         /// A node leaving the cluster (a clean shutdown).
         case leave = 5

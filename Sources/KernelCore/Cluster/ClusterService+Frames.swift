@@ -4,10 +4,11 @@ extension ClusterService {
     /// Handles one frame that arrived on this node's subjects. Untrusted: a
     /// malformed frame, a reply nobody waits for or a frame about this node
     /// from elsewhere is counted in `rejectedFrames` and dropped; nothing a
-    /// frame holds can stop the kernel. Called on the link's delivery thread,
-    /// one frame at a time (which keeps each sender's order).
+    /// frame holds can stop the kernel. After this kernel yielded its node
+    /// name (`nameConflict`) every frame is dropped. Called on the link's
+    /// delivery thread, one frame at a time (which keeps each sender's order).
     public func receive(_ bytes: UnsafeRawBufferPointer) {
-        guard let me = node else { return }
+        guard let me = node, !yielded.load(ordering: .relaxed) else { return }
         let frame: ClusterFrame
         do {
             frame = try ClusterFrame(decoding: bytes)
@@ -41,7 +42,7 @@ extension ClusterService {
     }
 
     private func announced(_ frame: ClusterFrame, me: String) {
-        guard frame.from != me else { return }
+        guard frame.from != me else { return sameName(frame, me: me) }
         guard let text = String(validating: frame.body, as: UTF8.self) else { return reject("announcement of \(frame.from) is not UTF-8") }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 2, lines[0].utf8.count <= 64, lines[1].utf8.count <= 200 else {
@@ -52,6 +53,25 @@ extension ClusterService {
         let record = ClusterNode(
             name: frame.from, version: lines[0], engine: lines[1], agents: agents, lastSeenNanos: monotonicNanos(), isSelf: false)
         state.withLock { $0.nodes[frame.from] = record }
+    }
+
+    /// Another kernel announces this node's name (the link never echoes this
+    /// kernel's own frames). The one that started later (the announcement's
+    /// id) yields: this one leaves the cluster when the other started first,
+    /// and only counts the frame when it started first itself.
+    private func sameName(_ frame: ClusterFrame, me: String) {
+        guard frame.id < startedAt else {
+            return reject("node name \(me) is also announced by a kernel that started later: that one leaves the cluster")
+        }
+        let reason = "node name \(me) is in use by another kernel in the cluster, which started first: this kernel left the cluster (restart it with another --node)"
+        let failed = state.withLock { state -> [PendingReply] in
+            state.nameConflict = reason
+            defer { state.pending.removeAll() }
+            return state.pending.values.map(\.reply)
+        }
+        yielded.store(true, ordering: .relaxed)
+        reject(reason)
+        for pending in failed { pending.complete(.failure(.unreachable)) }
     }
 
     /// A message or request from another node, into a local mailbox.
@@ -140,7 +160,7 @@ extension ClusterService {
     /// Publishes `frame` on `node`'s subject; the link's status.
     @discardableResult
     func publish(_ frame: ClusterFrame, to node: String) -> AOSStatus {
-        guard linkIsUp, let link = state.withLock({ $0.link }) else { return .unreachable }
+        guard linkIsUp, !yielded.load(ordering: .relaxed), let link = state.withLock({ $0.link }) else { return .unreachable }
         return link.publish(ClusterName.subject(of: node), frame.encoded())
     }
 }

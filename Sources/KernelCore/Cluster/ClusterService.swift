@@ -20,6 +20,11 @@ public final class ClusterService: Sendable {
     public let counters = ClusterCounters()
     /// Why the last rejected frame was rejected (for the log and `agentctl nodes`).
     let lastRejection = Mutex<String?>(nil)
+    /// When this kernel started (wall clock), the id of its announcements: of
+    /// two kernels announcing one node name, the one that started later yields.
+    let startedAt = realtimeNanos()
+    /// Set once this kernel yielded its node name to another kernel (see `nameConflict`).
+    let yielded = Atomic<Bool>(false)
 
     struct State {
         var link: (any ClusterLink)?
@@ -32,6 +37,8 @@ public final class ClusterService: Sendable {
         var identities: [String: SenderIdentity] = [:]
         var announced: [String]?
         var lastAnnounce: UInt64 = 0
+        /// Why this kernel left the cluster: another kernel holds its node name.
+        var nameConflict: String?
     }
 
     /// Seconds of silence after which a node is taken for gone.
@@ -56,6 +63,12 @@ public final class ClusterService: Sendable {
     public var lastRejectedFrame: String? { lastRejection.withLock { $0 } }
     /// Whether the link to the cluster is up now.
     public var linkIsUp: Bool { up.load(ordering: .relaxed) }
+    /// Why this kernel left the cluster, when another kernel that started
+    /// first announces the same node name (two kernels that missed each other
+    /// at start, e.g. one that joined late or across a NATS restart). From
+    /// then on it neither announces, answers nor delivers remote frames, and
+    /// every remote name is unreachable; local work goes on. nil: no conflict.
+    public var nameConflict: String? { state.withLock { $0.nameConflict } }
 
     // MARK: The link's side
 
@@ -69,7 +82,10 @@ public final class ClusterService: Sendable {
     }
 
     /// The link went up or down. Down: every remote call waiting fails with
-    /// AOS_EUNREACHABLE at once. Up: this node announces itself.
+    /// AOS_EUNREACHABLE at once, and the directory is emptied (messages sent
+    /// while a peer may still be cut off would be lost, so a node counts again
+    /// only once it announced itself after the link came back). Up: this node
+    /// announces itself.
     public func linkChanged(up isUp: Bool) {
         let wasUp = up.exchange(isUp, ordering: .relaxed)
         guard wasUp != isUp else { return }
@@ -79,7 +95,10 @@ public final class ClusterService: Sendable {
         } else {
             counters.linkLosses.increment()
             let failed = state.withLock { state in
-                defer { state.pending.removeAll() }
+                defer {
+                    state.pending.removeAll()
+                    state.nodes.removeAll()
+                }
                 return state.pending.values.map(\.reply)
             }
             for pending in failed { pending.complete(.failure(.unreachable)) }
@@ -98,11 +117,11 @@ public final class ClusterService: Sendable {
             let goneNodes = Set(state.nodes.values.filter { now &- $0.lastSeenNanos > silence }.map(\.name))
             let gone = forget(goneNodes, in: &state)
             let due = state.announced != agents || now &- state.lastAnnounce >= UInt64(Self.announceEverySeconds * 1e9)
-            guard due, up.load(ordering: .relaxed) else { return (nil, nil, gone) }
+            guard due, up.load(ordering: .relaxed), state.nameConflict == nil else { return (nil, nil, gone) }
             state.announced = agents
             state.lastAnnounce = now
             let body = ([state.version, state.engine] + agents).joined(separator: "\n")
-            return (state.link, ClusterFrame(kind: .announce, from: node, body: Array(body.utf8)), gone)
+            return (state.link, ClusterFrame(kind: .announce, id: startedAt, from: node, body: Array(body.utf8)), gone)
         }
         for pending in gone { pending.complete(.failure(.unreachable)) }
         if let link, let frame { _ = link.publish(ClusterName.announceSubject, frame.encoded()) }
@@ -110,7 +129,7 @@ public final class ClusterService: Sendable {
 
     /// Tells the cluster this node leaves (a clean shutdown).
     public func leave() {
-        guard let node, let link = state.withLock({ $0.link }) else { return }
+        guard let node, !yielded.load(ordering: .relaxed), let link = state.withLock({ $0.link }) else { return }
         _ = link.publish(ClusterName.announceSubject, ClusterFrame(kind: .leave, from: node).encoded())
     }
 
@@ -137,6 +156,13 @@ public final class ClusterService: Sendable {
         }
     }
 
+    /// Throws `.unreachable` naming why `target` cannot be reached now: the
+    /// link is down, or this kernel left the cluster over its node name.
+    private func checkReachable(_ target: String) throws(KernelError) {
+        if let conflict = nameConflict { throw KernelError(.unreachable, "\(target) cannot be reached: \(conflict)") }
+        guard linkIsUp else { throw KernelError(.unreachable, "the cluster link is down: \(target) cannot be reached") }
+    }
+
     /// Where a name the local table does not hold lives.
     enum Destination: Equatable {
         /// On this node after all (NAME@THIS-NODE).
@@ -154,7 +180,7 @@ public final class ClusterService: Sendable {
                 throw KernelError(.invalidArgument, "invalid remote name \"\(target)\": use NAME@NODE")
             }
             if node == me { return .local(name) }
-            guard linkIsUp else { throw KernelError(.unreachable, "the cluster link is down: \(target) cannot be reached") }
+            try checkReachable(target)
             guard let record = state.withLock({ $0.nodes[node] }) else {
                 throw KernelError(.unreachable, "node \(node) is not in the cluster (gone, or never joined; see `agentctl nodes`)")
             }
@@ -165,7 +191,7 @@ public final class ClusterService: Sendable {
         switch running.count {
         case 0: throw KernelError(.notFound, "no agent named \(target) is running here or on any node (see `agentctl ps --cluster`)")
         case 1:
-            guard linkIsUp else { throw KernelError(.unreachable, "the cluster link is down: \(target)@\(running[0]) cannot be reached") }
+            try checkReachable("\(target)@\(running[0])")
             return .remote(name: target, node: running[0])
         default:
             throw KernelError(.ambiguous, "\(target) runs on nodes \(running.joined(separator: ", ")): use \(target)@NODE")
