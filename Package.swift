@@ -78,6 +78,13 @@ let package = Package(
         ),
         // $AGENTOS_HOME/state.sqlite through GRDB: the migrations, and the stores KernelCore's interfaces name.
         .target(name: "StateStore", dependencies: ["KernelCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The NATS C client (Debian: libnats-dev, `make nats`), for the cluster link.
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // The cluster link over NATS: ClusterService's transport (`agentosd --cluster`).
+        .target(
+            name: "ClusterNATS",
+            dependencies: ["KernelCore", "CNATS", .product(name: "Logging", package: "swift-log")]
+        ),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),
         // Users' ratings of agents' answers, in SQLite under $AGENTOS_HOME.
@@ -127,7 +134,7 @@ let package = Package(
             name: "agentosd",
             dependencies: [
                 "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile", "StateStore",
-                "CAgentOS", "CMalloc",
+                "CAgentOS", "CMalloc", "ClusterNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

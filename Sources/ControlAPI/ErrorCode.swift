@@ -71,6 +71,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     // Storage
     case conflict
     case storageUnavailable = "storage_unavailable"
+    // The cluster
+    case unreachable
+    case ambiguous
 
     /// Who raises a code.
     public enum Source: Sendable {
@@ -92,7 +95,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool, .toolNotFound,
              .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop, .toolCallMissing,
-             .permissionDenied, .quotaExceeded, .badPolicy, .conflict, .storageUnavailable:
+             .permissionDenied, .quotaExceeded, .badPolicy, .conflict, .storageUnavailable, .unreachable, .ambiguous:
             .kernel
         }
     }

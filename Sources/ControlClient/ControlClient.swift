@@ -119,6 +119,11 @@ public struct ControlClient: Sendable {
         try await request(.GET, "/v1/requests/\(id)/trace")
     }
 
+    /// The cluster as the kernel sees it: its node, the link, every node's agents.
+    public func cluster() async throws -> ClusterInfo {
+        try await request(.GET, "/v1/cluster/nodes")
+    }
+
     /// The inference engine and its load.
     public func engine() async throws -> EngineStatus {
         try await request(.GET, "/v1/engine")

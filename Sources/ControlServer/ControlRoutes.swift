@@ -47,6 +47,7 @@ public struct ControlEnvironment: Sendable {
 ///     POST   /v1/tools/NAME/call                CallToolRequest → CallToolResult
 ///     POST   /v1/feedback, GET /v1/feedback/stats, GET /v1/feedback/export  (see FeedbackRoutes)
 ///     GET|POST /v1/instances/NAME/capabilities, GET|PATCH /v1/instances/NAME/quotas, GET /v1/audit  (see SecurityRoutes)
+///     GET    /v1/cluster/nodes                  → ClusterInfo
 ///     GET    /metrics                           Prometheus text format
 ///     GET    /livez, /readyz                    → HealthStatus (503 when not ready)
 public enum ControlRoutes {
@@ -83,6 +84,7 @@ public enum ControlRoutes {
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         StorageRoutes.add(to: v1, kernel: kernel)
+        ClusterRoutes.add(to: v1, kernel: kernel)
         FeedbackRoutes.add(
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,
             bodyLimit: bodyLimit(kernel))

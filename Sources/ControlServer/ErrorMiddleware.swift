@@ -51,6 +51,8 @@ extension KernelError.Code {
         case .tooBig: .contentTooLarge
         case .handlerFailed, .engineFailed: .badGateway
         case .engineUnavailable: .serviceUnavailable
+        case .unreachable: .serviceUnavailable
+        case .ambiguous: .conflict
         case .cancelled: .conflict
         case .permissionDenied: .forbidden
         case .quotaExceeded: .tooManyRequests

@@ -47,6 +47,7 @@ public final class MetricsExporter: Sendable {
         refreshGauges(kernel)
         var text = registry.emitToBuffer()
         AgentMetricsText.append(kernel.agentMetrics(), to: &text)
+        ClusterMetricsText.append(kernel.cluster, to: &text)
         return text
     }
 

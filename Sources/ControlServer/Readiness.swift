@@ -1,3 +1,4 @@
+import KernelCore
 import Synchronization
 
 /// Whether the kernel is ready to serve (Kubernetes' readiness): its
@@ -6,10 +7,13 @@ import Synchronization
 /// less: that the kernel answers at all. Thread-safe.
 public final class Readiness: Sendable {
     private let scanned: Atomic<Bool>
+    private let cluster: ClusterService?
 
-    /// `watchesPlugins`: whether a Plugins/ folder must be scanned before the kernel is ready.
-    public init(watchesPlugins: Bool) {
+    /// `watchesPlugins`: whether a Plugins/ folder must be scanned before the kernel is ready;
+    /// `cluster`: the cluster service whose link must be up (nil: not in a cluster).
+    public init(watchesPlugins: Bool, cluster: ClusterService? = nil) {
         scanned = Atomic(!watchesPlugins)
+        self.cluster = cluster
     }
 
     /// Called once the Plugins/ folder's files have been loaded (or refused).
@@ -19,6 +23,11 @@ public final class Readiness: Sendable {
     var reasons: [String] {
         var reasons: [String] = []
         if !scanned.load(ordering: .relaxed) { reasons.append("the Plugins/ folder is still being scanned") }
+        if let conflict = cluster?.nameConflict {
+            reasons.append(conflict)
+        } else if let cluster, !cluster.linkIsUp {
+            reasons.append("the cluster link is down (node \(cluster.node ?? ""); reconnecting)")
+        }
         return reasons
     }
 }

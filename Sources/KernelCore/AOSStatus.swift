@@ -28,6 +28,8 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let toolLoop = AOSStatus(rawValue: AOS_ELOOP)
     public static let conflict = AOSStatus(rawValue: AOS_ECONFLICT)
     public static let storageUnavailable = AOSStatus(rawValue: AOS_ESTORAGE)
+    public static let unreachable = AOSStatus(rawValue: AOS_EUNREACHABLE)
+    public static let ambiguous = AOSStatus(rawValue: AOS_EAMBIGUOUS)
 
     /// Whether the header names this code (a plugin may return any int32).
     public var isKnown: Bool { strcmp(aos_status_name(rawValue), "AOS_E?") != 0 }

@@ -15,6 +15,7 @@ import Logging
 /// | `capabilities` | grants, revokes, capability reports, the audit log |
 /// | `quotas` | quota limits and their reports |
 /// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
+/// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
 /// Thread-safe.
@@ -31,6 +32,7 @@ public final class Kernel: Sendable {
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
     public let storage: StorageService
+    public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
     /// thread from `threads`; with an `engine`, it starts serving inference
@@ -48,7 +50,8 @@ public final class Kernel: Sendable {
         let scheduler = InferenceScheduler(policy: policy, capacity: configuration.inferenceQueueCapacity)
         self.table = table
         self.ids = ids
-        messages = MessageRouter(configuration: configuration, table: table, ids: ids)
+        cluster = ClusterService(configuration: configuration, table: table, ids: ids)
+        messages = MessageRouter(configuration: configuration, table: table, ids: ids, cluster: cluster)
         tools = ToolService(configuration: configuration, ids: ids, logger: logger)
         inference = InferenceService(
             engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,

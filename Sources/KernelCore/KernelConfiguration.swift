@@ -23,6 +23,8 @@ public struct KernelConfiguration: Sendable {
     public var checksPolicy = true
     /// The first id of messages and requests; the daemon makes it unique across runs.
     public var firstID: UInt64 = 1
+    /// This kernel's node name in a cluster (`agentosd --node`); nil: not in one.
+    public var clusterNode: String?
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

@@ -64,6 +64,9 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         // Storage
         case conflict
         case storageUnavailable = "storage_unavailable"
+        // The cluster
+        case unreachable
+        case ambiguous
     }
 
     public let code: Code
@@ -101,6 +104,8 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case .quotaExceeded: .quotaExceeded
         case .conflict: .conflict
         case .storageUnavailable: .storageUnavailable
+        case .unreachable: .unreachable
+        case .ambiguous: .ambiguous
         }
     }
 }

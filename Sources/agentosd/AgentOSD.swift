@@ -1,5 +1,6 @@
 import APIServer
 import ArgumentParser
+import ClusterNATS
 import ControlAPI
 import ControlServer
 import Engines
@@ -75,6 +76,9 @@ struct AgentOSD: AsyncParsableCommand {
     @OptionGroup(title: "Inference")
     var inference: EngineOptions
 
+    @OptionGroup(title: "Cluster")
+    var cluster: ClusterOptions
+
     /// ArgumentParser's `main`, with large blocks returned to the system when
     /// freed (`LargeAllocations`) and the kernel's fatal paths armed around it:
     /// a fatal signal or an `exit` from anywhere but here names the plugin
@@ -144,11 +148,13 @@ struct AgentOSD: AsyncParsableCommand {
         let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
         let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
         let keys = try Self.startup(explain: { "cannot open the API keys: \(Self.describe($0))" }) { try APIKeyStore(path: home.apiKeysPath) }
+        let clusterLink = try joinCluster(kernel, logger: logger)
+        defer { clusterLink?.stop() }
 
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
         if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
-        let readiness = Readiness(watchesPlugins: watcher != nil)
+        let readiness = Readiness(watchesPlugins: watcher != nil, cluster: clusterLink == nil ? nil : kernel.cluster)
         let environment = ControlEnvironment(
             version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
             feedback: Self.openFeedback(home, logger: logger))
@@ -203,6 +209,7 @@ struct AgentOSD: AsyncParsableCommand {
         settings.initTimeout = initTimeout
         settings.unloadTimeout = unloadTimeout
         settings.firstID = firstID
+        settings.clusterNode = cluster.node
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
@@ -221,6 +228,16 @@ struct AgentOSD: AsyncParsableCommand {
             logger.error("storage disabled: \(error)")
             return StorageService(store: nil, reason: error.description)
         }
+    }
+
+    /// The link to the cluster when `--cluster` asks for one, started.
+    private func joinCluster(_ kernel: Kernel, logger: Logger) throws -> NATSLink? {
+        guard let settings = cluster.settings else { return nil }
+        let link = NATSLink(settings: settings, service: kernel.cluster, logger: logger)
+        let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model)" } ?? "none"
+        kernel.cluster.attach(link, version: Self.version, engine: engine)
+        try Self.startup { try link.start(required: cluster.clusterRequired) }
+        return link
     }
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.

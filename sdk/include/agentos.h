@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 7
+#define AOS_ABI_MINOR 9
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -90,6 +90,9 @@ typedef int32_t aos_status;
 /* Since ABI 1.7: */
 #define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected */
 #define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
+/* 1.9 (cluster): */
+#define AOS_EUNREACHABLE (-22) /* the agent's node is gone or the cluster link is down */
+#define AOS_EAMBIGUOUS  (-23) /* a plain name runs on several nodes: use NAME@NODE */
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
@@ -119,6 +122,8 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_ELOOP: return "AOS_ELOOP";
     case AOS_ECONFLICT: return "AOS_ECONFLICT";
     case AOS_ESTORAGE: return "AOS_ESTORAGE";
+    case AOS_EUNREACHABLE: return "AOS_EUNREACHABLE";
+    case AOS_EAMBIGUOUS: return "AOS_EAMBIGUOUS";
     default: return "AOS_E?";
     }
 }
@@ -150,6 +155,8 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_ELOOP: return "tool loop did not finish";
     case AOS_ECONFLICT: return "version conflict";
     case AOS_ESTORAGE: return "storage unavailable";
+    case AOS_EUNREACHABLE: return "node unreachable";
+    case AOS_EAMBIGUOUS: return "name on several nodes";
     default: return "unknown status";
     }
 }
@@ -341,12 +348,18 @@ typedef struct aos_kernel_api {
      * `body` and `to`. Returns at once when there is room, else waits up to
      * `timeout_ms` (0 = never wait, AOS_FOREVER = no limit). Messages from one
      * sender to one receiver arrive in the order they were sent, each at most once.
+     * In a cluster (1.9), `to` may be NAME@NODE, and a plain NAME that no local
+     * agent has goes to the one node running it; a remote send returns once the
+     * message is on the cluster link (a receiver that cannot take it is logged
+     * as a dead letter on its node), and send:PATTERN is matched against NAME@NODE.
      * Thread: the calling instance's own thread only.
      *
      * Returns AOS_OK, or
      *   AOS_EINVAL       `to` is NULL or not UTF-8, or body.ptr is NULL with len > 0
      *   AOS_EPERM        this instance does not hold send:`to` (nor a glob matching it)
-     *   AOS_ENOTFOUND    no agent named `to` is running
+     *   AOS_ENOTFOUND    no agent named `to` is running (here or on any node)
+     *   AOS_EUNREACHABLE `to`'s node is gone or the cluster link is down (1.9)
+     *   AOS_EAMBIGUOUS   a plain `to` runs on several nodes and not here (1.9)
      *   AOS_EFULL        the mailbox stayed full for `timeout_ms` (at once
      *                    when `to` is this instance: only it could make room)
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
@@ -373,7 +386,10 @@ typedef struct aos_kernel_api {
      * Returns AOS_OK, or
      *   AOS_EINVAL       `to` or `reply` is NULL, `to` is this instance, or `timeout_ms` is 0
      *   AOS_EPERM        this instance does not hold send:`to` (nor a glob matching it)
-     *   AOS_ENOTFOUND    no agent named `to` is running
+     *   AOS_ENOTFOUND    no agent named `to` is running (here or on any node)
+     *   AOS_EUNREACHABLE `to`'s node went away or the cluster link went down
+     *                    before the reply came (1.9; NAME@NODE as for send)
+     *   AOS_EAMBIGUOUS   a plain `to` runs on several nodes and not here (1.9)
      *   AOS_EFULL        the receiver's mailbox stayed full until the timeout
      *   AOS_ETIMEDOUT    no reply came within `timeout_ms`
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit

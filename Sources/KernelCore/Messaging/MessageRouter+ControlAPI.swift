@@ -11,6 +11,9 @@ extension MessageRouter {
     public func deliver(
         to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
     ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?, inference: [UInt64]) {
+        if cluster.isJoined, name.utf8.contains(UInt8(ascii: "@")) || table.lookup(name) == nil {
+            return try await deliverRemote(to: name, body: body, wait: wait, timeoutMs: timeoutMs)
+        }
         let receiver = try controlReceiver(name, bytes: body.count)
         let id = mintID()
         let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
@@ -36,6 +39,35 @@ extension MessageRouter {
             throw KernelError(.stopping, "\(name) was unloaded before it replied")
         case .failure(let status):
             throw KernelError(.internal, "request to \(name) failed: \(status)")
+        }
+    }
+
+    /// `deliver` to a name no local agent has (see `ClusterService.resolve`).
+    private func deliverRemote(
+        to target: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
+    ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?, inference: [UInt64]) {
+        guard body.count <= configuration.maxMessageBytes else {
+            countRefusal(.tooBig, from: nil)
+            throw KernelError(.tooBig, "message is \(body.count) bytes; the limit is \(configuration.maxMessageBytes) (agentosd --max-message-bytes)")
+        }
+        let destination: ClusterService.Destination
+        do {
+            destination = try cluster.resolve(target)
+        } catch {
+            countRefusal(error.status, from: nil)
+            throw error
+        }
+        switch destination {
+        case .local(let name):
+            return try await deliver(to: name, body: body, wait: wait, timeoutMs: timeoutMs)
+        case .remote(let name, let node):
+            do {
+                let (id, reply) = try await cluster.deliver(to: target, name: name, node: node, body: body, wait: wait, timeoutMs: timeoutMs)
+                return (id, reply, [])
+            } catch {
+                countRefusal(error.status, from: nil)
+                throw error
+            }
         }
     }
 

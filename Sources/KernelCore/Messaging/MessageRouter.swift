@@ -14,6 +14,8 @@ public final class MessageRouter: Sendable {
     let configuration: KernelConfiguration
     let table: InstanceTable
     private let ids: IdentifierMint
+    /// Where names that no local agent has are looked for.
+    let cluster: ClusterService
     /// The inference requests behind agents' answers.
     let answerLinks = AnswerLinks()
     /// The control API as a sender named "agentctl": its refusals, and the messages it sent.
@@ -21,8 +23,9 @@ public final class MessageRouter: Sendable {
     private let controlSent = PaddedAtomic()
     private let refused = PaddedAtomic()
 
-    init(configuration: KernelConfiguration, table: InstanceTable, ids: IdentifierMint) {
+    init(configuration: KernelConfiguration, table: InstanceTable, ids: IdentifierMint, cluster: ClusterService) {
         self.configuration = configuration
+        self.cluster = cluster
         self.table = table
         self.ids = ids
     }
@@ -39,6 +42,8 @@ public final class MessageRouter: Sendable {
 
     func send(from instance: Instance, to: UnsafePointer<CChar>?, body: aos_bytes, timeoutMs: UInt32) -> AOSStatus {
         switch prepare(from: instance, to: to, body: body, .send) {
+        case .failure(.notFound) where cluster.isJoined:
+            return sendRemote(from: instance, to: to!, body: body, timeoutMs: timeoutMs)
         case .failure(let status):
             return status
         case .success(let (receiver, bytes)):
@@ -55,6 +60,8 @@ public final class MessageRouter: Sendable {
         let receiver: Unmanaged<Instance>
         let bytes: MessageBody
         switch prepare(from: instance, to: to, body: body, syscall) {
+        case .failure(.notFound) where cluster.isJoined:
+            return callRemote(from: instance, to: to!, body: body, timeoutMs: timeoutMs, reply: reply, syscall)
         case .failure(let status): return status
         case .success(let prepared): (receiver, bytes) = prepared
         }
@@ -66,7 +73,15 @@ public final class MessageRouter: Sendable {
             id: id, sender: instance.identity, body: bytes, kind: .request(pending, delegation: delegation))
         let queued = receiver._withUnsafeGuaranteedRef { enqueue(envelope, to: $0, from: instance, timeoutMs: timeoutMs) }
         guard queued == .ok else { return queued }
+        return awaitReply(pending, of: instance, until: until, into: reply)
+    }
 
+    /// Blocks the calling instance until `pending` has its outcome, `until`
+    /// passes or the instance is unloaded; on success copies the reply into a
+    /// buffer the caller owns (`reply`).
+    func awaitReply(
+        _ pending: PendingReply, of instance: Instance, until: UInt64?, into reply: UnsafeMutablePointer<aos_buffer>
+    ) -> AOSStatus {
         var outcome: ReplyOutcome?
         if instance.beginWait(on: instance.parker) {
             outcome = pending.wait(until: until) { instance.stopRequested.load(ordering: .relaxed) }
@@ -151,7 +166,7 @@ public final class MessageRouter: Sendable {
     // MARK: Plumbing
 
     /// The monotonic deadline of a syscall's `timeout_ms`; nil for AOS_FOREVER.
-    private static func deadline(_ timeoutMs: UInt32) -> UInt64? {
+    static func deadline(_ timeoutMs: UInt32) -> UInt64? {
         timeoutMs == AOS_FOREVER ? nil : KernelCore.deadline(afterMilliseconds: timeoutMs)
     }
 
@@ -178,7 +193,8 @@ public final class MessageRouter: Sendable {
             }
             return .success((receiver, MessageBody(copying: UnsafeRawBufferPointer(start: body.ptr, count: body.len))))
         case .failure(let status):
-            countRefusal(status, from: instance)
+            // A name not found here may run on another node: send and call look there and count.
+            if status != .notFound || !cluster.isJoined { countRefusal(status, from: instance) }
             return .failure(status)
         }
     }
@@ -197,6 +213,8 @@ public final class MessageRouter: Sendable {
             return .success(last)
         }
         guard let name = String(validatingCString: to) else { return .failure(.invalidArgument) }
+        // In a cluster a name no local agent has is checked against its full remote name (sendRemote).
+        if cluster.isJoined, table.lookup(name) == nil { return .failure(.notFound) }
         guard sender.maySend(to: name, syscall) else { return .failure(.permissionDenied) }
         guard let receiver = table.lookup(name) else { return .failure(.notFound) }
         // Reuse only what the sender's own grants allow: a lent capability ends with its request.
@@ -253,7 +271,7 @@ public final class MessageRouter: Sendable {
     }
 
     @inline(__always)
-    private func copy(_ bytes: aos_bytes) -> [UInt8] {
+    func copy(_ bytes: aos_bytes) -> [UInt8] {
         guard let pointer = bytes.ptr, bytes.len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: pointer, count: bytes.len))
     }

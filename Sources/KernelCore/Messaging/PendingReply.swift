@@ -16,6 +16,7 @@ final class Pending<Outcome: Sendable>: @unchecked Sendable {
     private let lock: ConditionLock
     private var outcome: Outcome?
     private var continuation: CheckedContinuation<Outcome, Never>?
+    private var onComplete: (@Sendable (Outcome) -> Void)?
 
     /// `lock` is the waiting thread's parker, or a fresh one for an async waiter.
     init(requestID: UInt64, lock: ConditionLock) {
@@ -49,9 +50,12 @@ final class Pending<Outcome: Sendable>: @unchecked Sendable {
         outcome = result
         let waiting = continuation
         continuation = nil
+        let callback = onComplete
+        onComplete = nil
         lock.broadcast()
         lock.unlock()
         waiting?.resume(returning: result)
+        callback?(result)
         return (true, result)
     }
 
@@ -68,6 +72,20 @@ final class Pending<Outcome: Sendable>: @unchecked Sendable {
                 }
             }
             return outcome
+        }
+    }
+
+    /// Calls `body` with the outcome once there is one, on the completing
+    /// thread (at once if it is already there). One callback per slot: the
+    /// cluster's answer to a remote caller.
+    func whenComplete(_ body: @escaping @Sendable (Outcome) -> Void) {
+        lock.lock()
+        if let outcome {
+            lock.unlock()
+            body(outcome)
+        } else {
+            onComplete = body
+            lock.unlock()
         }
     }
 

@@ -25,6 +25,9 @@ struct Ps: AsyncParsableCommand {
             An instance's grants: `agentctl caps NAME`; its quotas: `agentctl \
             quota NAME`; everything the kernel knows of it (descriptor, load \
             time, grants, quotas): GET /v1/instances/NAME on the control socket.
+
+            With --cluster: every node's running agents, as the nodes announce \
+            them (NODE, NAME, ADDRESS); -o json prints the ClusterInfo.
             """
     )
 
@@ -34,7 +37,11 @@ struct Ps: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Output format.", valueName: "format"))
     var output: OutputFormat = .table
 
+    @Flag(name: .long, help: "List every node's agents, with a NODE column (the kernel must be in a cluster).")
+    var cluster = false
+
     func run() async throws {
+        if cluster { return try await runCluster() }
         let instances = try await ControlClient().instances(all: all)
         switch output {
         case .json:
@@ -44,6 +51,20 @@ struct Ps: AsyncParsableCommand {
         case .table:
             let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
+        }
+    }
+
+    private func runCluster() async throws {
+        let info = try await ControlClient().cluster()
+        guard info.node != nil else {
+            printError("agentctl: the kernel is not in a cluster (start agentosd with --cluster nats://HOST:PORT --node NAME)")
+            throw ExitCode.failure
+        }
+        switch output {
+        case .json: try printJSON(info)
+        case .table:
+            let rows = info.nodes.flatMap { node in node.agents.map { [node.name, $0, "\($0)@\(node.name)"] } }
+            printTable([["NODE", "NAME", "ADDRESS"]] + rows)
         }
     }
 

@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, sdk, scale, tools, observability, eval, inference, frontdoor, storage
+        case messaging, sdk, scale, tools, observability, eval, inference, frontdoor, storage, cluster
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -90,6 +90,9 @@ struct Bench: AsyncParsableCommand {
             try await FrontDoorBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
         case .storage:
             try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
+        case .cluster:
+            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
+                .run(into: &table)
         }
     }
 
