@@ -26,6 +26,10 @@ extension InstanceRow {
             cpuSeconds: live.map { Double($0.cpuNanos) / 1e9 }, messagesIn: summary.messagesIn,
             messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth, mailboxLimit: summary.mailboxLimit,
             sendersWaiting: summary.sendersWaiting, lastError: summary.lastError, inference: inference.map(InferenceUse.init))
+        isolation = summary.isolation.rawValue
+        host = summary.host.map {
+            HostRow(pid: $0.pid.map(Int.init), restarts: $0.restarts, crashes: $0.crashes, lastCrash: $0.lastCrash)
+        }
     }
 }
 

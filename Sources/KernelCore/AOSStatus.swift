@@ -26,6 +26,7 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let engineUnavailable = AOSStatus(rawValue: AOS_EUNAVAIL)
     public static let toolFailed = AOSStatus(rawValue: AOS_ETOOL)
     public static let toolLoop = AOSStatus(rawValue: AOS_ELOOP)
+    public static let crashed = AOSStatus(rawValue: AOS_ECRASHED)
 
     /// Whether the header names this code (a plugin may return any int32).
     public var isKnown: Bool { strcmp(aos_status_name(rawValue), "AOS_E?") != 0 }

@@ -23,6 +23,8 @@ public struct KernelConfiguration: Sendable {
     public var checksPolicy = true
     /// The first id of messages and requests; the daemon makes it unique across runs.
     public var firstID: UInt64 = 1
+    /// Where plugins loaded from Plugins/ run unless their policy names an isolation.
+    public var defaultIsolation = Isolation.thread
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

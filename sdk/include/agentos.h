@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 6
+#define AOS_ABI_MINOR 8
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -87,6 +87,11 @@ typedef int32_t aos_status;
 #define AOS_EUNAVAIL    (-16) /* the inference engine is unavailable (none, unreachable, failed) */
 #define AOS_ETOOL       (-17) /* the tool failed: it reported an error, returned NULL or invalid JSON */
 #define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
+/* Since ABI 1.8: a process-mode receiver's host died (signal, exit, a closed
+ * channel, an invalid frame, no answer) while it handled this message, or it
+ * failed for good after too many crashes. The caller's request ends at once,
+ * not at its timeout; messages still queued wait for the restarted host. */
+#define AOS_ECRASHED    (-21) /* the receiver crashed: its process-mode host died */
 
 /**
  * aos_status_name — the symbolic name of a status, e.g. "AOS_EFULL".
@@ -114,6 +119,7 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_EUNAVAIL: return "AOS_EUNAVAIL";
     case AOS_ETOOL: return "AOS_ETOOL";
     case AOS_ELOOP: return "AOS_ELOOP";
+    case AOS_ECRASHED: return "AOS_ECRASHED";
     default: return "AOS_E?";
     }
 }
@@ -143,6 +149,7 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_EUNAVAIL: return "engine unavailable";
     case AOS_ETOOL: return "tool failed";
     case AOS_ELOOP: return "tool loop did not finish";
+    case AOS_ECRASHED: return "receiver crashed";
     default: return "unknown status";
     }
 }

@@ -162,6 +162,9 @@ static void check_statuses(void) {
         check(strcmp(aos_status_message(table[i].code), "unknown status") != 0, table[i].name);
     }
     check(strcmp(aos_status_name(-(aos_status)count), "AOS_E?") == 0, "unknown code's name");
+    /* ABI 1.8 (after codes other issues reserve): */
+    check(AOS_ECRASHED == -21 && strcmp(aos_status_name(AOS_ECRASHED), "AOS_ECRASHED") == 0, "AOS_ECRASHED");
+    check(strcmp(aos_status_message(AOS_ECRASHED), "unknown status") != 0, "AOS_ECRASHED's message");
     check(strcmp(aos_status_message(1), "unknown status") == 0, "unknown code's message");
 }
 
