@@ -24,13 +24,15 @@ enum HostCrashes {
             instance.metrics.series.counter(MetricName.instanceRestarts, [("agent", instance.name), ("reason", reason)]).increment()
             return nil
         }
+        let final = image.hostStatus?.lastCrash ?? line
         switch image.hostStatus?.outcome {
         case .failed?:
-            let final = image.hostStatus?.lastCrash ?? line
             logger.error("instance failed", metadata: ["agent": "\(instance.name)", "crash": "\(final)"])
             instance.recordError(final)
             return .failed
         case .endedNormally?:
+            logger.info("instance ended", metadata: ["agent": "\(instance.name)", "reason": "\(final)"])
+            instance.recordError(final)
             return .stopped
         case .supervised?, nil:
             return nil  // the restart itself crashed: the next message tries again
