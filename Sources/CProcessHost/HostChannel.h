@@ -33,7 +33,7 @@
 
 /* kernel → host */
 #define AOS_HOST_INIT    1u /* bytes plugin path, string config */
-#define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body */
+#define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body, u32 has result, [RESULT] */
 #define AOS_HOST_STOP    3u /* (empty) */
 #define AOS_HOST_RESULT  4u /* i32 status, string last_error, then the syscall's outputs */
 /* host → kernel */
@@ -54,6 +54,16 @@
 #define AOS_HOST_SYS_PLUGIN_LOAD   10u /* string path, string name or NULL, string config or NULL → */
 #define AOS_HOST_SYS_PLUGIN_UNLOAD 11u /* string name → */
 #define AOS_HOST_SYS_INFER_CANCEL  12u /* u64 request id → */
+#define AOS_HOST_SYS_INFER         13u /* REQUEST → RESULT */
+#define AOS_HOST_SYS_INFER_SUBMIT  14u /* REQUEST → u64 request id */
+
+/* REQUEST, an aos_infer_request: u32 n_messages, then per message string role and
+ * string content; u32 max_tokens, u32 temperature and u32 top_p (float bits),
+ * u32 priority, u64 seed, u32 n_stop and its strings, string grammar, string
+ * json_schema, u32 n_tools and its strings, u32 tool_choice, u32 max_steps.
+ * RESULT, an aos_infer_result: u32 status, u64 request id, u32 finish reason,
+ * bytes text, u32 prompt tokens, u32 completion tokens, u64 queue, ttft and
+ * total ns, bytes trace, u32 cached tokens. */
 
 typedef struct aos_host_frame_header {
     uint32_t length;
@@ -116,6 +126,21 @@ static inline size_t aos_host_writer_end(aos_host_writer *w) {
     uint32_t length = (uint32_t)(w->len - sizeof(aos_host_frame_header));
     memcpy(w->data, &length, sizeof length);
     return w->len;
+}
+
+/* Writes RESULT (see above) for `result`, whose buffers the writer copies. */
+static inline void aos_host_put_infer_result(aos_host_writer *w, const aos_infer_result *result) {
+    aos_host_put_u32(w, (uint32_t)result->status);
+    aos_host_put_u64(w, result->request_id);
+    aos_host_put_u32(w, result->finish_reason);
+    aos_host_put_bytes(w, result->text.ptr, result->text.ptr ? result->text.len : 0);
+    aos_host_put_u32(w, result->usage.prompt_tokens);
+    aos_host_put_u32(w, result->usage.completion_tokens);
+    aos_host_put_u64(w, result->usage.queue_ns);
+    aos_host_put_u64(w, result->usage.ttft_ns);
+    aos_host_put_u64(w, result->usage.total_ns);
+    aos_host_put_bytes(w, result->trace.ptr, result->trace.ptr ? result->trace.len : 0);
+    aos_host_put_u32(w, result->cached_tokens);
 }
 
 /* ---- reading a payload (bounds-checked; any failure sets `bad`) ---- */

@@ -8,6 +8,7 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -257,6 +258,88 @@ static void put_buffer_and_release(session *s, aos_ctx *ctx, aos_status status, 
     if (buffer->ptr) s->api->release(ctx, buffer);
 }
 
+/* Lists of strings read from a REQUEST: at most this many each (the kernel refuses more anyway). */
+#define MAX_LISTED 4096u
+
+/* Reads a u32 count and that many strings (lent from the frame) into a new array. */
+static const char **get_strings(aos_host_reader *r, uint32_t *count) {
+    *count = aos_host_get_u32(r);
+    if (r->bad || *count == 0) return NULL;
+    if (*count > MAX_LISTED) { r->bad = 1; return NULL; }
+    const char **list = (const char **)calloc(*count, sizeof *list);
+    if (!list) { r->bad = 1; return NULL; }
+    for (uint32_t i = 0; i < *count; i++) {
+        list[i] = aos_host_get_string(r);
+        if (!list[i]) r->bad = 1; /* no NULL entries */
+    }
+    return list;
+}
+
+/* Reads a REQUEST into `request`, pointing into the frame; frees nothing on
+ * failure but returns -1 (the caller frees the lists it got). */
+static int get_infer_request(aos_host_reader *r, aos_infer_request *request, aos_chat_message **messages,
+                             const char ***stop, const char ***tools) {
+    memset(request, 0, sizeof *request);
+    request->struct_size = sizeof *request;
+    uint32_t n = aos_host_get_u32(r);
+    if (r->bad || n == 0 || n > MAX_LISTED) return -1;
+    *messages = (aos_chat_message *)calloc(n, sizeof **messages);
+    if (!*messages) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        (*messages)[i].role = aos_host_get_string(r);
+        (*messages)[i].content = aos_host_get_string(r);
+        if (!(*messages)[i].role || !(*messages)[i].content) return -1;
+    }
+    request->n_messages = n;
+    request->messages = *messages;
+    request->max_tokens = aos_host_get_u32(r);
+    uint32_t bits = aos_host_get_u32(r);
+    memcpy(&request->temperature, &bits, sizeof bits);
+    bits = aos_host_get_u32(r);
+    memcpy(&request->top_p, &bits, sizeof bits);
+    request->priority = (int32_t)aos_host_get_u32(r);
+    request->seed = aos_host_get_u64(r);
+    *stop = get_strings(r, &request->n_stop);
+    request->stop = *stop;
+    request->grammar = aos_host_get_string(r);
+    request->json_schema = aos_host_get_string(r);
+    *tools = get_strings(r, &request->n_tools);
+    request->tools = *tools;
+    request->tool_choice = aos_host_get_u32(r);
+    request->max_steps = aos_host_get_u32(r);
+    return aos_host_reader_done(r) ? 0 : -1;
+}
+
+/* Serves INFER or INFER_SUBMIT: reads the REQUEST, runs the syscall, writes the outputs into `out` after status. */
+static int serve_infer(session *s, aos_ctx *ctx, aos_host_reader *r, int submit) {
+    aos_infer_request request;
+    aos_chat_message *messages = NULL;
+    const char **stop = NULL, **tools = NULL;
+    int ok = get_infer_request(r, &request, &messages, &stop, &tools) == 0;
+    aos_infer_result result;
+    memset(&result, 0, sizeof result);
+    result.struct_size = sizeof result;
+    uint64_t id = 0;
+    aos_status status = AOS_EINVAL;
+    if (ok) status = submit ? s->api->infer_submit(ctx, &request, &id) : s->api->infer(ctx, &request, &result);
+    free(messages);
+    free(stop);
+    free(tools);
+    if (!ok) return -1;
+    aos_host_writer_begin(&s->out, AOS_HOST_RESULT);
+    aos_host_put_u32(&s->out, (uint32_t)status);
+    aos_host_put_string(&s->out, status == AOS_OK ? NULL : s->api->last_error(ctx));
+    if (submit) {
+        aos_host_put_u64(&s->out, id);
+    } else {
+        result.status = status;
+        aos_host_put_infer_result(&s->out, &result);
+        if (result.text.ptr) s->api->release(ctx, &result.text);
+        if (result.trace.ptr) s->api->release(ctx, &result.trace);
+    }
+    return 0;
+}
+
 /* Runs one SYSCALL frame as the instance and sends its RESULT. Returns 0, or -1 after recording a crash. */
 static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
     const aos_kernel_api *api = s->api;
@@ -357,6 +440,11 @@ static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
         status = api->infer_cancel(ctx, id);
         break;
     }
+    case AOS_HOST_SYS_INFER:
+    case AOS_HOST_SYS_INFER_SUBMIT:
+        if (serve_infer(s, ctx, r, number == AOS_HOST_SYS_INFER_SUBMIT) != 0) goto bad;
+        if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed"); return -1; }
+        return 0;
     default:
         goto bad;
     }
@@ -393,6 +481,9 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status) {
         case AOS_HOST_RETURN:
             *status = (aos_status)aos_host_get_u32(&r);
             if (!aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
+            /* AOS_ECRASHED means "the host died": a plugin that returns it (passing
+             * on a failed call's status) only failed, as it would in thread mode. */
+            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             return 0;
         case AOS_HOST_CRASH: {
             uint32_t sig = aos_host_get_u32(&r);
@@ -546,6 +637,9 @@ static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message 
     aos_host_put_u64(&s->out, msg->id);
     aos_host_put_string(&s->out, msg->from);
     aos_host_put_bytes(&s->out, msg->body.ptr, msg->body.len);
+    int has_result = msg->struct_size > offsetof(aos_message, inference) && msg->inference != NULL;
+    aos_host_put_u32(&s->out, (uint32_t)has_result);
+    if (has_result) aos_host_put_infer_result(&s->out, msg->inference);
     if (send_frame(s) != 0) {
         crashed(s, 0, NULL, "its channel closed");
         log_crash(s, ctx, "before a message");

@@ -58,7 +58,7 @@ public struct InstanceRow: Sendable, Equatable {
 }
 
 /// A process-mode instance's host, as `ps` shows it.
-public struct HostRow: Sendable, Equatable {
+public struct HostRow: Codable, Sendable, Equatable {
     /// The running host's pid; nil between a crash and its restart, or once the instance ended.
     public var pid: Int?
     /// Hosts started again after a crash.
@@ -138,7 +138,6 @@ extension InstanceRow {
     fileprivate func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("cpu_seconds", cpuSeconds)
-        writer.member("id", id)
         writer.key("host")
         if let host {
             writer.beginObject()
@@ -155,6 +154,7 @@ extension InstanceRow {
         } else {
             writer.null()
         }
+        writer.member("id", id)
         writer.key("inference")
         if let inference {
             inference.write(to: &writer)

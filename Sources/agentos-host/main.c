@@ -15,6 +15,7 @@
 #include "HostChannel.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -275,22 +276,143 @@ static aos_status sys_infer_cancel(aos_ctx *ctx, uint64_t request_id) {
     return simple_roundtrip();
 }
 
-/* Not carried over the channel yet (they lend structures with pointers and callbacks). */
-static aos_status not_carried(void) {
-    snprintf(last_error_text, sizeof last_error_text,
-             "inference and delegated calls are not available to process-mode instances yet (load it with --isolation thread)");
-    return AOS_EUNAVAIL;
+/* Writes `request` as a REQUEST (HostChannel.h); fields past its struct_size are 0. Returns AOS_OK or AOS_EINVAL. */
+#define REQUEST_HAS(request, field) \
+    ((request)->struct_size >= offsetof(aos_infer_request, field) + sizeof((request)->field))
+
+static aos_status put_strings(const char *const *list, uint32_t count) {
+    if (count && !list) return AOS_EINVAL;
+    aos_host_put_u32(&out, count);
+    for (uint32_t i = 0; i < count; i++) {
+        if (!list[i]) return AOS_EINVAL;
+        aos_host_put_string(&out, list[i]);
+    }
+    return AOS_OK;
 }
-static aos_status sys_infer(aos_ctx *c, const aos_infer_request *q, aos_infer_result *r) { (void)c; (void)q; (void)r; return not_carried(); }
-static aos_status sys_infer_stream(aos_ctx *c, const aos_infer_request *q, aos_token_fn f, void *u, aos_infer_result *r) {
-    (void)c; (void)q; (void)f; (void)u; (void)r;
-    return not_carried();
+
+static aos_status put_infer_request(const aos_infer_request *q) {
+    if (!q || !REQUEST_HAS(q, max_tokens) || q->n_messages == 0 || !q->messages) return AOS_EINVAL;
+    aos_host_put_u32(&out, q->n_messages);
+    for (uint32_t i = 0; i < q->n_messages; i++) {
+        if (!q->messages[i].role || !q->messages[i].content) return AOS_EINVAL;
+        aos_host_put_string(&out, q->messages[i].role);
+        aos_host_put_string(&out, q->messages[i].content);
+    }
+    aos_host_put_u32(&out, q->max_tokens);
+    uint32_t bits = 0;
+    float temperature = REQUEST_HAS(q, temperature) ? q->temperature : 0, top_p = REQUEST_HAS(q, top_p) ? q->top_p : 0;
+    memcpy(&bits, &temperature, sizeof bits);
+    aos_host_put_u32(&out, bits);
+    memcpy(&bits, &top_p, sizeof bits);
+    aos_host_put_u32(&out, bits);
+    aos_host_put_u32(&out, REQUEST_HAS(q, priority) ? (uint32_t)q->priority : 0);
+    aos_host_put_u64(&out, REQUEST_HAS(q, seed) ? q->seed : 0);
+    int has_stop = REQUEST_HAS(q, n_stop);
+    if (put_strings(has_stop ? q->stop : NULL, has_stop ? q->n_stop : 0) != AOS_OK) return AOS_EINVAL;
+    aos_host_put_string(&out, REQUEST_HAS(q, grammar) ? q->grammar : NULL);
+    aos_host_put_string(&out, REQUEST_HAS(q, json_schema) ? q->json_schema : NULL);
+    int has_tools = REQUEST_HAS(q, n_tools);
+    if (put_strings(has_tools ? q->tools : NULL, has_tools ? q->n_tools : 0) != AOS_OK) return AOS_EINVAL;
+    aos_host_put_u32(&out, REQUEST_HAS(q, tool_choice) ? q->tool_choice : 0);
+    aos_host_put_u32(&out, REQUEST_HAS(q, max_steps) ? q->max_steps : 0);
+    return AOS_OK;
 }
-static aos_status sys_infer_submit(aos_ctx *c, const aos_infer_request *q, uint64_t *id) { (void)c; (void)q; (void)id; return not_carried(); }
+
+/* Copies `bytes` into a buffer the plugin releases with api->release. */
+static aos_status own_copy(aos_bytes bytes, aos_buffer *buffer) {
+    buffer->ptr = (uint8_t *)malloc(bytes.len ? bytes.len : 1);
+    buffer->len = 0;
+    if (!buffer->ptr) return AOS_ENOMEM;
+    if (bytes.len) memcpy(buffer->ptr, bytes.ptr, bytes.len);
+    buffer->len = bytes.len;
+    return AOS_OK;
+}
+
+#define RESULT_HAS(result, field) \
+    ((result)->struct_size >= offsetof(aos_infer_result, field) + sizeof((result)->field))
+
+/* Reads a RESULT from `r` into `full` (text and trace lent from the frame). */
+static void get_infer_result(aos_host_reader *r, aos_infer_result *full) {
+    memset(full, 0, sizeof *full);
+    full->struct_size = sizeof *full;
+    full->status = (aos_status)aos_host_get_u32(r);
+    full->request_id = aos_host_get_u64(r);
+    full->finish_reason = aos_host_get_u32(r);
+    aos_bytes text = aos_host_get_bytes(r);
+    full->usage.prompt_tokens = aos_host_get_u32(r);
+    full->usage.completion_tokens = aos_host_get_u32(r);
+    full->usage.queue_ns = aos_host_get_u64(r);
+    full->usage.ttft_ns = aos_host_get_u64(r);
+    full->usage.total_ns = aos_host_get_u64(r);
+    aos_bytes trace = aos_host_get_bytes(r);
+    full->cached_tokens = aos_host_get_u32(r);
+    full->text.ptr = (uint8_t *)text.ptr;
+    full->text.len = text.len;
+    full->trace.ptr = trace.len ? (uint8_t *)trace.ptr : NULL;
+    full->trace.len = trace.len;
+}
+
+static aos_status sys_infer(aos_ctx *ctx, const aos_infer_request *q, aos_infer_result *res) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!res || res->struct_size < offsetof(aos_infer_result, usage) + sizeof res->usage) return AOS_EINVAL;
+    begin(AOS_HOST_SYS_INFER);
+    if (put_infer_request(q) != AOS_OK) return AOS_EINVAL;
+    aos_status status = roundtrip();
+    aos_infer_result full;
+    get_infer_result(&result, &full);
+    if (!aos_host_reader_done(&result)) lost();
+    /* Copy what the caller's struct covers; text and trace become its own buffers. */
+    uint32_t size = res->struct_size < sizeof full ? res->struct_size : (uint32_t)sizeof full;
+    aos_infer_result copy = full;
+    copy.struct_size = size;
+    copy.text.ptr = NULL;
+    copy.text.len = 0;
+    copy.trace.ptr = NULL;
+    copy.trace.len = 0;
+    if (status == AOS_OK) {
+        if (own_copy((aos_bytes){full.text.ptr, full.text.len}, &copy.text) != AOS_OK) return AOS_ENOMEM;
+        if (full.trace.ptr && RESULT_HAS(res, trace) && own_copy((aos_bytes){full.trace.ptr, full.trace.len}, &copy.trace) != AOS_OK) {
+            free(copy.text.ptr);
+            return AOS_ENOMEM;
+        }
+    }
+    memcpy(res, &copy, size);
+    return status;
+}
+
+/* The text comes back whole: on_token sees it as one piece (the channel carries no stream yet). */
+static aos_status sys_infer_stream(aos_ctx *ctx, const aos_infer_request *q, aos_token_fn on_token, void *user,
+                                   aos_infer_result *res) {
+    if (!on_token) return AOS_EINVAL;
+    aos_status status = sys_infer(ctx, q, res);
+    if (status == AOS_OK && res->text.len) {
+        /* A callback that says stop after the only piece changes nothing: the text is complete. */
+        (void)on_token(user, (const char *)res->text.ptr, res->text.len);
+    }
+    return status;
+}
+
+static aos_status sys_infer_submit(aos_ctx *ctx, const aos_infer_request *q, uint64_t *id) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!id) return AOS_EINVAL;
+    begin(AOS_HOST_SYS_INFER_SUBMIT);
+    if (put_infer_request(q) != AOS_OK) return AOS_EINVAL;
+    aos_status status = roundtrip();
+    uint64_t got = aos_host_get_u64(&result);
+    if (!aos_host_reader_done(&result)) lost();
+    if (status == AOS_OK) *id = got;
+    return status;
+}
+
+/* Not carried over the channel yet: the capabilities it lends are checked against the caller's thread in the kernel. */
 static aos_status sys_call_delegate(aos_ctx *c, const char *to, aos_bytes b, const char *const *caps, size_t n, uint32_t t,
                                     aos_buffer *r) {
     (void)c; (void)to; (void)b; (void)caps; (void)n; (void)t; (void)r;
-    return not_carried();
+    snprintf(last_error_text, sizeof last_error_text,
+             "call_delegate is not available to process-mode instances yet (load it with --isolation thread)");
+    return AOS_EUNAVAIL;
 }
 
 static const char *sys_last_error(aos_ctx *ctx) {
@@ -427,7 +549,10 @@ int main(int argc, char **argv) {
             message.id = aos_host_get_u64(&r);
             message.from = aos_host_get_string(&r);
             message.body = aos_host_get_bytes(&r);
-            if (!aos_host_reader_done(&r) || !message.from) lost();
+            uint32_t has_result = aos_host_get_u32(&r);
+            aos_infer_result inference;
+            if (has_result) get_infer_result(&r, &inference);
+            if (!aos_host_reader_done(&r) || !message.from || has_result > 1) lost();
             /* The frame buffer is reused by syscalls: the message's strings and body must outlive them. */
             char *from = strdup(message.from);
             uint8_t *body = (uint8_t *)malloc(message.body.len ? message.body.len : 1);
@@ -435,9 +560,23 @@ int main(int argc, char **argv) {
             if (message.body.len) memcpy(body, message.body.ptr, message.body.len);
             message.from = from;
             message.body.ptr = body;
+            /* The result's text and trace are lent for the call, like the kernel lends them. */
+            uint8_t *text = NULL, *trace = NULL;
+            if (has_result) {
+                text = (uint8_t *)malloc(inference.text.len ? inference.text.len : 1);
+                trace = inference.trace.ptr ? (uint8_t *)malloc(inference.trace.len ? inference.trace.len : 1) : NULL;
+                if (!text || (inference.trace.ptr && !trace)) lost();
+                if (inference.text.len) memcpy(text, inference.text.ptr, inference.text.len);
+                if (trace && inference.trace.len) memcpy(trace, inference.trace.ptr, inference.trace.len);
+                inference.text.ptr = text;
+                inference.trace.ptr = trace;
+                message.inference = &inference;
+            }
             status = descriptor->on_message ? descriptor->on_message(HOST_CTX, state, &message) : AOS_OK;
             free(from);
             free(body);
+            free(text);
+            free(trace);
             aos_host_writer_begin(&out, AOS_HOST_RETURN);
             aos_host_put_u32(&out, (uint32_t)status);
             send_frame();

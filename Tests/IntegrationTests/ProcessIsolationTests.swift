@@ -225,3 +225,33 @@ import Testing
         try await kernel.expectHealthy()
     }
 }
+
+/// Agents on both sides of the channel: a process-mode agent calls out through
+/// it, and a thread-mode agent calling a process-mode one that crashes gets
+/// AOS_ECRASHED and goes on working.
+@Suite(.serialized) struct ProcessIsolationCallerTests {
+    @Test func aProcessModeRelayCallsAThreadModeEchoThroughTheChannel() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("echo")
+        _ = try await kernel.client.load(LoadRequest(path: Paths.plugin("relay"), grants: ["send:echo"], isolation: "process"))
+        let reply = try await kernel.ask("relay", "echo hello")
+        #expect(reply.hasPrefix("echo replied in ") && reply.hasSuffix(": hello"), "\(reply)")
+        // Its capabilities are checked in the kernel, as in thread mode.
+        await expectAPIError("handler_failed") { try await kernel.ask("relay", "crasher hi") }
+        #expect(try await kernel.waitForLog("relay", containing: "AOS_EPERM"))
+    }
+
+    @Test func aThreadModeCallerOfACrashingProcessModeAgentGetsECRASHEDAndKeepsWorking() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("echo")
+        _ = try await kernel.client.load(LoadRequest(path: Paths.plugin("crasher"), isolation: "process"))
+        try await kernel.load("relay", grants: ["send:crasher", "send:echo"])
+        await expectAPIError("handler_failed") { try await kernel.ask("relay", "crasher segv") }
+        #expect(try await kernel.waitForLog("relay", containing: "AOS_ECRASHED"))
+        let reply = try await kernel.ask("relay", "crasher after")
+        #expect(reply.hasSuffix(": after"), "the restarted crasher answers: \(reply)")
+        #expect(try await kernel.ask("relay", "echo fine").hasSuffix(": fine"))
+    }
+}

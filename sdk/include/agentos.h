@@ -379,6 +379,7 @@ typedef struct aos_kernel_api {
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
      *   AOS_ESTOPPING    this instance or the receiver was unloaded first
      *   AOS_EHANDLER     the receiver's handler returned an error without replying
+     *   AOS_ECRASHED     the receiver runs in process mode and its host died while it handled this (ABI 1.8)
      *   AOS_EWRONGTHREAD called from another thread
      */
     aos_status (*call)(aos_ctx *ctx, const char *to, aos_bytes body, uint32_t timeout_ms,

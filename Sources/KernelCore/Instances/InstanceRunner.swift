@@ -164,10 +164,12 @@ enum InstanceRunner {
         if status != .ok {
             instance.recordError("on_message returned \(status.name) for message \(envelope.id) from \(envelope.sender.name)")
             instance.log.append(.warn, .kernel, "on_message returned \(status) for message \(envelope.id) from \(envelope.sender.name)")
-            // A process-mode host that died says so: its callers learn it crashed.
-            let failure: AOSStatus = status == .crashed ? .crashed : .handlerFailed
+            // A process-mode host that died says so: its callers learn it crashed. (A thread-mode
+            // handler returning AOS_ECRASHED only passes on a failed call's status.)
+            let hostDied = status == .crashed && instance.image.isolation == .process
+            let failure: AOSStatus = hostDied ? .crashed : .handlerFailed
             if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(failure)) }
-            if status == .crashed, instance.image.isolation == .process, let ended = HostCrashes.handle(on: instance) {
+            if hostDied, let ended = HostCrashes.handle(on: instance) {
                 endAfterCrash(instance, in: ended)
             }
         }
