@@ -255,3 +255,23 @@ import Testing
         #expect(try await kernel.ask("relay", "echo fine").hasSuffix(": fine"))
     }
 }
+
+/// Inference from a process-mode agent, with the real model: the support
+/// example (infer_submit, its result as an AOS_MSG_INFERENCE message, tool
+/// calls through the kernel's tool loop) runs unmodified in its host.
+@Suite(.serialized) struct ProcessIsolationInferenceTests {
+    @Test func theSupportExampleAnswersFromItsHost() async throws {
+        let kernel = try await KernelProcess(InferenceTests.engine)
+        defer { kernel.stop() }
+        try await kernel.load("catalog")
+        _ = try await kernel.client.load(LoadRequest(
+            path: Paths.plugin("support"), grants: ["infer", "tool:catalog.*"], isolation: "process"))
+        let answer = try await kernel.client.send(
+            "support", SendRequest(text: "How much does the A-200 cost?", wait: true, timeoutMs: 120_000))
+        let reply = answer.reply ?? ""
+        #expect(!reply.isEmpty && !reply.hasPrefix("error:"), "support did not answer: \(reply)")
+        let row = try #require(try await kernel.listed("support"))
+        #expect(row.isolation == "process" && row.host?.crashes == 0)
+        #expect((row.inference?.requests ?? 0) >= 1, "the kernel scheduled its inference as for any agent")
+    }
+}
