@@ -59,7 +59,7 @@ COPY . .
 RUN --mount=type=cache,target=/src/.build \
     make engine examples release \
     && mkdir -p /staging/usr/local/bin /staging/opt/agentos/lib /staging/opt/agentos/models /staging/opt/agentos/examples \
-    && cp .build/release/agentosd .build/release/agentctl /staging/usr/local/bin/ \
+    && cp .build/release/agentosd .build/release/agentctl .build/release/agentos-host /staging/usr/local/bin/ \
     && cp -a .deps/llama.cpp/install/lib/libllama.so* .deps/llama.cpp/install/lib/libggml*.so* /staging/opt/agentos/lib/ \
     && cp .deps/models/SmolLM2-135M-Instruct.Q4_1.gguf /staging/opt/agentos/models/ \
     && cp build/plugins/*.so /staging/opt/agentos/examples/ \

@@ -74,6 +74,7 @@ build: check-tools engine nats
 release: check-tools engine nats
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
+	$(SWIFT) build -c release --product agentos-host
 
 ## Start the kernel with the examples in Plugins/ (Ctrl-C stops it and unloads them).
 run: release examples
@@ -104,6 +105,7 @@ test: test-core engine python-peers nats
 bench: engine nats examples fixtures baselines
 	$(SWIFT) build -c release --product agentosd
 	$(SWIFT) build -c release --product agentctl
+	$(SWIFT) build -c release --product agentos-host
 	$(SWIFT) build -c release --product agentos-bench
 	.build/release/agentos-bench --build-dir $(CURDIR)/build --agentosd $(CURDIR)/.build/release/agentosd --results bench/results.json --llama-bin $(CURDIR)/.deps/llama.cpp/install/bin --model $(MODEL) $(BENCH_ARGS)
 

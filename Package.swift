@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "agentosd", targets: ["agentosd"]),
         .executable(name: "agentctl", targets: ["agentctl"]),
+        .executable(name: "agentos-host", targets: ["agentos-host"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,7 +72,7 @@ let package = Package(
         .target(
             name: "KernelPOSIX",
             dependencies: [
-                "KernelCore", "CAgentOS", "Tools",
+                "KernelCore", "CAgentOS", "Tools", "CProcessHost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,6 +85,15 @@ let package = Package(
         .target(
             name: "ClusterNATS",
             dependencies: ["KernelCore", "CNATS", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Process isolation: the kernel's side of a process-mode instance (spawn, channel,
+        // syscall frames, crashes and restarts), in C beside the host it talks to.
+        .target(name: "CProcessHost", cSettings: [.headerSearchPath("../../sdk/include")]),
+        // The host executable that runs one process-mode instance's plugin.
+        .executableTarget(
+            name: "agentos-host",
+            cSettings: [.headerSearchPath("../../sdk/include"), .headerSearchPath("../CProcessHost")],
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // $AGENTOS_HOME/policy.yaml: grants and quotas per plugin.
         .target(name: "PolicyFile", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")]),

@@ -4,7 +4,7 @@
 #
 #   scripts/install.sh PREFIX BINDIR
 #
-#   PREFIX/bin/agentosd, agentctl   from BINDIR (a SwiftPM build directory)
+#   PREFIX/bin/agentosd, agentctl, agentos-host   from BINDIR (a SwiftPM build directory)
 #   PREFIX/lib/agentos/             llama.cpp's shared libraries, from .deps/
 #   PREFIX/include/agentos.h        the plugin ABI, and agentos.hpp (C++)
 #   PREFIX/share/agentos/AgentOSKit/ the Swift SDK (agentctl new finds it here)
@@ -20,7 +20,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENGINE_LIBS=(libllama.so.0 libggml.so.0 libggml-base.so.0 libggml-cpu.so.0)
-BINARIES=(agentosd agentctl)
+BINARIES=(agentosd agentctl agentos-host)
 
 say() { printf 'install: %s\n' "$*"; }
 die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }

@@ -45,6 +45,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case stopping
     case tooBig = "too_big"
     case handlerFailed = "handler_failed"
+    case crashed
     case `internal`
     // Inference
     case promptTooLong = "prompt_too_long"
@@ -91,7 +92,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .fileNotFound, .notRegularFile, .notELF, .wrongClass, .wrongArchitecture, .notSharedObject, .truncated, .noDescriptor,
              .dlopenFailed, .badMagic, .abiMismatch, .buildMismatch, .runtimeMismatch, .structTooSmall, .structTooLarge, .badDescriptor, .initFailed,
              .badName, .nameTaken, .notFound, .hung,
-             .invalidArgument, .full, .timedOut, .stopping, .tooBig, .handlerFailed, .internal,
+             .invalidArgument, .full, .timedOut, .stopping, .tooBig, .handlerFailed, .crashed, .internal,
              .promptTooLong, .invalidGrammar, .invalidSchema, .cancelled, .engineUnavailable, .engineFailed,
              .unsupportedToolType, .duplicateTool, .missingToolFunction, .badTool, .toolNotFound,
              .invalidToolArguments, .toolFailed, .toolStepLimit, .toolLoop, .toolCallMissing,

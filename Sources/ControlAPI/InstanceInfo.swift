@@ -43,14 +43,21 @@ public struct InstanceInfo: Codable, Sendable, Equatable {
     public var throttledRequests: Int?
     /// Live instances only: CPU time of the instance's thread.
     public var cpuSeconds: Double?
+    /// "thread" or "process"; nil from a kernel before process isolation.
+    public var isolation: String?
+    /// Its `agentos-host` in process mode; nil in thread mode.
+    public var host: HostRow?
 
     public init(
         name: String, id: UInt64, state: String, plugin: String, pluginName: String, version: String,
         description: String, kind: String, capabilities: [String], origin: String, loadedAt: Date,
         uptimeSeconds: Double, messagesIn: UInt64, messagesOut: UInt64, mailboxDepth: Int, mailboxLimit: Int,
         lastError: String?, inference: InferenceUse? = nil, granted: [String]? = nil, missing: [String]? = nil,
-        quotas: [QuotaInfo]? = nil, throttledRequests: Int? = nil, cpuSeconds: Double? = nil, sendersWaiting: Int? = nil
+        quotas: [QuotaInfo]? = nil, throttledRequests: Int? = nil, cpuSeconds: Double? = nil, sendersWaiting: Int? = nil,
+        isolation: String? = nil, host: HostRow? = nil
     ) {
+        self.isolation = isolation
+        self.host = host
         self.sendersWaiting = sendersWaiting
         self.inference = inference
         self.granted = granted

@@ -30,6 +30,10 @@ public struct InstanceRow: Sendable, Equatable {
     public var lastError: String?
     /// Inference use under this instance's name since the kernel started; nil before any.
     public var inference: InferenceUse?
+    /// "thread" or "process": where its plugin code runs ("thread" from a kernel that does not say).
+    public var isolation: String = "thread"
+    /// Its `agentos-host` process in process mode; nil in thread mode.
+    public var host: HostRow?
 
     public init(
         name: String, id: UInt64, state: String, plugin: String, origin: String, uptimeSeconds: Double,
@@ -53,6 +57,24 @@ public struct InstanceRow: Sendable, Equatable {
     }
 }
 
+/// A process-mode instance's host, as `ps` shows it.
+public struct HostRow: Codable, Sendable, Equatable {
+    /// The running host's pid; nil between a crash and its restart, or once the instance ended.
+    public var pid: Int?
+    /// Hosts started again after a crash.
+    public var restarts: Int
+    public var crashes: Int
+    /// The last crash: signal, faulting address, nearest plugin symbol, how the host ended.
+    public var lastCrash: String?
+
+    public init(pid: Int?, restarts: Int, crashes: Int, lastCrash: String?) {
+        self.pid = pid
+        self.restarts = restarts
+        self.crashes = crashes
+        self.lastCrash = lastCrash
+    }
+}
+
 /// `GET /v1/instances[?all=1]` and `agentctl ps -o json`: the live instances
 /// (with `all`, the stopped and failed ones too), by id.
 ///
@@ -61,9 +83,12 @@ public struct InstanceRow: Sendable, Equatable {
 ///
 ///     {"instances": [{"cpu_seconds": 0.02 | null, "id": 7, "inference": INFERENCE | null,
 ///       "last_error": "..." | null, "mailbox_depth": 0, "mailbox_limit": 1024,
+///       "host": HOST | null, "isolation": "thread" | "process",
 ///       "messages_in": 3, "messages_out": 3, "name": "echo", "origin": "agentctl",
 ///       "plugin": "/path/echo.so", "senders_waiting": 0, "state": "running",
 ///       "uptime_seconds": 12.5}, ...]}
+///
+/// HOST: {"crashes": 1, "last_crash": "..." | null, "pid": 4242 | null, "restarts": 1}.
 ///
 /// INFERENCE is `InferenceUse` as `InstanceInfo` carries it. Readers should
 /// ignore keys they do not know: a newer kernel may add some.
@@ -101,12 +126,34 @@ extension InstanceRow {
             mailboxDepth: try fields.int("mailbox_depth"), mailboxLimit: try fields.int("mailbox_limit"),
             sendersWaiting: try fields.int("senders_waiting"), lastError: try fields.optionalString("last_error"),
             inference: try fields.optionalObject("inference").map { fields throws(JSONShapeError) in try InferenceUse(fields) })
+        isolation = try fields.optionalString("isolation") ?? "thread"
+        host = try fields.optionalObject("host").map { host throws(JSONShapeError) in
+            HostRow(
+                pid: try host.optionalDouble("pid") == nil ? nil : try host.int("pid"), restarts: try host.int("restarts"),
+                crashes: try host.int("crashes"), lastCrash: try host.optionalString("last_crash"))
+        }
     }
 
     /// Keys in sorted order, the way `ControlJSON` writes the other wire types.
     fileprivate func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("cpu_seconds", cpuSeconds)
+        writer.key("host")
+        if let host {
+            writer.beginObject()
+            writer.member("crashes", host.crashes)
+            writer.member("last_crash", host.lastCrash)
+            if let pid = host.pid {
+                writer.member("pid", pid)
+            } else {
+                writer.key("pid")
+                writer.null()
+            }
+            writer.member("restarts", host.restarts)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         writer.member("id", id)
         writer.key("inference")
         if let inference {
@@ -114,6 +161,7 @@ extension InstanceRow {
         } else {
             writer.null()
         }
+        writer.member("isolation", isolation)
         writer.member("last_error", lastError)
         writer.member("mailbox_depth", mailboxDepth)
         writer.member("mailbox_limit", mailboxLimit)

@@ -11,13 +11,27 @@ public struct LoadRequest: Codable, Sendable, Equatable {
     /// Capabilities granted at load besides the policy's (`infer`, `tool:catalog.*`);
     /// one that does not parse refuses the load before anything is loaded.
     public var grants: [String]?
+    /// "thread" or "process"; policy.yaml's `isolation:`, else thread, when nil.
+    public var isolation: String?
+    /// Process mode: "permanent", "transient" or "temporary"; with at most
+    /// `restartIntensity` restarts in `restartPeriod` seconds. Nil: policy.yaml's, else permanent, 3 in 5 s.
+    public var restart: String?
+    public var restartIntensity: Int?
+    public var restartPeriod: Double?
 
-    public init(path: String, name: String? = nil, config: String? = nil, priority: Int? = nil, grants: [String]? = nil) {
+    public init(
+        path: String, name: String? = nil, config: String? = nil, priority: Int? = nil, grants: [String]? = nil,
+        isolation: String? = nil, restart: String? = nil, restartIntensity: Int? = nil, restartPeriod: Double? = nil
+    ) {
         self.path = path
         self.name = name
         self.config = config
         self.priority = priority
         self.grants = grants
+        self.isolation = isolation
+        self.restart = restart
+        self.restartIntensity = restartIntensity
+        self.restartPeriod = restartPeriod
     }
 }
 

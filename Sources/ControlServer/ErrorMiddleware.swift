@@ -49,7 +49,7 @@ extension KernelError.Code {
         case .full, .stopping: .serviceUnavailable
         case .hung, .timedOut: .gatewayTimeout
         case .tooBig: .contentTooLarge
-        case .handlerFailed, .engineFailed: .badGateway
+        case .handlerFailed, .crashed, .engineFailed: .badGateway
         case .engineUnavailable: .serviceUnavailable
         case .unreachable: .serviceUnavailable
         case .ambiguous: .conflict

@@ -39,8 +39,12 @@ enum InstanceRoutes {
         v1.post("instances") { request, _ in
             let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit)
             let grants = try (load.grants ?? []).map { text throws(KernelError) in try Capability(parsing: text) }
+            let isolation = try load.isolation.map { text throws(KernelError) in try Isolation(parsing: text) }
+            let restart = load.restart == nil && load.restartIntensity == nil && load.restartPeriod == nil
+                ? nil : try RestartPolicy(kind: load.restart, intensity: load.restartIntensity, period: load.restartPeriod)
             let instance = try await kernel.lifecycle.load(
-                path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants)
+                path: load.path, name: load.name, config: load.config ?? "", priority: load.priority ?? 0, grants: grants,
+                isolation: isolation, restart: restart)
             var info = InstanceInfo(instance.summary())
             info.addSecurity(from: kernel)
             return try JSONResponse.make(info, status: .created)

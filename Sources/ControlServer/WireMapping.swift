@@ -12,7 +12,8 @@ extension InstanceInfo {
             loadedAt: summary.loadedAt, uptimeSeconds: summary.uptime, messagesIn: summary.messagesIn,
             messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth,
             mailboxLimit: summary.mailboxLimit, lastError: summary.lastError,
-            inference: inference.map(InferenceUse.init), sendersWaiting: summary.sendersWaiting)
+            inference: inference.map(InferenceUse.init), sendersWaiting: summary.sendersWaiting,
+            isolation: summary.isolation.rawValue, host: summary.host.map(HostRow.init))
     }
 }
 
@@ -26,6 +27,14 @@ extension InstanceRow {
             cpuSeconds: live.map { Double($0.cpuNanos) / 1e9 }, messagesIn: summary.messagesIn,
             messagesOut: summary.messagesOut, mailboxDepth: summary.mailboxDepth, mailboxLimit: summary.mailboxLimit,
             sendersWaiting: summary.sendersWaiting, lastError: summary.lastError, inference: inference.map(InferenceUse.init))
+        isolation = summary.isolation.rawValue
+        host = summary.host.map(HostRow.init)
+    }
+}
+
+extension HostRow {
+    init(_ status: HostProcessStatus) {
+        self.init(pid: status.pid.map(Int.init), restarts: status.restarts, crashes: status.crashes, lastCrash: status.lastCrash)
     }
 }
 

@@ -28,6 +28,7 @@ public struct AOSStatus: RawRepresentable, Error, Hashable, Sendable, CustomStri
     public static let toolLoop = AOSStatus(rawValue: AOS_ELOOP)
     public static let conflict = AOSStatus(rawValue: AOS_ECONFLICT)
     public static let storageUnavailable = AOSStatus(rawValue: AOS_ESTORAGE)
+    public static let crashed = AOSStatus(rawValue: AOS_ECRASHED)
     public static let unreachable = AOSStatus(rawValue: AOS_EUNREACHABLE)
     public static let ambiguous = AOSStatus(rawValue: AOS_EAMBIGUOUS)
 

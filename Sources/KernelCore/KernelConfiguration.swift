@@ -25,6 +25,8 @@ public struct KernelConfiguration: Sendable {
     public var firstID: UInt64 = 1
     /// This kernel's node name in a cluster (`agentosd --node`); nil: not in one.
     public var clusterNode: String?
+    /// Where plugins loaded from Plugins/ run unless their policy names an isolation.
+    public var defaultIsolation = Isolation.thread
     /// Where private copies of loaded plugins go.
     public var pluginCopiesPath: String
 

@@ -37,6 +37,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
         case stopping
         case tooBig = "too_big"
         case handlerFailed = "handler_failed"
+        case crashed
         case `internal`
         // Inference
         case promptTooLong = "prompt_too_long"
@@ -88,6 +89,7 @@ public struct KernelError: Error, Sendable, CustomStringConvertible {
             .invalidArgument
         case .badMagic, .abiMismatch, .buildMismatch, .runtimeMismatch, .structTooSmall, .structTooLarge: .abiMismatch
         case .initFailed, .handlerFailed: .handlerFailed
+        case .crashed: .crashed
         case .badName, .invalidArgument, .invalidGrammar, .invalidSchema, .invalidToolArguments, .badPolicy:
             .invalidArgument
         case .nameTaken: .exists

@@ -12,10 +12,40 @@ public protocol PluginImage: AnyObject, Sendable {
     var sourcePath: String { get }
     /// Unmaps the code and removes any private copy.
     func close()
+    /// Where its code runs.
+    var isolation: Isolation { get }
+    /// What the instance thread passes to `init` in `*state` (nil for a plugin's own
+    /// descriptor; a process-mode image's proxy finds its host there).
+    var initialState: UnsafeMutableRawPointer? { get }
+    /// The host of a process-mode image; nil in thread mode. Any thread.
+    var hostStatus: HostProcessStatus? { get }
+    /// After `on_message` returned AOS_ECRASHED, on the instance's thread with
+    /// the state `init` gave: starts the next host as the restart policy says.
+    /// Returns whether a host runs (false: see `hostStatus?.outcome`).
+    func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool
+}
+
+extension PluginImage {
+    public var isolation: Isolation { .thread }
+    public var initialState: UnsafeMutableRawPointer? { nil }
+    public var hostStatus: HostProcessStatus? { nil }
+    public func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool { true }
 }
 
 /// Opens plugin files: checks them and returns an image ready to run.
 public protocol PluginLoading: Sendable {
     /// Opens `path`. Throws a `KernelError` naming the file and what is wrong with it.
     func open(path: String) throws(KernelError) -> PluginImage
+    /// An image that runs `image`'s plugin in its own host process as instance
+    /// `name`; takes over `image` (closes it when closed, or at once on failure).
+    /// Throws when the plugin cannot run there (a tool plugin) or this loader
+    /// cannot run process-mode instances.
+    func isolated(_ image: PluginImage, name: String, restart: RestartPolicy) throws(KernelError) -> PluginImage
+}
+
+extension PluginLoading {
+    public func isolated(_ image: PluginImage, name: String, restart: RestartPolicy) throws(KernelError) -> PluginImage {
+        image.close()
+        throw KernelError(.invalidArgument, "cannot load \(image.sourcePath) in process mode: this kernel's loader runs plugins in thread mode only")
+    }
 }

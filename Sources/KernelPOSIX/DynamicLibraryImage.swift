@@ -17,6 +17,8 @@ import Synchronization
 final class DynamicLibraryImage: PluginImage, @unchecked Sendable {  // `library` is behind `open`'s lock; the rest is immutable
     let descriptor: UnsafePointer<aos_plugin_descriptor>
     let sourcePath: String
+    /// The verified private copy this image runs (what a process-mode host opens).
+    let copyPath: String
     private let copy: UnsafeMutablePointer<aos_plugin_descriptor>
     private let cache: LibraryCache
     /// The library until `close()`.
@@ -33,6 +35,7 @@ final class DynamicLibraryImage: PluginImage, @unchecked Sendable {  // `library
         copy = raw.bindMemory(to: aos_plugin_descriptor.self, capacity: 1)
         descriptor = UnsafePointer(copy)
         self.sourcePath = sourcePath
+        copyPath = library.copyPath
         self.cache = cache
         open = Mutex(library)
     }

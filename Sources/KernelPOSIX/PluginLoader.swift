@@ -25,11 +25,17 @@ import Synchronization
 public struct PluginLoader: PluginLoading {
     /// Where private copies go; emptied when the kernel starts.
     public let copiesDirectory: String
+    /// The `agentos-host` executable that runs process-mode instances; nil when none was found.
+    public let hostExecutable: String?
+    /// Where each process-mode host's stdout and stderr go (`NAME.log`, truncated at each start).
+    public let hostLogsDirectory: String
     private let sequence = Sequence()
     private let libraries = LibraryCache()
 
-    public init(copiesDirectory: String) {
+    public init(copiesDirectory: String, hostExecutable: String? = HostExecutable.find(), hostLogsDirectory: String? = nil) {
         self.copiesDirectory = copiesDirectory
+        self.hostExecutable = hostExecutable
+        self.hostLogsDirectory = hostLogsDirectory ?? URL(fileURLWithPath: copiesDirectory).deletingLastPathComponent().appendingPathComponent("hosts").path
     }
 
     /// Removes copies a killed kernel left behind and creates the directory.
@@ -50,6 +56,25 @@ public struct PluginLoader: PluginLoading {
             library = libraries.adopt(try openCopy(of: source))
         }
         return DynamicLibraryImage(library: library, cache: libraries, sourcePath: path)
+    }
+
+    public func isolated(_ image: PluginImage, name: String, restart: RestartPolicy) throws(KernelError) -> PluginImage {
+        guard let library = image as? DynamicLibraryImage else {
+            image.close()
+            throw KernelError(.internal, "cannot load \(image.sourcePath) in process mode: not a library image")
+        }
+        guard let hostExecutable else {
+            image.close()
+            throw KernelError(.fileNotFound, "cannot load \(image.sourcePath) in process mode: \(HostExecutable.missing)")
+        }
+        try? FileManager.default.createDirectory(atPath: hostLogsDirectory, withIntermediateDirectories: true)
+        do {
+            return try ProcessImage(
+                wrapping: library, hostExecutable: hostExecutable, logPath: "\(hostLogsDirectory)/\(name).log", restart: restart)
+        } catch {
+            image.close()
+            throw error
+        }
     }
 
     /// Copies `source` to a new private path while hashing it, checks the copy's

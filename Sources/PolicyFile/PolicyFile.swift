@@ -10,6 +10,8 @@ import Yams
 ///       support:                # an instance name
 ///         grants: [infer, "tool:catalog.*"]
 ///         quotas: {tokens_per_minute: 20000, token_budget: 1M}
+///         isolation: process    # thread (default) or process
+///         restart: {policy: transient, intensity: 3, period: 5}   # process mode only
 ///     socket:
 ///       group: agentos          # may use the control socket too
 ///
@@ -67,10 +69,20 @@ public struct PolicyFile: PolicySource {
 
         func plugin(_ node: Node, name: String) throws(KernelError) -> Policy.Entry {
             var entry = Policy.Entry()
-            for (field, value) in try mapping(node, allowed: ["grants", "quotas"], what: "plugins.\(name)") {
-                if field == "quotas" {
+            for (field, value) in try mapping(node, allowed: ["grants", "quotas", "isolation", "restart"], what: "plugins.\(name)") {
+                switch field {
+                case "quotas":
                     entry.quotas = try quotas(value)
                     continue
+                case "isolation":
+                    do { entry.isolation = try Isolation(parsing: try string(value, what: "plugins.\(name).isolation")) } catch {
+                        throw self.error(value, "plugins.\(name).isolation: \(error.message)")
+                    }
+                    continue
+                case "restart":
+                    entry.restart = try restart(value, plugin: name)
+                    continue
+                default: break
                 }
                 guard let items = value.sequence else { throw error(value, "plugins.\(name).grants must be a list of capabilities") }
                 for item in items {
@@ -80,6 +92,29 @@ public struct PolicyFile: PolicySource {
                 }
             }
             return entry
+        }
+
+        /// `{policy: permanent|transient|temporary, intensity: N, period: SECONDS}`, each optional.
+        func restart(_ node: Node, plugin name: String) throws(KernelError) -> RestartPolicy {
+            let what = "plugins.\(name).restart"
+            var kind: String?
+            var intensity: Int?
+            var period: Double?
+            for (key, value) in try mapping(node, allowed: ["policy", "intensity", "period"], what: what) {
+                let text = try string(value, what: "\(what).\(key)")
+                switch key {
+                case "policy": kind = text
+                case "intensity":
+                    guard let number = Int(text) else { throw error(value, "\(what).intensity must be a whole number, not \"\(text)\"") }
+                    intensity = number
+                default:
+                    guard let number = Double(text) else { throw error(value, "\(what).period must be a number of seconds, not \"\(text)\"") }
+                    period = number
+                }
+            }
+            do { return try RestartPolicy(kind: kind, intensity: intensity, period: period) } catch {
+                throw self.error(node, "\(what): \(error.message)")
+            }
         }
 
         func quotas(_ node: Node) throws(KernelError) -> QuotaLimits {

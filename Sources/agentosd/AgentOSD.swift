@@ -36,6 +36,9 @@ struct AgentOSD: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not watch a drop-in folder.")
     var noPluginsDir = false
 
+    @Option(name: .long, help: "Where plugins from the drop-in folder run unless policy.yaml says: thread, or process (each in its own agentos-host).")
+    var defaultIsolation: Isolation = .thread
+
     @Option(name: .long, help: "Messages each instance's mailbox holds.")
     var mailbox = 1024
 
@@ -210,6 +213,7 @@ struct AgentOSD: AsyncParsableCommand {
         settings.unloadTimeout = unloadTimeout
         settings.firstID = firstID
         settings.clusterNode = cluster.node
+        settings.defaultIsolation = defaultIsolation
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
@@ -310,6 +314,7 @@ struct AgentOSD: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Isolation: ExpressibleByArgument {}
 
 /// `--log-format`.
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {

@@ -67,7 +67,7 @@ import Testing
                 #expect(response.headers[.contentType] == "application/json")
                 let row = try #require(try JSONParser.parse(String(buffer: response.body))["instances"]?.asArray?.first)
                 #expect(row.asObject?.map(\.key) == [
-                    "cpu_seconds", "id", "inference", "last_error", "mailbox_depth", "mailbox_limit", "messages_in",
+                    "cpu_seconds", "host", "id", "inference", "isolation", "last_error", "mailbox_depth", "mailbox_limit", "messages_in",
                     "messages_out", "name", "origin", "plugin", "senders_waiting", "state", "uptime_seconds",
                 ])
                 #expect(row["cpu_seconds"]?.kindName != "null" && row["inference"] == .null && row["last_error"] == .null)

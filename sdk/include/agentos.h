@@ -90,7 +90,12 @@ typedef int32_t aos_status;
 /* Since ABI 1.7: */
 #define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected */
 #define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
-/* 1.9 (cluster): */
+/* Since ABI 1.8: a process-mode receiver's host died (signal, exit, a closed
+ * channel, an invalid frame, no answer) while it handled this message, or it
+ * failed for good after too many crashes. The caller's request ends at once,
+ * not at its timeout; messages still queued wait for the restarted host. */
+#define AOS_ECRASHED    (-21) /* the receiver crashed: its process-mode host died */
+/* Since ABI 1.9: */
 #define AOS_EUNREACHABLE (-22) /* the agent's node is gone or the cluster link is down */
 #define AOS_EAMBIGUOUS  (-23) /* a plain name runs on several nodes: use NAME@NODE */
 
@@ -122,6 +127,7 @@ static inline const char *aos_status_name(aos_status status) {
     case AOS_ELOOP: return "AOS_ELOOP";
     case AOS_ECONFLICT: return "AOS_ECONFLICT";
     case AOS_ESTORAGE: return "AOS_ESTORAGE";
+    case AOS_ECRASHED: return "AOS_ECRASHED";
     case AOS_EUNREACHABLE: return "AOS_EUNREACHABLE";
     case AOS_EAMBIGUOUS: return "AOS_EAMBIGUOUS";
     default: return "AOS_E?";
@@ -155,6 +161,7 @@ static inline const char *aos_status_message(aos_status status) {
     case AOS_ELOOP: return "tool loop did not finish";
     case AOS_ECONFLICT: return "version conflict";
     case AOS_ESTORAGE: return "storage unavailable";
+    case AOS_ECRASHED: return "receiver crashed";
     case AOS_EUNREACHABLE: return "node unreachable";
     case AOS_EAMBIGUOUS: return "name on several nodes";
     default: return "unknown status";
@@ -395,6 +402,7 @@ typedef struct aos_kernel_api {
      *   AOS_ETOOBIG      body.len exceeds the kernel's message limit
      *   AOS_ESTOPPING    this instance or the receiver was unloaded first
      *   AOS_EHANDLER     the receiver's handler returned an error without replying
+     *   AOS_ECRASHED     the receiver runs in process mode and its host died while it handled this (ABI 1.8)
      *   AOS_EWRONGTHREAD called from another thread
      */
     aos_status (*call)(aos_ctx *ctx, const char *to, aos_bytes body, uint32_t timeout_ms,

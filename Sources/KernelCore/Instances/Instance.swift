@@ -252,7 +252,8 @@ public final class Instance: @unchecked Sendable {
             origin: origin, loadedAt: loadedAt, endedAt: endedAt,
             messagesIn: messagesIn, messagesOut: messagesOut.value,
             mailboxDepth: state.isLive ? mailbox.depth : 0, mailboxLimit: mailbox.capacity,
-            sendersWaiting: state.isLive ? mailbox.waiters.senders : 0, lastError: lastError
+            sendersWaiting: state.isLive ? mailbox.waiters.senders : 0, lastError: lastError,
+            isolation: image.isolation, host: image.hostStatus
         )
     }
 }

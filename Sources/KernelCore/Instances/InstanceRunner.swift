@@ -18,7 +18,8 @@ enum InstanceRunner {
         let services = instance.services
         let own = instance.own
 
-        var state: UnsafeMutableRawPointer?
+        // nil for a plugin; a process-mode image's proxy init finds its host launch here.
+        var state: UnsafeMutableRawPointer? = instance.image.initialState
         let initStatus = AOSStatus(rawValue: instance.config.withCString { config in
             descriptor.`init`?(instance.handle, Syscalls.table, config, &state) ?? AOS_OK
         })
@@ -44,6 +45,7 @@ enum InstanceRunner {
             }
             instance.metrics.handlerTimings.fold(&own.handlerTally)
         }
+        let finalState = own.endedAfterCrash ?? .stopped
         own.forgetReceiver()
         own.loopEnded = true
 
@@ -51,7 +53,7 @@ enum InstanceRunner {
         own.outstanding.removeAll()
         instance.toolGate.closeAndWait()
         descriptor.stop?(instance.handle, own.pluginState)
-        services.lifecycle { $0.threadFinished(instance, finalState: .stopped) }
+        services.lifecycle { $0.threadFinished(instance, finalState: finalState) }
     }
 
     private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
@@ -123,6 +125,17 @@ enum InstanceRunner {
         }
     }
 
+    /// Ends the message loop of an instance whose host will not run again:
+    /// queued requests fail with AOS_ECRASHED, other queued messages are dead letters.
+    @inline(never)
+    private static func endAfterCrash(_ instance: Instance, in state: InstanceState) {
+        instance.own.endedAfterCrash = state
+        instance.requestStop()
+        instance.services.messages {
+            $0.returnUndelivered(instance.mailbox.close(), of: instance, logger: instance.services.lifecycle { $0.logger }, status: .crashed)
+        }
+    }
+
     /// A call of one of this tool plugin's tools, on its own thread.
     private static func runToolCall(_ job: ToolCallJob, on instance: Instance, startingAt start: UInt64) {
         instance.handlerStartedAt.store(start)
@@ -151,7 +164,14 @@ enum InstanceRunner {
         if status != .ok {
             instance.recordError("on_message returned \(status.name) for message \(envelope.id) from \(envelope.sender.name)")
             instance.log.append(.warn, .kernel, "on_message returned \(status) for message \(envelope.id) from \(envelope.sender.name)")
-            if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(.handlerFailed)) }
+            // A process-mode host that died says so: its callers learn it crashed. (A thread-mode
+            // handler returning AOS_ECRASHED only passes on a failed call's status.)
+            let hostDied = status == .crashed && instance.image.isolation == .process
+            let failure: AOSStatus = hostDied ? .crashed : .handlerFailed
+            if let pending, own.outstanding.removeValue(forKey: envelope.id) != nil { pending.complete(.failure(failure)) }
+            if hostDied, let ended = HostCrashes.handle(on: instance) {
+                endAfterCrash(instance, in: ended)
+            }
         }
         if own.outstanding.count > own.outstandingSweepAt {
             own.outstanding = own.outstanding.filter { !$0.value.isCompleted }

@@ -25,6 +25,10 @@ public struct InstanceSummary: Sendable, Equatable {
     /// Senders blocked in `send` or `call` waiting for room in its mailbox (back-pressure).
     public var sendersWaiting: Int
     public var lastError: String?
+    /// Where its plugin code runs.
+    public var isolation: Isolation = .thread
+    /// Its host process in process mode (pid, restarts, last crash); nil in thread mode.
+    public var host: HostProcessStatus?
 
     /// Seconds from load to now, or to the end for a stopped or failed instance.
     public var uptime: Double { (endedAt ?? Date()).timeIntervalSince(loadedAt) }

@@ -20,6 +20,8 @@ final class OwnThreadState: @unchecked Sendable {
     var delegation: CapabilitySet?
     /// Set once the message loop has ended: `stop` is running or has run.
     var loopEnded = false
+    /// The state a process-mode instance ends in when its host will not be restarted (`HostCrashes`).
+    var endedAfterCrash: InstanceState?
     /// The id of the message being handled, 0 between messages; and whether it is an inference result.
     var handling: UInt64 = 0
     var handlingInferenceResult = false

@@ -68,7 +68,10 @@ public final class PluginLifecycle: Sendable {
 
     /// Loads `path` as a new instance named `name` (the descriptor's name when nil)
     /// and waits for its `init`. The instance holds what the policy grants its
-    /// name, and `grants`.
+    /// name, and `grants`. It runs with `isolation`, else the policy's, else
+    /// thread mode (`configuration.defaultIsolation` for Plugins/); a
+    /// process-mode instance is restarted as `restart`, else the policy's,
+    /// else `RestartPolicy()` says.
     ///
     /// Throws a `KernelError` naming the file and the problem: a bad file, a
     /// descriptor the kernel refuses, a taken or invalid name, a policy file
@@ -76,10 +79,11 @@ public final class PluginLifecycle: Sendable {
     /// failed in `ps -a`).
     public func load(
         path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
-        grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl
+        grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl, isolation: Isolation? = nil,
+        restart: RestartPolicy? = nil
     ) async throws(KernelError) -> Instance {
         if let requestedName { try InstanceName.validate(requestedName) }
-        let image = try await open(path)
+        var image = try await open(path)
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
         let declared: [Tool]
         let entry: Policy.Entry
@@ -92,6 +96,10 @@ public final class PluginLifecycle: Sendable {
             throw error.code == .badName
                 ? KernelError(.badDescriptor, "cannot load \(path): descriptor name \"\(name)\" is invalid (\(error.message))")
                 : error
+        }
+        let defaultIsolation = origin == .pluginsDir ? configuration.defaultIsolation : .thread
+        if (isolation ?? entry.isolation ?? defaultIsolation) == .process {
+            image = try loader.isolated(image, name: name, restart: restart ?? entry.restart ?? RestartPolicy())
         }
         var grants = CapabilitySet(entry.grants)
         for capability in extraGrants { grants.insert(capability) }

@@ -35,6 +35,8 @@ extension MessageRouter {
             throw KernelError(.timedOut, "\(name) did not reply within \(String(format: "%g", Double(timeoutMs) / 1000)) s")
         case .failure(.handlerFailed):
             throw KernelError(.handlerFailed, "the handler of \(name) failed before replying (see `agentctl logs \(name)`)")
+        case .failure(.crashed):
+            throw KernelError(.crashed, "\(name) crashed while it handled the request (see `agentctl ps \(name)` and `agentctl logs \(name)`)")
         case .failure(.stopping):
             throw KernelError(.stopping, "\(name) was unloaded before it replied")
         case .failure(let status):

@@ -147,15 +147,16 @@ public final class MessageRouter: Sendable {
 
     // MARK: Undelivered messages
 
-    /// Fails queued requests with AOS_ESTOPPING and logs plain messages as dead
+    /// Fails queued requests with `status` (AOS_ESTOPPING; AOS_ECRASHED for an
+    /// instance whose host failed for good) and logs plain messages as dead
     /// letters: what was still in the mailbox of `instance` when it closed.
-    func returnUndelivered(_ envelopes: [Envelope], of instance: Instance, logger: Logger) {
+    func returnUndelivered(_ envelopes: [Envelope], of instance: Instance, logger: Logger, status: AOSStatus = .stopping) {
         for envelope in envelopes {
             switch envelope.kind {
             case .toolCall(let job):
                 job.pending.complete(.failure(KernelError(.stopping, "\(job.entry.name) was unloaded before the call ran")))
             case .request(let pending, _):
-                pending.complete(.failure(.stopping))
+                pending.complete(.failure(status))
             case .message, .inferenceResult:
                 instance.log.append(.warn, .kernel, "dead letter: message \(envelope.id) from \(envelope.sender.name) (\(envelope.body.count) bytes) was never delivered")
                 logger.warning("dead letter", metadata: ["agent": "\(instance.name)", "message": "\(envelope.id)", "from": "\(envelope.sender.name)"])

@@ -42,4 +42,6 @@ public enum MetricName {
     public static let feedback = "agentos_feedback_total"
     // The kernel process
     public static let uptime = "agentos_uptime_seconds"
+    /// Process-mode hosts restarted after a crash, by agent and reason (signal, exit, closed, invalid_frame, no_answer).
+    public static let instanceRestarts = "agentos_instance_restarts_total"
 }

@@ -10,6 +10,8 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         case grant
         /// An operator revoked a capability.
         case revoke
+        /// A process-mode instance's host died (the reason says how: signal, address, symbol).
+        case crash
     }
 
     public var time: Date

@@ -5,10 +5,18 @@ public struct Policy: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var grants: [Capability]
         public var quotas: QuotaLimits
+        /// Where it runs (`isolation:`); nil leaves it to the load.
+        public var isolation: Isolation?
+        /// How it is restarted in process mode (`restart:`); nil leaves it to the load.
+        public var restart: RestartPolicy?
 
-        public init(grants: [Capability] = [], quotas: QuotaLimits = QuotaLimits()) {
+        public init(
+            grants: [Capability] = [], quotas: QuotaLimits = QuotaLimits(), isolation: Isolation? = nil, restart: RestartPolicy? = nil
+        ) {
             self.grants = grants
             self.quotas = quotas
+            self.isolation = isolation
+            self.restart = restart
         }
     }
 
@@ -28,7 +36,7 @@ public struct Policy: Sendable, Equatable {
     /// What instance `name` gets at load: its grants, and its quotas over the defaults.
     public func entry(for name: String) -> Entry {
         let own = plugins[name] ?? Entry()
-        return Entry(grants: own.grants, quotas: own.quotas.merged(over: defaultQuotas))
+        return Entry(grants: own.grants, quotas: own.quotas.merged(over: defaultQuotas), isolation: own.isolation, restart: own.restart)
     }
 }
 

@@ -19,10 +19,18 @@ struct Load: AsyncParsableCommand {
             Capabilities the plugin requests but was not granted are named on \
             stderr; `agentctl caps NAME` shows them and `agentctl grant` adds them.
 
+            --isolation process runs the same .so in its own agentos-host \
+            process: a crash there ends only that host; callers waiting on it \
+            get AOS_ECRASHED, queued messages wait, and the host is restarted \
+            as --restart says (permanent: always; transient: after a crash, not \
+            after exit(0); temporary: never), at most --restart-intensity times \
+            in --restart-period seconds, else the instance is failed.
+
             Examples:
               agentctl load ./build/plugins/echo.so
               agentctl load ./build/plugins/echo.so --name echo2 --config '{"greeting":"hi"}'
               agentctl load ./build/plugins/support.so --grant 'infer,tool:catalog.*'
+              agentctl load ./build/plugins/echo.so --isolation process --restart transient
             """
     )
 
@@ -44,6 +52,18 @@ struct Load: AsyncParsableCommand {
         help: ArgumentHelp("Capabilities to grant, comma-separated; repeatable.", valueName: "caps"))
     var grants: [String] = []
 
+    @Option(help: ArgumentHelp("Where its code runs: thread, or process (default: policy.yaml's, else thread).", valueName: "mode"))
+    var isolation: String?
+
+    @Option(help: ArgumentHelp("Process mode: permanent, transient or temporary (default: permanent).", valueName: "policy"))
+    var restart: String?
+
+    @Option(help: ArgumentHelp("Process mode: restarts allowed per period before it fails (default: 3).", valueName: "n"))
+    var restartIntensity: Int?
+
+    @Option(help: ArgumentHelp("Process mode: the period of --restart-intensity, in seconds (default: 5).", valueName: "seconds"))
+    var restartPeriod: Double?
+
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp("Output format; json prints the new InstanceInfo.", valueName: "format"))
@@ -53,7 +73,8 @@ struct Load: AsyncParsableCommand {
         let capabilities = grants.flatMap(splitCapabilities)
         let request = LoadRequest(
             path: absolutePath(path), name: name, config: config, priority: priority == 0 ? nil : priority,
-            grants: capabilities.isEmpty ? nil : capabilities)
+            grants: capabilities.isEmpty ? nil : capabilities, isolation: isolation, restart: restart,
+            restartIntensity: restartIntensity, restartPeriod: restartPeriod)
         let instance = try await ControlClient().load(request)
         switch output {
         case .json: try printJSON(instance)

@@ -13,13 +13,17 @@ struct Ps: AsyncParsableCommand {
             loaded from), UPTIME, CPU (CPU time of the instance's thread), \
             IN and OUT (messages received and sent), MAILBOX (queued/limit), \
             INFER (inference requests, in flight), TOKENS (prompt/generated), \
-            TTFT (mean time to first token), LAST ERROR.
+            TTFT (mean time to first token), MODE (thread, or process and the \
+            pid of its agentos-host), RESTARTS (hosts restarted after a crash), \
+            LAST ERROR (a crash names its signal, address and plugin symbol).
 
             With -o json prints {"instances":[...]}: per instance name, id, \
             state, plugin, origin, uptime_seconds, cpu_seconds, messages_in, \
             messages_out, mailbox_depth, mailbox_limit, senders_waiting (senders \
-            blocked on its full mailbox), last_error and inference (requests, \
-            tokens, cancellations, mean queue, first-token and decode times). \
+            blocked on its full mailbox), last_error, inference (requests, \
+            tokens, cancellations, mean queue, first-token and decode times), \
+            isolation and host (pid, restarts, crashes, last_crash; null in \
+            thread mode). \
             Every key is always there, null where it does not apply.
 
             An instance's grants: `agentctl caps NAME`; its quotas: `agentctl \
@@ -49,7 +53,7 @@ struct Ps: AsyncParsableCommand {
             InstanceList(instances: instances).write(to: &writer)
             print(String(decoding: writer.bytes, as: UTF8.self))
         case .table:
-            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "LAST ERROR"]
+            let header = ["NAME", "ID", "STATE", "PLUGIN", "UPTIME", "CPU", "IN", "OUT", "MAILBOX", "INFER", "TOKENS", "TTFT", "MODE", "RESTARTS", "LAST ERROR"]
             printTable([header] + instances.map(Self.row))
         }
     }
@@ -77,6 +81,8 @@ struct Ps: AsyncParsableCommand {
             instance.inference.map { "\($0.requests) (\($0.inFlight))" } ?? "-",
             instance.inference.map { "\($0.promptTokens)/\($0.completionTokens)" } ?? "-",
             instance.inference.map { decimal($0.meanTimeToFirstTokenMs, places: 0) + "ms" } ?? "-",
+            instance.host.map { host in host.pid.map { "process \($0)" } ?? "process -" } ?? instance.isolation,
+            instance.host.map { "\($0.restarts)" } ?? "-",
             instance.lastError ?? "-",
         ]
     }

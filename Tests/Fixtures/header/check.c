@@ -159,6 +159,9 @@ static void check_statuses(void) {
         {AOS_ELOOP, "AOS_ELOOP"},
         {AOS_ECONFLICT, "AOS_ECONFLICT"},
         {AOS_ESTORAGE, "AOS_ESTORAGE"},
+        {AOS_ECRASHED, "AOS_ECRASHED"},
+        {AOS_EUNREACHABLE, "AOS_EUNREACHABLE"},
+        {AOS_EAMBIGUOUS, "AOS_EAMBIGUOUS"},
     };
     const size_t count = sizeof table / sizeof table[0];
 

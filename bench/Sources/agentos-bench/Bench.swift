@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, sdk, scale, tools, observability, eval, inference, frontdoor, storage, cluster
+        case messaging, sdk, isolation, scale, tools, observability, eval, inference, frontdoor, storage, cluster
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -69,6 +69,10 @@ struct Bench: AsyncParsableCommand {
         case .sdk:
             try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
                 try await swiftSDK(kernel, into: &table)
+            }
+        case .isolation:
+            try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
+                try await isolation(kernel, into: &table)
             }
         case .scale:
             try await ScaleBench(agentosd: agentosd, plugins: buildDir + "/plugins", instances: scaleInstances).run(into: &table)

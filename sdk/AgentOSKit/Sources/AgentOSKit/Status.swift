@@ -27,6 +27,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let toolLoop = Status(rawValue: AOS_ELOOP)
     public static let conflict = Status(rawValue: AOS_ECONFLICT)
     public static let storageUnavailable = Status(rawValue: AOS_ESTORAGE)
+    /// 1.8: a process-mode receiver's host died while it handled the message.
+    public static let crashed = Status(rawValue: AOS_ECRASHED)
     /// 1.9, the cluster: the agent's node is gone or the link is down; a plain name runs on several nodes.
     public static let unreachable = Status(rawValue: AOS_EUNREACHABLE)
     public static let ambiguous = Status(rawValue: AOS_EAMBIGUOUS)

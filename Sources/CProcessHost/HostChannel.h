@@ -1,0 +1,196 @@
+/*
+ * HostChannel.h — the wire between the kernel and an `agentos-host` process.
+ *
+ * One SOCK_STREAM Unix socket pair per process-mode instance; the host's end
+ * is its fd 3. Every frame is an 8-byte header {uint32 payload length,
+ * uint32 type} in host byte order (both ends run on one machine) followed by
+ * the payload: a sequence of fields, each a uint32, a uint64, or bytes
+ * (uint32 length, then the bytes; a string is bytes whose last byte is its
+ * NUL, length AOS_HOST_NULL for a NULL string). The kernel reads every frame
+ * the host sends as untrusted input: an unknown type, a field that runs past
+ * the payload, a string without its NUL or with one inside, trailing bytes,
+ * or a length over AOS_HOST_FRAME_MAX ends the host (it is killed and
+ * treated as crashed).
+ *
+ * The conversation is strictly alternating, like a call stack: the kernel
+ * sends INIT, MESSAGE or STOP; the host answers with any number of SYSCALL
+ * frames (each answered by one RESULT) and then one RETURN. A host may send
+ * CRASH just before it dies (from its fatal-signal handler).
+ */
+#ifndef AGENTOS_HOST_CHANNEL_H
+#define AGENTOS_HOST_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentos.h"
+
+#define AOS_HOST_FD 3                      /* the host's end of the socket pair */
+#define AOS_HOST_FRAME_MAX ((16u << 20) + 65536u) /* largest payload either side accepts */
+#define AOS_HOST_NULL 0xFFFFFFFFu          /* the length of a NULL string */
+
+/* kernel → host */
+#define AOS_HOST_INIT    1u /* bytes plugin path, string config */
+#define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body, u32 has result, [RESULT] */
+#define AOS_HOST_STOP    3u /* (empty) */
+#define AOS_HOST_RESULT  4u /* i32 status, string last_error, then the syscall's outputs */
+/* host → kernel */
+#define AOS_HOST_SYSCALL 16u /* u32 number, then the syscall's arguments */
+#define AOS_HOST_RETURN  17u /* i32 status of init / on_message / stop */
+#define AOS_HOST_CRASH   18u /* u32 signal, u64 faulting address, u64 pc, string symbol */
+
+/* Syscall numbers (AOS_HOST_SYSCALL): arguments → outputs after status. */
+#define AOS_HOST_SYS_SEND          1u  /* string to, bytes body, u32 timeout → */
+#define AOS_HOST_SYS_CALL          2u  /* string to, bytes body, u32 timeout → bytes reply */
+#define AOS_HOST_SYS_REPLY         3u  /* u64 request id, bytes body → */
+#define AOS_HOST_SYS_LOG           4u  /* u32 level, string text → */
+#define AOS_HOST_SYS_NOW           5u  /* u32 clock → u64 ns */
+#define AOS_HOST_SYS_SELF          6u  /* → u64 id, string name, u64 max message bytes, u32 mailbox capacity */
+#define AOS_HOST_SYS_TOOL_CALL     7u  /* string tool, string args, u32 timeout → bytes result */
+#define AOS_HOST_SYS_TOOLS_LIST    8u  /* string pattern (or NULL) → bytes json */
+#define AOS_HOST_SYS_TOOL_ERROR    9u  /* string message → */
+#define AOS_HOST_SYS_PLUGIN_LOAD   10u /* string path, string name or NULL, string config or NULL → */
+#define AOS_HOST_SYS_PLUGIN_UNLOAD 11u /* string name → */
+#define AOS_HOST_SYS_INFER_CANCEL  12u /* u64 request id → */
+#define AOS_HOST_SYS_INFER         13u /* REQUEST → RESULT */
+#define AOS_HOST_SYS_INFER_SUBMIT  14u /* REQUEST → u64 request id */
+
+/* REQUEST, an aos_infer_request: u32 n_messages, then per message string role and
+ * string content; u32 max_tokens, u32 temperature and u32 top_p (float bits),
+ * u32 priority, u64 seed, u32 n_stop and its strings, string grammar, string
+ * json_schema, u32 n_tools and its strings, u32 tool_choice, u32 max_steps.
+ * RESULT, an aos_infer_result: u32 status, u64 request id, u32 finish reason,
+ * bytes text, u32 prompt tokens, u32 completion tokens, u64 queue, ttft and
+ * total ns, bytes trace, u32 cached tokens. */
+
+typedef struct aos_host_frame_header {
+    uint32_t length;
+    uint32_t type;
+} aos_host_frame_header;
+
+/* ---- writing a payload ---- */
+
+typedef struct aos_host_writer {
+    uint8_t *data; /* header space first, then the payload */
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed */
+} aos_host_writer;
+
+static inline void aos_host_writer_begin(aos_host_writer *w, uint32_t type) {
+    w->len = sizeof(aos_host_frame_header);
+    w->failed = 0;
+    if (w->cap < 256) {
+        uint8_t *grown = (uint8_t *)realloc(w->data, 256);
+        if (!grown) { w->failed = 1; return; }
+        w->data = grown;
+        w->cap = 256;
+    }
+    aos_host_frame_header header = {0, type};
+    memcpy(w->data, &header, sizeof header);
+}
+
+static inline void aos_host_put(aos_host_writer *w, const void *bytes, size_t len) {
+    if (w->failed) return;
+    if (w->len + len > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < w->len + len) cap *= 2;
+        uint8_t *grown = (uint8_t *)realloc(w->data, cap);
+        if (!grown) { w->failed = 1; return; }
+        w->data = grown;
+        w->cap = cap;
+    }
+    if (len) memcpy(w->data + w->len, bytes, len);
+    w->len += len;
+}
+
+static inline void aos_host_put_u32(aos_host_writer *w, uint32_t v) { aos_host_put(w, &v, sizeof v); }
+static inline void aos_host_put_u64(aos_host_writer *w, uint64_t v) { aos_host_put(w, &v, sizeof v); }
+
+static inline void aos_host_put_bytes(aos_host_writer *w, const void *ptr, size_t len) {
+    if (len >= AOS_HOST_NULL) { w->failed = 1; return; }
+    aos_host_put_u32(w, (uint32_t)len);
+    aos_host_put(w, ptr, len);
+}
+
+static inline void aos_host_put_string(aos_host_writer *w, const char *s) {
+    if (!s) { aos_host_put_u32(w, AOS_HOST_NULL); return; }
+    aos_host_put_bytes(w, s, strlen(s) + 1);
+}
+
+/* Fills in the header's length; returns the whole frame's size, or 0 when it cannot be sent. */
+static inline size_t aos_host_writer_end(aos_host_writer *w) {
+    if (w->failed || w->len - sizeof(aos_host_frame_header) > AOS_HOST_FRAME_MAX) return 0;
+    uint32_t length = (uint32_t)(w->len - sizeof(aos_host_frame_header));
+    memcpy(w->data, &length, sizeof length);
+    return w->len;
+}
+
+/* Writes RESULT (see above) for `result`, whose buffers the writer copies. */
+static inline void aos_host_put_infer_result(aos_host_writer *w, const aos_infer_result *result) {
+    aos_host_put_u32(w, (uint32_t)result->status);
+    aos_host_put_u64(w, result->request_id);
+    aos_host_put_u32(w, result->finish_reason);
+    aos_host_put_bytes(w, result->text.ptr, result->text.ptr ? result->text.len : 0);
+    aos_host_put_u32(w, result->usage.prompt_tokens);
+    aos_host_put_u32(w, result->usage.completion_tokens);
+    aos_host_put_u64(w, result->usage.queue_ns);
+    aos_host_put_u64(w, result->usage.ttft_ns);
+    aos_host_put_u64(w, result->usage.total_ns);
+    aos_host_put_bytes(w, result->trace.ptr, result->trace.ptr ? result->trace.len : 0);
+    aos_host_put_u32(w, result->cached_tokens);
+}
+
+/* ---- reading a payload (bounds-checked; any failure sets `bad`) ---- */
+
+typedef struct aos_host_reader {
+    const uint8_t *data;
+    size_t len;
+    size_t at;
+    int bad;
+} aos_host_reader;
+
+static inline uint32_t aos_host_get_u32(aos_host_reader *r) {
+    uint32_t v = 0;
+    if (r->bad || r->len - r->at < sizeof v) { r->bad = 1; return 0; }
+    memcpy(&v, r->data + r->at, sizeof v);
+    r->at += sizeof v;
+    return v;
+}
+
+static inline uint64_t aos_host_get_u64(aos_host_reader *r) {
+    uint64_t v = 0;
+    if (r->bad || r->len - r->at < sizeof v) { r->bad = 1; return 0; }
+    memcpy(&v, r->data + r->at, sizeof v);
+    r->at += sizeof v;
+    return v;
+}
+
+static inline aos_bytes aos_host_get_bytes(aos_host_reader *r) {
+    aos_bytes b = {NULL, 0};
+    uint32_t len = aos_host_get_u32(r);
+    if (r->bad || len == AOS_HOST_NULL || r->len - r->at < len) { r->bad = 1; return b; }
+    b.ptr = r->data + r->at;
+    b.len = len;
+    r->at += len;
+    return b;
+}
+
+/* A string lent from the payload: NUL-terminated, no NUL inside; NULL when sent as NULL. */
+static inline const char *aos_host_get_string(aos_host_reader *r) {
+    uint32_t len = aos_host_get_u32(r);
+    if (r->bad) return NULL;
+    if (len == AOS_HOST_NULL) return NULL;
+    if (len == 0 || r->len - r->at < len) { r->bad = 1; return NULL; }
+    const char *s = (const char *)(r->data + r->at);
+    if (s[len - 1] != '\0' || memchr(s, '\0', len - 1) != NULL) { r->bad = 1; return NULL; }
+    r->at += len;
+    return s;
+}
+
+/* True when every byte was read and nothing was malformed. */
+static inline int aos_host_reader_done(const aos_host_reader *r) { return !r->bad && r->at == r->len; }
+
+#endif

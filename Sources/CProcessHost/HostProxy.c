@@ -1,0 +1,679 @@
+/* The kernel's side of a process-mode instance: see host_proxy.h. */
+#define _GNU_SOURCE
+#include "host_proxy.h"
+#include "HostChannel.h"
+
+#ifndef AOS_ECRASHED
+#define AOS_ECRASHED (-21)
+#endif
+
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct session {
+    aos_host_launch *launch;
+    const aos_kernel_api *api;
+    char *config;
+    int fd;      /* -1 while no host runs */
+    pid_t pid;
+    aos_host_writer out;
+    uint8_t *in; /* the last frame read */
+    size_t in_cap;
+    uint64_t crash_times[64]; /* monotonic ms of recent crashes, a ring */
+    uint32_t crash_count;
+    char crash_detail[384];   /* what the host's CRASH frame said, if it sent one */
+    int exited_normally;      /* the last host exited with status 0 (no signal, no protocol fault) */
+} session;
+
+static uint64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t realtime_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void aos_host_launch_prepare(aos_host_launch *launch) {
+    pthread_mutex_init(&launch->crash_lock, NULL);
+    launch->last_crash[0] = '\0';
+    launch->last_reason[0] = '\0';
+    launch->crashes = 0;
+    launch->last_crash_unix_ms = 0;
+    __atomic_store_n(&launch->pid, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&launch->restarts, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&launch->ended, 0, __ATOMIC_RELAXED);
+}
+
+int32_t aos_host_launch_pid(aos_host_launch *launch) { return __atomic_load_n(&launch->pid, __ATOMIC_RELAXED); }
+uint32_t aos_host_launch_restarts(aos_host_launch *launch) { return __atomic_load_n(&launch->restarts, __ATOMIC_RELAXED); }
+uint32_t aos_host_launch_ended(aos_host_launch *launch) { return __atomic_load_n(&launch->ended, __ATOMIC_RELAXED); }
+
+uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap) {
+    pthread_mutex_lock(&launch->crash_lock);
+    if (cap) snprintf(out, cap, "%s", launch->last_crash);
+    if (reason_cap) snprintf(reason, reason_cap, "%s", launch->last_reason);
+    uint64_t crashes = launch->crashes;
+    pthread_mutex_unlock(&launch->crash_lock);
+    return crashes;
+}
+
+/* ---- the host process ---- */
+
+/* Starts a host with a fresh socket pair; returns 0, or -1 with the reason in `why`. */
+static int spawn_host(session *s, char *why, size_t why_cap) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        snprintf(why, why_cap, "socketpair failed: %s", strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+    posix_spawn_file_actions_adddup2(&actions, pair[1], AOS_HOST_FD);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    const char *log = s->launch->log_path ? s->launch->log_path : "/dev/null";
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    /* Its own process group, so a kill takes whatever it forked too; default signal handling. */
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    char memory[32], cpu[32];
+    snprintf(memory, sizeof memory, "%llu", (unsigned long long)s->launch->memory_limit_bytes);
+    snprintf(cpu, sizeof cpu, "%llu", (unsigned long long)s->launch->cpu_limit_seconds);
+    char *argv[] = {(char *)s->launch->host_path, memory, cpu, NULL};
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, s->launch->host_path, &actions, &attributes, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(pair[1]);
+    if (rc != 0) {
+        close(pair[0]);
+        snprintf(why, why_cap, "cannot start %s: %s", s->launch->host_path, strerror(rc));
+        return -1;
+    }
+    s->fd = pair[0];
+    s->pid = pid;
+    s->crash_detail[0] = '\0';
+    __atomic_store_n(&s->launch->pid, pid, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* Kills the host (and its process group), reaps it and describes how it ended
+ * into `how`; returns "signal" or "exit" (the crash reason when the channel just closed). */
+static const char *end_host(session *s, int kill_it, char *how, size_t how_cap) {
+    if (s->fd >= 0) { close(s->fd); s->fd = -1; }
+    s->exited_normally = 0;
+    if (s->pid <= 0) { snprintf(how, how_cap, "no host"); return "closed"; }
+    if (kill_it) kill(-s->pid, SIGKILL);
+    int status = 0;
+    pid_t got;
+    /* A host whose channel closed is gone or going: give it 2 s, then kill. */
+    uint64_t deadline = monotonic_ms() + 2000;
+    while ((got = waitpid(s->pid, &status, WNOHANG)) == 0) {
+        if (monotonic_ms() > deadline) { kill(-s->pid, SIGKILL); got = waitpid(s->pid, &status, 0); break; }
+        usleep(1000);
+    }
+    kill(-s->pid, SIGKILL); /* anything it forked */
+    const char *kind = "closed";
+    if (got == s->pid && WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *name = sigabbrev_np(sig);
+        snprintf(how, how_cap, "killed by SIG%s", name ? name : "?");
+        kind = "signal";
+    } else if (got == s->pid && WIFEXITED(status)) {
+        snprintf(how, how_cap, "exited with status %d", WEXITSTATUS(status));
+        s->exited_normally = !kill_it && WEXITSTATUS(status) == 0;
+        kind = "exit";
+    } else {
+        snprintf(how, how_cap, "ended");
+    }
+    s->pid = 0;
+    __atomic_store_n(&s->launch->pid, 0, __ATOMIC_RELAXED);
+    return kind;
+}
+
+/* Records a crash: the host is ended (killed when `kill_it`), and the reason
+ * kept for ps and the log. `kind` is the metric's reason label; NULL takes it
+ * from how the host ended (a signal or an exit). */
+static void crashed(session *s, int kill_it, const char *kind, const char *reason) {
+    char how[128];
+    const char *ended = end_host(s, kill_it, how, sizeof how);
+    if (!kind) kind = ended;
+    char line[1024];
+    if (s->crash_detail[0])
+        snprintf(line, sizeof line, "%s; host %s (%s)", s->crash_detail, how, reason);
+    else
+        snprintf(line, sizeof line, "host %s (%s)", how, reason);
+    aos_host_launch *launch = s->launch;
+    pthread_mutex_lock(&launch->crash_lock);
+    snprintf(launch->last_crash, sizeof launch->last_crash, "%s", line);
+    snprintf(launch->last_reason, sizeof launch->last_reason, "%s", kind);
+    launch->last_crash_unix_ms = realtime_ms();
+    launch->crashes += 1;
+    pthread_mutex_unlock(&launch->crash_lock);
+    s->crash_times[s->crash_count % 64] = monotonic_ms();
+    s->crash_count += 1;
+}
+
+/* ---- frames ---- */
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+    while (len) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads exactly `len` bytes; waits at most `timeout_ms` for each part (0 = forever).
+ * Returns 0, -1 on EOF or error, -2 on timeout. */
+static int read_all(int fd, uint8_t *data, size_t len, uint32_t timeout_ms) {
+    while (len) {
+        if (timeout_ms) {
+            struct pollfd p = {fd, POLLIN, 0};
+            int ready = poll(&p, 1, (int)timeout_ms);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready == 0) return -2;
+            if (ready < 0) return -1;
+        }
+        ssize_t n = recv(fd, data, len, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int send_frame(session *s) {
+    size_t len = aos_host_writer_end(&s->out);
+    if (!len) return -1;
+    return write_all(s->fd, s->out.data, len);
+}
+
+/* Reads one frame from the host. Returns its type, or 0 after recording the host as crashed. */
+static uint32_t read_frame(session *s, aos_host_reader *r) {
+    aos_host_frame_header header;
+    int rc = read_all(s->fd, (uint8_t *)&header, sizeof header, s->launch->answer_timeout_ms);
+    if (rc == -2) { crashed(s, 1, "no_answer", "it did not answer in time"); return 0; }
+    if (rc != 0) { crashed(s, 0, NULL, "its channel closed"); return 0; }
+    if (header.length > AOS_HOST_FRAME_MAX) {
+        char why[128];
+        snprintf(why, sizeof why, "it sent an oversize frame of %u bytes (limit %u)", header.length, AOS_HOST_FRAME_MAX);
+        crashed(s, 1, "invalid_frame", why);
+        return 0;
+    }
+    if (header.length > s->in_cap) {
+        uint8_t *grown = (uint8_t *)realloc(s->in, header.length);
+        if (!grown) { crashed(s, 1, "internal", "the kernel could not allocate its frame"); return 0; }
+        s->in = grown;
+        s->in_cap = header.length;
+    }
+    rc = read_all(s->fd, s->in, header.length, s->launch->answer_timeout_ms ? s->launch->answer_timeout_ms : 5000);
+    if (rc != 0) { crashed(s, 1, "invalid_frame", "it sent a truncated frame"); return 0; }
+    r->data = s->in;
+    r->len = header.length;
+    r->at = 0;
+    r->bad = 0;
+    return header.type;
+}
+
+static void bad_frame(session *s, const char *what) {
+    char why[160];
+    snprintf(why, sizeof why, "it sent an invalid %s frame", what);
+    crashed(s, 1, "invalid_frame", why);
+}
+
+/* ---- serving the host's syscalls ---- */
+
+static void put_buffer_and_release(session *s, aos_ctx *ctx, aos_status status, aos_buffer *buffer) {
+    aos_host_put_bytes(&s->out, status == AOS_OK ? buffer->ptr : NULL, status == AOS_OK ? buffer->len : 0);
+    if (buffer->ptr) s->api->release(ctx, buffer);
+}
+
+/* Lists of strings read from a REQUEST: at most this many each (the kernel refuses more anyway). */
+#define MAX_LISTED 4096u
+
+/* Reads a u32 count and that many strings (lent from the frame) into a new array. */
+static const char **get_strings(aos_host_reader *r, uint32_t *count) {
+    *count = aos_host_get_u32(r);
+    if (r->bad || *count == 0) return NULL;
+    if (*count > MAX_LISTED) { r->bad = 1; return NULL; }
+    const char **list = (const char **)calloc(*count, sizeof *list);
+    if (!list) { r->bad = 1; return NULL; }
+    for (uint32_t i = 0; i < *count; i++) {
+        list[i] = aos_host_get_string(r);
+        if (!list[i]) r->bad = 1; /* no NULL entries */
+    }
+    return list;
+}
+
+/* Reads a REQUEST into `request`, pointing into the frame; frees nothing on
+ * failure but returns -1 (the caller frees the lists it got). */
+static int get_infer_request(aos_host_reader *r, aos_infer_request *request, aos_chat_message **messages,
+                             const char ***stop, const char ***tools) {
+    memset(request, 0, sizeof *request);
+    request->struct_size = sizeof *request;
+    uint32_t n = aos_host_get_u32(r);
+    if (r->bad || n == 0 || n > MAX_LISTED) return -1;
+    *messages = (aos_chat_message *)calloc(n, sizeof **messages);
+    if (!*messages) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        (*messages)[i].role = aos_host_get_string(r);
+        (*messages)[i].content = aos_host_get_string(r);
+        if (!(*messages)[i].role || !(*messages)[i].content) return -1;
+    }
+    request->n_messages = n;
+    request->messages = *messages;
+    request->max_tokens = aos_host_get_u32(r);
+    uint32_t bits = aos_host_get_u32(r);
+    memcpy(&request->temperature, &bits, sizeof bits);
+    bits = aos_host_get_u32(r);
+    memcpy(&request->top_p, &bits, sizeof bits);
+    request->priority = (int32_t)aos_host_get_u32(r);
+    request->seed = aos_host_get_u64(r);
+    *stop = get_strings(r, &request->n_stop);
+    request->stop = *stop;
+    request->grammar = aos_host_get_string(r);
+    request->json_schema = aos_host_get_string(r);
+    *tools = get_strings(r, &request->n_tools);
+    request->tools = *tools;
+    request->tool_choice = aos_host_get_u32(r);
+    request->max_steps = aos_host_get_u32(r);
+    return aos_host_reader_done(r) ? 0 : -1;
+}
+
+/* Serves INFER or INFER_SUBMIT: reads the REQUEST, runs the syscall, writes the outputs into `out` after status. */
+static int serve_infer(session *s, aos_ctx *ctx, aos_host_reader *r, int submit) {
+    aos_infer_request request;
+    aos_chat_message *messages = NULL;
+    const char **stop = NULL, **tools = NULL;
+    int ok = get_infer_request(r, &request, &messages, &stop, &tools) == 0;
+    aos_infer_result result;
+    memset(&result, 0, sizeof result);
+    result.struct_size = sizeof result;
+    uint64_t id = 0;
+    aos_status status = AOS_EINVAL;
+    if (ok) status = submit ? s->api->infer_submit(ctx, &request, &id) : s->api->infer(ctx, &request, &result);
+    free(messages);
+    free(stop);
+    free(tools);
+    if (!ok) return -1;
+    aos_host_writer_begin(&s->out, AOS_HOST_RESULT);
+    aos_host_put_u32(&s->out, (uint32_t)status);
+    aos_host_put_string(&s->out, status == AOS_OK ? NULL : s->api->last_error(ctx));
+    if (submit) {
+        aos_host_put_u64(&s->out, id);
+    } else {
+        result.status = status;
+        aos_host_put_infer_result(&s->out, &result);
+        if (result.text.ptr) s->api->release(ctx, &result.text);
+        if (result.trace.ptr) s->api->release(ctx, &result.trace);
+    }
+    return 0;
+}
+
+/* Runs one SYSCALL frame as the instance and sends its RESULT. Returns 0, or -1 after recording a crash. */
+static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
+    const aos_kernel_api *api = s->api;
+    uint32_t number = aos_host_get_u32(r);
+    aos_status status = AOS_OK;
+    aos_host_writer *out = &s->out;
+    /* Outputs are written after status and last_error, so collect them first. */
+    aos_buffer buffer = {NULL, 0};
+    uint64_t u64_out = 0;
+    aos_self_info info;
+    int has_buffer = 0, has_u64 = 0, has_self = 0;
+
+    switch (number) {
+    case AOS_HOST_SYS_SEND: {
+        const char *to = aos_host_get_string(r);
+        aos_bytes body = aos_host_get_bytes(r);
+        uint32_t timeout = aos_host_get_u32(r);
+        if (!aos_host_reader_done(r) || !to) goto bad;
+        status = api->send(ctx, to, body, timeout);
+        break;
+    }
+    case AOS_HOST_SYS_CALL: {
+        const char *to = aos_host_get_string(r);
+        aos_bytes body = aos_host_get_bytes(r);
+        uint32_t timeout = aos_host_get_u32(r);
+        if (!aos_host_reader_done(r) || !to) goto bad;
+        status = api->call(ctx, to, body, timeout, &buffer);
+        has_buffer = 1;
+        break;
+    }
+    case AOS_HOST_SYS_REPLY: {
+        uint64_t id = aos_host_get_u64(r);
+        aos_bytes body = aos_host_get_bytes(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->reply(ctx, id, body);
+        break;
+    }
+    case AOS_HOST_SYS_LOG: {
+        uint32_t level = aos_host_get_u32(r);
+        const char *text = aos_host_get_string(r);
+        if (!aos_host_reader_done(r) || !text) goto bad;
+        status = api->log(ctx, level, text);
+        break;
+    }
+    case AOS_HOST_SYS_NOW: {
+        uint32_t clock = aos_host_get_u32(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->now(ctx, clock, &u64_out);
+        has_u64 = 1;
+        break;
+    }
+    case AOS_HOST_SYS_SELF:
+        if (!aos_host_reader_done(r)) goto bad;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        status = api->self(ctx, &info);
+        has_self = 1;
+        break;
+    case AOS_HOST_SYS_TOOL_CALL: {
+        const char *tool = aos_host_get_string(r);
+        const char *args = aos_host_get_string(r);
+        uint32_t timeout = aos_host_get_u32(r);
+        if (!aos_host_reader_done(r) || !tool || !args) goto bad;
+        status = api->tool_call(ctx, tool, args, timeout, &buffer);
+        has_buffer = 1;
+        break;
+    }
+    case AOS_HOST_SYS_TOOLS_LIST: {
+        const char *pattern = aos_host_get_string(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->tools_list(ctx, pattern, &buffer);
+        has_buffer = 1;
+        break;
+    }
+    case AOS_HOST_SYS_TOOL_ERROR: {
+        const char *message = aos_host_get_string(r);
+        if (!aos_host_reader_done(r) || !message) goto bad;
+        status = api->tool_error(ctx, message);
+        break;
+    }
+    case AOS_HOST_SYS_PLUGIN_LOAD: {
+        const char *path = aos_host_get_string(r);
+        const char *name = aos_host_get_string(r);
+        const char *config = aos_host_get_string(r);
+        if (!aos_host_reader_done(r) || !path) goto bad;
+        status = api->plugin_load(ctx, path, name, config);
+        break;
+    }
+    case AOS_HOST_SYS_PLUGIN_UNLOAD: {
+        const char *name = aos_host_get_string(r);
+        if (!aos_host_reader_done(r) || !name) goto bad;
+        status = api->plugin_unload(ctx, name);
+        break;
+    }
+    case AOS_HOST_SYS_INFER_CANCEL: {
+        uint64_t id = aos_host_get_u64(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->infer_cancel(ctx, id);
+        break;
+    }
+    case AOS_HOST_SYS_INFER:
+    case AOS_HOST_SYS_INFER_SUBMIT:
+        if (serve_infer(s, ctx, r, number == AOS_HOST_SYS_INFER_SUBMIT) != 0) goto bad;
+        if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed"); return -1; }
+        return 0;
+    default:
+        goto bad;
+    }
+
+    aos_host_writer_begin(out, AOS_HOST_RESULT);
+    aos_host_put_u32(out, (uint32_t)status);
+    aos_host_put_string(out, status == AOS_OK ? NULL : api->last_error(ctx));
+    if (has_buffer) put_buffer_and_release(s, ctx, status, &buffer);
+    if (has_u64) aos_host_put_u64(out, u64_out);
+    if (has_self) {
+        aos_host_put_u64(out, info.instance_id);
+        aos_host_put_string(out, status == AOS_OK ? info.name : "");
+        aos_host_put_u64(out, info.max_message_bytes);
+        aos_host_put_u32(out, info.mailbox_capacity);
+    }
+    if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed"); return -1; }
+    return 0;
+bad:
+    bad_frame(s, "syscall");
+    return -1;
+}
+
+/* Serves the host until it sends RETURN (→ 0 and *status), or records a crash (→ -1). */
+static int serve(session *s, aos_ctx *ctx, aos_status *status) {
+    for (;;) {
+        aos_host_reader r;
+        uint32_t type = read_frame(s, &r);
+        switch (type) {
+        case 0:
+            return -1;
+        case AOS_HOST_SYSCALL:
+            if (serve_syscall(s, ctx, &r) != 0) return -1;
+            break;
+        case AOS_HOST_RETURN:
+            *status = (aos_status)aos_host_get_u32(&r);
+            if (!aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
+            /* AOS_ECRASHED means "the host died": a plugin that returns it (passing
+             * on a failed call's status) only failed, as it would in thread mode. */
+            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
+            return 0;
+        case AOS_HOST_CRASH: {
+            uint32_t sig = aos_host_get_u32(&r);
+            uint64_t address = aos_host_get_u64(&r);
+            uint64_t pc = aos_host_get_u64(&r);
+            const char *symbol = aos_host_get_string(&r);
+            if (!aos_host_reader_done(&r)) { bad_frame(s, "crash"); return -1; }
+            const char *name = sigabbrev_np((int)sig);
+            snprintf(s->crash_detail, sizeof s->crash_detail, "SIG%s at address 0x%llx, pc 0x%llx in %s",
+                     name ? name : "?", (unsigned long long)address, (unsigned long long)pc,
+                     symbol && symbol[0] ? symbol : "?");
+            break; /* the host dies next: its channel closes */
+        }
+        default:
+            bad_frame(s, "unknown");
+            return -1;
+        }
+    }
+}
+
+/* Starts a host and runs the plugin's init in it. Returns init's status, or AOS_ECRASHED. */
+static aos_status start_host(session *s, aos_ctx *ctx) {
+    char why[256];
+    if (spawn_host(s, why, sizeof why) != 0) {
+        s->api->log(ctx, AOS_LOG_ERROR, why);
+        return AOS_EINTERNAL;
+    }
+    aos_host_writer_begin(&s->out, AOS_HOST_INIT);
+    aos_host_put_string(&s->out, s->launch->plugin_path);
+    aos_host_put_string(&s->out, s->config);
+    if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed before init"); return AOS_ECRASHED; }
+    aos_status status = AOS_OK;
+    if (serve(s, ctx, &status) != 0) return AOS_ECRASHED;
+    if (status != AOS_OK) {
+        char how[128];
+        end_host(s, 1, how, sizeof how);
+    }
+    return status;
+}
+
+static void log_crash(session *s, aos_ctx *ctx, const char *what) {
+    char line[640];
+    char crash[512];
+    aos_host_launch_last_crash(s->launch, crash, sizeof crash, NULL, 0);
+    snprintf(line, sizeof line, "crashed %s: %s", what, crash);
+    s->api->log(ctx, AOS_LOG_ERROR, line);
+}
+
+/* Ends the launch for good (`ended` = `how`), adds `line` to the last crash and logs it. */
+static void end_launch(session *s, aos_ctx *ctx, uint32_t how, const char *line) {
+    aos_host_launch *launch = s->launch;
+    pthread_mutex_lock(&launch->crash_lock);
+    size_t used = strlen(launch->last_crash);
+    snprintf(launch->last_crash + used, sizeof launch->last_crash - used, "%s%s", used ? "; " : "", line);
+    pthread_mutex_unlock(&launch->crash_lock);
+    __atomic_store_n(&launch->ended, how, __ATOMIC_RELAXED);
+    s->api->log(ctx, how == AOS_HOST_ENDED_FAILED ? AOS_LOG_ERROR : AOS_LOG_INFO, line);
+}
+
+/* After a crash: starts the next host as the restart policy says, unless the
+ * crashes came too fast (then the launch ends failed). Returns 0 when a host runs. */
+static int restart(session *s, aos_ctx *ctx) {
+    aos_host_launch *launch = s->launch;
+    if (__atomic_load_n(&launch->ended, __ATOMIC_RELAXED)) return -1;
+    if (s->fd >= 0) return 0;
+    if (s->exited_normally && launch->restart_policy != AOS_HOST_RESTART_PERMANENT) {
+        end_launch(s, ctx, AOS_HOST_ENDED_NORMALLY, launch->restart_policy == AOS_HOST_RESTART_TRANSIENT
+            ? "ended: the host exited with status 0 and a transient instance is restarted only after a crash"
+            : "ended: the host exited with status 0 and a temporary instance is never restarted");
+        return -1;
+    }
+    if (launch->restart_policy == AOS_HOST_RESTART_TEMPORARY) {
+        end_launch(s, ctx, AOS_HOST_ENDED_FAILED, "failed: a temporary instance is never restarted");
+        return -1;
+    }
+    uint32_t intensity = launch->intensity;
+    if (intensity > 63) intensity = 63;
+    if (s->crash_count > intensity) {
+        uint64_t oldest = s->crash_times[(s->crash_count - 1 - intensity) % 64];
+        if (monotonic_ms() - oldest <= launch->period_ms) {
+            char line[256];
+            snprintf(line, sizeof line, "failed: %u crashes within %g s exceed its restart intensity of %u; not restarted",
+                     intensity + 1, launch->period_ms / 1000.0, intensity);
+            end_launch(s, ctx, AOS_HOST_ENDED_FAILED, line);
+            return -1;
+        }
+    }
+    /* Backoff: 10 ms after the second crash in a row, doubling, at most 1 s. */
+    uint32_t recent = s->crash_count > 1 ? s->crash_count - 1 : 0;
+    if (recent) {
+        uint64_t delay = 10ull << (recent > 7 ? 7 : recent - 1);
+        if (delay > 1000) delay = 1000;
+        usleep((useconds_t)(delay * 1000));
+    }
+    aos_status status = start_host(s, ctx);
+    if (status == AOS_OK) {
+        __atomic_add_fetch(&launch->restarts, 1, __ATOMIC_RELAXED);
+        char line[96];
+        snprintf(line, sizeof line, "host restarted after a crash (pid %d)", (int)s->pid);
+        s->api->log(ctx, AOS_LOG_WARN, line);
+        return 0;
+    }
+    if (status != AOS_ECRASHED) {
+        /* init refused the restart: nothing later would go better. */
+        char line[128];
+        snprintf(line, sizeof line, "failed: init returned %s when restarted after a crash", aos_status_name(status));
+        end_launch(s, ctx, AOS_HOST_ENDED_FAILED, line);
+        return -1;
+    }
+    log_crash(s, ctx, "while restarting");
+    return -1;
+}
+
+int aos_host_proxy_recover(void *ctx, void *state) {
+    session *s = (session *)state;
+    if (!s) return -1;
+    return restart(s, (aos_ctx *)ctx);
+}
+
+/* ---- the proxies ---- */
+
+static aos_status proxy_init(aos_ctx *ctx, const aos_kernel_api *api, const char *config, void **state) {
+    aos_host_launch *launch = (aos_host_launch *)*state;
+    *state = NULL;
+    if (!launch) return AOS_EINTERNAL;
+    session *s = (session *)calloc(1, sizeof *s);
+    if (!s) return AOS_ENOMEM;
+    s->launch = launch;
+    s->api = api;
+    s->fd = -1;
+    s->config = strdup(config ? config : "");
+    if (!s->config) { free(s); return AOS_ENOMEM; }
+    aos_status status = start_host(s, ctx);
+    if (status != AOS_OK) {
+        if (status == AOS_ECRASHED) log_crash(s, ctx, "in init");
+        free(s->out.data);
+        free(s->in);
+        free(s->config);
+        free(s);
+        return status;
+    }
+    *state = s;
+    return AOS_OK;
+}
+
+static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
+    session *s = (session *)state;
+    if (s->fd < 0 && restart(s, ctx) != 0) return AOS_ECRASHED;
+    aos_host_writer_begin(&s->out, AOS_HOST_MESSAGE);
+    aos_host_put_u32(&s->out, msg->flags);
+    aos_host_put_u64(&s->out, msg->id);
+    aos_host_put_string(&s->out, msg->from);
+    aos_host_put_bytes(&s->out, msg->body.ptr, msg->body.len);
+    int has_result = msg->struct_size > offsetof(aos_message, inference) && msg->inference != NULL;
+    aos_host_put_u32(&s->out, (uint32_t)has_result);
+    if (has_result) aos_host_put_infer_result(&s->out, msg->inference);
+    if (send_frame(s) != 0) {
+        crashed(s, 0, NULL, "its channel closed");
+        log_crash(s, ctx, "before a message");
+        return AOS_ECRASHED;
+    }
+    aos_status status = AOS_OK;
+    if (serve(s, ctx, &status) != 0) {
+        log_crash(s, ctx, "in on_message");
+        return AOS_ECRASHED;
+    }
+    return status;
+}
+
+static void proxy_stop(aos_ctx *ctx, void *state) {
+    session *s = (session *)state;
+    if (!s) return;
+    if (s->fd >= 0) {
+        aos_host_writer_begin(&s->out, AOS_HOST_STOP);
+        aos_status status = AOS_OK;
+        if (send_frame(s) == 0 && serve(s, ctx, &status) == 0) {
+            char how[128];
+            end_host(s, 0, how, sizeof how);
+        }
+        /* else serve recorded the crash and ended the host */
+    }
+    free(s->out.data);
+    free(s->in);
+    free(s->config);
+    free(s);
+}
+
+void aos_host_proxy_install(void *descriptor) {
+    aos_plugin_descriptor *d = (aos_plugin_descriptor *)descriptor;
+    d->init = proxy_init;
+    d->on_message = proxy_on_message;
+    d->stop = proxy_stop;
+}

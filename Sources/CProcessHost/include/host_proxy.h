@@ -1,0 +1,88 @@
+/*
+ * host_proxy.h — the kernel's side of a process-mode instance.
+ *
+ * A process-mode instance runs in the kernel like any other: its thread runs
+ * the normal mailbox loop and calls its descriptor's init, on_message and
+ * stop. For a process-mode instance those three are the proxies below: each
+ * sends the call to the instance's `agentos-host` process and serves the
+ * host's syscall frames, as that instance, through the kernel's own syscall
+ * table (so capabilities, quotas and ownership rules apply unchanged), until
+ * the host says the plugin's function returned.
+ *
+ * Supervision: when the host dies (signal, exit, closed channel, an invalid
+ * frame, or no answer within answer_timeout_ms while plugin code runs), the
+ * call in progress returns AOS_ECRASHED and the crash is recorded in the
+ * launch. `aos_host_proxy_recover` (the kernel calls it once the caller has
+ * its answer) or else the next message starts a new host (init again with
+ * the same config), as its restart policy says: `permanent` always,
+ * `transient` unless the host exited with status 0, `temporary` never; and
+ * only while at most `intensity` crashes came within `period_ms`, with a
+ * backoff from the second crash in a row. Otherwise the launch is ended
+ * (`ended`: 1 failed, 2 ended normally) and every later message returns
+ * AOS_ECRASHED at once. The mailbox and its queued messages belong to the
+ * kernel and survive a crash.
+ *
+ * Thread: the proxies run on the instance's own thread only; the fields
+ * marked "any thread" may be read by others (ps).
+ */
+#ifndef AGENTOS_HOST_PROXY_H
+#define AGENTOS_HOST_PROXY_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** What a process-mode instance runs and how it is supervised. Owned by the
+ * kernel's image of the instance; lives until that image is closed. */
+typedef struct aos_host_launch {
+    const char *host_path;      /* the agentos-host executable */
+    const char *plugin_path;    /* the verified private copy of the plugin */
+    const char *log_path;       /* where the host's stdout and stderr go (truncated per start) */
+    uint32_t restart_policy;    /* AOS_HOST_RESTART_* */
+    uint32_t intensity;         /* crashes allowed within period_ms before the instance fails */
+    uint32_t period_ms;
+    uint32_t answer_timeout_ms; /* 0: wait for the plugin's code as long as it runs */
+    uint64_t memory_limit_bytes; /* RLIMIT_AS of the host; 0 = none */
+    uint64_t cpu_limit_seconds;  /* RLIMIT_CPU of the host; 0 = none */
+
+    /* Any thread (ps): */
+    int32_t pid;                /* the running host's pid, 0 when none (atomic) */
+    uint32_t restarts;          /* hosts started after a crash (atomic) */
+    uint32_t ended;             /* AOS_HOST_ENDED_*: 0 while it may run (atomic) */
+    pthread_mutex_t crash_lock;
+    char last_crash[512];       /* "SIGSEGV at 0x0 in crash_handler+0x12 (plugin.so)", under crash_lock */
+    char last_reason[24];       /* signal, exit, closed, invalid_frame, no_answer: the metric's label, under crash_lock */
+    uint64_t last_crash_unix_ms;
+    uint64_t crashes;           /* crashes so far, under crash_lock */
+} aos_host_launch;
+
+#define AOS_HOST_RESTART_PERMANENT 0u
+#define AOS_HOST_RESTART_TRANSIENT 1u
+#define AOS_HOST_RESTART_TEMPORARY 2u
+
+#define AOS_HOST_ENDED_FAILED 1u   /* crashed and not restarted: intensity exceeded, temporary, or init refused */
+#define AOS_HOST_ENDED_NORMALLY 2u /* exited with status 0 and its policy does not restart that */
+
+/** Initializes `launch`'s lock and counters; call once before use. */
+void aos_host_launch_prepare(aos_host_launch *launch);
+/** The running host's pid (0 when none), restarts so far, and whether it failed for good; any thread. */
+int32_t aos_host_launch_pid(aos_host_launch *launch);
+uint32_t aos_host_launch_restarts(aos_host_launch *launch);
+uint32_t aos_host_launch_ended(aos_host_launch *launch);
+/** Copies the last crash and its reason keyword (NUL-terminated, truncated to
+ * their caps) and returns the crash count; any thread. */
+uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap);
+
+/** Points `descriptor` (an aos_plugin_descriptor the kernel owns, a copy of
+ * the plugin's) at the proxies. Its init expects `*state` to hold the
+ * instance's aos_host_launch on entry (the kernel's image puts it there) and
+ * replaces it by the instance's session. The header stays free of agentos.h
+ * so Swift sees the ABI's types through CAgentOS alone. */
+void aos_host_proxy_install(void *descriptor);
+
+/** After a crash, on the instance's thread, with the `state` init gave:
+ * starts the next host if its policy allows (backoff included). Returns 0
+ * when a host runs, -1 when the launch has ended (see `ended`). */
+int aos_host_proxy_recover(void *ctx, void *state);
+
+#endif

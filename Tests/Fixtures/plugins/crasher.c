@@ -1,0 +1,94 @@
+/*
+ * crasher — an agent that fails the way a buggy or hostile plugin does, for
+ * process isolation's tests. It answers requests with their own body, except:
+ *
+ *   "segv"            dereferences NULL (in crasher_fault, so a crash names it)
+ *   "segv-after PATH" waits until PATH exists, then dereferences NULL
+ *                     (a test queues more messages first)
+ *   "abort"           abort()
+ *   "exit"            exit(0)
+ *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
+ *   "oversize"        writes a frame header claiming 1 GiB on the channel
+ *   "count"           replies with the messages this instance handled since its init
+ *
+ * With config "segv" it crashes in init. In thread mode these would end the
+ * kernel: load it with --isolation process only.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+static unsigned handled;
+
+/* Not static and not inlined: the host's dladdr names it in the crash record. */
+__attribute__((noinline, visibility("default"))) void crasher_fault(volatile int *where) {
+    *where = 42;
+}
+
+static aos_status crasher_init(aos_ctx *ctx, const aos_kernel_api *api, const char *config, void **state) {
+    handled = 0;
+    if (strcmp(config, "segv") == 0)
+        crasher_fault(NULL);
+    return fixture_init(ctx, api, config, state);
+}
+
+static bool is(const aos_message *msg, const char *text) {
+    size_t len = strlen(text);
+    return msg->body.len == len && memcmp(msg->body.ptr, text, len) == 0;
+}
+
+static void write_channel(const void *bytes, size_t len) {
+    if (write(3, bytes, len) != (ssize_t)len)
+        abort();
+}
+
+static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
+    handled++;
+    if (is(msg, "segv"))
+        crasher_fault(NULL);
+    if (msg->body.len > 11 && memcmp(msg->body.ptr, "segv-after ", 11) == 0) {
+        char path[512];
+        size_t len = msg->body.len - 11 < sizeof path - 1 ? msg->body.len - 11 : sizeof path - 1;
+        memcpy(path, msg->body.ptr + 11, len);
+        path[len] = '\0';
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        while (access(path, F_OK) != 0)
+            nanosleep(&tick, NULL);
+        crasher_fault(NULL);
+    }
+    if (is(msg, "abort"))
+        abort();
+    if (is(msg, "exit"))
+        exit(0);
+    if (is(msg, "garbage")) {
+        uint32_t frame[4] = {8, 0x7777, 1, 2}; /* length 8, an unknown type, 8 bytes */
+        write_channel(frame, sizeof frame);
+        pause();
+    }
+    if (is(msg, "oversize")) {
+        uint32_t header[2] = {1u << 30, 16}; /* a SYSCALL of 1 GiB */
+        write_channel(header, sizeof header);
+        pause();
+    }
+    if (is(msg, "count")) {
+        char text[32];
+        snprintf(text, sizeof text, "%u", handled);
+        return fixture_reply(ctx, fixture_api(state), msg, text);
+    }
+    return fixture_echo(ctx, state, msg);
+}
+
+AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
+    AOS_PLUGIN_HEADER,
+    .kind = AOS_KIND_AGENT,
+    .name = "crasher",
+    .version = "0",
+    .description = "Test fixture: segfaults, aborts, exits or garbles its host channel on command (process mode only).",
+    .init = crasher_init,
+    .on_message = crasher_on_message,
+};
