@@ -844,7 +844,7 @@ typedef struct aos_kernel_api {
     aos_status (*kv_list)(aos_ctx *ctx, const char *ns, const char *prefix, const char *after, uint32_t limit,
                           aos_buffer *json);
 
-    /* ABI 1.8 and later append here. */
+    /* ABI 1.10 and later append here (1.8 and 1.9 added status codes only). */
 } aos_kernel_api;
 
 /** Since ABI 1.7: the longest key, in UTF-8 bytes. */
