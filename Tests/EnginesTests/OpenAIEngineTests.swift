@@ -728,7 +728,7 @@ extension OpenAIEngineTests {
                     return
                 }
                 #expect(error.code == .toolCallMissing && error.message.contains("--engine-tools kernel"), "\(error)")
-                #expect(sink.pieces.joined().isEmpty == false)  // the prose streamed, but was not the answer
+                #expect(sink.pieces.joined().isEmpty)  // prose that is not the answer never streams
             }
         }
 

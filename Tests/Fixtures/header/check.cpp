@@ -162,6 +162,9 @@ static void check_statuses() {
         {AOS_ELOOP, "AOS_ELOOP"},
         {AOS_ECONFLICT, "AOS_ECONFLICT"},
         {AOS_ESTORAGE, "AOS_ESTORAGE"},
+        {AOS_ECRASHED, "AOS_ECRASHED"},
+        {AOS_EUNREACHABLE, "AOS_EUNREACHABLE"},
+        {AOS_EAMBIGUOUS, "AOS_EAMBIGUOUS"},
     };
     const aos_status count = static_cast<aos_status>(sizeof table / sizeof table[0]);
 
