@@ -30,11 +30,13 @@ public struct KernelStatus: Codable, Sendable, Equatable {
     public var messagesRefused: UInt64
     /// Why the kernel is not ready (`GET /readyz`); empty when it is.
     public var notReady: [String]
+    /// The instances restored from state.sqlite at start (absent from older kernels).
+    public var restore: RestoreInfo?
 
     public init(
         version: String, abiMajor: Int, abiMinor: Int, pid: Int32, home: String, pluginsDir: String?,
         startedAt: Date, uptimeSeconds: Double, instances: [String: Int], messagesDelivered: UInt64,
-        messagesRefused: UInt64, notReady: [String]
+        messagesRefused: UInt64, notReady: [String], restore: RestoreInfo? = nil
     ) {
         self.version = version
         self.abiMajor = abiMajor
@@ -48,6 +50,7 @@ public struct KernelStatus: Codable, Sendable, Equatable {
         self.messagesDelivered = messagesDelivered
         self.messagesRefused = messagesRefused
         self.notReady = notReady
+        self.restore = restore
     }
 }
 

@@ -76,7 +76,7 @@ public enum ControlRoutes {
                 pid: getpid(), home: environment.home, pluginsDir: environment.pluginsDirectory,
                 startedAt: kernel.startedAt, uptimeSeconds: Date().timeIntervalSince(kernel.startedAt),
                 instances: counts, messagesDelivered: kernel.messages.deliveredCount, messagesRefused: kernel.messages.refusedCount,
-                notReady: environment.readiness.reasons))
+                notReady: environment.readiness.reasons, restore: RestoreInfo(kernel.records.report)))
         }
 
         InstanceRoutes.add(to: v1, kernel: kernel, environment: environment, bodyLimit: bodyLimit(kernel))

@@ -50,10 +50,22 @@ enum InstanceRoutes {
             return try JSONResponse.make(info, status: .created)
         }
 
+        // Unloading forgets the instance's record too (it is not restored at the
+        // next start), also when the unload ends hung. A recorded instance that
+        // was not restored (changed or missing file) has no live instance:
+        // unloading it only forgets its record.
         v1.delete("instances/:name") { request, context in
             let name = try context.parameters.require("name")
             let timeoutMs = try request.integer("timeout_ms", in: 0...3_600_000) ?? 5000
             let force = try request.integer("force", in: 0...1) == 1
+            guard kernel.instance(named: name) != nil else {
+                guard kernel.records.forget(name), var summary = kernel.summaries(all: true).last(where: { $0.name == name }) else {
+                    throw noInstance(name)
+                }
+                summary.lastError = "forgotten: not restored at the next start" + (summary.lastError.map { " (was: \($0))" } ?? "")
+                return try JSONResponse.make(InstanceInfo(summary))
+            }
+            kernel.records.forget(name)
             let summary = try await kernel.lifecycle.unload(name: name, timeout: Double(timeoutMs) / 1000, force: force)
             return try JSONResponse.make(InstanceInfo(summary))
         }

@@ -92,3 +92,17 @@ extension LogEntry {
         self.init(seq: line.seq, time: line.time, level: line.level.rawValue, source: line.source.rawValue, text: line.text)
     }
 }
+
+extension RestoreInfo {
+    init(_ report: RestoreReport) {
+        let (state, reason): (String, String?) = switch report.phase {
+        case .restoring: ("restoring", nil)
+        case .done: ("done", nil)
+        case .skipped: ("skipped", nil)
+        case .unavailable(let reason): ("unavailable", reason)
+        }
+        self.init(
+            state: state, reason: reason, restored: report.restored,
+            notRestored: report.notRestored.map { NotRestored(name: $0.name, plugin: $0.plugin, reason: $0.reason) })
+    }
+}

@@ -15,6 +15,7 @@ import Logging
 /// | `capabilities` | grants, revokes, capability reports, the audit log |
 /// | `quotas` | quota limits and their reports |
 /// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
+/// | `records` | the instance table kept in the state database, restored at start |
 /// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
@@ -32,16 +33,19 @@ public final class Kernel: Sendable {
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
     public let storage: StorageService
+    public let records: InstanceRecordService
     public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
     /// thread from `threads`; with an `engine`, it starts serving inference
     /// requests at once. Ids of messages and requests start at `configuration.firstID`.
-    /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE).
+    /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE);
+    /// `records` keeps the instances loaded through the control API (by default nowhere).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
-        grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil)
+        grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
+        records: InstanceRecordStore? = nil, recordsAbsence: String = "the kernel was started without a state database"
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -56,13 +60,16 @@ public final class Kernel: Sendable {
         inference = InferenceService(
             engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,
             configuration: configuration, logger: logger)
-        capabilities = CapabilityService(table: table, audit: audit)
+        let records = InstanceRecordService(store: records, reason: recordsAbsence, logger: logger)
+        self.records = records
+        capabilities = CapabilityService(table: table, audit: audit, records: records)
         self.storage = storage
-        quotas = QuotaService(table: table, scheduler: scheduler, storage: storage, configuration: configuration, logger: logger)
+        quotas = QuotaService(
+            table: table, scheduler: scheduler, storage: storage, records: records, configuration: configuration, logger: logger)
         lifecycle = PluginLifecycle(
             configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,
-            capabilities: capabilities, storage: storage, policy: grants)
+            capabilities: capabilities, storage: storage, records: records, policy: grants)
         engine?.start(serving: scheduler)
     }
 

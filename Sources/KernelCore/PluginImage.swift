@@ -14,6 +14,11 @@ public protocol PluginImage: AnyObject, Sendable {
     func close()
     /// Where its code runs.
     var isolation: Isolation { get }
+    /// SHA-256 of the content loaded (64 lowercase hex digits); nil when the
+    /// image has no file behind it. What a restore checks the file against.
+    var contentSHA256: String? { get }
+    /// The restart policy of a process-mode image; nil in thread mode.
+    var restartPolicy: RestartPolicy? { get }
     /// What the instance thread passes to `init` in `*state` (nil for a plugin's own
     /// descriptor; a process-mode image's proxy finds its host there).
     var initialState: UnsafeMutableRawPointer? { get }
@@ -27,6 +32,8 @@ public protocol PluginImage: AnyObject, Sendable {
 
 extension PluginImage {
     public var isolation: Isolation { .thread }
+    public var contentSHA256: String? { nil }
+    public var restartPolicy: RestartPolicy? { nil }
     public var initialState: UnsafeMutableRawPointer? { nil }
     public var hostStatus: HostProcessStatus? { nil }
     public func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool { true }

@@ -19,6 +19,7 @@ final class DynamicLibraryImage: PluginImage, @unchecked Sendable {  // `library
     let sourcePath: String
     /// The verified private copy this image runs (what a process-mode host opens).
     let copyPath: String
+    let contentSHA256: String?
     private let copy: UnsafeMutablePointer<aos_plugin_descriptor>
     private let cache: LibraryCache
     /// The library until `close()`.
@@ -36,6 +37,7 @@ final class DynamicLibraryImage: PluginImage, @unchecked Sendable {  // `library
         descriptor = UnsafePointer(copy)
         self.sourcePath = sourcePath
         copyPath = library.copyPath
+        contentSHA256 = library.digest.hex
         self.cache = cache
         open = Mutex(library)
     }

@@ -20,6 +20,8 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
     var sourcePath: String { inner.sourcePath }
     let isolation = Isolation.process
     var initialState: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(launch) }
+    var contentSHA256: String? { inner.contentSHA256 }
+    let restartPolicy: RestartPolicy?
     private let inner: DynamicLibraryImage
     private let copy: UnsafeMutablePointer<aos_plugin_descriptor>
     private let launch: UnsafeMutablePointer<aos_host_launch>
@@ -32,6 +34,7 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
             throw KernelError(.invalidArgument, "cannot load \(inner.sourcePath) in process mode: its tools are called inside the kernel; load tool plugins with --isolation thread")
         }
         self.inner = inner
+        restartPolicy = restart
         copy = UnsafeMutablePointer<aos_plugin_descriptor>.allocate(capacity: 1)
         copy.initialize(to: original)
         aos_host_proxy_install(copy)

@@ -104,4 +104,15 @@ struct ContentHash: Hashable, Sendable {
     init(_ digest: SHA256.Digest) {
         bytes = Array(digest)
     }
+
+    /// 64 lowercase hex digits.
+    var hex: String {
+        let digits = Array("0123456789abcdef")
+        var text = ""
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        return text
+    }
 }

@@ -59,6 +59,25 @@ public final class StateDatabase: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: instances") { db in
+            // The instance table loaded through the control API (InstanceRecord).
+            try db.execute(sql: """
+                CREATE TABLE instances (
+                    name TEXT PRIMARY KEY,
+                    plugin TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    config TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    isolation TEXT NOT NULL,
+                    restart TEXT,
+                    restart_intensity INTEGER,
+                    restart_period REAL,
+                    grants TEXT NOT NULL,
+                    quotas TEXT NOT NULL,
+                    loaded_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

@@ -39,6 +39,9 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: "Where plugins from the drop-in folder run unless policy.yaml says: thread, or process (each in its own agentos-host).")
     var defaultIsolation: Isolation = .thread
 
+    @Flag(name: .long, help: "Start empty: do not load again the instances loaded with agentctl before the last stop or crash (and forget them).")
+    var noRestore = false
+
     @Option(name: .long, help: "Messages each instance's mailbox holds.")
     var mailbox = 1024
 
@@ -157,14 +160,16 @@ struct AgentOSD: AsyncParsableCommand {
         let pluginsDirectory = noPluginsDir ? nil : AgentOSHome(path: plugins).path
         let watcher = pluginsDirectory.map { PluginsWatcher(directory: $0, kernel: kernel, logger: logger, unloadTimeout: unloadTimeout) }
         if let watcher { kernel.lifecycle.onNameFreed { name in watcher.nameFreed(name) } }
-        let readiness = Readiness(watchesPlugins: watcher != nil, cluster: clusterLink == nil ? nil : kernel.cluster)
+        let readiness = Readiness(
+            watchesPlugins: watcher != nil, cluster: clusterLink == nil ? nil : kernel.cluster, records: kernel.records)
         let environment = ControlEnvironment(
             version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
             feedback: Self.openFeedback(home, logger: logger))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: controlSocketServer(
                 kernel: kernel, environment: environment, keys: keys, home: home, access: socketAccess, audit: audit, logger: logger)),
-            .init(service: KernelService(kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout)),
+            .init(service: KernelService(
+                kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout, restore: !noRestore)),
         ]
         if let metricsAddress {
             services.append(.init(service: Application(
@@ -217,20 +222,23 @@ struct AgentOSD: AsyncParsableCommand {
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
+        let state = Self.openState(home, logger: logger)
         return Kernel(
             configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
-            policy: inference.policy, grants: grants, audit: audit, storage: Self.openState(home, logger: logger))
+            policy: inference.policy, grants: grants, audit: audit,
+            storage: StorageService(store: state.map(SQLiteKeyValueStore.init), reason: state.reason),
+            records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason)
     }
 
-    /// Storage on the state database; a file that cannot be used disables
-    /// storage (the `kv_*` syscalls fail with AOS_ESTORAGE and say why), never the kernel.
-    static func openState(_ home: AgentOSHome, logger: Logger) -> StorageService {
+    /// The state database; a file that cannot be used disables storage (the
+    /// `kv_*` syscalls fail with AOS_ESTORAGE and say why) and durable
+    /// instances (nothing is restored or kept; `agentctl status` says why), never the kernel.
+    static func openState(_ home: AgentOSHome, logger: Logger) -> StateDatabaseOrReason {
         do {
-            let database = try StateDatabase(path: home.stateDatabasePath)
-            return StorageService(store: SQLiteKeyValueStore(database: database))
+            return StateDatabaseOrReason(database: try StateDatabase(path: home.stateDatabasePath), reason: "")
         } catch {
-            logger.error("storage disabled: \(error)")
-            return StorageService(store: nil, reason: error.description)
+            logger.error("storage and instance restore disabled: \(error)")
+            return StateDatabaseOrReason(database: nil, reason: error.description)
         }
     }
 
@@ -311,6 +319,14 @@ struct AgentOSD: AsyncParsableCommand {
             return .disabled(reason: "\(error)")
         }
     }
+}
+
+/// The state database, or why there is none.
+struct StateDatabaseOrReason {
+    let database: StateDatabase?
+    let reason: String
+
+    func map<T>(_ make: (StateDatabase) -> T) -> T? { database.map(make) }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

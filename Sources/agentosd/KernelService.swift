@@ -4,17 +4,29 @@ import KernelPOSIX
 import ControlServer
 import ServiceLifecycle
 
-/// The kernel's own service in the daemon's service group: watches the
-/// Plugins/ folder, handler deadlines and the id reservation while running,
-/// and on graceful shutdown unloads every instance, newest first.
+/// The kernel's own service in the daemon's service group: first loads again
+/// the instances recorded in the state database (or, with `restore` false,
+/// forgets them), then watches the Plugins/ folder, handler deadlines and the
+/// id reservation while running, and on graceful shutdown unloads every
+/// instance, newest first.
+///
+/// Restoring before the first scan of Plugins/ lets a recorded instance keep
+/// its name: a file in Plugins/ that wants the same name waits for it, as for
+/// any taken name.
 struct KernelService: Service {
     let kernel: Kernel
     let watcher: PluginsWatcher?
     let readiness: Readiness
     let ids: IdentifierReservation
     let unloadTimeout: Double
+    let restore: Bool
 
     func run() async throws {
+        if restore {
+            await kernel.records.restore(through: kernel.lifecycle)
+        } else {
+            kernel.records.forgetAll()
+        }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let watcher {

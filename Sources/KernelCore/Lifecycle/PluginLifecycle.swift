@@ -26,6 +26,8 @@ public final class PluginLifecycle: Sendable {
     private let quotas: QuotaService
     private let capabilities: CapabilityService
     private let storage: StorageService
+    /// Where instances loaded through the control API are recorded for the next start.
+    private let records: InstanceRecordService
     /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
     private let policy: PolicySource?
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
@@ -36,7 +38,8 @@ public final class PluginLifecycle: Sendable {
     init(
         configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, threads: InstanceThreading,
         table: InstanceTable, ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
-        quotas: QuotaService, capabilities: CapabilityService, storage: StorageService, policy: PolicySource?
+        quotas: QuotaService, capabilities: CapabilityService, storage: StorageService, records: InstanceRecordService,
+        policy: PolicySource?
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -50,6 +53,7 @@ public final class PluginLifecycle: Sendable {
         self.quotas = quotas
         self.capabilities = capabilities
         self.storage = storage
+        self.records = records
         self.policy = policy
     }
 
@@ -77,13 +81,50 @@ public final class PluginLifecycle: Sendable {
     /// descriptor the kernel refuses, a taken or invalid name, a policy file
     /// that cannot be read, or `init` failing (the instance is then listed as
     /// failed in `ps -a`).
+    ///
+    /// An instance loaded through the control API (origin `.agentctl`) is
+    /// recorded for the next start (`InstanceRecordService`).
     public func load(
         path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
         grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl, isolation: Isolation? = nil,
         restart: RestartPolicy? = nil
     ) async throws(KernelError) -> Instance {
+        try await load(
+            path: path, name: requestedName, config: config, priority: priority, grants: extraGrants, origin: origin,
+            isolation: isolation, restart: restart, restoring: nil)
+    }
+
+    /// Loads `record`'s instance again with exactly its recorded settings (its
+    /// grants and quotas, not policy.yaml's), from a file whose content has the
+    /// recorded SHA-256. Throws as `load`; `.conflict` when the content differs,
+    /// `.invalidArgument` when the record holds a setting the kernel refuses.
+    func restore(_ record: InstanceRecord) async throws(KernelError) {
+        let settings: (grants: [Capability], quotas: QuotaLimits)
+        do {
+            settings = try record.parsedSettings()
+        } catch {
+            throw KernelError(.invalidArgument, "its record holds a setting this kernel refuses: \(error.message)")
+        }
+        _ = try await load(
+            path: record.plugin, name: record.name, config: record.config, priority: record.priority, grants: settings.grants,
+            origin: .agentctl, isolation: record.isolation, restart: record.restart,
+            restoring: (sha256: record.sha256, quotas: settings.quotas))
+    }
+
+    /// `load`, or with `restoring` a restore: the content must have that hash,
+    /// the grants are exactly `extraGrants` and the quotas are `restoring.quotas`.
+    private func load(
+        path: String, name requestedName: String?, config: String, priority: Int, grants extraGrants: [Capability],
+        origin: InstanceSummary.Origin, isolation: Isolation?, restart: RestartPolicy?,
+        restoring: (sha256: String, quotas: QuotaLimits)?
+    ) async throws(KernelError) -> Instance {
         if let requestedName { try InstanceName.validate(requestedName) }
         var image = try await open(path)
+        if let expected = restoring?.sha256, image.contentSHA256 != expected {
+            let now = image.contentSHA256 ?? "unknown"
+            image.close()
+            throw KernelError(.conflict, "\(path) changed since \(requestedName ?? "it") was loaded (SHA-256 \(expected.prefix(12))… recorded, \(now.prefix(12))… now): load it again with `agentctl load` or forget it with `agentctl unload \(requestedName ?? "NAME")`")
+        }
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
         let declared: [Tool]
         let entry: Policy.Entry
@@ -101,7 +142,8 @@ public final class PluginLifecycle: Sendable {
         if (isolation ?? entry.isolation ?? defaultIsolation) == .process {
             image = try loader.isolated(image, name: name, restart: restart ?? entry.restart ?? RestartPolicy())
         }
-        var grants = CapabilitySet(entry.grants)
+        let policyGrants = restoring == nil ? entry.grants : []
+        var grants = CapabilitySet(policyGrants)
         for capability in extraGrants { grants.insert(capability) }
         let instance = Instance(
             id: ids.mint(), name: name, image: image, config: config, priority: priority, tools: declared,
@@ -117,12 +159,15 @@ public final class PluginLifecycle: Sendable {
             throw KernelError(.nameTaken, "cannot load \(path): an instance named \(name) is already running (choose another with --name)")
         }
         inference.scheduler.forgetQuota(of: name)  // a budget is per instance: nothing carries over from an earlier one
-        quotas.apply(entry.quotas, to: instance)
+        quotas.apply(restoring?.quotas ?? entry.quotas, to: instance)
         try await start(instance, path: path)
         tools.registry.register(instance)
-        instance.log.append(.info, .kernel, "loaded from \(path) as instance \(instance.id)" + (declared.isEmpty ? "" : " with \(declared.count) tools"))
-        capabilities.recordLoadGrants(instance, fromPolicy: entry.grants, fromLoad: extraGrants)
-        logger.info("loaded", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
+        let how = restoring == nil ? "loaded" : "restored"
+        instance.log.append(.info, .kernel, "\(how) from \(path) as instance \(instance.id)" + (declared.isEmpty ? "" : " with \(declared.count) tools"))
+        capabilities.recordLoadGrants(
+            instance, fromPolicy: policyGrants, fromLoad: extraGrants, loadSource: restoring == nil ? "agentctl load --grant" : "state.sqlite (restored)")
+        if restoring == nil { records.record(instance) }
+        logger.info("\(how)", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
         return instance
     }
 

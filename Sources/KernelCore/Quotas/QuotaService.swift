@@ -10,12 +10,15 @@ public final class QuotaService: Sendable {
     private let logger: Logger
     /// Reports the use of kv_keys and kv_bytes (the instance's own namespace).
     private let storage: StorageService
+    /// Keeps each change for the next start.
+    private let records: InstanceRecordService
 
     init(
-        table: InstanceTable, scheduler: InferenceScheduler, storage: StorageService, configuration: KernelConfiguration,
-        logger: Logger
+        table: InstanceTable, scheduler: InferenceScheduler, storage: StorageService, records: InstanceRecordService,
+        configuration: KernelConfiguration, logger: Logger
     ) {
         self.table = table
+        self.records = records
         self.scheduler = scheduler
         self.storage = storage
         self.configuration = configuration
@@ -24,7 +27,8 @@ public final class QuotaService: Sendable {
     }
 
     /// Sets quota `key` of the live instance `name` from text (`20000`, `20k`,
-    /// `unlimited`); applies at once and lasts until it is unloaded.
+    /// `unlimited`); applies at once and lasts until it is unloaded (across
+    /// kernel restarts for an instance loaded through the control API).
     /// Throws `.notFound`, or `.invalidArgument` for a bad key or value.
     public func set(_ key: String, _ value: String, for name: String) throws(KernelError) -> QuotaReport {
         guard let instance = table.lookup(name) else {
@@ -35,6 +39,7 @@ public final class QuotaService: Sendable {
         apply(limits, to: instance)
         instance.log.append(.info, .kernel, "quota \(key) set to \(value) by agentctl")
         logger.info("quota set", metadata: ["agent": "\(name)", "quota": "\(key)", "value": "\(value)"])
+        records.record(instance)
         return quotaReport(instance)
     }
 

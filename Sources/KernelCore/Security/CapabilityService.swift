@@ -8,10 +8,13 @@ public final class CapabilityService: Sendable {
     private let table: InstanceTable
     /// Where denials, grants and revokes are written; nil keeps no audit log.
     public let audit: AuditLog?
+    /// Keeps each change for the next start.
+    private let records: InstanceRecordService
 
-    init(table: InstanceTable, audit: AuditLog?) {
+    init(table: InstanceTable, audit: AuditLog?, records: InstanceRecordService) {
         self.table = table
         self.audit = audit
+        self.records = records
     }
 
     /// Grants `capability` to the live instance `name` and audits it.
@@ -25,6 +28,7 @@ public final class CapabilityService: Sendable {
         let reason = "granted at runtime by agentctl"
         instance.log.append(.info, .kernel, "\(capability) \(reason)")
         audit?.record(AuditRecord(agent: name, syscall: "agentctl", capability: capability.description, decision: .grant, reason: reason))
+        records.record(instance)
         return report(instance)
     }
 
@@ -51,6 +55,7 @@ public final class CapabilityService: Sendable {
             instance.log.append(.info, .kernel, "\(revoked) \(reason)")
             audit?.record(AuditRecord(agent: name, syscall: "agentctl", capability: revoked.description, decision: .revoke, reason: reason))
         }
+        records.record(instance)
         return report(instance)
     }
 
@@ -66,8 +71,8 @@ public final class CapabilityService: Sendable {
     }
 
     /// Audits the capabilities an instance got at load, and logs what it asked for and did not get.
-    func recordLoadGrants(_ instance: Instance, fromPolicy: [Capability], fromLoad: [Capability]) {
-        for (capabilities, source) in [(fromPolicy, "policy.yaml"), (fromLoad, "agentctl load --grant")] {
+    func recordLoadGrants(_ instance: Instance, fromPolicy: [Capability], fromLoad: [Capability], loadSource: String) {
+        for (capabilities, source) in [(fromPolicy, "policy.yaml"), (fromLoad, loadSource)] {
             for capability in capabilities {
                 audit?.record(AuditRecord(
                     agent: instance.name, syscall: "load", capability: capability.description, decision: .grant,

@@ -9,7 +9,8 @@ struct Status: AsyncParsableCommand {
         discussion: """
             Instances are counted per state; messages counts those the kernel \
             queued since it started and those it refused (full mailbox, unknown \
-            receiver, too big, ...).
+            receiver, too big, ...); restored lists the instances loaded again \
+            from state.sqlite at start, and each recorded one that was not, with why.
             """
     )
 
@@ -36,7 +37,20 @@ struct Status: AsyncParsableCommand {
                 ["uptime", humanDuration(status.uptimeSeconds)],
                 ["instances", Self.counts(status.instances)],
                 ["messages", "\(status.messagesDelivered) delivered, \(status.messagesRefused) refused"],
-            ])
+            ] + (status.restore.map { [["restored", Self.restored($0)]] } ?? []))
+        }
+    }
+
+    /// "3 instances; not restored: a (reason); b (reason)", or why nothing was.
+    private static func restored(_ restore: RestoreInfo) -> String {
+        switch restore.state {
+        case "skipped": return "none (--no-restore)"
+        case "unavailable": return "none: " + (restore.reason ?? "no state database")
+        case "restoring": return "in progress"
+        default:
+            let count = restore.restored.count == 1 ? "1 instance" : "\(restore.restored.count) instances"
+            guard !restore.notRestored.isEmpty else { return count }
+            return count + "; not restored: " + restore.notRestored.map { "\($0.name) (\($0.reason))" }.joined(separator: "; ")
         }
     }
 
