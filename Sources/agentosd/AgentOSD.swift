@@ -237,7 +237,8 @@ struct AgentOSD: AsyncParsableCommand {
         do {
             return StateDatabaseOrReason(database: try StateDatabase(path: home.stateDatabasePath), reason: "")
         } catch {
-            logger.error("storage and instance restore disabled: \(error)")
+            logger.error("storage disabled: \(error)")
+            logger.error("instance restore disabled (nothing is restored or kept): \(error)")
             return StateDatabaseOrReason(database: nil, reason: error.description)
         }
     }

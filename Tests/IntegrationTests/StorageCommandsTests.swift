@@ -95,8 +95,8 @@ import Testing
             let digit = key.key.utf8.last!
             #expect(entry.version == 1 && entry.bytes == [UInt8](repeating: digit, count: size), "\(key.key)")
         }
-        // The agent carries on where it was cut.
-        try await second.load("kvprobe", as: "notes", grants: ["kv"])
+        // The agent, restored from state.sqlite, carries on where it was cut.
+        #expect(try await second.eventually { try await second.listed("notes")?.state == "running" })
         #expect(try await second.ask("notes", "put - \(Self.hex("b\(keys.count)")) 0 next") == "AOS_OK|1")
     }
 
