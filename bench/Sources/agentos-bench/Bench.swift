@@ -43,7 +43,7 @@ struct Bench: AsyncParsableCommand {
 
     /// The groups of rows, in the order they run.
     enum Group: String, CaseIterable, ExpressibleByArgument {
-        case messaging, sdk, isolation, scale, tools, observability, eval, inference, frontdoor, storage, cluster
+        case messaging, sdk, isolation, restore, scale, tools, observability, eval, inference, frontdoor, storage, cluster
     }
 
     @Option(parsing: .upToNextOption, help: "Run only these groups of rows (\(Group.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -74,6 +74,8 @@ struct Bench: AsyncParsableCommand {
             try await BenchKernel.with(agentosd: agentosd, ["--engine", "none"]) { kernel in
                 try await isolation(kernel, into: &table)
             }
+        case .restore:
+            try await RestoreBench(agentosd: agentosd, plugins: buildDir + "/plugins", runs: runs).run(into: &table)
         case .scale:
             try await ScaleBench(agentosd: agentosd, plugins: buildDir + "/plugins", instances: scaleInstances).run(into: &table)
         case .tools:
