@@ -19,19 +19,22 @@ public enum TestKernel {
     /// serving inference with `engine`, auditing to `audit` and storing with `storage` when given.
     public static func withPluginFiles(
         copies: String = NSTemporaryDirectory() + "agentos-test-\(UUID().uuidString)",
-        engine: InferenceEngine? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil)
+        engine: InferenceEngine? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
+        records: InstanceRecordStore? = nil
     ) throws -> Kernel {
         let loader = PluginLoader(copiesDirectory: copies)
         try loader.prepare()
-        return make(KernelConfiguration(pluginCopiesPath: copies), loader: loader, engine: engine, audit: audit, storage: storage)
+        return make(
+            KernelConfiguration(pluginCopiesPath: copies), loader: loader, engine: engine, audit: audit, storage: storage,
+            records: records)
     }
 
     private static func make(
         _ configuration: KernelConfiguration, loader: PluginLoading, engine: InferenceEngine?, audit: AuditLog?,
-        storage: StorageService = StorageService(store: nil)
+        storage: StorageService = StorageService(store: nil), records: InstanceRecordStore? = nil
     ) -> Kernel {
         Kernel(
             configuration: configuration, loader: loader, threads: POSIXThreads(), logger: Logger(label: "test"), engine: engine,
-            audit: audit, storage: storage)
+            audit: audit, storage: storage, records: records)
     }
 }

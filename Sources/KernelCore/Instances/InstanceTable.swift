@@ -56,10 +56,11 @@ final class InstanceTable: @unchecked Sendable {
         }
     }
 
-    /// Records a file that failed to load before it became an instance (id 0).
+    /// Records a file that failed to load before it became an instance (id 0),
+    /// replacing an earlier failure of the same file under the same name.
     func recordFailure(_ summary: InstanceSummary) {
         lock.withLock {
-            ended.removeAll { $0.summary.id == 0 && $0.summary.plugin == summary.plugin }
+            ended.removeAll { $0.summary.id == 0 && $0.summary.plugin == summary.plugin && $0.summary.name == summary.name }
             remember(summary, log: nil)
         }
     }
