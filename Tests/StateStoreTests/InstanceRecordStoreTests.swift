@@ -67,10 +67,10 @@ import Testing
         #expect(problems["bad-priority"]?.contains("column priority holds") == true, "\(problems)")
     }
 
-    @Test func theMigrationsAddTheInstancesTableAfterKV() throws {
+    @Test func theMigrationsAddTheInstancesTable() throws {
         let database = try Self.database()
         let applied = try database.pool.read { db in try StateDatabase.migrator.appliedMigrations(db) }
-        #expect(applied.suffix(1) == ["v2: instances"])
+        #expect(applied.contains("v2: instances"))
         #expect(try database.pool.read { db in try db.tableExists("instances") })
     }
 }
