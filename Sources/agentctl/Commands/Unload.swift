@@ -18,6 +18,11 @@ struct Unload: AsyncParsableCommand {
             thread is left parked as a zombie (`agentctl ps -a`), reaped if it \
             ever returns. The thread's CPU and memory stay until the kernel \
             restarts.
+
+            Unloading also forgets the instance's record in state.sqlite, so \
+            the next kernel start does not load it again; for a recorded \
+            instance that was not restored (its file changed or is missing), \
+            it only forgets the record.
             """
     )
 
