@@ -1,7 +1,8 @@
 import KernelCore
 import Synchronization
 
-/// Whether the kernel is ready to serve (Kubernetes' readiness): its
+/// Whether the kernel is ready to serve (Kubernetes' readiness): the
+/// instances recorded in state.sqlite have been restored, and its
 /// Plugins/ folder has been scanned once. (The engine is loaded, and a model
 /// that cannot be stops agentosd, before the socket opens.) Liveness needs
 /// less: that the kernel answers at all. Thread-safe.
