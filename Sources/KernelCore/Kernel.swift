@@ -15,6 +15,7 @@ import Logging
 /// | `capabilities` | grants, revokes, capability reports, the audit log |
 /// | `quotas` | quota limits and their reports |
 /// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
+/// | `sessions` | conversations in the state database (`inference` builds a session request's prompt from them) |
 /// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
@@ -32,16 +33,19 @@ public final class Kernel: Sendable {
     public let quotas: QuotaService
     public let lifecycle: PluginLifecycle
     public let storage: StorageService
+    public let sessions: SessionService
     public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
     /// thread from `threads`; with an `engine`, it starts serving inference
     /// requests at once. Ids of messages and requests start at `configuration.firstID`.
-    /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE).
+    /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE);
+    /// `sessions` keeps conversations (by default none: requests naming a session fail with AOS_ESTORAGE).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
-        grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil)
+        grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
+        sessions: SessionService = SessionService(store: nil)
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -53,8 +57,9 @@ public final class Kernel: Sendable {
         cluster = ClusterService(configuration: configuration, table: table, ids: ids)
         messages = MessageRouter(configuration: configuration, table: table, ids: ids, cluster: cluster)
         tools = ToolService(configuration: configuration, ids: ids, logger: logger)
+        self.sessions = sessions
         inference = InferenceService(
-            engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,
+            engine: engine, scheduler: scheduler, tools: tools, sessions: sessions, table: table, ids: ids,
             configuration: configuration, logger: logger)
         capabilities = CapabilityService(table: table, audit: audit)
         self.storage = storage

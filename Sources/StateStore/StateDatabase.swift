@@ -59,6 +59,50 @@ public final class StateDatabase: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Issue 18: conversations (SQLiteSessionStore).
+        migrator.registerMigration("v2: sessions") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    policy TEXT NOT NULL,
+                    summary TEXT,
+                    cut_through INTEGER NOT NULL DEFAULT 0,
+                    next_seq INTEGER NOT NULL DEFAULT 1,
+                    pruned INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX sessions_by_age ON sessions (updated_at);
+                CREATE TABLE session_turns (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    role TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    tool_calls TEXT,
+                    tool_call_id TEXT,
+                    tokens INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id, seq),
+                    FOREIGN KEY (agent, id) REFERENCES sessions (agent, id) ON DELETE CASCADE
+                ) WITHOUT ROWID;
+                CREATE TABLE session_cuts (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    from_seq INTEGER NOT NULL,
+                    through_seq INTEGER NOT NULL,
+                    turns INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    summary TEXT,
+                    reason TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id, through_seq),
+                    FOREIGN KEY (agent, id) REFERENCES sessions (agent, id) ON DELETE CASCADE
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

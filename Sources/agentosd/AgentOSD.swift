@@ -217,20 +217,22 @@ struct AgentOSD: AsyncParsableCommand {
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
         let engine = try Self.startup { try inference.makeEngine() }
+        let state = Self.openState(home, logger: logger)
         return Kernel(
             configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
-            policy: inference.policy, grants: grants, audit: audit, storage: Self.openState(home, logger: logger))
+            policy: inference.policy, grants: grants, audit: audit, storage: state.storage, sessions: state.sessions)
     }
 
-    /// Storage on the state database; a file that cannot be used disables
-    /// storage (the `kv_*` syscalls fail with AOS_ESTORAGE and say why), never the kernel.
-    static func openState(_ home: AgentOSHome, logger: Logger) -> StorageService {
+    /// Storage and sessions on the state database; a file that cannot be used
+    /// disables both (the `kv_*` syscalls and requests naming a session fail
+    /// with AOS_ESTORAGE and say why), never the kernel.
+    static func openState(_ home: AgentOSHome, logger: Logger) -> (storage: StorageService, sessions: SessionService) {
         do {
             let database = try StateDatabase(path: home.stateDatabasePath)
-            return StorageService(store: SQLiteKeyValueStore(database: database))
+            return (StorageService(store: SQLiteKeyValueStore(database: database)), SessionService(store: SQLiteSessionStore(database: database)))
         } catch {
             logger.error("storage disabled: \(error)")
-            return StorageService(store: nil, reason: error.description)
+            return (StorageService(store: nil, reason: error.description), SessionService(store: nil, reason: error.description))
         }
     }
 
