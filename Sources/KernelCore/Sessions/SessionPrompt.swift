@@ -62,7 +62,8 @@ public struct SessionPrompt: Sendable, Equatable {
     }
 
     /// The summary request for `cut` (and the summary before it): the newest
-    /// cut turns whose text fits `budget`; the older ones are returned as
+    /// cut turns whose text fits `budget` (at least the beginning of the
+    /// newest one, when it alone is too long); the older ones are returned as
     /// `uncovered` (they leave the prompt without a summary, and the cut says so).
     public static func summaryRequest(
         previous: String?, cut: [SessionTurn], budget: Int, tokens: (String) -> Int
@@ -80,6 +81,11 @@ public struct SessionPrompt: Sendable, Equatable {
             guard cost <= room else { break }
             room -= cost
             lines.insert(line, at: 0)
+            start -= 1
+        }
+        // Not even the newest cut turn fits whole: its beginning stands for it.
+        if start == cut.count, let newest = cut.last, room > 4 * messageOverhead {
+            lines = [String(transcriptLine(newest.message).prefix(room))]
             start -= 1
         }
         var text = previous.map { "Summary so far: \($0)\n\n" } ?? ""
