@@ -16,11 +16,14 @@ public final class StateDatabase: Sendable {
     public let path: String
     /// The connections; the stores built on this database share them.
     public let pool: DatabasePool
+    /// Read-only connections for single-statement reads on hot paths (`kv_get`, `kv_list`).
+    let readers: StateReaders
 
     /// Opens (creating if absent) the database at `path` and applies the
     /// migrations it lacks. Throws `StateStoreError`: `.readOnly`, `.corrupt`, `.full` or `.unusable`.
     public init(path: String) throws(StateStoreError) {
         self.path = path
+        readers = StateReaders(path: path)
         var configuration = Configuration()
         configuration.label = "state"
         configuration.busyMode = .timeout(5)
