@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "agentos-bench",
             dependencies: [
-                "ControlAPI", "ControlClient", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS",
+                "ControlAPI", "ControlClient", "StrictJSON", "KernelCore", "KernelPOSIX", "CAgentOS", "StateStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

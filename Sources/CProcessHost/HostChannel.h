@@ -33,7 +33,7 @@
 
 /* kernel → host */
 #define AOS_HOST_INIT    1u /* bytes plugin path, string config */
-#define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body, u32 has result, [RESULT] */
+#define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body, u32 has result, [RESULT], string session */
 #define AOS_HOST_STOP    3u /* (empty) */
 #define AOS_HOST_RESULT  4u /* i32 status, string last_error, then the syscall's outputs */
 /* host → kernel */
@@ -60,7 +60,8 @@
 /* REQUEST, an aos_infer_request: u32 n_messages, then per message string role and
  * string content; u32 max_tokens, u32 temperature and u32 top_p (float bits),
  * u32 priority, u64 seed, u32 n_stop and its strings, string grammar, string
- * json_schema, u32 n_tools and its strings, u32 tool_choice, u32 max_steps.
+ * json_schema, u32 n_tools and its strings, u32 tool_choice, u32 max_steps,
+ * string session, u32 session_policy.
  * RESULT, an aos_infer_result: u32 status, u64 request id, u32 finish reason,
  * bytes text, u32 prompt tokens, u32 completion tokens, u64 queue, ttft and
  * total ns, bytes trace, u32 cached tokens. */

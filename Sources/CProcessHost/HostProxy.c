@@ -307,6 +307,8 @@ static int get_infer_request(aos_host_reader *r, aos_infer_request *request, aos
     request->tools = *tools;
     request->tool_choice = aos_host_get_u32(r);
     request->max_steps = aos_host_get_u32(r);
+    request->session = aos_host_get_string(r);
+    request->session_policy = aos_host_get_u32(r);
     return aos_host_reader_done(r) ? 0 : -1;
 }
 
@@ -640,6 +642,7 @@ static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message 
     int has_result = msg->struct_size > offsetof(aos_message, inference) && msg->inference != NULL;
     aos_host_put_u32(&s->out, (uint32_t)has_result);
     if (has_result) aos_host_put_infer_result(&s->out, msg->inference);
+    aos_host_put_string(&s->out, msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL);
     if (send_frame(s) != 0) {
         crashed(s, 0, NULL, "its channel closed");
         log_crash(s, ctx, "before a message");

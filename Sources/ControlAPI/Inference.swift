@@ -35,6 +35,11 @@ public struct InferRequest: Codable, Sendable, Equatable {
     public var toolChoice: String?
     /// Model turns at most in the tool loop (1-32, default 8).
     public var maxSteps: Int?
+    /// The session (of `agent`) the request belongs to: the kernel builds the
+    /// prompt from its stored turns and stores the exchange.
+    public var session: String?
+    /// "keep_recent" (default) or "summarize": how the session's history is fitted to the context.
+    public var sessionPolicy: String?
 
     public init(prompt: String) { self.prompt = prompt }
 

@@ -43,11 +43,14 @@ public struct SendRequest: Codable, Sendable, Equatable {
     public var wait: Bool
     /// How long to wait for the reply, in milliseconds (0 = the kernel's default).
     public var timeoutMs: UInt32
+    /// A session the receiver sees as `aos_message.session` (for its inference requests), or nil.
+    public var session: String?
 
-    public init(text: String, wait: Bool = false, timeoutMs: UInt32 = 0) {
+    public init(text: String, wait: Bool = false, timeoutMs: UInt32 = 0, session: String? = nil) {
         self.text = text
         self.wait = wait
         self.timeoutMs = timeoutMs
+        self.session = session
     }
 
     /// `wait` and `timeout_ms` may be left out: `{"text":"hi"}` is a plain send.
@@ -56,6 +59,7 @@ public struct SendRequest: Codable, Sendable, Equatable {
         text = try container.decode(String.self, forKey: .text)
         wait = try container.decodeIfPresent(Bool.self, forKey: .wait) ?? false
         timeoutMs = try container.decodeIfPresent(UInt32.self, forKey: .timeoutMs) ?? 0
+        session = try container.decodeIfPresent(String.self, forKey: .session)
     }
 }
 

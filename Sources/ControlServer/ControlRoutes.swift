@@ -84,6 +84,7 @@ public enum ControlRoutes {
         ToolRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         StorageRoutes.add(to: v1, kernel: kernel)
+        SessionRoutes.add(to: v1, kernel: kernel)
         ClusterRoutes.add(to: v1, kernel: kernel)
         FeedbackRoutes.add(
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,

@@ -115,6 +115,17 @@ enum InferenceRoutes {
         case (nil, let schema?): parameters.constraint = .jsonSchema(schema)
         case (nil, nil): break
         }
+        if let session = body.session {
+            try SessionService.validate(session)
+            parameters.session = session
+            let name = body.sessionPolicy ?? SessionPolicy.keepRecent.rawValue
+            guard let policy = SessionPolicy(rawValue: name) else {
+                throw KernelError(.invalidArgument, "session_policy \"\(name)\" is not keep_recent or summarize")
+            }
+            parameters.sessionPolicy = policy
+        } else if body.sessionPolicy != nil {
+            throw KernelError(.invalidArgument, "session_policy needs a session")
+        }
         return parameters
     }
 }

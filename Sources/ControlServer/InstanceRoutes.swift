@@ -81,7 +81,7 @@ enum InstanceRoutes {
             let started = Date()
             let timeoutMs = message.timeoutMs == 0 ? 30_000 : message.timeoutMs
             let (id, reply, inference) = try await kernel.messages.deliver(
-                to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs)
+                to: name, body: Array(message.text.utf8), wait: message.wait, timeoutMs: timeoutMs, session: message.session)
             let replyText = reply.map { String(decoding: $0, as: UTF8.self) }
             if let replyText {
                 answers.record(id, .init(agent: name, question: message.text, answer: replyText))

@@ -156,6 +156,12 @@ public final class LlamaEngine: InferenceEngine, @unchecked Sendable {
         try preparedPrompt(for: parameters)
     }
 
+    /// Tokens of `text` as the model's tokenizer counts them (the template's own tokens aside).
+    public func tokenCount(_ text: String) -> Int { model.tokenize(text).count }
+
+    /// A sequence's context: a prompt plus its output must fit in it.
+    public var requestContextTokens: Int { sequenceContext }
+
     public func start(serving scheduler: InferenceScheduler) {
         self.scheduler = scheduler
         let thread = Thread { [self] in

@@ -16,6 +16,7 @@ import Logging
 /// | `quotas` | quota limits and their reports |
 /// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
 /// | `records` | the instance table kept in the state database, restored at start |
+/// | `sessions` | conversations in the state database (`inference` builds a session request's prompt from them) |
 /// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
@@ -34,6 +35,7 @@ public final class Kernel: Sendable {
     public let lifecycle: PluginLifecycle
     public let storage: StorageService
     public let records: InstanceRecordService
+    public let sessions: SessionService
     public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
@@ -41,11 +43,13 @@ public final class Kernel: Sendable {
     /// requests at once. Ids of messages and requests start at `configuration.firstID`.
     /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE);
     /// `records` keeps the instances loaded through the control API (by default nowhere).
+    /// `sessions` keeps conversations (by default none: requests naming a session fail with AOS_ESTORAGE).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
         grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
-        records: InstanceRecordStore? = nil, recordsAbsence: String = "the kernel was started without a state database"
+        records: InstanceRecordStore? = nil, recordsAbsence: String = "the kernel was started without a state database",
+        sessions: SessionService = SessionService(store: nil)
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -57,8 +61,9 @@ public final class Kernel: Sendable {
         cluster = ClusterService(configuration: configuration, table: table, ids: ids)
         messages = MessageRouter(configuration: configuration, table: table, ids: ids, cluster: cluster)
         tools = ToolService(configuration: configuration, ids: ids, logger: logger)
+        self.sessions = sessions
         inference = InferenceService(
-            engine: engine, scheduler: scheduler, tools: tools, table: table, ids: ids,
+            engine: engine, scheduler: scheduler, tools: tools, sessions: sessions, table: table, ids: ids,
             configuration: configuration, logger: logger)
         let records = InstanceRecordService(store: records, reason: recordsAbsence, logger: logger)
         self.records = records

@@ -4,11 +4,11 @@ import KernelCore
 
 /// `KeyValueStore` on the state database's `kv` and `kv_namespaces` tables.
 ///
-/// Each call is one transaction on the pool: puts and deletes on its one
-/// writer (the writer queue: a call waits at most for the writes queued
-/// before it, each a few statements on one key), gets and lists on readers
-/// beside it (WAL: readers never wait for the writer), each a single SELECT
-/// that needs no transaction around it. A put reads the key's
+/// Puts and deletes are one transaction each on the pool's one writer (the
+/// writer queue: a call waits at most for the writes queued before it, each
+/// a few statements on one key); gets and lists are a single SELECT each,
+/// which needs no transaction, on the database's read-only connections
+/// (`StateReaders`; WAL: readers never wait for the writer). A put reads the key's
 /// version and the namespace's totals, checks the expected version and the
 /// limits, and writes both rows in the same transaction, so of two racing
 /// compare-and-sets exactly one wins and the totals are always exact.
@@ -21,9 +21,9 @@ public final class SQLiteKeyValueStore: KeyValueStore {
     }
 
     public func get(namespace: String, key: String) throws(KeyValueStoreError) -> KeyValueEntry? {
-        try access { pool in
+        try access { _ in
             // One SELECT is consistent on its own: no transaction around it.
-            try pool.unsafeRead { db in
+            try database.readers.read { db in
                 let statement = try db.cachedStatement(sql: "SELECT value, version FROM kv WHERE namespace = ? AND key = ?")
                 guard let row = try Row.fetchOne(statement, arguments: [namespace, key]) else { return nil }
                 let value = try row.withUnsafeData(atIndex: 0) { data in data.map { [UInt8]($0) } ?? [] }
@@ -83,8 +83,8 @@ public final class SQLiteKeyValueStore: KeyValueStore {
     }
 
     public func list(namespace: String, prefix: String, after: String?, limit: Int) throws(KeyValueStoreError) -> KeyValuePage {
-        try access { pool in
-            try pool.unsafeRead { db in
+        try access { _ in
+            try database.readers.read { db in
                 // Keys compare as bytes (BINARY collation): from the prefix on, past `after`.
                 let rows = try Row.fetchAll(
                     db.cachedStatement(sql: """

@@ -16,11 +16,14 @@ public final class StateDatabase: Sendable {
     public let path: String
     /// The connections; the stores built on this database share them.
     public let pool: DatabasePool
+    /// Read-only connections for single-statement reads on hot paths (`kv_get`, `kv_list`).
+    let readers: StateReaders
 
     /// Opens (creating if absent) the database at `path` and applies the
     /// migrations it lacks. Throws `StateStoreError`: `.readOnly`, `.corrupt`, `.full` or `.unusable`.
     public init(path: String) throws(StateStoreError) {
         self.path = path
+        readers = StateReaders(path: path)
         var configuration = Configuration()
         configuration.label = "state"
         configuration.busyMode = .timeout(5)
@@ -75,6 +78,50 @@ public final class StateDatabase: Sendable {
                     grants TEXT NOT NULL,
                     quotas TEXT NOT NULL,
                     loaded_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        // Conversations (SQLiteSessionStore).
+        migrator.registerMigration("v3: sessions") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    policy TEXT NOT NULL,
+                    summary TEXT,
+                    cut_through INTEGER NOT NULL DEFAULT 0,
+                    next_seq INTEGER NOT NULL DEFAULT 1,
+                    pruned INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX sessions_by_age ON sessions (updated_at);
+                CREATE TABLE session_turns (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    role TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    tool_calls TEXT,
+                    tool_call_id TEXT,
+                    tokens INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id, seq),
+                    FOREIGN KEY (agent, id) REFERENCES sessions (agent, id) ON DELETE CASCADE
+                ) WITHOUT ROWID;
+                CREATE TABLE session_cuts (
+                    agent TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    from_seq INTEGER NOT NULL,
+                    through_seq INTEGER NOT NULL,
+                    turns INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    summary TEXT,
+                    reason TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (agent, id, through_seq),
+                    FOREIGN KEY (agent, id) REFERENCES sessions (agent, id) ON DELETE CASCADE
                 ) WITHOUT ROWID;
                 """)
         }

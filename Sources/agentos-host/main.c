@@ -315,6 +315,8 @@ static aos_status put_infer_request(const aos_infer_request *q) {
     if (put_strings(has_tools ? q->tools : NULL, has_tools ? q->n_tools : 0) != AOS_OK) return AOS_EINVAL;
     aos_host_put_u32(&out, REQUEST_HAS(q, tool_choice) ? q->tool_choice : 0);
     aos_host_put_u32(&out, REQUEST_HAS(q, max_steps) ? q->max_steps : 0);
+    aos_host_put_string(&out, REQUEST_HAS(q, session) ? q->session : NULL);
+    aos_host_put_u32(&out, REQUEST_HAS(q, session_policy) ? q->session_policy : 0);
     return AOS_OK;
 }
 
@@ -552,8 +554,12 @@ int main(int argc, char **argv) {
             uint32_t has_result = aos_host_get_u32(&r);
             aos_infer_result inference;
             if (has_result) get_infer_result(&r, &inference);
+            const char *session = aos_host_get_string(&r);
             if (!aos_host_reader_done(&r) || !message.from || has_result > 1) lost();
             /* The frame buffer is reused by syscalls: the message's strings and body must outlive them. */
+            char *session_copy = session ? strdup(session) : NULL;
+            if (session && !session_copy) lost();
+            message.session = session_copy;
             char *from = strdup(message.from);
             uint8_t *body = (uint8_t *)malloc(message.body.len ? message.body.len : 1);
             if (!from || !body) lost();
@@ -574,6 +580,7 @@ int main(int argc, char **argv) {
             }
             status = descriptor->on_message ? descriptor->on_message(HOST_CTX, state, &message) : AOS_OK;
             free(from);
+            free(session_copy);
             free(body);
             free(text);
             free(trace);

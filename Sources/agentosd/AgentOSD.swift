@@ -227,11 +227,13 @@ struct AgentOSD: AsyncParsableCommand {
             configuration: settings, loader: loader, threads: POSIXThreads(), logger: logger, engine: engine,
             policy: inference.policy, grants: grants, audit: audit,
             storage: StorageService(store: state.map(SQLiteKeyValueStore.init), reason: state.reason),
-            records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason)
+            records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason,
+            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason))
     }
 
     /// The state database; a file that cannot be used disables storage (the
-    /// `kv_*` syscalls fail with AOS_ESTORAGE and say why) and durable
+    /// `kv_*` syscalls and requests naming a session fail with AOS_ESTORAGE and
+    /// say why) and durable
     /// instances (nothing is restored or kept; `agentctl status` says why), never the kernel.
     static func openState(_ home: AgentOSHome, logger: Logger) -> StateDatabaseOrReason {
         do {

@@ -57,9 +57,9 @@ public final class SimulatedEngine: InferenceEngine, @unchecked Sendable {
 
     public init(
         slots: Int = 1, tokenBudget: Int = 512, prefillChunk: Int = 256, stepNanos: UInt64 = 10_000_000,
-        driver: Driver = .test, script: Script? = nil
+        driver: Driver = .test, script: Script? = nil, contextTokens: Int = 1 << 20
     ) {
-        info = EngineInfo(kind: "simulated", model: "words", slots: slots, contextTokens: 1 << 20, endpoint: "in-process")
+        info = EngineInfo(kind: "simulated", model: "words", slots: slots, contextTokens: contextTokens, endpoint: "in-process")
         planner = BatchPlanner(tokenBudget: tokenBudget, prefillChunk: prefillChunk)
         self.stepNanos = stepNanos
         self.driver = driver

@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 9
+#define AOS_ABI_MINOR 11
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -88,7 +88,8 @@ typedef int32_t aos_status;
 #define AOS_ETOOL       (-17) /* the tool failed: it reported an error, returned NULL or invalid JSON */
 #define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
 /* Since ABI 1.7: */
-#define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected */
+#define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected
+                                 (since ABI 1.11 also: the session is answering another request) */
 #define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
 /* Since ABI 1.8: a process-mode receiver's host died (signal, exit, a closed
  * channel, an invalid frame, no answer) while it handled this message, or it
@@ -254,6 +255,10 @@ typedef struct aos_message {
      * its request id and `body` its text); NULL otherwise. Check
      * struct_size > offsetof(aos_message, inference) before reading. */
     const aos_infer_result *inference;
+    /* Since ABI 1.11: the session the sender named (`agentctl send NAME TEXT
+     * --session ID`), to pass on as aos_infer_request.session; NULL when it
+     * named none. Check struct_size > offsetof(aos_message, session) first. */
+    const char *session;
 } aos_message;
 
 /** What api->self reports. The caller sets struct_size before the call. */
@@ -314,7 +319,25 @@ typedef struct aos_infer_request {
     uint32_t tool_choice;               /* AOS_TOOL_CHOICE_* */
     uint32_t max_steps;                 /* model turns at most, 1..32; 0 means 8 */
     uint32_t reserved2;
+    /* Since ABI 1.11: conversations. With a session, the kernel keeps its turns
+     * in $AGENTOS_HOME/state.sqlite: the prompt is this request's system
+     * messages, the session's pinned summary, its stored turns, then this
+     * request's other messages (the new turns; at least one). When the
+     * answer comes, the new turns, the tool calls and results and the answer
+     * are stored in one transaction; a failed or cancelled request stores
+     * nothing. When the history no longer fits the context, session_policy
+     * applies and the cut is recorded in the session (`agentctl sessions
+     * show`): no turn leaves the prompt silently. Sessions belong to the
+     * agent that names them; one session answers one request at a time. A
+     * kernel before ABI 1.11 ignores these fields: check api->abi_minor >= 11. */
+    const char *session;                /* a session id (1-128 of [A-Za-z0-9_.:@-]), or NULL */
+    uint32_t session_policy;            /* AOS_SESSION_* (when the history outgrows the context) */
+    uint32_t reserved3;                 /* 0 */
 } aos_infer_request;
+
+/** Since ABI 1.11: aos_infer_request.session_policy */
+#define AOS_SESSION_KEEP_RECENT 0u /* keep the system prompt and the most recent turns that fit */
+#define AOS_SESSION_SUMMARIZE   1u /* summarize the oldest turns with the model into a pinned summary */
 
 /** aos_infer_request.tool_choice */
 #define AOS_TOOL_CHOICE_AUTO     0u /* the model answers or calls a tool, as it decides */
@@ -518,6 +541,13 @@ typedef struct aos_kernel_api {
      *   AOS_EUNAVAIL     no engine is configured, or the engine failed
      *   AOS_ESTOPPING    this instance is being unloaded (the request was cancelled)
      *   AOS_EWRONGTHREAD called from another thread
+     * and, since ABI 1.11, with a session:
+     *   AOS_EINVAL       an invalid session id or session_policy, or no new
+     *                    (non-system) message
+     *   AOS_ETOOBIG      the system and new messages alone do not fit the context
+     *   AOS_ECONFLICT    the session is answering another request
+     *   AOS_ESTORAGE     the state database is unavailable, or the answer
+     *                    could not be stored (last_error says why)
      */
     aos_status (*infer)(aos_ctx *ctx, const aos_infer_request *request, aos_infer_result *result);
 

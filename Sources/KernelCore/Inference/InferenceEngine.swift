@@ -27,6 +27,20 @@ public protocol InferenceEngine: AnyObject, Sendable {
 
     /// A snapshot of the engine's load.
     func stats() -> EngineStats
+
+    /// Tokens `text` takes in a prompt, for fitting a session's history into
+    /// the context. Any thread. By default its UTF-8 byte count, an upper
+    /// bound for the byte-level tokenizers of chat models.
+    func tokenCount(_ text: String) -> Int
+
+    /// The most tokens one request's prompt and answer may take together
+    /// (for llama.cpp, its context per sequence). By default `info.contextTokens`.
+    var requestContextTokens: Int { get }
+}
+
+extension InferenceEngine {
+    public func tokenCount(_ text: String) -> Int { text.utf8.count }
+    public var requestContextTokens: Int { info.contextTokens }
 }
 
 /// What an engine made of a request's parameters in `InferenceEngine.prepare`.

@@ -59,6 +59,18 @@ extension InferenceParameters {
             parameters.constraint = .jsonSchema(text)
         case (nil, nil): break
         }
+        // ABI 1.11's session fields: zero (none) when the caller's struct ends before them.
+        let sessionEnd = MemoryLayout<aos_infer_request>.offset(of: \aos_infer_request.reserved3)!
+        if size >= sessionEnd, let session = fields.session {
+            guard let text = String(validatingCString: session) else { return invalid("session is not valid UTF-8") }
+            do { try SessionService.validate(text) } catch { return .failure(error) }
+            parameters.session = text
+            switch fields.session_policy {
+            case AOS_SESSION_KEEP_RECENT: parameters.sessionPolicy = .keepRecent
+            case AOS_SESSION_SUMMARIZE: parameters.sessionPolicy = .summarize
+            default: return invalid("session_policy \(fields.session_policy) is not an AOS_SESSION_* value")
+            }
+        }
         guard fields.n_tools > 0 else { return .success((parameters, Int(fields.priority), nil)) }
         guard let tools = fields.tools else { return invalid("n_tools is \(fields.n_tools) but tools is NULL") }
         guard fields.n_tools <= UInt32(ToolUse.maxPatterns) else { return invalid("\(fields.n_tools) tool patterns: at most \(ToolUse.maxPatterns)") }

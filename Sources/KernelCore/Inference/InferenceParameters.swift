@@ -81,6 +81,13 @@ public struct InferenceParameters: Sendable, Equatable {
     /// Tools the model may call; the engine offers them and reports calls in `InferenceResult.toolCalls`.
     public var tools: [ToolDefinition] = []
     public var toolChoice: ToolChoice = .auto
+    /// The session the request belongs to (`SessionService.validate`), or
+    /// nil. The kernel builds the prompt from its stored turns and `messages`
+    /// (its system messages, then the new turns) and stores the exchange;
+    /// engines never see it.
+    public var session: String?
+    /// How the session's history is fitted when it outgrows the context.
+    public var sessionPolicy: SessionPolicy = .keepRecent
 
     public init(messages: [ChatMessage], maxTokens: Int) {
         self.messages = messages

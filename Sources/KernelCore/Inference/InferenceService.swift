@@ -15,6 +15,8 @@ public final class InferenceService: Sendable {
     /// Queues every inference request in front of `engine`.
     public let scheduler: InferenceScheduler
     private let tools: ToolService
+    /// Sessions requests may name.
+    let sessions: SessionService
     private let table: InstanceTable
     private let ids: IdentifierMint
     let configuration: KernelConfiguration
@@ -23,12 +25,13 @@ public final class InferenceService: Sendable {
     private let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
 
     init(
-        engine: InferenceEngine?, scheduler: InferenceScheduler, tools: ToolService, table: InstanceTable,
-        ids: IdentifierMint, configuration: KernelConfiguration, logger: Logger
+        engine: InferenceEngine?, scheduler: InferenceScheduler, tools: ToolService, sessions: SessionService,
+        table: InstanceTable, ids: IdentifierMint, configuration: KernelConfiguration, logger: Logger
     ) {
         self.engine = engine
         self.scheduler = scheduler
         self.tools = tools
+        self.sessions = sessions
         self.table = table
         self.ids = ids
         self.configuration = configuration
@@ -167,12 +170,26 @@ public final class InferenceService: Sendable {
         }
     }
 
-    /// Queues one request, or starts a tool loop when `tools` is given. With
-    /// a `holder` (the instance asking, on its own thread), the model is offered
-    /// only the matching tools it may call.
+    /// Queues one request, or starts a tool loop when `tools` is given; in
+    /// its session when it names one. With a `holder` (the instance asking,
+    /// on its own thread), the model is offered only the matching tools it may call.
     private func start(
         id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
         tools: ToolUse?, holder: Instance? = nil, sink: InferenceSink
+    ) throws(KernelError) -> InferenceHandle {
+        guard let session = parameters.session else {
+            return try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, tools: tools, holder: holder, sink: sink)
+        }
+        return try startInSession(session, id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, tools: tools, sink: sink) {
+            [self] (built, exchange) throws(KernelError) in
+            try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: built, tools: tools, holder: holder, sink: exchange)
+        }
+    }
+
+    /// `start` without a session.
+    private func startDirect(
+        id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
+        tools: ToolUse?, holder: Instance?, sink: InferenceSink
     ) throws(KernelError) -> InferenceHandle {
         guard let tools else {
             let request = InferenceRequest(

@@ -102,11 +102,13 @@ enum InstanceRunner {
             return monotonicNanos()
         }
         let status = envelope.body.withUnsafeBytes { body in
-            var message = aos_message(
-                struct_size: UInt32(MemoryLayout<aos_message>.size), flags: flags, id: envelope.id, from: envelope.senderCName,
-                body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
-                inference: inference)
-            return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
+            envelope.withSession { session in
+                var message = aos_message(
+                    struct_size: UInt32(MemoryLayout<aos_message>.size), flags: flags, id: envelope.id, from: envelope.senderCName,
+                    body: aos_bytes(ptr: body.baseAddress?.assumingMemoryBound(to: UInt8.self), len: body.count),
+                    inference: inference, session: session)
+                return AOSStatus(rawValue: handler(instance.handle, own.pluginState, &message))
+            }
         }
         return handlerReturned(status, for: envelope, pending: pending, on: instance)
     }

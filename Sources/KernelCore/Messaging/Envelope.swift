@@ -22,17 +22,24 @@ struct Envelope: Sendable {
     /// (`SenderPins`), and whoever makes one holds the sender until it is queued.
     private let unretainedSender: Unmanaged<SenderIdentity>
     let body: MessageBody
-    /// Every kind but `.message`; nil for a plain message.
+    /// Every kind but `.message`, and any envelope naming a session; nil for a plain message.
     private let rareKind: RareKind?
 
-    init(id: UInt64, sender: SenderIdentity, body: MessageBody, kind: Kind) {
+    /// `session`: the session the sender named (`agentctl send --session`), for `aos_message.session`.
+    init(id: UInt64, sender: SenderIdentity, body: MessageBody, kind: Kind, session: String? = nil) {
         self.id = id
         self.unretainedSender = .passUnretained(sender)
         self.body = body
-        if case .message = kind { rareKind = nil } else { rareKind = RareKind(kind) }
+        if case .message = kind, session == nil { rareKind = nil } else { rareKind = RareKind(kind, session: session) }
     }
 
     var kind: Kind { rareKind?.kind ?? .message }
+
+    /// Calls `body` with the session the sender named as a C string (lent for the call), or NULL.
+    func withSession<T>(_ body: (UnsafePointer<CChar>?) -> T) -> T {
+        guard let session = rareKind?.session else { return body(nil) }
+        return session.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
 
     var sender: SenderIdentity { unretainedSender.takeUnretainedValue() }
 
@@ -49,6 +56,11 @@ struct Envelope: Sendable {
 /// reference is all an envelope carries for it.
 private final class RareKind: Sendable {
     let kind: Envelope.Kind
+    /// NUL-terminated.
+    let session: [CChar]?
 
-    init(_ kind: Envelope.Kind) { self.kind = kind }
+    init(_ kind: Envelope.Kind, session: String?) {
+        self.kind = kind
+        self.session = session.map { Array($0.utf8CString) }
+    }
 }

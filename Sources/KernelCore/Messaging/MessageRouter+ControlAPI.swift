@@ -7,18 +7,24 @@ extension MessageRouter {
     ///
     /// Returns the message id and, with `wait`, the reply and the inference
     /// requests behind it (see `AnswerLinks`). Throws `.notFound`, `.tooBig`,
-    /// `.full`, `.stopping`, `.timedOut` or `.handlerFailed`.
+    /// `.full`, `.stopping`, `.timedOut` or `.handlerFailed`. With `session`
+    /// (checked: `.invalidArgument`), the receiver sees it as `aos_message.session`;
+    /// a session cannot be named to an agent on another node (`.invalidArgument`).
     public func deliver(
-        to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32
+        to name: String, body: [UInt8], wait: Bool, timeoutMs: UInt32, session: String? = nil
     ) async throws(KernelError) -> (messageID: UInt64, reply: [UInt8]?, inference: [UInt64]) {
+        if let session { try SessionService.validate(session) }
         if cluster.isJoined, name.utf8.contains(UInt8(ascii: "@")) || table.lookup(name) == nil {
+            guard session == nil else {
+                throw KernelError(.invalidArgument, "a session can be named only to an agent of this kernel, not \(name)")
+            }
             return try await deliverRemote(to: name, body: body, wait: wait, timeoutMs: timeoutMs)
         }
         let receiver = try controlReceiver(name, bytes: body.count)
         let id = mintID()
         let pending = wait ? PendingReply(requestID: id, lock: ConditionLock()) : nil
         let kind: Envelope.Kind = pending.map { .request($0, delegation: nil) } ?? .message
-        switch enqueue(Envelope(id: id, sender: .controlAPI, body: MessageBody(body), kind: kind), to: receiver, from: nil, timeoutMs: 0) {
+        switch enqueue(Envelope(id: id, sender: .controlAPI, body: MessageBody(body), kind: kind, session: session), to: receiver, from: nil, timeoutMs: 0) {
         case .ok: break
         case .full: throw KernelError(.full, "mailbox of \(name) is full (\(receiver.mailbox.capacity) messages); retry later")
         default: throw KernelError(.stopping, "\(name) is being unloaded")

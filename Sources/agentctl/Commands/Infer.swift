@@ -19,6 +19,7 @@ struct Infer: AsyncParsableCommand {
               agentctl infer --system "Answer in French." --max-tokens 64 "What is a mailbox?"
               agentctl infer --json-schema '{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}' "Is water wet?"
               agentctl infer --tools 'calculator.*' "What is 12.5 times 4?"
+              agentctl infer --session demo "My name is Ada."; agentctl infer --session demo "What is my name?"
 
             With --tools the kernel runs the tool loop: it offers the tools to \
             the model, runs the calls the model makes and feeds the results \
@@ -68,6 +69,12 @@ struct Infer: AsyncParsableCommand {
     @Option(help: "Model turns at most in the tool loop (1-32).")
     var maxSteps: Int?
 
+    @Option(help: ArgumentHelp("Continue the conversation ID (of --agent): the kernel adds its stored turns to the prompt and stores this exchange.", valueName: "id"))
+    var session: String?
+
+    @Option(help: ArgumentHelp("With --session, when the history outgrows the context: keep_recent or summarize.", valueName: "policy"))
+    var sessionPolicy: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output format; json waits and prints the whole result.", valueName: "format"))
     var output: OutputFormat = .table
 
@@ -75,6 +82,7 @@ struct Infer: AsyncParsableCommand {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         if grammarFile != nil && jsonSchema != nil { throw ValidationError("give --grammar-file or --json-schema, not both") }
         if tools.isEmpty && (requireTool || maxSteps != nil) { throw ValidationError("--require-tool and --max-steps need --tools") }
+        if session == nil && sessionPolicy != nil { throw ValidationError("--session-policy needs --session") }
     }
 
     func run() async throws {
@@ -88,6 +96,8 @@ struct Infer: AsyncParsableCommand {
         request.stop = stop.isEmpty ? nil : stop
         request.priority = priority
         request.jsonSchema = jsonSchema
+        request.session = session
+        request.sessionPolicy = sessionPolicy
         if !tools.isEmpty {
             request.tools = tools
             request.toolChoice = requireTool ? "required" : nil

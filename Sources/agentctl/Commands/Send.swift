@@ -17,6 +17,11 @@ struct Send: AsyncParsableCommand {
             Examples:
               agentctl send echo "hello"
               agentctl send echo "hello" --wait --timeout 60
+              agentctl send support "How much is the A-200?" --session customer-42 --wait
+
+            With --session the receiver sees the session id with the message \
+            (aos_message.session) and passes it on to its inference requests: \
+            the kernel keeps the conversation (`agentctl sessions show NAME ID`).
             """
     )
 
@@ -32,6 +37,9 @@ struct Send: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait, seconds to wait for the reply.", valueName: "seconds"))
     var timeout: Double = 30
 
+    @Option(help: ArgumentHelp("A session the receiver continues (for its inference requests).", valueName: "id"))
+    var session: String?
+
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp("Output format; json prints message_id, reply, elapsed_seconds.", valueName: "format"))
@@ -44,7 +52,7 @@ struct Send: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let request = SendRequest(text: text, wait: wait, timeoutMs: UInt32((timeout * 1000).rounded(.up)))
+        let request = SendRequest(text: text, wait: wait, timeoutMs: UInt32((timeout * 1000).rounded(.up)), session: session)
         let response: SendResponse
         do {
             response = try await ControlClient().send(name, request)

@@ -42,6 +42,13 @@ static_assert(offsetof(aos_kernel_api, last_error) == 144, "aos_kernel_api 1.4")
 static_assert(offsetof(aos_kernel_api, kv_get) == 152 && offsetof(aos_kernel_api, kv_list) == 176 &&
                   sizeof(aos_kernel_api) == 184,
               "aos_kernel_api 1.7");
+/* ABI 1.11, appended: sessions on the inference request and the message. */
+static_assert(offsetof(aos_infer_request, reserved2) == 92 && offsetof(aos_infer_request, session) == 96 &&
+                   offsetof(aos_infer_request, session_policy) == 104 && sizeof(aos_infer_request) == 112,
+               "aos_infer_request 1.11");
+static_assert(offsetof(aos_message, inference) == 40 && offsetof(aos_message, session) == 48 &&
+                   sizeof(aos_message) == 56,
+               "aos_message 1.11");
 #endif
 
 // aos_plugin_header() is a constant expression: descriptors stay constant data.
@@ -222,7 +229,7 @@ static void check_plugin() {
           "init");
 
     uint8_t body[] = {'h', 'i'};
-    aos_message msg = {sizeof(aos_message), 0, 1, "agentctl", {body, sizeof body}, nullptr};
+    aos_message msg = {sizeof(aos_message), 0, 1, "agentctl", {body, sizeof body}, nullptr, nullptr};
     check(d->on_message(ctx, state, &msg) == AOS_OK, "on_message, plain");
     msg.flags = AOS_MSG_REQUEST;
     check(d->on_message(ctx, state, &msg) == AOS_ENOTFOUND, "on_message, request");

@@ -27,6 +27,15 @@
  *                grammar, schema, stops, nullcontent
  *   wrongthread  api->infer from a thread of the plugin's own
  *   long         PROMPT repeated MAX_TOKENS times, max_tokens 16 (to overflow the context)
+ *
+ * A message sent with a session (ABI 1.11, `--session ID`) runs its command in
+ * that session (aos_infer_request.session = msg->session). Session commands:
+ *
+ *   summarize    api->infer in the message's session with AOS_SESSION_SUMMARIZE
+ *   oldsession   api->infer with an ABI 1.10 request (struct_size ends before
+ *                `session`): the kernel must not read the session
+ *   bad-session  session "not a valid id!"; bad-policy: session_policy 9;
+ *                bad-onlysystem: only the system message, in the message's session
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -153,6 +162,8 @@ static aos_status inferer_on_message(aos_ctx *ctx, void *state, const aos_messag
     const char *stops[9] = {".", ".", ".", ".", ".", ".", ".", ".", "."};
     char bad[] = {'h', (char)0xC3, (char)0x28, 0};
     char *long_prompt = NULL;
+    if (msg->struct_size > offsetof(aos_message, session) && msg->session != NULL)
+        r.session = msg->session;
 
     if (!strcmp(command, "block")) {
         status = api->infer(ctx, &r, &res);
@@ -228,6 +239,14 @@ static aos_status inferer_on_message(aos_ctx *ctx, void *state, const aos_messag
         messages[1].content = long_prompt;
         r.max_tokens = 16;
         status = api->infer(ctx, &r, &res);
+    } else if (!strcmp(command, "summarize")) {
+        r.session_policy = AOS_SESSION_SUMMARIZE;
+        status = api->infer(ctx, &r, &res);
+    } else if (!strcmp(command, "oldsession")) {
+        r.struct_size = offsetof(aos_infer_request, session);
+        r.session = "never read";
+        r.session_policy = 77;
+        status = api->infer(ctx, &r, &res);
     } else if (!strncmp(command, "bad-", 4)) {
         const char *kind = command + 4;
         if (!strcmp(kind, "utf8")) messages[1].content = bad;
@@ -239,6 +258,9 @@ static aos_status inferer_on_message(aos_ctx *ctx, void *state, const aos_messag
         else if (!strcmp(kind, "schema")) r.json_schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"money\"}}}";
         else if (!strcmp(kind, "stops")) { r.stop = stops; r.n_stop = 9; }
         else if (!strcmp(kind, "nullcontent")) messages[1].content = NULL;
+        else if (!strcmp(kind, "session")) r.session = "not a valid id!";
+        else if (!strcmp(kind, "policy")) { r.session = "s1"; r.session_policy = 9; }
+        else if (!strcmp(kind, "onlysystem")) r.n_messages = 1;
         else return AOS_EINVAL;
         status = api->infer(ctx, &r, &res);
     } else {

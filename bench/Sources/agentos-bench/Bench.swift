@@ -96,6 +96,7 @@ struct Bench: AsyncParsableCommand {
             try await FrontDoorBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
         case .storage:
             try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
+            try await SessionPromptBench(baselines: buildDir + "/bench", runs: runs).run(into: &table)
         case .cluster:
             try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
                 .run(into: &table)

@@ -17,6 +17,12 @@
  *     The answer comes back later as an AOS_MSG_INFERENCE message; a small
  *     table maps its request id to the customer's message id to reply to.
  *   - api->infer, the blocking one, as the fallback when that table is full.
+ *   - Conversations (ABI 1.11): a question sent with a session
+ *     (`agentctl send support "..." --session customer-42 --wait`) is asked
+ *     in that session, so the kernel adds the customer's earlier questions,
+ *     tool calls and answers to the prompt: a follow-up such as "and how
+ *     many are in stock?" is about the product asked before. One session per
+ *     customer; `agentctl sessions show support customer-42` shows it.
  *
  *   agentctl load build/plugins/catalog.so
  *   agentctl load build/plugins/support.so --grant 'infer,tool:catalog.*'
@@ -210,6 +216,9 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
          * small one would rather guess a price than look it up. */
         .tool_choice = AOS_TOOL_CHOICE_REQUIRED,
         .max_steps = MAX_STEPS,
+        /* The customer's session, when the question came with one (a kernel
+         * before ABI 1.11 neither sends nor reads it). */
+        .session = api->abi_minor >= 11 && msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL,
     };
 
     pending_question *slot = NULL;
@@ -338,7 +347,7 @@ AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     AOS_PLUGIN_HEADER,
     .kind = AOS_KIND_AGENT,
     .name = "support",
-    .version = "1.2.0",
+    .version = "1.3.0",
     .description = "Customer service: answers product questions with the catalog's tools.",
     .capabilities = support_capabilities,
     .init = support_init,

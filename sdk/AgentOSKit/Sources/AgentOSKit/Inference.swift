@@ -40,6 +40,13 @@ public struct InferenceRequest: Sendable {
     public var requireTool = false
     /// Model turns at most with tools, 1...32; 0 means 8.
     public var maxSteps: UInt32 = 0
+    /// ABI 1.11: the session the request continues (the kernel adds its stored
+    /// turns to the prompt and stores this exchange), e.g. `message.session`; nil for none.
+    /// A kernel before 1.11 ignores it.
+    public var session: String?
+    /// ABI 1.11: when the session's history outgrows the context, summarize its
+    /// oldest turns with the model instead of leaving them out (keep_recent).
+    public var summarizeSession = false
 
     public init(messages: [ChatMessage], maxTokens: UInt32 = 256) {
         self.messages = messages
@@ -77,6 +84,8 @@ public struct InferenceRequest: Sendable {
                     request.n_tools = UInt32(toolNames.count)
                     request.tool_choice = requireTool ? AOS_TOOL_CHOICE_REQUIRED : AOS_TOOL_CHOICE_AUTO
                     request.max_steps = maxSteps
+                    request.session = session.map(strings.copy)
+                    request.session_policy = summarizeSession ? AOS_SESSION_SUMMARIZE : AOS_SESSION_KEEP_RECENT
                     return withExtendedLifetime(strings) { body(&request) }
                 }
             }

@@ -12,6 +12,9 @@ public struct Message: Sendable {
     public var isRequest: Bool
     /// For the result of `Context.submit(_:)`: the result, or why the request failed; nil otherwise.
     public var inference: Result<InferenceResult, AgentOSError>?
+    /// ABI 1.11: the session the sender named (`agentctl send --session`), to pass on as
+    /// `InferenceRequest.session`; nil when it named none.
+    public var session: String?
 
     /// The body as UTF-8 text (invalid bytes become U+FFFD).
     public var text: String { String(decoding: body, as: UTF8.self) }
@@ -38,6 +41,8 @@ public struct Message: Sendable {
         self.init(
             id: m.id, from: m.from.map { String(cString: $0) } ?? "", body: body,
             isRequest: m.flags & AOS_MSG_REQUEST != 0, inference: inference)
+        let sessionEnd = MemoryLayout<aos_message>.offset(of: \.session)! + MemoryLayout<UnsafeRawPointer>.size
+        if Int(m.struct_size) >= sessionEnd, let session = m.session { self.session = String(cString: session) }
     }
 }
 
