@@ -174,7 +174,7 @@ struct AgentOSD: AsyncParsableCommand {
         }
         if let apiAddress {
             services.append(.init(service: Application(
-                router: OpenAIRoutes.router(kernel: kernel, keys: keys),
+                router: OpenAIRoutes.router(kernel: kernel, keys: keys, version: Self.version),
                 configuration: .init(address: .hostname(apiAddress.host, port: apiAddress.port), serverName: "agentosd/\(Self.version)"),
                 logger: logger)))
         }
