@@ -134,6 +134,17 @@ let package = Package(
         // The kernel's tools as an MCP server (swift-sdk's Server), whatever serves them:
         // /mcp on --api-addr (APIServer) or stdio (`agentctl mcp serve`).
         .target(name: "MCPTools", dependencies: [.product(name: "MCP", package: "swift-sdk")]),
+        // External MCP servers as kernel tools (`agentctl mcp add`): supervised processes,
+        // swift-sdk's Client over their stdio, their registrations under $AGENTOS_HOME.
+        .target(
+            name: "MCPClients",
+            dependencies: [
+                "KernelCore", "ControlAPI", "StrictJSON",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The OpenAI-compatible API on --api-addr and its API keys (issue 19).
         .target(
             name: "APIServer",
@@ -148,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile", "StateStore",
+                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "MCPClients", "Engines", "Feedback", "PolicyFile", "StateStore",
                 "CAgentOS", "CMalloc", "ClusterNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,12 +3,12 @@ import ControlClient
 import MCP
 import MCPTools
 
-/// `agentctl mcp serve`: the kernel's tools as an MCP server on stdin/stdout.
+/// `agentctl mcp serve|add|ls|rm`: the kernel's tools over MCP, and external MCP servers' tools in the kernel.
 struct MCPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp",
-        abstract: "Serve the kernel's tools over MCP.",
-        subcommands: [Serve.self]
+        abstract: "Serve the kernel's tools over MCP, or add external MCP servers' tools to the kernel.",
+        subcommands: [Serve.self, AddServer.self, ListServers.self, RemoveServer.self]
     )
 
     struct Serve: AsyncParsableCommand {

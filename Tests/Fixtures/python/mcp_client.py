@@ -31,7 +31,7 @@ def describe(error: BaseException) -> str:
 async def run(server, ops):
     results = []
     try:
-        async with Client(server, mode="legacy") as client:
+        async with Client(server) as client:  # the default: probes server/discover, falls back to initialize
             for op in ops:
                 if op[0] == "list":
                     listed = await client.list_tools()
