@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // The C ABI (sdk/include/agentos.h) exposed to Swift.
@@ -130,11 +131,26 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The kernel's tools as an MCP server (swift-sdk's Server), whatever serves them:
+        // /mcp on --api-addr (APIServer) or stdio (`agentctl mcp serve`).
+        .target(name: "MCPTools", dependencies: [.product(name: "MCP", package: "swift-sdk")]),
+        // External MCP servers as kernel tools (`agentctl mcp add`): supervised processes,
+        // swift-sdk's Client over their stdio, their registrations under $AGENTOS_HOME.
+        .target(
+            name: "MCPClients",
+            dependencies: [
+                "KernelCore", "ControlAPI", "StrictJSON",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The OpenAI-compatible API on --api-addr and its API keys (issue 19).
         .target(
             name: "APIServer",
             dependencies: [
-                "KernelCore", "ControlAPI", "ControlServer", "StrictJSON",
+                "KernelCore", "ControlAPI", "ControlServer", "StrictJSON", "MCPTools",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "agentosd",
             dependencies: [
-                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "Engines", "Feedback", "PolicyFile", "StateStore",
+                "KernelCore", "KernelPOSIX", "ControlAPI", "ControlServer", "APIServer", "MCPClients", "Engines", "Feedback", "PolicyFile", "StateStore",
                 "CAgentOS", "CMalloc", "ClusterNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -154,7 +170,8 @@ let package = Package(
         .executableTarget(
             name: "agentctl",
             dependencies: [
-                "ControlAPI", "ControlClient", "StrictJSON", "Evaluation",
+                "ControlAPI", "ControlClient", "StrictJSON", "Evaluation", "MCPTools",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

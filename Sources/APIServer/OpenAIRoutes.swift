@@ -10,12 +10,14 @@ import StrictJSON
 ///     GET  /v1/models/ID
 ///     POST /v1/chat/completions      ChatCompletionRequest → chat.completion, or server-sent chunks with stream
 ///     POST /v1/responses             text in, text out (the Responses API's core)
+///     POST /mcp                      the kernel's tools over MCP (`MCPRoute`)
 ///
 /// Every route needs `Authorization: Bearer KEY` (`agentctl keys create`);
 /// the key is the principal whose capabilities and quotas apply. Errors are
 /// in OpenAI's shape (`OpenAIError`).
 public enum OpenAIRoutes {
-    public static func router(kernel: Kernel, keys: APIKeyStore) -> Router<BasicRequestContext> {
+    /// The routes; `version` is the daemon's, which MCP's `initialize` reports.
+    public static func router(kernel: Kernel, keys: APIKeyStore, version: String) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: OpenAIErrorMiddleware(bodyLimit: bodyLimit(kernel)))
         let api = OpenAIAPI(kernel: kernel, keys: keys, bodyLimit: bodyLimit(kernel))
@@ -42,6 +44,7 @@ public enum OpenAIRoutes {
             let body = try ResponsesRequest(parsing: try await api.body(of: request))
             return try await body.respond(api: api, key: key)
         }
+        MCPRoute.add(to: router, api: api, version: version)
         return router
     }
 

@@ -11,6 +11,7 @@ import KernelCore
 import StateStore
 import PolicyFile
 import KernelPOSIX
+import MCPClients
 import Logging
 import ServiceLifecycle
 
@@ -154,6 +155,11 @@ struct AgentOSD: AsyncParsableCommand {
         let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
         let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
         let keys = try Self.startup(explain: { "cannot open the API keys: \(Self.describe($0))" }) { try APIKeyStore(path: home.apiKeysPath) }
+        let mcpServers = try Self.startup(explain: { "cannot open the MCP servers: \(Self.describe($0))" }) {
+            try MCPServerSet(kernel: kernel, home: home, logger: logger)
+        }
+        mcpServers.startAll()
+        defer { mcpServers.stopAll() }
         let clusterLink = try joinCluster(kernel, logger: logger)
         defer { clusterLink?.stop() }
 
@@ -167,7 +173,8 @@ struct AgentOSD: AsyncParsableCommand {
             feedback: Self.openFeedback(home, logger: logger))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: controlSocketServer(
-                kernel: kernel, environment: environment, keys: keys, home: home, access: socketAccess, audit: audit, logger: logger)),
+                kernel: kernel, environment: environment, keys: keys, mcpServers: mcpServers, home: home, access: socketAccess, audit: audit,
+                logger: logger)),
             .init(service: KernelService(
                 kernel: kernel, watcher: watcher, readiness: readiness, ids: ids, unloadTimeout: unloadTimeout, restore: !noRestore)),
         ]
@@ -179,7 +186,7 @@ struct AgentOSD: AsyncParsableCommand {
         }
         if let apiAddress {
             services.append(.init(service: Application(
-                router: OpenAIRoutes.router(kernel: kernel, keys: keys),
+                router: OpenAIRoutes.router(kernel: kernel, keys: keys, version: Self.version),
                 configuration: .init(address: .hostname(apiAddress.host, port: apiAddress.port), serverName: "agentosd/\(Self.version)"),
                 logger: logger)))
         }
@@ -257,12 +264,14 @@ struct AgentOSD: AsyncParsableCommand {
 
     /// The control API on `$AGENTOS_HOME/agentosd.sock`, open to the peers `access` allows.
     private func controlSocketServer(
-        kernel: Kernel, environment: ControlEnvironment, keys: APIKeyStore, home: AgentOSHome, access: SocketAccess, audit: AuditLog, logger: Logger
+        kernel: Kernel, environment: ControlEnvironment, keys: APIKeyStore, mcpServers: MCPServerSet, home: AgentOSHome, access: SocketAccess,
+        audit: AuditLog, logger: Logger
     ) -> some Service {
         let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model), \($0.info.slots) slots, \(inference.policy.rawValue) scheduling" }
         let socketPath = home.socketPath
         let router = ControlRoutes.router(kernel: kernel, environment: environment)
         APIKeyRoutes.add(to: router.group("v1"), kernel: kernel, keys: keys)
+        MCPServerRoutes.add(to: router.group("v1"), servers: mcpServers)
         return Application(
             router: router,
             server: .peerCheckedHTTP1(

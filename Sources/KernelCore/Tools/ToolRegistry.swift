@@ -3,10 +3,11 @@ import Metrics
 import Synchronization
 import Tools
 
-/// The tools of the running tool plugins, by full name ("catalog.lookup_product").
+/// The tools of the running tool plugins, by full name ("catalog.lookup_product"),
+/// and those of external providers (`ExternalToolProvider`: an MCP server's).
 ///
 /// A plugin's tools are registered once its `init` returned AOS_OK and
-/// removed when its unload begins. Thread-safe.
+/// removed when its unload begins; a provider's while it is connected. Thread-safe.
 final class ToolRegistry: Sendable {
     /// One callable tool.
     struct Entry: @unchecked Sendable {
@@ -19,7 +20,22 @@ final class ToolRegistry: Sendable {
         let stats: ToolStats
     }
 
+    /// One tool of an external provider.
+    struct ExternalEntry: Sendable {
+        /// "PREFIX.TOOL".
+        let name: String
+        let prefix: String
+        /// Its place in its provider's list.
+        let index: Int
+        let tool: ExternalTool
+        let provider: any ExternalToolProvider
+        /// The provider's metric series, shared by its tools.
+        let series: MetricSeries
+        let stats: ToolStats
+    }
+
     private let entries = Mutex<[String: Entry]>([:])
+    private let externals = Mutex<[String: ExternalEntry]>([:])
 
     func register(_ instance: Instance) {
         let added = instance.tools.enumerated().map { index, tool in
@@ -38,6 +54,39 @@ final class ToolRegistry: Sendable {
     }
 
     func lookup(_ name: String) -> Entry? { entries.withLock { $0[name] } }
+
+    /// Replaces the tools under `prefix` with `tools` of `provider`. Their counters start
+    /// anew; their metric series (agent label `mcp:PREFIX`) carry on until `unregisterExternal`.
+    func registerExternal(prefix: String, tools: [ExternalTool], provider: any ExternalToolProvider) {
+        externals.withLock { externals in
+            let series = externals.values.first { $0.prefix == prefix }?.series ?? MetricSeries(agent: "mcp:\(prefix)")
+            externals = externals.filter { $0.value.prefix != prefix }
+            for (index, tool) in tools.enumerated() {
+                let name = "\(prefix).\(tool.name)"
+                externals[name] = ExternalEntry(
+                    name: name, prefix: prefix, index: index, tool: tool, provider: provider, series: series,
+                    stats: ToolStats(tool: name, series: series))
+            }
+        }
+    }
+
+    /// Removes the tools under `prefix` and their metric series.
+    func unregisterExternal(prefix: String) {
+        let series = externals.withLock { externals in
+            defer { externals = externals.filter { $0.value.prefix != prefix } }
+            return externals.values.first { $0.prefix == prefix }?.series
+        }
+        series?.destroy()
+    }
+
+    func lookupExternal(_ name: String) -> ExternalEntry? { externals.withLock { $0[name] } }
+
+    /// The providers' tools matching any of `patterns`, by prefix and then in each provider's order.
+    func matchingExternal(_ patterns: [String]) -> [ExternalEntry] {
+        let all = externals.withLock { Array($0.values) }
+        return all.filter { entry in patterns.contains { fnmatch($0, entry.name, 0) == 0 } }
+            .sorted { ($0.prefix, $0.index) < ($1.prefix, $1.index) }
+    }
 
     /// The tools whose names match any of `patterns` (globs: `*`, `?`, `[…]`), in
     /// load order and each plugin's in its descriptor's order (the order its author chose).

@@ -25,13 +25,36 @@ public final class ToolService: Sendable {
 
     /// What `agentctl tools` and `tools_list` show: every tool matching `patterns` (all when empty).
     public func toolDescriptions(matching patterns: [String] = []) -> [ToolDescription] {
-        registry.matching(patterns.isEmpty ? ["*"] : patterns).map { entry in
+        let patterns = patterns.isEmpty ? ["*"] : patterns
+        let plugins = registry.matching(patterns).map { entry in
             ToolDescription(
                 name: entry.name, description: entry.tool.description, parameters: entry.tool.parametersSchema,
                 returns: entry.tool.returns.name, threadSafe: entry.tool.isThreadSafe, plugin: entry.instance.name,
                 calls: entry.stats.calls.load(ordering: .relaxed), failures: entry.stats.failures.load(ordering: .relaxed),
                 totalSeconds: Double(entry.stats.totalNanos.load(ordering: .relaxed)) / 1e9)
         }
+        let external = registry.matchingExternal(patterns).map { entry in
+            ToolDescription(
+                name: entry.name, description: entry.tool.description, parameters: entry.tool.parameters,
+                returns: "json", threadSafe: true, plugin: "mcp:\(entry.prefix)",
+                calls: entry.stats.calls.load(ordering: .relaxed), failures: entry.stats.failures.load(ordering: .relaxed),
+                totalSeconds: Double(entry.stats.totalNanos.load(ordering: .relaxed)) / 1e9)
+        }
+        return plugins + external
+    }
+
+    /// Offers `tools` of `provider` as `PREFIX.TOOL` (replacing any it offered before).
+    /// Throws `.nameTaken` when a plugin's tools already use `prefix`.
+    public func registerExternal(prefix: String, tools: [ExternalTool], provider: any ExternalToolProvider) throws(KernelError) {
+        if let plugin = registry.matching([prefix + ".*"]).first {
+            throw KernelError(.nameTaken, "the tools of plugin \(plugin.instance.name) are named \(prefix).*; choose another name")
+        }
+        registry.registerExternal(prefix: prefix, tools: tools, provider: provider)
+    }
+
+    /// Withdraws the tools offered under `prefix`; calls already running finish.
+    public func unregisterExternal(prefix: String) {
+        registry.unregisterExternal(prefix: prefix)
     }
 
     /// Calls tool `name` with `arguments` (JSON text of an object; nil or empty for none),
@@ -54,6 +77,7 @@ public final class ToolService: Sendable {
 
     private func runTool(_ name: String, _ argumentsText: String, deadline: UInt64?, waiter: Instance?) -> Result<String, KernelError> {
         guard let entry = registry.lookup(name) else {
+            if let external = registry.lookupExternal(name) { return callExternal(external, argumentsText, deadline: deadline) }
             return .failure(KernelError(.toolNotFound, "no tool named \(name.prefix(128)) (see `agentctl tools`)"))
         }
         guard argumentsText.utf8.count <= configuration.maxMessageBytes else {
@@ -76,6 +100,26 @@ public final class ToolService: Sendable {
             entry.stats.record(nanos: monotonicNanos() &- started, error: error)
         case .success:
             entry.stats.record(nanos: monotonicNanos() &- started, error: nil)
+        }
+        return outcome
+    }
+
+    /// Calls an external provider's tool on the calling thread. The arguments
+    /// must be a JSON object; the provider's server checks them against its schema.
+    private func callExternal(_ entry: ToolRegistry.ExternalEntry, _ argumentsText: String, deadline: UInt64?) -> Result<String, KernelError> {
+        guard argumentsText.utf8.count <= configuration.maxMessageBytes else {
+            return .failure(KernelError(.tooBig, "the arguments of \(entry.name) are \(argumentsText.utf8.count) bytes; the limit is \(configuration.maxMessageBytes)"))
+        }
+        guard case .object? = try? JSONParser.parse(argumentsText) else {
+            let refusal = KernelError(.invalidToolArguments, "\(entry.name): the arguments must be a JSON object")
+            entry.stats.refused(refusal)
+            return .failure(refusal)
+        }
+        let started = monotonicNanos()
+        let outcome = entry.provider.call(entry.tool.name, arguments: argumentsText, deadline: deadline)
+        switch outcome {
+        case .failure(let error): entry.stats.record(nanos: monotonicNanos() &- started, error: error)
+        case .success: entry.stats.record(nanos: monotonicNanos() &- started, error: nil)
         }
         return outcome
     }

@@ -93,7 +93,7 @@ struct Bench: AsyncParsableCommand {
         case .inference:
             try await InferenceBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
         case .frontdoor:
-            try await FrontDoorBench(agentosd: agentosd, tools: llama, runs: runs).run(into: &table)
+            try await FrontDoorBench(agentosd: agentosd, plugins: buildDir + "/plugins", tools: llama, runs: runs).run(into: &table)
         case .storage:
             try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
             try await SessionPromptBench(baselines: buildDir + "/bench", runs: runs).run(into: &table)

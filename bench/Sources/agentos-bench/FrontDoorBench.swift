@@ -5,19 +5,23 @@ import NIOCore
 
 /// The front-door rows: the OpenAI-compatible API (`--api-addr`) against the
 /// control socket carrying the same request, and against llama-server with
-/// 8 concurrent clients on the same model.
+/// 8 concurrent clients on the same model; MCP's tools/call against
+/// `agentctl call` (`FrontDoorBench+MCP`).
 struct FrontDoorBench {
     let agentosd: String
+    /// build/plugins (calculator).
+    let plugins: String
     let tools: LlamaTools
     let runs: Int
 
-    private static let client: HTTPClient = {
+    static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         return HTTPClient(configuration: configuration)
     }()
 
     func run(into table: inout ResultTable) async throws {
+        try await mcpToolCall(into: &table)
         let port = try tools.freeLoopbackPort()
         let arguments = ["--model", tools.model, "--threads", "\(tools.threads)", "--slots", "8", "--ctx", "8192", "--api-addr", "127.0.0.1:\(port)"]
         try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in

@@ -1,0 +1,71 @@
+"""A small stdio MCP server, written with the real `mcp` package (MCPServer, formerly
+FastMCP), whose tools the kernel consumes through `agentctl mcp add`.
+
+    mcp_tool_server.py [MODE]
+
+MODE (default "normal") makes it misbehave, for the bad-input tests:
+    normal        serves the tools below
+    never         exits at once, before MCP's initialize
+    garbage       answers initialize with a line that is not JSON-RPC, then nothing
+Tools: multiply(a, b); weather(city) -> {"city", "temperature_c"}; fail(); hang(); die()
+(exits mid-call); and odd-name and bad-schema tools the kernel cannot offer.
+"""
+
+import os
+import sys
+import time
+
+from mcp.server.mcpserver import MCPServer
+
+mode = sys.argv[1] if len(sys.argv) > 1 else "normal"
+if mode == "never":
+    sys.stderr.write("mcp_tool_server: exiting before initialize\n")
+    sys.exit(3)
+if mode == "garbage":
+    for _ in sys.stdin:
+        sys.stdout.write("this is not JSON-RPC\n")
+        sys.stdout.flush()
+    sys.exit(0)
+
+server = MCPServer("fixture")
+
+
+@server.tool()
+def multiply(a: float, b: float) -> float:
+    """Multiply two numbers."""
+    return a * b
+
+
+@server.tool()
+def weather(city: str) -> dict:
+    """The weather in a city (a fixed answer)."""
+    return {"city": city, "temperature_c": 21}
+
+
+@server.tool()
+def fail() -> str:
+    """Always fails."""
+    raise ValueError("the fixture tool failed on purpose")
+
+
+@server.tool()
+def hang() -> str:
+    """Never returns (within any test's patience)."""
+    time.sleep(3600)
+    return "late"
+
+
+@server.tool()
+def die() -> str:
+    """Exits the server mid-call."""
+    os._exit(7)
+
+
+@server.tool(name="odd.name")
+def odd_name() -> str:
+    """A name with a dot, which kernel tool names cannot carry."""
+    return "odd"
+
+
+if __name__ == "__main__":
+    server.run("stdio")
