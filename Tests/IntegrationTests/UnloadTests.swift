@@ -10,7 +10,7 @@ import Testing
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         let message = await expectAPIError("not_found", status: 404) { try await kernel.client.unload("ghost") }
-        #expect(message == "no instance named ghost (see `agentctl ps`)")
+        #expect(message == "no instance named ghost (see `agentctl ps -a`)")
         try await kernel.expectHealthy()
     }
 
@@ -20,7 +20,7 @@ import Testing
         let unload = try await kernel.agentctlAsync("unload", "ghost")
         #expect(unload.status == 1)
         #expect(unload.stdout.isEmpty)
-        #expect(unload.stderr == "agentctl: no instance named ghost (see `agentctl ps`)\n")
+        #expect(unload.stderr == "agentctl: no instance named ghost (see `agentctl ps -a`)\n")
         try await kernel.expectHealthy()
     }
 

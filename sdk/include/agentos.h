@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 11
+#define AOS_ABI_MINOR 10
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -89,7 +89,7 @@ typedef int32_t aos_status;
 #define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
 /* Since ABI 1.7: */
 #define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected
-                                 (since ABI 1.11 also: the session is answering another request) */
+                                 (since ABI 1.10 also: the session is answering another request) */
 #define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
 /* Since ABI 1.8: a process-mode receiver's host died (signal, exit, a closed
  * channel, an invalid frame, no answer) while it handled this message, or it
@@ -255,7 +255,7 @@ typedef struct aos_message {
      * its request id and `body` its text); NULL otherwise. Check
      * struct_size > offsetof(aos_message, inference) before reading. */
     const aos_infer_result *inference;
-    /* Since ABI 1.11: the session the sender named (`agentctl send NAME TEXT
+    /* Since ABI 1.10: the session the sender named (`agentctl send NAME TEXT
      * --session ID`), to pass on as aos_infer_request.session; NULL when it
      * named none. Check struct_size > offsetof(aos_message, session) first. */
     const char *session;
@@ -319,7 +319,7 @@ typedef struct aos_infer_request {
     uint32_t tool_choice;               /* AOS_TOOL_CHOICE_* */
     uint32_t max_steps;                 /* model turns at most, 1..32; 0 means 8 */
     uint32_t reserved2;
-    /* Since ABI 1.11: conversations. With a session, the kernel keeps its turns
+    /* Since ABI 1.10: conversations. With a session, the kernel keeps its turns
      * in $AGENTOS_HOME/state.sqlite: the prompt is this request's system
      * messages, the session's pinned summary, its stored turns, then this
      * request's other messages (the new turns; at least one). When the
@@ -329,13 +329,13 @@ typedef struct aos_infer_request {
      * applies and the cut is recorded in the session (`agentctl sessions
      * show`): no turn leaves the prompt silently. Sessions belong to the
      * agent that names them; one session answers one request at a time. A
-     * kernel before ABI 1.11 ignores these fields: check api->abi_minor >= 11. */
+     * kernel before ABI 1.10 ignores these fields: check api->abi_minor >= 10. */
     const char *session;                /* a session id (1-128 of [A-Za-z0-9_.:@-]), or NULL */
     uint32_t session_policy;            /* AOS_SESSION_* (when the history outgrows the context) */
     uint32_t reserved3;                 /* 0 */
 } aos_infer_request;
 
-/** Since ABI 1.11: aos_infer_request.session_policy */
+/** Since ABI 1.10: aos_infer_request.session_policy */
 #define AOS_SESSION_KEEP_RECENT 0u /* keep the system prompt and the most recent turns that fit */
 #define AOS_SESSION_SUMMARIZE   1u /* summarize the oldest turns with the model into a pinned summary */
 
@@ -541,7 +541,7 @@ typedef struct aos_kernel_api {
      *   AOS_EUNAVAIL     no engine is configured, or the engine failed
      *   AOS_ESTOPPING    this instance is being unloaded (the request was cancelled)
      *   AOS_EWRONGTHREAD called from another thread
-     * and, since ABI 1.11, with a session:
+     * and, since ABI 1.10, with a session:
      *   AOS_EINVAL       an invalid session id or session_policy, or no new
      *                    (non-system) message
      *   AOS_ETOOBIG      the system and new messages alone do not fit the context
@@ -874,7 +874,7 @@ typedef struct aos_kernel_api {
     aos_status (*kv_list)(aos_ctx *ctx, const char *ns, const char *prefix, const char *after, uint32_t limit,
                           aos_buffer *json);
 
-    /* ABI 1.10 and later append here (1.8 and 1.9 added status codes only). */
+    /* ABI 1.11 and later append here (1.8 and 1.9 added status codes, 1.10 struct fields). */
 } aos_kernel_api;
 
 /** Since ABI 1.7: the longest key, in UTF-8 bytes. */

@@ -100,7 +100,7 @@ public:
     std::string_view body() const noexcept { return {reinterpret_cast<const char *>(raw_.body.ptr), raw_.body.len}; }
     /** The sender waits for context::reply. */
     bool is_request() const noexcept { return (raw_.flags & AOS_MSG_REQUEST) != 0; }
-    /** Since ABI 1.11: the session the sender named (set it as aos_infer_request::session), or "" for none. */
+    /** Since ABI 1.10: the session the sender named (set it as aos_infer_request::session), or "" for none. */
     std::string_view session() const noexcept {
         return raw_.struct_size > offsetof(aos_message, session) && raw_.session != nullptr ? raw_.session : "";
     }

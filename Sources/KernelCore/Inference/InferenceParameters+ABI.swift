@@ -59,7 +59,7 @@ extension InferenceParameters {
             parameters.constraint = .jsonSchema(text)
         case (nil, nil): break
         }
-        // ABI 1.11's session fields: zero (none) when the caller's struct ends before them.
+        // ABI 1.10's session fields: zero (none) when the caller's struct ends before them.
         let sessionEnd = MemoryLayout<aos_infer_request>.offset(of: \aos_infer_request.reserved3)!
         if size >= sessionEnd, let session = fields.session {
             guard let text = String(validatingCString: session) else { return invalid("session is not valid UTF-8") }

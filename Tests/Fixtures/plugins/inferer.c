@@ -28,7 +28,7 @@
  *   wrongthread  api->infer from a thread of the plugin's own
  *   long         PROMPT repeated MAX_TOKENS times, max_tokens 16 (to overflow the context)
  *
- * A message sent with a session (ABI 1.11, `--session ID`) runs its command in
+ * A message sent with a session (ABI 1.10, `--session ID`) runs its command in
  * that session (aos_infer_request.session = msg->session). Session commands:
  *
  *   summarize    api->infer in the message's session with AOS_SESSION_SUMMARIZE

@@ -17,7 +17,7 @@
  *     The answer comes back later as an AOS_MSG_INFERENCE message; a small
  *     table maps its request id to the customer's message id to reply to.
  *   - api->infer, the blocking one, as the fallback when that table is full.
- *   - Conversations (ABI 1.11): a question sent with a session
+ *   - Conversations (ABI 1.10): a question sent with a session
  *     (`agentctl send support "..." --session customer-42 --wait`) is asked
  *     in that session, so the kernel adds the customer's earlier questions,
  *     tool calls and answers to the prompt: a follow-up such as "and how
@@ -217,8 +217,8 @@ static aos_status on_question(aos_ctx *ctx, support_state *st, const aos_message
         .tool_choice = AOS_TOOL_CHOICE_REQUIRED,
         .max_steps = MAX_STEPS,
         /* The customer's session, when the question came with one (a kernel
-         * before ABI 1.11 neither sends nor reads it). */
-        .session = api->abi_minor >= 11 && msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL,
+         * before ABI 1.10 neither sends nor reads it). */
+        .session = api->abi_minor >= 10 && msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL,
     };
 
     pending_question *slot = NULL;

@@ -40,11 +40,11 @@ public struct InferenceRequest: Sendable {
     public var requireTool = false
     /// Model turns at most with tools, 1...32; 0 means 8.
     public var maxSteps: UInt32 = 0
-    /// ABI 1.11: the session the request continues (the kernel adds its stored
+    /// ABI 1.10: the session the request continues (the kernel adds its stored
     /// turns to the prompt and stores this exchange), e.g. `message.session`; nil for none.
-    /// A kernel before 1.11 ignores it.
+    /// A kernel before 1.10 ignores it.
     public var session: String?
-    /// ABI 1.11: when the session's history outgrows the context, summarize its
+    /// ABI 1.10: when the session's history outgrows the context, summarize its
     /// oldest turns with the model instead of leaving them out (keep_recent).
     public var summarizeSession = false
 

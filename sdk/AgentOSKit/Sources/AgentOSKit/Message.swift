@@ -12,7 +12,7 @@ public struct Message: Sendable {
     public var isRequest: Bool
     /// For the result of `Context.submit(_:)`: the result, or why the request failed; nil otherwise.
     public var inference: Result<InferenceResult, AgentOSError>?
-    /// ABI 1.11: the session the sender named (`agentctl send --session`), to pass on as
+    /// ABI 1.10: the session the sender named (`agentctl send --session`), to pass on as
     /// `InferenceRequest.session`; nil when it named none.
     public var session: String?
 
