@@ -56,12 +56,16 @@
 #define AOS_HOST_SYS_INFER_CANCEL  12u /* u64 request id → */
 #define AOS_HOST_SYS_INFER         13u /* REQUEST → RESULT */
 #define AOS_HOST_SYS_INFER_SUBMIT  14u /* REQUEST → u64 request id */
+#define AOS_HOST_SYS_KV_GET        15u /* string ns, string key → bytes value, u64 version */
+#define AOS_HOST_SYS_KV_PUT        16u /* string ns, string key, bytes value, u64 expected version → u64 new version */
+#define AOS_HOST_SYS_KV_DELETE     17u /* string ns, string key, u64 expected version → */
+#define AOS_HOST_SYS_KV_LIST       18u /* string ns, string prefix, string after, u32 limit → bytes json */
 
 /* REQUEST, an aos_infer_request: u32 n_messages, then per message string role and
  * string content; u32 max_tokens, u32 temperature and u32 top_p (float bits),
  * u32 priority, u64 seed, u32 n_stop and its strings, string grammar, string
  * json_schema, u32 n_tools and its strings, u32 tool_choice, u32 max_steps,
- * string session, u32 session_policy.
+ * string session, u32 session_policy, u32 session_busy.
  * RESULT, an aos_infer_result: u32 status, u64 request id, u32 finish reason,
  * bytes text, u32 prompt tokens, u32 completion tokens, u64 queue, ttft and
  * total ns, bytes trace, u32 cached tokens. */

@@ -309,6 +309,7 @@ static int get_infer_request(aos_host_reader *r, aos_infer_request *request, aos
     request->max_steps = aos_host_get_u32(r);
     request->session = aos_host_get_string(r);
     request->session_policy = aos_host_get_u32(r);
+    request->session_busy = aos_host_get_u32(r);
     return aos_host_reader_done(r) ? 0 : -1;
 }
 
@@ -440,6 +441,42 @@ static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
         uint64_t id = aos_host_get_u64(r);
         if (!aos_host_reader_done(r)) goto bad;
         status = api->infer_cancel(ctx, id);
+        break;
+    }
+    case AOS_HOST_SYS_KV_GET: {
+        const char *ns = aos_host_get_string(r);
+        const char *key = aos_host_get_string(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->kv_get(ctx, ns, key, &buffer, &u64_out);
+        has_buffer = has_u64 = 1;
+        break;
+    }
+    case AOS_HOST_SYS_KV_PUT: {
+        const char *ns = aos_host_get_string(r);
+        const char *key = aos_host_get_string(r);
+        aos_bytes value = aos_host_get_bytes(r);
+        uint64_t expected = aos_host_get_u64(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->kv_put(ctx, ns, key, value, expected, &u64_out);
+        has_u64 = 1;
+        break;
+    }
+    case AOS_HOST_SYS_KV_DELETE: {
+        const char *ns = aos_host_get_string(r);
+        const char *key = aos_host_get_string(r);
+        uint64_t expected = aos_host_get_u64(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->kv_delete(ctx, ns, key, expected);
+        break;
+    }
+    case AOS_HOST_SYS_KV_LIST: {
+        const char *ns = aos_host_get_string(r);
+        const char *prefix = aos_host_get_string(r);
+        const char *after = aos_host_get_string(r);
+        uint32_t limit = aos_host_get_u32(r);
+        if (!aos_host_reader_done(r)) goto bad;
+        status = api->kv_list(ctx, ns, prefix, after, limit, &buffer);
+        has_buffer = 1;
         break;
     }
     case AOS_HOST_SYS_INFER:

@@ -40,6 +40,9 @@ public struct InferRequest: Codable, Sendable, Equatable {
     public var session: String?
     /// "keep_recent" (default) or "summarize": how the session's history is fitted to the context.
     public var sessionPolicy: String?
+    /// "enqueue" (default), "reject" or "interrupt": what the request does
+    /// while its session is answering another request.
+    public var sessionBusy: String?
 
     public init(prompt: String) { self.prompt = prompt }
 

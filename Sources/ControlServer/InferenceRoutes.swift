@@ -123,8 +123,13 @@ enum InferenceRoutes {
                 throw KernelError(.invalidArgument, "session_policy \"\(name)\" is not keep_recent or summarize")
             }
             parameters.sessionPolicy = policy
-        } else if body.sessionPolicy != nil {
-            throw KernelError(.invalidArgument, "session_policy needs a session")
+            let busy = body.sessionBusy ?? SessionBusyPolicy.enqueue.rawValue
+            guard let whenBusy = SessionBusyPolicy(rawValue: busy) else {
+                throw KernelError(.invalidArgument, "session_busy \"\(busy)\" is not enqueue, reject or interrupt")
+            }
+            parameters.sessionWhenBusy = whenBusy
+        } else if body.sessionPolicy != nil || body.sessionBusy != nil {
+            throw KernelError(.invalidArgument, "\(body.sessionPolicy != nil ? "session_policy" : "session_busy") needs a session")
         }
         return parameters
     }

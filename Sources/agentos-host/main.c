@@ -276,6 +276,69 @@ static aos_status sys_infer_cancel(aos_ctx *ctx, uint64_t request_id) {
     return simple_roundtrip();
 }
 
+static aos_status own_copy(aos_bytes bytes, aos_buffer *buffer);
+
+static aos_status sys_kv_get(aos_ctx *ctx, const char *ns, const char *key, aos_buffer *value, uint64_t *version) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!key || !value) return AOS_EINVAL;
+    value->ptr = NULL;
+    value->len = 0;
+    begin(AOS_HOST_SYS_KV_GET);
+    aos_host_put_string(&out, ns);
+    aos_host_put_string(&out, key);
+    aos_status status = roundtrip();
+    aos_bytes bytes = aos_host_get_bytes(&result);
+    uint64_t got = aos_host_get_u64(&result);
+    if (!aos_host_reader_done(&result)) lost();
+    if (status != AOS_OK) return status;
+    if (version) *version = got;
+    return own_copy(bytes, value);
+}
+
+static aos_status sys_kv_put(aos_ctx *ctx, const char *ns, const char *key, aos_bytes value, uint64_t expected_version,
+                             uint64_t *new_version) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!key || (!value.ptr && value.len)) return AOS_EINVAL;
+    begin(AOS_HOST_SYS_KV_PUT);
+    aos_host_put_string(&out, ns);
+    aos_host_put_string(&out, key);
+    aos_host_put_bytes(&out, value.ptr, value.len);
+    aos_host_put_u64(&out, expected_version);
+    aos_status status = roundtrip();
+    uint64_t version = aos_host_get_u64(&result);
+    if (!aos_host_reader_done(&result)) lost();
+    if (status == AOS_OK && new_version) *new_version = version;
+    return status;
+}
+
+static aos_status sys_kv_delete(aos_ctx *ctx, const char *ns, const char *key, uint64_t expected_version) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!key) return AOS_EINVAL;
+    begin(AOS_HOST_SYS_KV_DELETE);
+    aos_host_put_string(&out, ns);
+    aos_host_put_string(&out, key);
+    aos_host_put_u64(&out, expected_version);
+    return simple_roundtrip();
+}
+
+static aos_status sys_kv_list(aos_ctx *ctx, const char *ns, const char *prefix, const char *after, uint32_t limit,
+                              aos_buffer *json) {
+    (void)ctx;
+    MAIN_THREAD_ONLY();
+    if (!json) return AOS_EINVAL;
+    json->ptr = NULL;
+    json->len = 0;
+    begin(AOS_HOST_SYS_KV_LIST);
+    aos_host_put_string(&out, ns);
+    aos_host_put_string(&out, prefix);
+    aos_host_put_string(&out, after);
+    aos_host_put_u32(&out, limit);
+    return take_buffer(roundtrip(), json);
+}
+
 /* Writes `request` as a REQUEST (HostChannel.h); fields past its struct_size are 0. Returns AOS_OK or AOS_EINVAL. */
 #define REQUEST_HAS(request, field) \
     ((request)->struct_size >= offsetof(aos_infer_request, field) + sizeof((request)->field))
@@ -317,6 +380,7 @@ static aos_status put_infer_request(const aos_infer_request *q) {
     aos_host_put_u32(&out, REQUEST_HAS(q, max_steps) ? q->max_steps : 0);
     aos_host_put_string(&out, REQUEST_HAS(q, session) ? q->session : NULL);
     aos_host_put_u32(&out, REQUEST_HAS(q, session_policy) ? q->session_policy : 0);
+    aos_host_put_u32(&out, REQUEST_HAS(q, session_busy) ? q->session_busy : 0);
     return AOS_OK;
 }
 
@@ -424,6 +488,8 @@ static const char *sys_last_error(aos_ctx *ctx) {
 
 static const aos_kernel_api api = {
     .struct_size = sizeof(aos_kernel_api),
+    .abi_major = AOS_ABI_MAJOR,
+    .abi_minor = AOS_ABI_MINOR,
     .send = sys_send,
     .call = sys_call,
     .reply = sys_reply,
@@ -442,6 +508,10 @@ static const aos_kernel_api api = {
     .plugin_load = sys_plugin_load,
     .plugin_unload = sys_plugin_unload,
     .last_error = sys_last_error,
+    .kv_get = sys_kv_get,
+    .kv_put = sys_kv_put,
+    .kv_delete = sys_kv_delete,
+    .kv_list = sys_kv_list,
 };
 
 /* ---- crashes ---- */

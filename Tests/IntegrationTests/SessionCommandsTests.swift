@@ -44,6 +44,23 @@ import Testing
         #expect(again.usage.promptTokens < second.usage.promptTokens)
     }
 
+    @Test func twoRequestsAtOnceInOneSessionAreBothAnsweredOneAfterTheOther() async throws {
+        let kernel = try await KernelProcess(InferenceTests.engine)
+        defer { kernel.stop() }
+        async let first = kernel.agentctlAsync("infer", "--session", "pair", "--max-tokens", "48", "-o", "json", "Name three colours.")
+        async let second = kernel.agentctlAsync("infer", "--session", "pair", "--max-tokens", "16", "-o", "json", "Name a fruit.")
+        let answers = try await [json(InferResult.self, first), json(InferResult.self, second)]
+        // Whichever came second waited for the first and saw its exchange.
+        let detail = try json(SessionDetail.self, kernel.agentctl("sessions", "show", "agentctl", "pair", "-o", "json"))
+        #expect(detail.turns.map(\.role) == ["user", "assistant", "user", "assistant"])
+        let order = detail.turns[0].content == "Name three colours." ? [0, 1] : [1, 0]
+        #expect(detail.turns.map(\.content) == [
+            ["Name three colours.", "Name a fruit."][order[0]], answers[order[0]].text,
+            ["Name three colours.", "Name a fruit."][order[1]], answers[order[1]].text,
+        ])
+        #expect(answers[order[1]].usage.promptTokens > answers[order[0]].usage.promptTokens + answers[order[0]].usage.completionTokens)
+    }
+
     @Test func badSessionInputIsRefusedByNameAndTheKernelCarriesOn() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
@@ -56,6 +73,10 @@ import Testing
         #expect(policy.status == 1 && policy.stderr == "agentctl: session_policy \"forget\" is not keep_recent or summarize\n", "\(policy.stderr)")
         let alone = try kernel.agentctl("infer", "--session-policy", "summarize", "hi")
         #expect(alone.status == 2 && alone.stderr.contains("--session-policy needs --session"), "\(alone.stderr)")
+        let busy = try kernel.agentctl("infer", "--session", "ok", "--when-busy", "later", "hi")
+        #expect(busy.status == 1 && busy.stderr == "agentctl: session_busy \"later\" is not enqueue, reject or interrupt\n", "\(busy.stderr)")
+        let busyAlone = try kernel.agentctl("infer", "--when-busy", "reject", "hi")
+        #expect(busyAlone.status == 2 && busyAlone.stderr.contains("--when-busy needs --session"), "\(busyAlone.stderr)")
         let send = try kernel.agentctl("send", "inferer", "block 4 hi", "--session", "x y", "--wait")
         #expect(send.status == 1 && send.stderr.contains("invalid session id \"x y\""), "\(send.stderr)")
         let missing = try kernel.agentctl("sessions", "show", "support", "customer-1")

@@ -51,6 +51,29 @@ import Testing
         #expect(missing.status == 1 && missing.stderr == "agentctl: namespace notes has no key \"customer/7\"\n", "\(missing.stderr)")
     }
 
+    @Test func aProcessModeAgentMakesEveryStorageSyscallThroughItsChannel() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        _ = try await kernel.client.load(LoadRequest(path: Paths.plugin("kvprobe"), name: "boxed", grants: ["kv"], isolation: "process"))
+        let key = Self.hex("customer/42")
+        #expect(try await kernel.ask("boxed", "put - \(key) 0 asked about the A-200") == "AOS_OK|1")
+        #expect(try await kernel.ask("boxed", "put - \(key) 0 again").hasPrefix("AOS_ECONFLICT|"))
+        #expect(try await kernel.ask("boxed", "get - \(key)") == "AOS_OK|1|asked about the A-200")
+        #expect(try await kernel.ask("boxed", "putn - \(Self.hex("big")) 1048576") == "AOS_OK|1")
+        #expect(try kernel.agentctl("kv", "get", "boxed", "big", "-o", "json").stdout.count > 1_048_576)
+        #expect(
+            try await kernel.ask("boxed", "list - c - 5")
+                == #"AOS_OK|{"keys":[{"key":"customer/42","version":1,"bytes":21}],"next":null}"#)
+        #expect(try await kernel.ask("boxed", "del - \(key) 1") == "AOS_OK")
+        // Errors come back with their status and last_error, and the host carries on.
+        #expect(try await kernel.ask("boxed", "get - \(key)") == "AOS_ENOTFOUND|namespace boxed has no key \"customer/42\"")
+        #expect(try await kernel.ask("boxed", "get other \(key)").hasPrefix("AOS_EPERM|"))
+        #expect(try await kernel.ask("boxed", "putn - \(Self.hex("huge")) 1048577").hasPrefix("AOS_ETOOBIG|"))
+        let row = try #require(try await kernel.listed("boxed"))
+        #expect(row.host?.crashes == 0 && row.host?.pid != nil)
+        try await kernel.expectHealthy()
+    }
+
     @Test func agentctlRefusesBadNamesKeysAndValuesByName() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

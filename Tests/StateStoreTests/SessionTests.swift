@@ -73,17 +73,19 @@ import Testing
         let (kernel, _) = try await Self.kernel()
         #expect(try await Self.ask(kernel, "bad-session 4 hi") == "err|AOS_EINVAL")
         #expect(try await Self.ask(kernel, "bad-policy 4 hi") == "err|AOS_EINVAL")
+        #expect(try await Self.ask(kernel, "bad-busy 4 hi") == "err|AOS_EINVAL")
         #expect(try await Self.ask(kernel, "bad-onlysystem 4 hi", session: "s1") == "err|AOS_EINVAL")
         let log = kernel.log(of: "p")?.tail(10).map(\.text) ?? []
         #expect(log.contains { $0.contains("invalid session id \"not a valid id!\": use 1-128 letters, digits, '_', '.', '-', ':' or '@'") }, "\(log)")
         #expect(log.contains { $0.contains("session_policy 9 is not an AOS_SESSION_* value") }, "\(log)")
+        #expect(log.contains { $0.contains("session_busy 9 is not an AOS_SESSION_BUSY_* value") }, "\(log)")
         #expect(log.contains { $0.contains("a session request needs a new message (one that is not a system message)") }, "\(log)")
         // Through the control API: ids that break the rule, one at the limit.
         for bad in ["", "has space", "ünïcode", String(repeating: "a", count: 129), "semi;colon"] {
             await #expect(throws: KernelError.self) { try await Self.ask(kernel, "block 2 hi", session: bad) }
         }
         #expect(try await Self.ask(kernel, "block 2 hi", session: String(repeating: "a", count: 128)) == "ok|length|8|2|-|t0 t1 ")
-        // An ABI 1.10 request never has its session read.
+        // An ABI 1.9 request never has its session read.
         #expect(try await Self.ask(kernel, "oldsession 2 hi", session: "s-old") == "ok|length|8|2|-|t0 t1 ")
         #expect(try kernel.sessions.list().map(\.id) == [String(repeating: "a", count: 128)])
         try await Self.expectUndisturbed(kernel)
@@ -151,18 +153,22 @@ import Testing
         try await Self.expectUndisturbed(kernel)
     }
 
+    /// A request in session "s" of the control API.
+    private static func parameters(_ text: String, maxTokens: Int = 2, whenBusy: SessionBusyPolicy = .enqueue) -> InferenceParameters {
+        var parameters = InferenceParameters(messages: [ChatMessage(role: "user", content: text)], maxTokens: maxTokens)
+        parameters.session = "s"
+        parameters.sessionWhenBusy = whenBusy
+        return parameters
+    }
+
     @Test func aSessionAnswersOneRequestAtATimeAndACancelledOneStoresNothing() async throws {
         let (kernel, _) = try await Self.kernel(SimulatedEngine(slots: 2, driver: .thread))
-        func parameters(_ text: String, maxTokens: Int = 2) -> InferenceParameters {
-            var parameters = InferenceParameters(messages: [ChatMessage(role: "user", content: text)], maxTokens: maxTokens)
-            parameters.session = "s"
-            return parameters
-        }
+        let parameters = { (text: String, maxTokens: Int) in Self.parameters(text, maxTokens: maxTokens, whenBusy: .reject) }
         // Long enough to be running while the test asks again; cancelled below.
         let first = Recorder()
-        let running = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("one", maxTokens: 500_000), sink: first)
+        let running = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("one", 500_000), sink: first)
         do throws(KernelError) {
-            _ = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("two"), sink: Recorder())
+            _ = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("two", 2), sink: Recorder())
             Issue.record("a second request in a busy session was accepted")
         } catch {
             #expect(error.code == .conflict && error.message == "session s of agentctl is answering request \(running.id): send the next message after its answer")
@@ -172,12 +178,12 @@ import Testing
         }
         // Another agent's session of the same name is its own.
         let other = Recorder()
-        _ = try kernel.inference.submit(agent: "p", priority: 0, parameters: parameters("mine"), sink: other)
+        _ = try kernel.inference.submit(agent: "p", priority: 0, parameters: parameters("mine", 2), sink: other)
         #expect(try await other.outcome(within: 10)?.get().text == "t0 t1 ")
         running.cancel()
         #expect(try await first.outcome(within: 10)?.get().finishReason == .cancelled)
         let second = Recorder()
-        _ = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("two"), sink: second)
+        _ = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters("two", 2), sink: second)
         #expect(try await second.outcome(within: 10)?.get().text == "t0 t1 ")
         #expect(try kernel.sessions.show(agent: "agentctl", session: "s").turns.map(\.message.content) == ["two", "t0 t1 "])
         try kernel.sessions.delete(agent: "agentctl", session: "s")
@@ -185,6 +191,46 @@ import Testing
             try kernel.sessions.delete(agent: "agentctl", session: "s")
         }
         #expect(try kernel.sessions.list().map(\.agent) == ["p"])
+    }
+
+    @Test func aRequestToABusySessionWaitsItsTurnOrInterruptsAndACancelledWaiterStoresNothing() async throws {
+        let (kernel, _) = try await Self.kernel(SimulatedEngine(slots: 2, driver: .thread))
+        func submit(_ parameters: InferenceParameters, _ sink: Recorder) throws -> InferenceHandle {
+            try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: parameters, sink: sink)
+        }
+        // Long enough to be running while the others arrive.
+        let first = Recorder(), second = Recorder(), third = Recorder(), fourth = Recorder()
+        _ = try submit(Self.parameters("one", maxTokens: 500_000), first)
+        _ = try submit(Self.parameters("two"), second)
+        let waiting = try submit(Self.parameters("three"), third)
+        // Cancelled while it waits: it finishes as cancelled at once, and by its id too.
+        #expect(kernel.inference.cancel(id: waiting.id, owner: nil))
+        #expect(try await third.outcome(within: 10)?.get().finishReason == .cancelled)
+        #expect(!kernel.inference.cancel(id: waiting.id, owner: nil))
+        // An interrupting request cancels the one being answered and goes ahead of the queue.
+        _ = try submit(Self.parameters("four", whenBusy: .interrupt), fourth)
+        #expect(try await first.outcome(within: 10)?.get().finishReason == .cancelled)
+        #expect(try await fourth.outcome(within: 10)?.get().text == "t0 t1 ")
+        #expect(try await second.outcome(within: 10)?.get().text == "t0 t1 ")
+        // Answered one at a time, each after the turns before it; cancelled requests stored nothing.
+        #expect(try kernel.sessions.show(agent: "agentctl", session: "s").turns.map(\.message.content) == ["four", "t0 t1 ", "two", "t0 t1 "])
+    }
+
+    @Test func atMostSixteenRequestsWaitForOneSessionAndEachIsAnsweredInOrder() async throws {
+        let (kernel, _) = try await Self.kernel(SimulatedEngine(slots: 2, driver: .thread))
+        let first = Recorder()
+        let running = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: Self.parameters("zero", maxTokens: 500_000), sink: first)
+        let waiters = (1...SessionService.maxWaiting).map { _ in Recorder() }
+        for (index, waiter) in waiters.enumerated() {
+            _ = try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: Self.parameters("w\(index + 1)"), sink: waiter)
+        }
+        #expect(throws: KernelError(.conflict, "session s of agentctl has 16 requests waiting: send the next message after an answer")) {
+            try kernel.inference.submit(agent: "agentctl", priority: 0, parameters: Self.parameters("one too many"), sink: Recorder())
+        }
+        running.cancel()
+        for waiter in waiters { #expect(try await waiter.outcome(within: 20)?.get().text == "t0 t1 ") }
+        let turns = try kernel.sessions.show(agent: "agentctl", session: "s").turns.map(\.message.content)
+        #expect(turns == (1...16).flatMap { ["w\($0)", "t0 t1 "] })
     }
 
     @Test func withoutAStateDatabaseSessionsFailByNameAndInferenceWithoutOneWorks() async throws {

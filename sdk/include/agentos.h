@@ -89,7 +89,7 @@ typedef int32_t aos_status;
 #define AOS_ELOOP       (-18) /* the tool loop hit its step limit or the model repeated a call */
 /* Since ABI 1.7: */
 #define AOS_ECONFLICT   (-19) /* compare-and-set: the entry's version is not the one expected
-                                 (since ABI 1.10 also: the session is answering another request) */
+                                 (since ABI 1.10 also: the session is busy, see session_busy) */
 #define AOS_ESTORAGE    (-20) /* the state database is unavailable (read-only, full or corrupt) */
 /* Since ABI 1.8: a process-mode receiver's host died (signal, exit, a closed
  * channel, an invalid frame, no answer) while it handled this message, or it
@@ -328,16 +328,22 @@ typedef struct aos_infer_request {
      * nothing. When the history no longer fits the context, session_policy
      * applies and the cut is recorded in the session (`agentctl sessions
      * show`): no turn leaves the prompt silently. Sessions belong to the
-     * agent that names them; one session answers one request at a time. A
+     * agent that names them; one session answers one request at a time:
+     * session_busy says what a request does while it answers another. A
      * kernel before ABI 1.10 ignores these fields: check api->abi_minor >= 10. */
     const char *session;                /* a session id (1-128 of [A-Za-z0-9_.:@-]), or NULL */
     uint32_t session_policy;            /* AOS_SESSION_* (when the history outgrows the context) */
-    uint32_t reserved3;                 /* 0 */
+    uint32_t session_busy;              /* AOS_SESSION_BUSY_* (when the session is answering another request) */
 } aos_infer_request;
 
 /** Since ABI 1.10: aos_infer_request.session_policy */
 #define AOS_SESSION_KEEP_RECENT 0u /* keep the system prompt and the most recent turns that fit */
 #define AOS_SESSION_SUMMARIZE   1u /* summarize the oldest turns with the model into a pinned summary */
+
+/** Since ABI 1.10: aos_infer_request.session_busy */
+#define AOS_SESSION_BUSY_ENQUEUE   0u /* wait for the session behind the requests already waiting (at most 16) */
+#define AOS_SESSION_BUSY_REJECT    1u /* fail at once with AOS_ECONFLICT */
+#define AOS_SESSION_BUSY_INTERRUPT 2u /* cancel the request being answered (it stores nothing) and go next */
 
 /** aos_infer_request.tool_choice */
 #define AOS_TOOL_CHOICE_AUTO     0u /* the model answers or calls a tool, as it decides */
@@ -542,10 +548,11 @@ typedef struct aos_kernel_api {
      *   AOS_ESTOPPING    this instance is being unloaded (the request was cancelled)
      *   AOS_EWRONGTHREAD called from another thread
      * and, since ABI 1.10, with a session:
-     *   AOS_EINVAL       an invalid session id or session_policy, or no new
-     *                    (non-system) message
+     *   AOS_EINVAL       an invalid session id, session_policy or session_busy,
+     *                    or no new (non-system) message
      *   AOS_ETOOBIG      the system and new messages alone do not fit the context
-     *   AOS_ECONFLICT    the session is answering another request
+     *   AOS_ECONFLICT    the session is answering another request and
+     *                    session_busy is REJECT, or 16 requests wait for it
      *   AOS_ESTORAGE     the state database is unavailable, or the answer
      *                    could not be stored (last_error says why)
      */

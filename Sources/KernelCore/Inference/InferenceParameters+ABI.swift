@@ -60,7 +60,7 @@ extension InferenceParameters {
         case (nil, nil): break
         }
         // ABI 1.10's session fields: zero (none) when the caller's struct ends before them.
-        let sessionEnd = MemoryLayout<aos_infer_request>.offset(of: \aos_infer_request.reserved3)!
+        let sessionEnd = MemoryLayout<aos_infer_request>.offset(of: \aos_infer_request.session_busy)!
         if size >= sessionEnd, let session = fields.session {
             guard let text = String(validatingCString: session) else { return invalid("session is not valid UTF-8") }
             do { try SessionService.validate(text) } catch { return .failure(error) }
@@ -69,6 +69,12 @@ extension InferenceParameters {
             case AOS_SESSION_KEEP_RECENT: parameters.sessionPolicy = .keepRecent
             case AOS_SESSION_SUMMARIZE: parameters.sessionPolicy = .summarize
             default: return invalid("session_policy \(fields.session_policy) is not an AOS_SESSION_* value")
+            }
+            switch size >= MemoryLayout<aos_infer_request>.size ? fields.session_busy : AOS_SESSION_BUSY_ENQUEUE {
+            case AOS_SESSION_BUSY_ENQUEUE: parameters.sessionWhenBusy = .enqueue
+            case AOS_SESSION_BUSY_REJECT: parameters.sessionWhenBusy = .reject
+            case AOS_SESSION_BUSY_INTERRUPT: parameters.sessionWhenBusy = .interrupt
+            default: return invalid("session_busy \(fields.session_busy) is not an AOS_SESSION_BUSY_* value")
             }
         }
         guard fields.n_tools > 0 else { return .success((parameters, Int(fields.priority), nil)) }

@@ -88,6 +88,8 @@ public struct InferenceParameters: Sendable, Equatable {
     public var session: String?
     /// How the session's history is fitted when it outgrows the context.
     public var sessionPolicy: SessionPolicy = .keepRecent
+    /// What the request does when its session is answering another request.
+    public var sessionWhenBusy: SessionBusyPolicy = .enqueue
 
     public init(messages: [ChatMessage], maxTokens: Int) {
         self.messages = messages

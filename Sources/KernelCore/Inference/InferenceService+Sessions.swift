@@ -1,11 +1,15 @@
 extension InferenceService {
-    /// Starts a request in `session` of `agent`: claims the session, plans
-    /// its prompt within the engine's context (`SessionPrompt`) and hands the
-    /// rest to a `SessionExchange`, which calls `run` with the built
-    /// parameters. Throws `.engineUnavailable`, `.invalidArgument` (a bad id
-    /// or request), `.conflict` (the session is answering another request),
-    /// `.promptTooLong` (the new message alone does not fit),
-    /// `.storageUnavailable`, or why `run` refused the request.
+    /// Starts a request in `session` of `agent`, or queues it while the
+    /// session answers another request (as `parameters.sessionWhenBusy`
+    /// says; the handle then is the waiting request's). Once the session is
+    /// claimed, plans the prompt within the engine's context
+    /// (`SessionPrompt`) and hands the rest to a `SessionExchange`, which
+    /// calls `run` with the built parameters. Throws `.engineUnavailable`,
+    /// `.invalidArgument` (a bad id or request), `.conflict` (the session is
+    /// busy and the policy rejects, or its queue is full),
+    /// `.storageUnavailable`, or, when the session was free,
+    /// `.promptTooLong` (the new message alone does not fit) or why `run`
+    /// refused the request; a queued request hears those through `sink`.
     func startInSession(
         _ session: String, id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
         tools: ToolUse?, sink: InferenceSink,
@@ -15,14 +19,35 @@ extension InferenceService {
             throw KernelError(.engineUnavailable, "no inference engine: agentosd was started with --engine none")
         }
         try parameters.validate()
-        let history = try sessions.open(agent: agent, session: session, request: id)
+        guard parameters.messages.contains(where: { $0.role != "system" }) else {
+            throw KernelError(.invalidArgument, "a session request needs a new message (one that is not a system message)")
+        }
+        let begin = { [self] () throws(KernelError) -> InferenceHandle in
+            try beginInSession(
+                session, id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, engine: engine,
+                tools: tools, sink: sink, run: run)
+        }
+        let waiter = SessionWaiter(id: id, owner: owner, agent: agent, session: session, sessions: sessions, sink: sink, begin: begin)
+        switch try sessions.claim(agent: agent, session: session, waiter: waiter, whenBusy: parameters.sessionWhenBusy) {
+        case .claimed:
+            return try begin()
+        case .queued(let interrupting):
+            interrupting?.cancel()
+            return waiter
+        }
+    }
+
+    /// `startInSession` with the session claimed; releases it when it throws.
+    private func beginInSession(
+        _ session: String, id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
+        engine: InferenceEngine, tools: ToolUse?, sink: InferenceSink,
+        run: @escaping (InferenceParameters, InferenceSink) throws(KernelError) -> InferenceHandle
+    ) throws(KernelError) -> InferenceHandle {
         do throws(KernelError) {
+            let history = try sessions.history(agent: agent, session: session)
             let system = parameters.messages.filter { $0.role == "system" }
             let newTurns = parameters.messages.filter { $0.role != "system" }.map { message in
                 NewSessionTurn(message: message, tokens: engine.tokenCount(message.content) + SessionPrompt.messageOverhead)
-            }
-            guard !newTurns.isEmpty else {
-                throw KernelError(.invalidArgument, "a session request needs a new message (one that is not a system message)")
             }
             // A tool loop keeps half the context for the tools' descriptions, calls and results.
             let room = engine.requestContextTokens - parameters.maxTokens
@@ -37,9 +62,10 @@ extension InferenceService {
                 session: session, parameters: parameters, history: history, plan: plan, budget: budget, system: system,
                 newTurns: newTurns, sink: sink, start: run)
             try exchange.begin()
+            if sessions.started(exchange, agent: agent, session: session) { exchange.cancel() }
             return exchange
         } catch {
-            sessions.close(agent: agent, session: session)
+            sessions.close(agent: agent, session: session, request: id)
             throw error
         }
     }

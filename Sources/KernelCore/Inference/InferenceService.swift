@@ -50,8 +50,12 @@ public final class InferenceService: Sendable {
         try start(id: ids.mint(), agent: agent, owner: 0, priority: priority, parameters: parameters, tools: tools, sink: sink)
     }
 
-    /// Cancels request `id` (of instance `owner`, or any with nil); false when no such request runs.
+    /// Cancels request `id` (of instance `owner`, or any with nil); false when no such request runs or waits.
     public func cancel(id: UInt64, owner: UInt64?) -> Bool {
+        if let waiter = sessions.waiting(owner: owner, id: id).first {
+            waiter.cancel()
+            return true
+        }
         let loop = toolLoops.withLock { $0[id] }
         if let loop, owner == nil || loop.owner == owner {
             loop.cancel()
@@ -172,26 +176,40 @@ public final class InferenceService: Sendable {
 
     /// Queues one request, or starts a tool loop when `tools` is given; in
     /// its session when it names one. With a `holder` (the instance asking,
-    /// on its own thread), the model is offered only the matching tools it may call.
+    /// on its own thread), the model is offered only the matching tools it
+    /// may call: they are chosen here, on that thread, also for a request
+    /// that waits for its session.
     private func start(
         id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
         tools: ToolUse?, holder: Instance? = nil, sink: InferenceSink
     ) throws(KernelError) -> InferenceHandle {
+        let loop = try tools.map { use throws(KernelError) in
+            ToolLoopPlan(
+                use: use, offered: try offeredTools(use, holder: holder),
+                holder: holder.map { ToolLoop.Holder(instance: $0, lent: $0.own.delegation) })
+        }
         guard let session = parameters.session else {
-            return try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, tools: tools, holder: holder, sink: sink)
+            return try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, loop: loop, sink: sink)
         }
         return try startInSession(session, id: id, agent: agent, owner: owner, priority: priority, parameters: parameters, tools: tools, sink: sink) {
             [self] (built, exchange) throws(KernelError) in
-            try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: built, tools: tools, holder: holder, sink: exchange)
+            try startDirect(id: id, agent: agent, owner: owner, priority: priority, parameters: built, loop: loop, sink: exchange)
         }
+    }
+
+    /// A tool loop's tools, chosen before it starts.
+    private struct ToolLoopPlan {
+        let use: ToolUse
+        let offered: [ToolDefinition]
+        let holder: ToolLoop.Holder?
     }
 
     /// `start` without a session.
     private func startDirect(
         id: UInt64, agent: String, owner: UInt64, priority: Int, parameters: InferenceParameters,
-        tools: ToolUse?, holder: Instance?, sink: InferenceSink
+        loop plan: ToolLoopPlan?, sink: InferenceSink
     ) throws(KernelError) -> InferenceHandle {
-        guard let tools else {
+        guard let plan else {
             let request = InferenceRequest(
                 id: id, agent: agent, owner: owner, priority: priority, parameters: parameters,
                 submittedAt: monotonicNanos(), sink: sink)
@@ -199,11 +217,11 @@ public final class InferenceService: Sendable {
             return request
         }
         var parameters = parameters
-        parameters.tools = try offeredTools(tools, holder: holder)
-        parameters.toolChoice = tools.choice
+        parameters.tools = plan.offered
+        parameters.toolChoice = plan.use.choice
         let loop = ToolLoop(
             id: id, service: self, tools: self.tools, agent: agent, owner: owner, priority: priority, parameters: parameters,
-            use: tools, holder: holder.map { ToolLoop.Holder(instance: $0, lent: $0.own.delegation) }, sink: sink)
+            use: plan.use, holder: plan.holder, sink: sink)
         toolLoops.withLock { $0[id] = loop }
         do { try loop.start() } catch {
             toolLoopEnded(loop)
@@ -281,6 +299,7 @@ public final class InferenceService: Sendable {
 
     /// Cancels every request and tool loop of instance `owner` (its unload).
     func cancelAll(owner: UInt64) {
+        for waiter in sessions.waiting(owner: owner) { waiter.cancel() }
         for loop in toolLoops.withLock({ $0.values.filter { $0.owner == owner } }) { loop.cancel() }
         scheduler.cancelAll(owner: owner)
     }

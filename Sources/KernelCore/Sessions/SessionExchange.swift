@@ -210,7 +210,7 @@ final class SessionExchange: InferenceSink, InferenceHandle, @unchecked Sendable
             return !state.ended
         }
         guard first else { return }
-        sessions.close(agent: agent, session: session)
+        sessions.close(agent: agent, session: session, request: id)
         sink.finished(outcome)
     }
 

@@ -5,25 +5,39 @@ import Synchronization
 /// through `SessionExchange`) and the control API's `sessions` routes.
 ///
 /// Owns the store (`SessionStore`, implemented outside KernelCore), the
-/// retention settings and the set of sessions answering a request now: a
-/// session answers one request at a time, and a second one is refused with
-/// `.conflict` until the first has ended. A session belongs to the agent
-/// whose request names it (an instance name, or "agentctl"). Without a store
-/// every call fails with `.storageUnavailable` and the reason; requests that
-/// name no session are unaffected. Thread-safe: `busy` is its only mutable
+/// retention settings and the claims of sessions answering a request now: a
+/// session answers one request at a time, and a request that finds it busy
+/// waits its turn, is refused with `.conflict`, or cancels the one being
+/// answered (`SessionBusyPolicy`). A session belongs to the agent whose
+/// request names it (an instance name, or "agentctl"). Without a store every
+/// call fails with `.storageUnavailable` and the reason; requests that name
+/// no session are unaffected. Thread-safe: `claims` is its only mutable
 /// state, behind its mutex.
 public final class SessionService: Sendable {
     let store: SessionStore?
     /// Why there is no store, for the error a call gets.
     let absence: String
     public let retention: SessionRetention
-    /// Sessions answering a request now, with the request's id.
-    private let busy = Mutex<[SessionKey: UInt64]>([:])
+    /// Sessions answering a request now.
+    private let claims = Mutex<[SessionKey: Claim]>([:])
 
     struct SessionKey: Hashable {
         let agent: String
         let session: String
     }
+
+    /// A session's request being answered, and those waiting for it in order.
+    private struct Claim {
+        var request: UInt64
+        /// The request's handle once it has started (`started`).
+        var running: InferenceHandle?
+        /// An `.interrupt` request came before `running` was known: cancel it when it is.
+        var interrupted = false
+        var waiting: [SessionWaiter] = []
+    }
+
+    /// How many requests may wait for one session.
+    public static let maxWaiting = 16
 
     /// A service over `store`; nil means sessions are off, for `reason`.
     public init(
@@ -75,7 +89,7 @@ public final class SessionService: Sendable {
     public func delete(agent: String, session: String) throws(KernelError) {
         try Self.validate(session)
         let key = SessionKey(agent: agent, session: session)
-        if let request = busy.withLock({ $0[key] }) {
+        if let request = claims.withLock({ $0[key]?.request }) {
             throw KernelError(.conflict, "session \(session) of \(agent) is answering request \(request): delete it after the answer (or cancel the request)")
         }
         guard try run({ store throws(SessionStoreError) in try store.delete(agent: agent, session: session) }) else {
@@ -85,33 +99,97 @@ public final class SessionService: Sendable {
 
     // MARK: Inference (through SessionExchange)
 
-    /// Claims `session` of `agent` for `request` and returns its history
-    /// (empty for a new session). Throws `.invalidArgument`, `.conflict`
-    /// (another request is being answered in it), `.storageUnavailable`.
-    /// Every successful `open` is followed by one `close`.
-    func open(agent: String, session: String, request: UInt64) throws(KernelError) -> SessionHistory {
+    /// How `claim` left a request.
+    enum ClaimOutcome {
+        /// The session is the request's: start it now, then report it (`started`).
+        case claimed
+        /// The request waits in the session's queue; with `.interrupt`, the
+        /// request being answered, for the caller to cancel.
+        case queued(interrupting: InferenceHandle?)
+    }
+
+    /// Claims `session` of `agent` for `waiter`'s request, or queues the
+    /// waiter as `whenBusy` says. Throws `.invalidArgument`,
+    /// `.storageUnavailable`, `.conflict` (busy under `.reject`, or
+    /// `maxWaiting` requests waiting already). Every `.claimed` is followed
+    /// by one `close`; a queued waiter is started by the `close` before it.
+    func claim(agent: String, session: String, waiter: SessionWaiter, whenBusy: SessionBusyPolicy) throws(KernelError) -> ClaimOutcome {
         try Self.validate(session)
-        guard let store else { throw KernelError(.storageUnavailable, "sessions are unavailable: \(absence)") }
+        guard store != nil else { throw KernelError(.storageUnavailable, "sessions are unavailable: \(absence)") }
         let key = SessionKey(agent: agent, session: session)
-        let holder = busy.withLock { busy -> UInt64? in
-            if let other = busy[key] { return other }
-            busy[key] = request
-            return nil
-        }
-        if let holder {
-            throw KernelError(.conflict, "session \(session) of \(agent) is answering request \(holder): send the next message after its answer")
-        }
-        do {
-            return try store.history(agent: agent, session: session) ?? SessionHistory(summary: nil, turns: [])
-        } catch {
-            close(agent: agent, session: session)
-            throw KernelError(.storageUnavailable, "sessions are unavailable: \(error.reason)")
+        return try claims.withLock { claims throws(KernelError) -> ClaimOutcome in
+            guard var claim = claims[key] else {
+                claims[key] = Claim(request: waiter.id)
+                return .claimed
+            }
+            guard whenBusy != .reject else {
+                throw KernelError(.conflict, "session \(session) of \(agent) is answering request \(claim.request): send the next message after its answer")
+            }
+            guard claim.waiting.count < Self.maxWaiting else {
+                throw KernelError(.conflict, "session \(session) of \(agent) has \(Self.maxWaiting) requests waiting: send the next message after an answer")
+            }
+            var interrupting: InferenceHandle?
+            if whenBusy == .interrupt {
+                claim.waiting.insert(waiter, at: 0)
+                interrupting = claim.running
+                claim.interrupted = claim.running == nil
+            } else {
+                claim.waiting.append(waiter)
+            }
+            claims[key] = claim
+            return .queued(interrupting: interrupting)
         }
     }
 
-    /// Releases a session `open` claimed.
-    func close(agent: String, session: String) {
-        _ = busy.withLock { $0.removeValue(forKey: SessionKey(agent: agent, session: session)) }
+    /// The claimed session's history (empty for a new session). Throws `.storageUnavailable`.
+    func history(agent: String, session: String) throws(KernelError) -> SessionHistory {
+        try run { store throws(SessionStoreError) in
+            try store.history(agent: agent, session: session) ?? SessionHistory(summary: nil, turns: [])
+        }
+    }
+
+    /// Records `handle`, the started request of a session it claimed; true
+    /// when an `.interrupt` request came first and it must be cancelled now.
+    func started(_ handle: InferenceHandle, agent: String, session: String) -> Bool {
+        claims.withLock { claims in
+            let key = SessionKey(agent: agent, session: session)
+            guard var claim = claims[key], claim.request == handle.id else { return false }
+            claim.running = handle
+            claims[key] = claim
+            return claim.interrupted
+        }
+    }
+
+    /// Releases the session `request` claimed and starts the next waiting request, if any.
+    func close(agent: String, session: String, request: UInt64) {
+        let key = SessionKey(agent: agent, session: session)
+        let next = claims.withLock { claims -> SessionWaiter? in
+            guard let claim = claims[key], claim.request == request else { return nil }
+            guard let next = claim.waiting.first else {
+                claims[key] = nil
+                return nil
+            }
+            claims[key] = Claim(request: next.id, waiting: Array(claim.waiting.dropFirst()))
+            return next
+        }
+        next?.runSoon()
+    }
+
+    /// Takes `waiter` out of its session's queue; false when it is not there (started, or never queued).
+    func withdraw(_ waiter: SessionWaiter, agent: String, session: String) -> Bool {
+        claims.withLock { claims in
+            let key = SessionKey(agent: agent, session: session)
+            guard let index = claims[key]?.waiting.firstIndex(where: { $0 === waiter }) else { return false }
+            claims[key]?.waiting.remove(at: index)
+            return true
+        }
+    }
+
+    /// Waiting requests of instance `owner`, or request `id` when given, for cancellation.
+    func waiting(owner: UInt64?, id: UInt64? = nil) -> [SessionWaiter] {
+        claims.withLock { claims in
+            claims.values.flatMap(\.waiting).filter { (owner == nil || $0.owner == owner) && (id == nil || $0.id == id) }
+        }
     }
 
     /// Stores one exchange: the cut it made (if any) and its turns. Throws `.storageUnavailable`.

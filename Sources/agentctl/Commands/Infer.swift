@@ -75,6 +75,9 @@ struct Infer: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --session, when the history outgrows the context: keep_recent or summarize.", valueName: "policy"))
     var sessionPolicy: String?
 
+    @Option(help: ArgumentHelp("With --session, while the session answers another request: enqueue (wait), reject or interrupt.", valueName: "policy"))
+    var whenBusy: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output format; json waits and prints the whole result.", valueName: "format"))
     var output: OutputFormat = .table
 
@@ -83,6 +86,7 @@ struct Infer: AsyncParsableCommand {
         if grammarFile != nil && jsonSchema != nil { throw ValidationError("give --grammar-file or --json-schema, not both") }
         if tools.isEmpty && (requireTool || maxSteps != nil) { throw ValidationError("--require-tool and --max-steps need --tools") }
         if session == nil && sessionPolicy != nil { throw ValidationError("--session-policy needs --session") }
+        if session == nil && whenBusy != nil { throw ValidationError("--when-busy needs --session") }
     }
 
     func run() async throws {
@@ -98,6 +102,7 @@ struct Infer: AsyncParsableCommand {
         request.jsonSchema = jsonSchema
         request.session = session
         request.sessionPolicy = sessionPolicy
+        request.sessionBusy = whenBusy
         if !tools.isEmpty {
             request.tools = tools
             request.toolChoice = requireTool ? "required" : nil

@@ -53,7 +53,8 @@ _Static_assert(offsetof(aos_kernel_api, kv_get) == 152 && offsetof(aos_kernel_ap
                "aos_kernel_api 1.7");
 /* ABI 1.10, appended: sessions on the inference request and the message. */
 _Static_assert(offsetof(aos_infer_request, reserved2) == 92 && offsetof(aos_infer_request, session) == 96 &&
-                   offsetof(aos_infer_request, session_policy) == 104 && sizeof(aos_infer_request) == 112,
+                   offsetof(aos_infer_request, session_policy) == 104 && offsetof(aos_infer_request, session_busy) == 108 &&
+                   sizeof(aos_infer_request) == 112,
                "aos_infer_request 1.10");
 _Static_assert(offsetof(aos_message, inference) == 40 && offsetof(aos_message, session) == 48 &&
                    sizeof(aos_message) == 56,

@@ -32,9 +32,10 @@
  * that session (aos_infer_request.session = msg->session). Session commands:
  *
  *   summarize    api->infer in the message's session with AOS_SESSION_SUMMARIZE
- *   oldsession   api->infer with an ABI 1.10 request (struct_size ends before
+ *   oldsession   api->infer with an ABI 1.9 request (struct_size ends before
  *                `session`): the kernel must not read the session
  *   bad-session  session "not a valid id!"; bad-policy: session_policy 9;
+ *                bad-busy: session_busy 9;
  *                bad-onlysystem: only the system message, in the message's session
  */
 #define _POSIX_C_SOURCE 200809L
@@ -260,6 +261,7 @@ static aos_status inferer_on_message(aos_ctx *ctx, void *state, const aos_messag
         else if (!strcmp(kind, "nullcontent")) messages[1].content = NULL;
         else if (!strcmp(kind, "session")) r.session = "not a valid id!";
         else if (!strcmp(kind, "policy")) { r.session = "s1"; r.session_policy = 9; }
+        else if (!strcmp(kind, "busy")) { r.session = "s1"; r.session_busy = 9; }
         else if (!strcmp(kind, "onlysystem")) r.n_messages = 1;
         else return AOS_EINVAL;
         status = api->infer(ctx, &r, &res);

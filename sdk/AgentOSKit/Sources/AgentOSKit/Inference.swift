@@ -47,6 +47,8 @@ public struct InferenceRequest: Sendable {
     /// ABI 1.10: when the session's history outgrows the context, summarize its
     /// oldest turns with the model instead of leaving them out (keep_recent).
     public var summarizeSession = false
+    /// ABI 1.10: what the request does while its session answers another one.
+    public var whenSessionBusy = SessionBusy.enqueue
 
     public init(messages: [ChatMessage], maxTokens: UInt32 = 256) {
         self.messages = messages
@@ -86,6 +88,7 @@ public struct InferenceRequest: Sendable {
                     request.max_steps = maxSteps
                     request.session = session.map(strings.copy)
                     request.session_policy = summarizeSession ? AOS_SESSION_SUMMARIZE : AOS_SESSION_KEEP_RECENT
+                    request.session_busy = whenSessionBusy.rawValue
                     return withExtendedLifetime(strings) { body(&request) }
                 }
             }
@@ -149,4 +152,14 @@ final class CStrings {
     }
 
     deinit { pointers.forEach { free($0) } }
+}
+
+/// What a request does while its session is answering another request (AOS_SESSION_BUSY_*).
+public enum SessionBusy: UInt32, Sendable {
+    /// Wait behind the requests already waiting (at most 16).
+    case enqueue = 0
+    /// Fail at once with `.conflict`.
+    case reject = 1
+    /// Cancel the request being answered (it stores nothing) and go next.
+    case interrupt = 2
 }
