@@ -152,6 +152,7 @@ let package = Package(
                 "KernelCore", "ControlAPI", "ControlServer", "StrictJSON", "MCPTools",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -10,6 +10,8 @@ struct ChatCompletion: Sendable {
     let api: OpenAIAPI
     let key: APIKey
     let request: ChatCompletionRequest
+    /// The `X-Session-ID` header, for a request to an agent (`AgentSession`).
+    let sessionHeader: String?
     let created = Int64(Date().timeIntervalSince1970)
 
     func respond() async throws -> Response {
@@ -88,16 +90,18 @@ struct ChatCompletion: Sendable {
 
     // MARK: An agent
 
-    /// Delivers the last user message to agent `name` and answers with its reply.
+    /// Delivers the last user message to agent `name`, in the session the
+    /// request names (`AgentSession`), and answers with its reply.
     private func fromAgent(_ name: String) async throws -> Response {
         guard let question = request.parameters.messages.last(where: { $0.role == "user" })?.content else {
             throw OpenAIError.invalid("a request to an agent needs a user message", param: "messages")
         }
+        let session = try AgentSession.id(header: sessionHeader, user: request.user, key: key)
         let reply: [UInt8]?
         let messageID: UInt64
         do {
             (messageID, reply, _) = try await api.kernel.messages.deliver(
-                to: name, body: Array(question.utf8), wait: true, timeoutMs: Self.agentTimeoutMs)
+                to: name, body: Array(question.utf8), wait: true, timeoutMs: Self.agentTimeoutMs, session: session)
         } catch {
             if error.code == .notFound { throw OpenAIError.modelNotFound("agent \(name.prefix(64)) is not running (see `agentctl ps`)") }
             throw OpenAIError(error)

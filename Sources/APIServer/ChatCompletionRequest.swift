@@ -11,12 +11,12 @@ struct ChatCompletionRequest: Sendable {
     var stream = false
     /// `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage = false
-    /// Names the caller's session (`user`); recorded with agent messages.
+    /// `user`: names the session of a request to an agent (`AgentSession`).
     var user: String?
 
     /// Members accepted but without effect here, with why that is right.
     private static let accepted: Set<String> = [
-        "user", "metadata", "store", "parallel_tool_calls", "service_tier",
+        "metadata", "store", "parallel_tool_calls", "service_tier",
     ]
 
     init(parsing body: JSONValue) throws(OpenAIError) {
@@ -68,8 +68,10 @@ struct ChatCompletionRequest: Sendable {
             case "logprobs":
                 guard value == .bool(false) || value == .null else { throw .unsupported(key, "the kernel does not report log probabilities") }
             case "functions", "function_call": throw .unsupported(key, "deprecated by OpenAI: use tools and tool_choice")
-            case let other where Self.accepted.contains(other):
-                if other == "user" { user = value.asString }
+            case "user":
+                guard let text = value.asString else { throw .invalid("user must be a string", param: key) }
+                user = text
+            case let other where Self.accepted.contains(other): break
             default:
                 throw .invalid("unknown parameter \(key.prefix(60))", param: String(key.prefix(60)), code: "unknown_parameter")
             }

@@ -37,12 +37,12 @@ public enum OpenAIRoutes {
         v1.post("chat/completions") { request, _ in
             let key = try api.authenticate(request)
             let chat = try ChatCompletionRequest(parsing: try await api.body(of: request))
-            return try await ChatCompletion(api: api, key: key, request: chat).respond()
+            return try await ChatCompletion(api: api, key: key, request: chat, sessionHeader: request.headers[AgentSession.header]).respond()
         }
         v1.post("responses") { request, _ in
             let key = try api.authenticate(request)
             let body = try ResponsesRequest(parsing: try await api.body(of: request))
-            return try await body.respond(api: api, key: key)
+            return try await body.respond(api: api, key: key, sessionHeader: request.headers[AgentSession.header])
         }
         MCPRoute.add(to: router, api: api, version: version)
         return router

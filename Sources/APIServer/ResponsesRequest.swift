@@ -12,6 +12,8 @@ import StrictJSON
 struct ResponsesRequest: Sendable {
     var model: String
     var parameters: InferenceParameters
+    /// `user`: names the session of a request to an agent (`AgentSession`).
+    var user: String?
 
     init(parsing body: JSONValue) throws(OpenAIError) {
         guard let members = body.asObject else { throw .invalid("the body must be a JSON object", param: nil) }
@@ -47,7 +49,10 @@ struct ResponsesRequest: Sendable {
                 guard value == .bool(false) || value == .null else { throw .unsupported("stream", "/v1/responses answers whole; stream with /v1/chat/completions") }
             case "store":
                 guard value == .bool(false) || value == .null else { throw .unsupported("store", "responses are not stored: send store: false") }
-            case "user", "metadata": break
+            case "user":
+                guard let text = value.asString else { throw .invalid("user must be a string", param: key) }
+                user = text
+            case "metadata": break
             case "tools", "tool_choice", "previous_response_id", "conversation", "background", "reasoning", "text", "include":
                 throw .unsupported(key, "/v1/responses takes text in and gives text out; use /v1/chat/completions for tools and formats")
             default:
@@ -88,8 +93,9 @@ struct ResponsesRequest: Sendable {
         }
     }
 
-    /// Runs the request (the engine, or an agent) and answers with a `response` object.
-    func respond(api: OpenAIAPI, key: APIKey) async throws -> Response {
+    /// Runs the request (the engine, or an agent in the session the request
+    /// names: `sessionHeader` or `user`) and answers with a `response` object.
+    func respond(api: OpenAIAPI, key: APIKey, sessionHeader: String?) async throws -> Response {
         let text: String
         let usage: InferenceUsage
         let id: UInt64
@@ -110,9 +116,10 @@ struct ResponsesRequest: Sendable {
             guard let question = parameters.messages.last(where: { $0.role == "user" })?.content else {
                 throw OpenAIError.invalid("a request to an agent needs a user message", param: "input")
             }
+            let session = try AgentSession.id(header: sessionHeader, user: user, key: key)
             do {
                 let (messageID, reply, _) = try await api.kernel.messages.deliver(
-                    to: name, body: Array(question.utf8), wait: true, timeoutMs: ChatCompletion.agentTimeoutMs)
+                    to: name, body: Array(question.utf8), wait: true, timeoutMs: ChatCompletion.agentTimeoutMs, session: session)
                 (text, usage, id) = (reply.map { String(decoding: $0, as: UTF8.self) } ?? "", InferenceUsage(), messageID)
             } catch {
                 throw OpenAIError(error)

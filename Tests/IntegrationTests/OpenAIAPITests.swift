@@ -118,6 +118,38 @@ import Testing
         try await served.kernel.expectHealthy()
     }
 
+    @Test func requestsToAnAgentContinueTheSessionTheirHeaderOrUserNamesKeptPerKey() async throws {
+        let port = try ObservabilityTests.freePort()
+        let kernel = try await KernelProcess(InferenceTests.engine + ["--api-addr", "127.0.0.1:\(port)"])
+        defer { kernel.stop() }
+        try await kernel.load("inferer", grants: ["infer"])
+        let created = try CommandResult.run(Paths.agentctl, ["keys", "create", "web", "--grant", "send:inferer"], environment: ["AGENTOS_HOME": kernel.home.path])
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = "http://127.0.0.1:\(port)/v1"
+        let auth = ["-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json"]
+        func chat(_ extra: [String] = [], user: String) async throws -> (status: Int, body: String) {
+            try await curl(auth + extra + [base + "/chat/completions", "-d", #"{"model":"agent:inferer","messages":[{"role":"user","content":"block 2 hi"}],"user":"\#(user)"}"#])
+        }
+        for _ in 0..<2 {
+            let answer = try await chat(user: "bob")
+            #expect(answer.status == 200 && answer.body.contains("ok|length|"), "\(answer)")
+        }
+        let byHeader = try await chat(["-H", "X-Session-ID: ticket-7"], user: "bob")
+        #expect(byHeader.status == 200, "\(byHeader)")
+        let responses = try await curl(auth + [base + "/responses", "-d", #"{"model":"agent:inferer","input":"block 2 hi","user":"carol"}"#])
+        #expect(responses.status == 200 && responses.body.contains("ok|length|"), "\(responses)")
+        let bad = try await chat(user: "has space")
+        #expect(bad.status == 400 && bad.body.contains(#""param":"user""#) && bad.body.contains("cannot name a session"), "\(bad)")
+        let badHeader = try await chat(["-H", "X-Session-ID: a;b"], user: "bob")
+        #expect(badHeader.status == 400 && badHeader.body.contains(#""param":"X-Session-ID""#), "\(badHeader)")
+        let listed = try kernel.agentctl("sessions", "ls", "-o", "json")
+        let sessions = try ControlJSON.decoder().decode(SessionList.self, from: Data(listed.stdout.utf8)).sessions
+        #expect(sessions.map { "\($0.agent)/\($0.id) \($0.turns)" }.sorted() == [
+            "inferer/key:web:bob 4", "inferer/key:web:carol 2", "inferer/key:web:ticket-7 2",
+        ])
+        try await kernel.expectHealthy()
+    }
+
     @Test func aClientThatLeavesMidStreamCancelsItsRequest() async throws {
         let served = try await serve()
         defer { served.kernel.stop() }
