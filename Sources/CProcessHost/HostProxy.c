@@ -65,6 +65,15 @@ int32_t aos_host_launch_pid(aos_host_launch *launch) { return __atomic_load_n(&l
 uint32_t aos_host_launch_restarts(aos_host_launch *launch) { return __atomic_load_n(&launch->restarts, __ATOMIC_RELAXED); }
 uint32_t aos_host_launch_ended(aos_host_launch *launch) { return __atomic_load_n(&launch->ended, __ATOMIC_RELAXED); }
 
+void aos_host_launch_set_limits(aos_host_launch *launch, uint32_t answer_timeout_ms, uint64_t memory_limit_bytes,
+                                uint64_t cpu_limit_seconds) {
+    __atomic_store_n(&launch->answer_timeout_ms, answer_timeout_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&launch->memory_limit_bytes, memory_limit_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&launch->cpu_limit_seconds, cpu_limit_seconds, __ATOMIC_RELAXED);
+}
+
+static uint32_t answer_timeout(const session *s) { return __atomic_load_n(&s->launch->answer_timeout_ms, __ATOMIC_RELAXED); }
+
 uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap) {
     pthread_mutex_lock(&launch->crash_lock);
     if (cap) snprintf(out, cap, "%s", launch->last_crash);
@@ -102,8 +111,8 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
     char memory[32], cpu[32];
-    snprintf(memory, sizeof memory, "%llu", (unsigned long long)s->launch->memory_limit_bytes);
-    snprintf(cpu, sizeof cpu, "%llu", (unsigned long long)s->launch->cpu_limit_seconds);
+    snprintf(memory, sizeof memory, "%llu", (unsigned long long)__atomic_load_n(&s->launch->memory_limit_bytes, __ATOMIC_RELAXED));
+    snprintf(cpu, sizeof cpu, "%llu", (unsigned long long)__atomic_load_n(&s->launch->cpu_limit_seconds, __ATOMIC_RELAXED));
     char *argv[] = {(char *)s->launch->host_path, memory, cpu, NULL};
     pid_t pid = 0;
     int rc = posix_spawn(&pid, s->launch->host_path, &actions, &attributes, argv, environ);
@@ -218,10 +227,11 @@ static int send_frame(session *s) {
     return write_all(s->fd, s->out.data, len);
 }
 
-/* Reads one frame from the host. Returns its type, or 0 after recording the host as crashed. */
-static uint32_t read_frame(session *s, aos_host_reader *r) {
+/* Reads one frame from the host, waiting at most `timeout_ms` for it to begin
+ * (0: as long as it takes). Returns its type, or 0 after recording the host as crashed. */
+static uint32_t read_frame(session *s, aos_host_reader *r, uint32_t timeout_ms) {
     aos_host_frame_header header;
-    int rc = read_all(s->fd, (uint8_t *)&header, sizeof header, s->launch->answer_timeout_ms);
+    int rc = read_all(s->fd, (uint8_t *)&header, sizeof header, timeout_ms);
     if (rc == -2) { crashed(s, 1, "no_answer", "it did not answer in time"); return 0; }
     if (rc != 0) { crashed(s, 0, NULL, "its channel closed"); return 0; }
     if (header.length > AOS_HOST_FRAME_MAX) {
@@ -236,7 +246,7 @@ static uint32_t read_frame(session *s, aos_host_reader *r) {
         s->in = grown;
         s->in_cap = header.length;
     }
-    rc = read_all(s->fd, s->in, header.length, s->launch->answer_timeout_ms ? s->launch->answer_timeout_ms : 5000);
+    rc = read_all(s->fd, s->in, header.length, timeout_ms ? timeout_ms : 5000);
     if (rc != 0) { crashed(s, 1, "invalid_frame", "it sent a truncated frame"); return 0; }
     r->data = s->in;
     r->len = header.length;
@@ -506,11 +516,12 @@ bad:
     return -1;
 }
 
-/* Serves the host until it sends RETURN (→ 0 and *status), or records a crash (→ -1). */
-static int serve(session *s, aos_ctx *ctx, aos_status *status) {
+/* Serves the host until it sends RETURN (→ 0 and *status), or records a crash (→ -1);
+ * the plugin may run `timeout_ms` between two frames (0: as long as it takes). */
+static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_ms) {
     for (;;) {
         aos_host_reader r;
-        uint32_t type = read_frame(s, &r);
+        uint32_t type = read_frame(s, &r, timeout_ms);
         switch (type) {
         case 0:
             return -1;
@@ -555,7 +566,7 @@ static aos_status start_host(session *s, aos_ctx *ctx) {
     aos_host_put_string(&s->out, s->config);
     if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed before init"); return AOS_ECRASHED; }
     aos_status status = AOS_OK;
-    if (serve(s, ctx, &status) != 0) return AOS_ECRASHED;
+    if (serve(s, ctx, &status, 0) != 0) return AOS_ECRASHED; /* the kernel bounds init itself (--init-timeout) */
     if (status != AOS_OK) {
         char how[128];
         end_host(s, 1, how, sizeof how);
@@ -686,7 +697,7 @@ static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message 
         return AOS_ECRASHED;
     }
     aos_status status = AOS_OK;
-    if (serve(s, ctx, &status) != 0) {
+    if (serve(s, ctx, &status, answer_timeout(s)) != 0) {
         log_crash(s, ctx, "in on_message");
         return AOS_ECRASHED;
     }
@@ -699,7 +710,7 @@ static void proxy_stop(aos_ctx *ctx, void *state) {
     if (s->fd >= 0) {
         aos_host_writer_begin(&s->out, AOS_HOST_STOP);
         aos_status status = AOS_OK;
-        if (send_frame(s) == 0 && serve(s, ctx, &status) == 0) {
+        if (send_frame(s) == 0 && serve(s, ctx, &status, answer_timeout(s)) == 0) {
             char how[128];
             end_host(s, 0, how, sizeof how);
         }

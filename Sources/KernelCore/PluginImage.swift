@@ -28,6 +28,12 @@ public protocol PluginImage: AnyObject, Sendable {
     /// the state `init` gave: starts the next host as the restart policy says.
     /// Returns whether a host runs (false: see `hostStatus?.outcome`).
     func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool
+    /// The limits the OS enforces on a process-mode image's host (nil: none):
+    /// its plugin code may run `handlerDeadlineMs` between two syscalls before
+    /// the host is killed as hung (at once), and the host's address space and
+    /// CPU time are bounded (`RLIMIT_AS`, `RLIMIT_CPU`; from the next host
+    /// started). Thread mode has no host: it ignores them. Any thread.
+    func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?)
 }
 
 extension PluginImage {
@@ -37,6 +43,7 @@ extension PluginImage {
     public var initialState: UnsafeMutableRawPointer? { nil }
     public var hostStatus: HostProcessStatus? { nil }
     public func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool { true }
+    public func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?) {}
 }
 
 /// Opens plugin files: checks them and returns an image ready to run.

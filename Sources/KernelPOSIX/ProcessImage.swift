@@ -75,6 +75,11 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
         aos_host_proxy_recover(UnsafeMutableRawPointer(context), state) == 0
     }
 
+    func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?) {
+        aos_host_launch_set_limits(
+            launch, UInt32(clamping: handlerDeadlineMs ?? 0), UInt64(memoryBytes ?? 0), UInt64(cpuSeconds ?? 0))
+    }
+
     func close() {
         inner.close()
     }

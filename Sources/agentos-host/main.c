@@ -567,7 +567,8 @@ static void install_crash_handlers(void) {
 static void limit(int resource, const char *value) {
     unsigned long long v = strtoull(value, NULL, 10);
     if (!v) return;
-    struct rlimit l = {(rlim_t)v, (rlim_t)v};
+    /* CPU: SIGXCPU at the soft limit names the cause; the hard one (SIGKILL) a second later, if it is caught. */
+    struct rlimit l = {(rlim_t)v, (rlim_t)(resource == RLIMIT_CPU ? v + 1 : v)};
     setrlimit(resource, &l);
 }
 

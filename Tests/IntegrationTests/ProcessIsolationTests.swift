@@ -115,6 +115,47 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func aHandlerSpinningPastItsDeadlineEndsItsHostAndTheRestartedOneAnswers() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        _ = try await loadIsolated(kernel, "crasher")
+        #expect(try kernel.agentctl("quota", "crasher", "handler_deadline_ms=300").status == 0)
+        await expectAPIError("crashed") { try await kernel.ask("crasher", "spin", timeoutMs: 60_000) }
+        let host = try #require(try await kernel.listed("crasher")?.host)
+        #expect(host.lastCrash?.contains("did not answer in time") == true, "\(host.lastCrash ?? "")")
+        #expect(try await kernel.ask("crasher", "back") == "back")
+        #expect(try await metricsText(kernel).contains("agentos_instance_restarts_total{agent=\"crasher\",reason=\"no_answer\"} 1"))
+        try await kernel.expectHealthy()
+    }
+
+    @Test func memoryAndCPUQuotasAreTheHostsRlimitsFromItsNextStart() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        _ = try await loadIsolated(kernel, "crasher")
+        #expect(try await kernel.ask("crasher", "alloc 1073741824") == "ok", "no limit yet")
+        let set = try kernel.agentctl("quota", "crasher", "memory_bytes=268435456", "cpu_seconds=1")
+        #expect(set.status == 0, "\(set.stderr)")
+        // The limits apply from the next host: end this one.
+        await expectAPIError("crashed") { try await kernel.ask("crasher", "exit") }
+        #expect(try await kernel.ask("crasher", "alloc 1048576") == "ok")
+        // agentctl quota shows the limits with the host's use of them.
+        let quotas = try await kernel.client.quotas(of: "crasher").quotas
+        let memory = try #require(quotas.first { $0.key == "memory_bytes" })
+        #expect(memory.limit == 268_435_456 && (memory.use ?? 0) > 1 << 20 && (memory.use ?? 0) < 268_435_456, "\(memory)")
+        #expect(quotas.first { $0.key == "cpu_seconds" }?.limit == 1)
+        #expect(try await kernel.ask("crasher", "alloc 1073741824") == "enomem")
+        // One second of CPU, then the OS ends the host with SIGXCPU: a crash like any other.
+        await expectAPIError("crashed") { try await kernel.ask("crasher", "spin", timeoutMs: 120_000) }
+        #expect(try await kernel.listed("crasher")?.host?.lastCrash?.contains("SIGXCPU") == true)
+        #expect(try await kernel.ask("crasher", "back") == "back")
+        // Thread mode has no host to limit: the quota is refused by name.
+        try await kernel.load("echo")
+        let thread = try kernel.agentctl("quota", "echo", "memory_bytes=1M")
+        #expect(thread.status == 1)
+        #expect(thread.stderr == "agentctl: memory_bytes is enforced by the OS on a process-mode instance's host, and echo runs in thread mode (load it with --isolation process)\n", "\(thread.stderr)")
+        try await kernel.expectHealthy()
+    }
+
     @Test func aTransientInstanceThatExitsNormallyStopsAndATemporaryOneFailsOnItsFirstCrash() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

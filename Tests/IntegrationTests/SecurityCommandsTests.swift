@@ -247,7 +247,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("bogus=1", 1, "agentctl: unknown quota `bogus`; the quotas are tokens_per_minute, token_budget, concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes"),
+        ("bogus=1", 1, "agentctl: unknown quota `bogus`; the quotas are tokens_per_minute, token_budget, concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes, memory_bytes, cpu_seconds"),
         ("tokens_per_minute=0", 1, "agentctl: tokens_per_minute=0 is zero; use a positive number, or `unlimited` for no limit"),
         ("tokens_per_minute=-5", 1, "agentctl: tokens_per_minute=-5 is negative; use a positive number, or `unlimited` for no limit"),
         ("tokens_per_minute=abc", 1, "agentctl: tokens_per_minute=abc is not a number; use a positive integer, optionally with k (×1000) or M (×1000000), or `unlimited`"),

@@ -17,15 +17,17 @@ import Testing
         #expect(QuotaLimits.keys == [
             "tokens_per_minute", "token_budget", "concurrent_inference", "tool_calls_per_minute",
             "mailbox_depth", "message_bytes", "handler_deadline_ms", "quota_wait_ms", "kv_keys", "kv_bytes",
+            "memory_bytes", "cpu_seconds",
         ])
         var limits = QuotaLimits()
         for (index, key) in QuotaLimits.keys.enumerated() { try limits.set(key, "\(index + 1)") }
         #expect(limits == QuotaLimits(
             tokensPerMinute: 1, tokenBudget: 2, concurrentInference: 3, toolCallsPerMinute: 4,
-            mailboxDepth: 5, messageBytes: 6, handlerDeadlineMs: 7, quotaWaitMs: 8, kvKeys: 9, kvBytes: 10))
+            mailboxDepth: 5, messageBytes: 6, handlerDeadlineMs: 7, quotaWaitMs: 8, kvKeys: 9, kvBytes: 10,
+            memoryBytes: 11, cpuSeconds: 12))
         for (index, key) in QuotaLimits.keys.enumerated() { #expect(limits.value(key) == index + 1) }
         #expect(limits.entries.map(\.key) == QuotaLimits.keys)
-        #expect(limits.entries.map(\.value) == (1...10).map { Optional($0) })
+        #expect(limits.entries.map(\.value) == (1...12).map { Optional($0) })
         #expect(limits.value("no_such_key") == nil)
     }
 
@@ -50,7 +52,8 @@ import Testing
         let error = error(setting: "tokens_per_hour", to: "5")
         #expect(error?.code == .invalidArgument)
         #expect(error?.message == "unknown quota `tokens_per_hour`; the quotas are tokens_per_minute, token_budget, "
-            + "concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes")
+            + "concurrent_inference, tool_calls_per_minute, mailbox_depth, message_bytes, handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes, "
+            + "memory_bytes, cpu_seconds")
     }
 
     @Test(arguments: ["abc", "", "1.5", "5K", "5m", "k", "+5", " 5", "0x10", "5kk", "Unlimited"])

@@ -41,9 +41,10 @@ typedef struct aos_host_launch {
     uint32_t restart_policy;    /* AOS_HOST_RESTART_* */
     uint32_t intensity;         /* crashes allowed within period_ms before the instance fails */
     uint32_t period_ms;
-    uint32_t answer_timeout_ms; /* 0: wait for the plugin's code as long as it runs */
-    uint64_t memory_limit_bytes; /* RLIMIT_AS of the host; 0 = none */
-    uint64_t cpu_limit_seconds;  /* RLIMIT_CPU of the host; 0 = none */
+    /* Limits, set with aos_host_launch_set_limits (any thread, atomic): */
+    uint32_t answer_timeout_ms; /* how long on_message and stop may run between two syscalls; 0: as long as they take; applies at once */
+    uint64_t memory_limit_bytes; /* RLIMIT_AS of the host; 0 = none; applies from the next host started */
+    uint64_t cpu_limit_seconds;  /* RLIMIT_CPU of the host; 0 = none; applies from the next host started */
 
     /* Any thread (ps): */
     int32_t pid;                /* the running host's pid, 0 when none (atomic) */
@@ -69,6 +70,9 @@ void aos_host_launch_prepare(aos_host_launch *launch);
 int32_t aos_host_launch_pid(aos_host_launch *launch);
 uint32_t aos_host_launch_restarts(aos_host_launch *launch);
 uint32_t aos_host_launch_ended(aos_host_launch *launch);
+/** Sets the limits above (0: none); any thread. */
+void aos_host_launch_set_limits(aos_host_launch *launch, uint32_t answer_timeout_ms, uint64_t memory_limit_bytes,
+                                uint64_t cpu_limit_seconds);
 /** Copies the last crash and its reason keyword (NUL-terminated, truncated to
  * their caps) and returns the crash count; any thread. */
 uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap);

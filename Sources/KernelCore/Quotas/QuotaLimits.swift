@@ -16,6 +16,8 @@ public struct QuotaLimits: Sendable, Equatable {
         case quotaWaitMs = "quota_wait_ms"
         case kvKeys = "kv_keys"
         case kvBytes = "kv_bytes"
+        case memoryBytes = "memory_bytes"
+        case cpuSeconds = "cpu_seconds"
 
         /// The largest value a user may set: beyond it is a typo, not a plan.
         var maximum: Int {
@@ -29,6 +31,8 @@ public struct QuotaLimits: Sendable, Equatable {
             case .handlerDeadlineMs, .quotaWaitMs: 24 * 3_600_000
             case .kvKeys: 1_000_000_000
             case .kvBytes: 1 << 50
+            case .memoryBytes: 1 << 46
+            case .cpuSeconds: 30 * 86_400
             }
         }
     }
@@ -44,7 +48,8 @@ public struct QuotaLimits: Sendable, Equatable {
     public init(
         tokensPerMinute: Int? = nil, tokenBudget: Int? = nil, concurrentInference: Int? = nil,
         toolCallsPerMinute: Int? = nil, mailboxDepth: Int? = nil, messageBytes: Int? = nil,
-        handlerDeadlineMs: Int? = nil, quotaWaitMs: Int? = nil, kvKeys: Int? = nil, kvBytes: Int? = nil
+        handlerDeadlineMs: Int? = nil, quotaWaitMs: Int? = nil, kvKeys: Int? = nil, kvBytes: Int? = nil,
+        memoryBytes: Int? = nil, cpuSeconds: Int? = nil
     ) {
         values[.tokensPerMinute] = tokensPerMinute
         values[.tokenBudget] = tokenBudget
@@ -56,6 +61,8 @@ public struct QuotaLimits: Sendable, Equatable {
         values[.quotaWaitMs] = quotaWaitMs
         values[.kvKeys] = kvKeys
         values[.kvBytes] = kvBytes
+        values[.memoryBytes] = memoryBytes
+        values[.cpuSeconds] = cpuSeconds
     }
 
     /// Prompt plus completion tokens per minute (throttles).
@@ -110,6 +117,23 @@ public struct QuotaLimits: Sendable, Equatable {
         get { values[.kvBytes] }
         set { values[.kvBytes] = newValue }
     }
+
+    /// A process-mode host's address space, in bytes (`RLIMIT_AS`; the OS
+    /// refuses the allocation past it). Only process-mode instances have it.
+    public var memoryBytes: Int? {
+        get { values[.memoryBytes] }
+        set { values[.memoryBytes] = newValue }
+    }
+    /// A process-mode host's CPU time, in seconds (`RLIMIT_CPU`; the OS ends
+    /// the host with SIGXCPU past it, a crash its restart policy handles).
+    /// Only process-mode instances have it.
+    public var cpuSeconds: Int? {
+        get { values[.cpuSeconds] }
+        set { values[.cpuSeconds] = newValue }
+    }
+
+    /// The keys the OS enforces on a process-mode instance's host, which thread mode has not.
+    public static let hostKeys: Set<String> = [Key.memoryBytes.rawValue, Key.cpuSeconds.rawValue]
 
     /// The limit named `key`, or nil when it is unlimited or no such key exists.
     public func value(_ key: String) -> Int? {

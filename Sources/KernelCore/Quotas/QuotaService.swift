@@ -34,6 +34,11 @@ public final class QuotaService: Sendable {
         guard let instance = table.lookup(name) else {
             throw KernelError(.notFound, "no instance named \(name) (see `agentctl ps`)")
         }
+        if QuotaLimits.hostKeys.contains(key), instance.image.isolation == .thread {
+            throw KernelError(
+                .invalidArgument,
+                "\(key) is enforced by the OS on a process-mode instance's host, and \(name) runs in thread mode (load it with --isolation process)")
+        }
         var limits = instance.quotas.withLock { $0.limits }
         try limits.set(key, value)
         apply(limits, to: instance)
@@ -53,7 +58,7 @@ public final class QuotaService: Sendable {
 
     /// Makes `limits` the instance's quotas: the scheduler's, the tool-call
     /// bucket (its level kept when the rate changes), the mailbox, the message
-    /// size and the handler deadline.
+    /// size, the handler deadline, and a process-mode host's OS limits.
     func apply(_ limits: QuotaLimits, to instance: Instance) {
         let now = coarseMonotonicNanos()
         instance.quotas.withLock { quotas in
@@ -72,6 +77,10 @@ public final class QuotaService: Sendable {
         instance.messageBytesQuota.store(limits.messageBytes ?? .max, ordering: .relaxed)
         let deadline = limits.handlerDeadlineMs.map { Double($0) / 1000 } ?? configuration.handlerDeadline
         instance.handlerDeadlineNanos.store(UInt64(deadline * 1e9), ordering: .relaxed)
+        instance.image.limitHost(handlerDeadlineMs: limits.handlerDeadlineMs, memoryBytes: limits.memoryBytes, cpuSeconds: limits.cpuSeconds)
+        if instance.image.isolation == .thread, limits.memoryBytes != nil || limits.cpuSeconds != nil {
+            instance.log.append(.warn, .kernel, "memory_bytes and cpu_seconds are not enforced in thread mode (load with --isolation process)")
+        }
         instance.mailbox.resize(to: limits.mailboxDepth ?? configuration.mailboxCapacity)
         scheduler.setQuota(limits.inference, for: instance.name)
     }
@@ -91,7 +100,10 @@ public final class QuotaService: Sendable {
         let inference = scheduler.quotaUse(of: instance.name)
         // Only when limited: the count is one read of the state database.
         let stored = limits.kvKeys != nil || limits.kvBytes != nil ? storage.usage(of: instance.name) : nil
-        let entries = limits.entries.map { key, limit in
+        // The host's limits: a process-mode instance's alone, with its host's use of them.
+        let process = instance.image.isolation == .process
+        let host = process ? instance.image.hostStatus?.pid.flatMap(HostUsage.init(pid:)) : nil
+        let entries = limits.entries.filter { process || !QuotaLimits.hostKeys.contains($0.key) }.map { key, limit in
             let use: Int? = switch key {
             case "tokens_per_minute": limit.map { _ in inference.tokensLastMinute }
             case "token_budget": inference.tokensUsed
@@ -100,6 +112,8 @@ public final class QuotaService: Sendable {
             case "mailbox_depth": instance.mailbox.depth
             case "kv_keys": limit.flatMap { _ in stored?.keys }
             case "kv_bytes": limit.flatMap { _ in stored?.bytes }
+            case "memory_bytes": host?.addressSpaceBytes
+            case "cpu_seconds": host?.cpuSeconds
             default: nil
             }
             return QuotaEntry(key: key, limit: limit, use: use, refusals: refusals[key] ?? 0)

@@ -24,7 +24,11 @@ struct Quota: AsyncParsableCommand {
 
             Keys: tokens_per_minute, token_budget, concurrent_inference, \
             tool_calls_per_minute, mailbox_depth, message_bytes, \
-            handler_deadline_ms, quota_wait_ms.
+            handler_deadline_ms, quota_wait_ms, kv_keys, kv_bytes, and for \
+            process-mode instances memory_bytes and cpu_seconds (the host's \
+            RLIMIT_AS and RLIMIT_CPU, from its next start). In process mode \
+            handler_deadline_ms also ends a host whose plugin code runs that \
+            long without a syscall (a crash; its restart policy applies).
 
             Examples:
               agentctl quota support

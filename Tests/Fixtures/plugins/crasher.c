@@ -10,6 +10,9 @@
  *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
  *   "count"           replies with the messages this instance handled since its init
+ *   "spin"            loops forever without a syscall (burns CPU)
+ *   "alloc N"         mallocs N bytes without touching them, frees them and
+ *                     replies "ok", or "enomem" when the allocation fails
  *
  * With config "segv" it crashes in init. In thread mode these would end the
  * kernel: load it with --isolation process only.
@@ -74,6 +77,17 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
         uint32_t header[2] = {1u << 30, 16}; /* a SYSCALL of 1 GiB */
         write_channel(header, sizeof header);
         pause();
+    }
+    if (is(msg, "spin"))
+        for (volatile unsigned long i = 0;; i++) {
+        }
+    if (msg->body.len > 6 && msg->body.len < 32 && memcmp(msg->body.ptr, "alloc ", 6) == 0) {
+        char digits[32];
+        memcpy(digits, msg->body.ptr + 6, msg->body.len - 6);
+        digits[msg->body.len - 6] = '\0';
+        void *block = malloc((size_t)strtoull(digits, NULL, 10));
+        free(block);
+        return fixture_reply(ctx, fixture_api(state), msg, block ? "ok" : "enomem");
     }
     if (is(msg, "count")) {
         char text[32];
