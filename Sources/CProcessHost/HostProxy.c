@@ -621,8 +621,12 @@ static int restart(session *s, aos_ctx *ctx) {
             return -1;
         }
     }
-    /* Backoff: 10 ms after the second crash in a row, doubling, at most 1 s. */
-    uint32_t recent = s->crash_count > 1 ? s->crash_count - 1 : 0;
+    /* Backoff: 10 ms from the second crash within the period, doubling, at most 1 s
+     * (crashes further apart, however many, restart at once). */
+    uint64_t now = monotonic_ms();
+    uint32_t recent = 0; /* crashes within the period before this one */
+    for (uint32_t back = 2; back <= s->crash_count && back <= 64; back++)
+        if (now - s->crash_times[(s->crash_count - back) % 64] <= launch->period_ms) recent++;
     if (recent) {
         uint64_t delay = 10ull << (recent > 7 ? 7 : recent - 1);
         if (delay > 1000) delay = 1000;
