@@ -178,6 +178,24 @@ import Testing
         #expect(try await third.ask("aborter", "hi") == "hi")
     }
 
+    /// The handler runs on the instance thread's alternate signal stack, so a
+    /// stack overflow is recorded too, and its plugin is not restored.
+    @Test func stackOverflowIsRecordedAgainstItsInstance() async throws {
+        let first = try await KernelProcess()
+        Self.expectOK(try first.agentctl("load", Paths.plugin("overflow")))
+        await Self.crash(first, "overflow", with: "overflow", signal: SIGSEGV)
+        let record = try #require(Self.records(first).values.first)
+        #expect(Self.field("instance", in: record) == "overflow", "\(record)")
+        #expect(Self.field("signal", in: record) == "SIGSEGV", "\(record)")
+        #expect(Self.field("plugin", in: record) == Paths.plugin("overflow"), "\(record)")
+
+        let second = try await Self.restarted(on: first)
+        defer { second.stop() }
+        let crash = try #require(try await second.client.crashes().crashes.first)
+        #expect(crash.reason.hasPrefix("crashed: SIGSEGV in overflow.so+0x"), "\(crash.reason)")
+        #expect(try await second.client.status().restore?.notRestored.map(\.name) == ["overflow"])
+    }
+
     /// A thread-safe tool runs on its caller's thread: here a control API
     /// thread, the kernel's own. The record names no instance, but the tool and
     /// the plugin whose code faulted, which is then not restored.
