@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "KernelPOSIX",
             dependencies: [
-                "KernelCore", "CAgentOS", "Tools", "CProcessHost",
+                "KernelCore", "CAgentOS", "Tools", "CProcessHost", "CCrashRecord",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,6 +87,9 @@ let package = Package(
             name: "ClusterNATS",
             dependencies: ["KernelCore", "CNATS", .product(name: "Logging", package: "swift-log")]
         ),
+        // The crash record a thread-mode crash leaves in $AGENTOS_HOME/crash/: written by the
+        // fatal-signal handler (FatalSignals), in C for its thread-locals and async-signal-safety.
+        .target(name: "CCrashRecord"),
         // Process isolation: the kernel's side of a process-mode instance (spawn, channel,
         // syscall frames, crashes and restarts), in C beside the host it talks to.
         .target(name: "CProcessHost", cSettings: [.headerSearchPath("../../sdk/include")]),
@@ -198,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "KernelPOSIXTests",
             dependencies: [
-                "KernelPOSIX", "KernelCore", "AgentOSTesting", "CAgentOS",
+                "KernelPOSIX", "KernelCore", "AgentOSTesting", "CAgentOS", "CCrashRecord",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

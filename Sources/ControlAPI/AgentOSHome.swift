@@ -29,6 +29,8 @@ public struct AgentOSHome: Sendable, Equatable {
     public var feedbackDatabasePath: String { path + "/feedback.sqlite" }
     /// The kernel's state (storage namespaces; `StateDatabase`): `HOME/state.sqlite`.
     public var stateDatabasePath: String { path + "/state.sqlite" }
+    /// Where a thread-mode crash leaves its record for the next start: `HOME/crash`.
+    public var crashRecordsPath: String { path + "/crash" }
 
     /// What each plugin is granted and may use (`PolicyFile`): `HOME/policy.yaml`.
     public var policyPath: String { path + "/policy.yaml" }

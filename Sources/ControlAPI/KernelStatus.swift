@@ -32,11 +32,13 @@ public struct KernelStatus: Codable, Sendable, Equatable {
     public var notReady: [String]
     /// The instances restored from state.sqlite at start (absent from older kernels).
     public var restore: RestoreInfo?
+    /// The crash records the start found (absent from older kernels).
+    public var crashes: CrashList?
 
     public init(
         version: String, abiMajor: Int, abiMinor: Int, pid: Int32, home: String, pluginsDir: String?,
         startedAt: Date, uptimeSeconds: Double, instances: [String: Int], messagesDelivered: UInt64,
-        messagesRefused: UInt64, notReady: [String], restore: RestoreInfo? = nil
+        messagesRefused: UInt64, notReady: [String], restore: RestoreInfo? = nil, crashes: CrashList? = nil
     ) {
         self.version = version
         self.abiMajor = abiMajor
@@ -51,6 +53,7 @@ public struct KernelStatus: Codable, Sendable, Equatable {
         self.messagesRefused = messagesRefused
         self.notReady = notReady
         self.restore = restore
+        self.crashes = crashes
     }
 }
 

@@ -76,7 +76,8 @@ public enum ControlRoutes {
                 pid: getpid(), home: environment.home, pluginsDir: environment.pluginsDirectory,
                 startedAt: kernel.startedAt, uptimeSeconds: Date().timeIntervalSince(kernel.startedAt),
                 instances: counts, messagesDelivered: kernel.messages.deliveredCount, messagesRefused: kernel.messages.refusedCount,
-                notReady: environment.readiness.reasons, restore: RestoreInfo(kernel.records.report)))
+                notReady: environment.readiness.reasons, restore: RestoreInfo(kernel.records.report),
+                crashes: CrashList(kernel.crashes.report)))
         }
 
         InstanceRoutes.add(to: v1, kernel: kernel, environment: environment, bodyLimit: bodyLimit(kernel))
@@ -85,6 +86,7 @@ public enum ControlRoutes {
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         StorageRoutes.add(to: v1, kernel: kernel)
         SessionRoutes.add(to: v1, kernel: kernel)
+        CrashRoutes.add(to: v1, kernel: kernel)
         ClusterRoutes.add(to: v1, kernel: kernel)
         FeedbackRoutes.add(
             to: v1, feedback: environment.feedback, answers: environment.recentAnswers, kernelStartedAt: kernel.startedAt,

@@ -106,3 +106,20 @@ extension RestoreInfo {
             notRestored: report.notRestored.map { NotRestored(name: $0.name, plugin: $0.plugin, reason: $0.reason) })
     }
 }
+
+extension CrashList {
+    init(_ report: CrashRecordService.Report) {
+        self.init(
+            crashes: report.records.map(CrashInfo.init),
+            unreadable: report.unreadable.map { UnreadableCrash(file: $0.file, problem: $0.problem) })
+    }
+}
+
+extension CrashInfo {
+    init(_ record: CrashRecord) {
+        self.init(
+            file: record.file, name: record.name, time: record.time, signal: record.signal, instance: record.instance,
+            thread: record.thread, tool: record.tool, location: record.location, plugin: record.plugin, sha256: record.pluginSHA256,
+            blocksPlugin: record.blocksPlugin, reason: record.reason)
+    }
+}

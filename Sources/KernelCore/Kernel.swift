@@ -16,6 +16,7 @@ import Logging
 /// | `quotas` | quota limits and their reports |
 /// | `storage` | key-value namespaces in the state database, the `kv_*` syscalls |
 /// | `records` | the instance table kept in the state database, restored at start |
+/// | `crashes` | the crash records of thread-mode crashes, reported at start; they keep the plugin that crashed from loading by itself |
 /// | `sessions` | conversations in the state database (`inference` builds a session request's prompt from them) |
 /// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
@@ -35,6 +36,7 @@ public final class Kernel: Sendable {
     public let lifecycle: PluginLifecycle
     public let storage: StorageService
     public let records: InstanceRecordService
+    public let crashes: CrashRecordService
     public let sessions: SessionService
     public let cluster: ClusterService
 
@@ -44,12 +46,13 @@ public final class Kernel: Sendable {
     /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE);
     /// `records` keeps the instances loaded through the control API (by default nowhere).
     /// `sessions` keeps conversations (by default none: requests naming a session fail with AOS_ESTORAGE).
+    /// `crashRecords` holds what earlier crashes left (by default nothing: nothing is reported or blocked).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
         grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
         records: InstanceRecordStore? = nil, recordsAbsence: String = "the kernel was started without a state database",
-        sessions: SessionService = SessionService(store: nil)
+        sessions: SessionService = SessionService(store: nil), crashRecords: CrashRecordStore? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -67,6 +70,8 @@ public final class Kernel: Sendable {
             configuration: configuration, logger: logger)
         let records = InstanceRecordService(store: records, reason: recordsAbsence, logger: logger)
         self.records = records
+        let crashes = CrashRecordService(store: crashRecords, table: table, logger: logger)
+        self.crashes = crashes
         capabilities = CapabilityService(table: table, audit: audit, records: records)
         self.storage = storage
         quotas = QuotaService(
@@ -74,7 +79,7 @@ public final class Kernel: Sendable {
         lifecycle = PluginLifecycle(
             configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,
-            capabilities: capabilities, storage: storage, records: records, policy: grants)
+            capabilities: capabilities, storage: storage, records: records, crashes: crashes, policy: grants)
         engine?.start(serving: scheduler)
     }
 

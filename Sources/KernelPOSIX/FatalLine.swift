@@ -86,7 +86,7 @@ struct FatalLine {
     /// ("" when it cannot be read). For the calling thread glibc reads it with
     /// prctl(PR_GET_NAME): no lock, no allocation; without the function, the
     /// name is read from /proc/thread-self/comm (open, read, close: all safe).
-    private static func readThreadName(into name: UnsafeMutablePointer<CChar>) {
+    static func readThreadName(into name: UnsafeMutablePointer<CChar>) {
         name[0] = 0
         if let getName {
             if getName(pthread_self(), name, 16) != 0 { name[0] = 0 }

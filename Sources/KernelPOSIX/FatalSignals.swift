@@ -1,3 +1,4 @@
+import CCrashRecord
 import Glibc
 import Synchronization
 import Tools
@@ -13,7 +14,12 @@ import Tools
 ///     agentosd: fatal SIGSEGV in plugin instance NAME (thread aos:NAME)
 ///     agentosd: fatal SIGSEGV in tool INSTANCE.TOOL (thread T)
 ///
-/// (see `FatalLine.appendThread`), then the crashed thread's stack as raw
+/// (see `FatalLine.appendThread`), and once `recordCrashes(in:)` named a
+/// folder, a crash record there for the next start (`aos_crash_write` in
+/// CCrashRecord: the signal, the instance whose thread faulted, the tool
+/// running on it, the faulting symbol and the innermost frame in a plugin,
+/// with that plugin's file and SHA-256) and a line naming the record; then
+/// the crashed thread's stack as raw
 /// frames (`backtrace_symbols_fd`, at most `maxFrames`: a few KiB), then
 /// restores the default action and raises the signal again, so the process
 /// still dies of it (a core dump where enabled; systemd restarts the unit).
@@ -91,6 +97,15 @@ public enum FatalSignals {
         }
     }
 
+    /// Writes a crash record into `directory` (an existing folder,
+    /// `$AGENTOS_HOME/crash`) on every fatal signal from now on. Returns false
+    /// when the path is too long to be used from the handler. Call once the
+    /// kernel holds its home, before instances run.
+    @discardableResult
+    public static func recordCrashes(in directory: String) -> Bool {
+        aos_crash_configure(directory) == 0
+    }
+
     /// Gives the calling thread 64 KiB of its own to run the handler on, so a
     /// stack overflow there is still reported (the handler needs a stack). Pass
     /// the result to `removeAlternateStack` before the thread ends.
@@ -120,6 +135,8 @@ public enum FatalSignals {
             nanosleep(&wait, nil)
             dieOf(signal)
         }
+        FatalLine.readThreadName(into: threadName)
+        let record = aos_crash_write(signal, info, context, threadName, CurrentToolCall.runningToolLabel())
         var text = FatalLine(buffer: line)
         text.append("agentosd: fatal ")
         text.append(name(of: signal))
@@ -128,6 +145,13 @@ public enum FatalSignals {
             ? "; Swift's backtracer follows (SWIFT_BACKTRACE is set)\n"
             : "; the crashed thread's stack follows (set SWIFT_BACKTRACE=enable=yes for the full report)\n")
         text.write()
+        if let record {
+            var recorded = FatalLine(buffer: line)
+            recorded.append("agentosd: crash record ")
+            recorded.append(cString: record, limit: FatalLine.capacity - 64)
+            recorded.append(" (the next start reports it and does not load the plugin again until its file changes)\n")
+            recorded.write()
+        }
 
         let before = previous[Int(signal)]
         if chainsToPrevious, before.sa_flags & SA_SIGINFO != 0, let chained = before.__sigaction_handler.sa_sigaction {

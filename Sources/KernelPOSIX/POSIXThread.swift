@@ -1,3 +1,4 @@
+import CCrashRecord
 import Glibc
 import KernelCore
 import Synchronization
@@ -6,7 +7,9 @@ import Synchronization
 /// process's stack size), named through `/proc/thread-self/comm` for `top -H`,
 /// debuggers and fatal lines. Its CPU time is read on its CPU-time clock while
 /// it runs, and stored as it ends. It has an alternate signal stack, so that
-/// a plugin's stack overflow is reported by name (`FatalSignals`). Thread-safe.
+/// a plugin's stack overflow is reported by name (`FatalSignals`), and while
+/// it runs an instance ("aos:NAME") it is mapped to that instance for crash
+/// records (`aos_crash_thread_begin`). Thread-safe.
 final class POSIXThread: InstanceThread {
     private let name: String
     /// The pthread, set by the thread as it begins (before `body`, which
@@ -17,6 +20,9 @@ final class POSIXThread: InstanceThread {
     /// Its CPU time, stored as it ends; 0 until then.
     private let finalCPUNanos = Atomic<UInt64>(0)
 
+    /// How `PluginLifecycle` names an instance's thread: "aos:" and the instance's name.
+    static let instancePrefix = "aos:"
+
     init(name: String) {
         self.name = name
     }
@@ -25,7 +31,9 @@ final class POSIXThread: InstanceThread {
         let run = ThreadBody { [self] in
             began()
             let signalStack = FatalSignals.installAlternateStack()
+            if name.hasPrefix(Self.instancePrefix) { aos_crash_thread_begin(String(name.dropFirst(Self.instancePrefix.count))) }
             body()
+            aos_crash_thread_end()
             FatalSignals.removeAlternateStack(signalStack)
             finalCPUNanos.store(Self.callingThreadCPUNanos(), ordering: .relaxed)
         }

@@ -114,7 +114,7 @@ public struct PluginLoader: PluginLoading {
             unlink(copyPath)
             throw error
         }
-        return SharedLibrary(digest: digest, copyPath: copyPath, handle: handle, symbol: UnsafeRawPointer(symbol))
+        return SharedLibrary(digest: digest, copyPath: copyPath, handle: handle, symbol: UnsafeRawPointer(symbol), source: path)
     }
 }
 

@@ -1,4 +1,5 @@
 import CAgentOS
+import CCrashRecord
 import Crypto
 import Foundation
 import Synchronization
@@ -24,16 +25,21 @@ final class SharedLibrary: @unchecked Sendable {  // immutable; the pointers are
     /// and each load of one gets its own copy.
     let isShareable: Bool
 
-    init(digest: ContentHash, copyPath: String, handle: UnsafeMutableRawPointer, symbol: UnsafeRawPointer) {
+    /// Registers the library for crash records as loaded from `source` (the
+    /// file first opened with this content), so a crash in its code names
+    /// that file and `digest` (`aos_crash_register_library`).
+    init(digest: ContentHash, copyPath: String, handle: UnsafeMutableRawPointer, symbol: UnsafeRawPointer, source: String) {
         self.digest = digest
         self.copyPath = copyPath
         self.handle = handle
         self.symbol = symbol
         isShareable = symbol.assumingMemoryBound(to: aos_plugin_descriptor.self).pointee.kind != AOS_KIND_TOOL
+        aos_crash_register_library(symbol, source, digest.hex)
     }
 
     /// dlclose, then removes the copy. Called once, by the cache.
     func close() {
+        aos_crash_unregister_library(symbol)
         dlclose(handle)
         unlink(copyPath)
     }

@@ -153,7 +153,13 @@ struct AgentOSD: AsyncParsableCommand {
             logger.notice("no grants in \(home.policyPath): plugins hold no capabilities until granted")
         }
         let audit = try Self.startup { AuditLog(sink: try AuditFile(path: home.auditLogPath)) }
-        let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, logger: logger)
+        let crashRecords = CrashRecordFolder(path: home.crashRecordsPath)
+        try Self.startup(explain: { "cannot create \(home.crashRecordsPath): \(Self.describe($0))" }) { try crashRecords.prepare() }
+        if !FatalSignals.recordCrashes(in: crashRecords.path) {
+            logger.error("crash records disabled: the path \(crashRecords.path) is too long")
+        }
+        let kernel = try makeKernel(home: home, grants: policy, audit: audit, firstID: ids.firstID, crashRecords: crashRecords, logger: logger)
+        kernel.crashes.readAtStart()
         let keys = try Self.startup(explain: { "cannot open the API keys: \(Self.describe($0))" }) { try APIKeyStore(path: home.apiKeysPath) }
         let mcpServers = try Self.startup(explain: { "cannot open the MCP servers: \(Self.describe($0))" }) {
             try MCPServerSet(kernel: kernel, home: home, logger: logger)
@@ -216,7 +222,9 @@ struct AgentOSD: AsyncParsableCommand {
     }
 
     /// The kernel with the command line's settings, the engine it asks for and the plugin loader.
-    private func makeKernel(home: AgentOSHome, grants: PolicyFile, audit: AuditLog, firstID: UInt64, logger: Logger) throws -> Kernel {
+    private func makeKernel(
+        home: AgentOSHome, grants: PolicyFile, audit: AuditLog, firstID: UInt64, crashRecords: CrashRecordFolder, logger: Logger
+    ) throws -> Kernel {
         var settings = KernelConfiguration(pluginCopiesPath: home.pluginCopiesPath)
         settings.mailboxCapacity = mailbox
         settings.maxMessageBytes = maxMessageBytes
@@ -235,7 +243,7 @@ struct AgentOSD: AsyncParsableCommand {
             policy: inference.policy, grants: grants, audit: audit,
             storage: StorageService(store: state.map(SQLiteKeyValueStore.init), reason: state.reason),
             records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason,
-            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason))
+            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason), crashRecords: crashRecords)
     }
 
     /// The state database; a file that cannot be used disables storage (the

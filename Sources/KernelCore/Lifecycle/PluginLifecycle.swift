@@ -28,6 +28,8 @@ public final class PluginLifecycle: Sendable {
     private let storage: StorageService
     /// Where instances loaded through the control API are recorded for the next start.
     private let records: InstanceRecordService
+    /// Crashes that keep a plugin from loading by itself.
+    private let crashes: CrashRecordService
     /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
     private let policy: PolicySource?
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
@@ -39,7 +41,7 @@ public final class PluginLifecycle: Sendable {
         configuration: KernelConfiguration, logger: Logger, loader: PluginLoading, threads: InstanceThreading,
         table: InstanceTable, ids: IdentifierMint, messages: MessageRouter, inference: InferenceService, tools: ToolService,
         quotas: QuotaService, capabilities: CapabilityService, storage: StorageService, records: InstanceRecordService,
-        policy: PolicySource?
+        crashes: CrashRecordService, policy: PolicySource?
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -54,6 +56,7 @@ public final class PluginLifecycle: Sendable {
         self.capabilities = capabilities
         self.storage = storage
         self.records = records
+        self.crashes = crashes
         self.policy = policy
     }
 
@@ -83,7 +86,10 @@ public final class PluginLifecycle: Sendable {
     /// failed in `ps -a`).
     ///
     /// An instance loaded through the control API (origin `.agentctl`) is
-    /// recorded for the next start (`InstanceRecordService`).
+    /// recorded for the next start (`InstanceRecordService`). Content that
+    /// crashed the kernel (`CrashRecordService`) loads only that way: from
+    /// `Plugins/`, a restore or `plugin_load` it is refused (`.conflict`,
+    /// naming the crash); loaded through the control API, its crash records go.
     public func load(
         path: String, name requestedName: String? = nil, config: String = "", priority: Int = 0,
         grants extraGrants: [Capability] = [], origin: InstanceSummary.Origin = .agentctl, isolation: Isolation? = nil,
@@ -124,6 +130,11 @@ public final class PluginLifecycle: Sendable {
             let now = image.contentSHA256 ?? "unknown"
             image.close()
             throw KernelError(.conflict, "\(path) changed since \(requestedName ?? "it") was loaded (SHA-256 \(expected.prefix(12))… recorded, \(now.prefix(12))… now): load it again with `agentctl load` or forget it with `agentctl unload \(requestedName ?? "NAME")`")
+        }
+        let explicitly = origin == .agentctl && restoring == nil
+        if !explicitly, let sha256 = image.contentSHA256, let crash = crashes.blocking(sha256: sha256) {
+            image.close()
+            throw KernelError(.conflict, "not loading \(path) by itself: it \(crash.reason) (load it with `agentctl load \(path)`, or `agentctl crashes clear \(crash.name)` and restart)")
         }
         let name = requestedName ?? image.descriptor.pointee.name.map { String(cString: $0) } ?? ""
         let declared: [Tool]
@@ -167,6 +178,7 @@ public final class PluginLifecycle: Sendable {
         capabilities.recordLoadGrants(
             instance, fromPolicy: policyGrants, fromLoad: extraGrants, loadSource: restoring == nil ? "agentctl load --grant" : "state.sqlite (restored)")
         if restoring == nil { records.record(instance) }
+        if let sha256 = image.contentSHA256 { crashes.loaded(path: path, sha256: sha256, explicitly: explicitly) }
         logger.info("\(how)", metadata: ["agent": "\(name)", "id": "\(instance.id)", "plugin": "\(path)"])
         return instance
     }

@@ -10,7 +10,8 @@ struct Status: AsyncParsableCommand {
             Instances are counted per state; messages counts those the kernel \
             queued since it started and those it refused (full mailbox, unknown \
             receiver, too big, ...); restored lists the instances loaded again \
-            from state.sqlite at start, and each recorded one that was not, with why.
+            from state.sqlite at start, and each recorded one that was not, with why; \
+            crashes lists the crash records the start found (see `agentctl crashes`).
             """
     )
 
@@ -28,7 +29,7 @@ struct Status: AsyncParsableCommand {
         case .json:
             try printJSON(status)
         case .table:
-            printTable([
+            var rows: [[String]] = [
                 ["version", "agentosd \(status.version) (ABI \(status.abiMajor).\(status.abiMinor))"],
                 ["ready", status.notReady.isEmpty ? "yes" : "no: " + status.notReady.joined(separator: "; ")],
                 ["pid", "\(status.pid)"],
@@ -37,7 +38,10 @@ struct Status: AsyncParsableCommand {
                 ["uptime", humanDuration(status.uptimeSeconds)],
                 ["instances", Self.counts(status.instances)],
                 ["messages", "\(status.messagesDelivered) delivered, \(status.messagesRefused) refused"],
-            ] + (status.restore.map { [["restored", Self.restored($0)]] } ?? []))
+            ]
+            if let restore = status.restore { rows.append(["restored", Self.restored(restore)]) }
+            if let crashes = status.crashes { rows.append(["crashes", Self.crashes(crashes)]) }
+            printTable(rows)
         }
     }
 
@@ -52,6 +56,16 @@ struct Status: AsyncParsableCommand {
             guard !restore.notRestored.isEmpty else { return count }
             return count + "; not restored: " + restore.notRestored.map { "\($0.name) (\($0.reason))" }.joined(separator: "; ")
         }
+    }
+
+    /// "none", or "crasher: crashed: SIGSEGV in … at …; …", and the unreadable files.
+    private static func crashes(_ list: CrashList) -> String {
+        let records = list.crashes.map { crash in
+            "\(crash.name): \(crash.reason)" + (crash.blocksPlugin ? " (not loaded by itself until its file changes or `agentctl load`)" : "")
+        }
+        let unreadable = list.unreadable.map { "unreadable \($0.file): \($0.problem)" }
+        let all = records + unreadable
+        return all.isEmpty ? "none" : all.joined(separator: "; ")
     }
 
     /// "2 running, 1 failed", or "none".

@@ -5,7 +5,7 @@
  *   "segv"            dereferences NULL (in crasher_fault, so a crash names it)
  *   "segv-after PATH" waits until PATH exists, then dereferences NULL
  *                     (a test queues more messages first)
- *   "abort"           abort()
+ *   "abort"           abort() (in crasher_abort, so a crash record names it)
  *   "exit"            exit(0)
  *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
@@ -14,8 +14,9 @@
  *   "alloc N"         mallocs N bytes without touching them, frees them and
  *                     replies "ok", or "enomem" when the allocation fails
  *
- * With config "segv" it crashes in init. In thread mode these would end the
- * kernel: load it with --isolation process only.
+ * With config "segv" it crashes in init. In thread mode these end the kernel
+ * (the crash record tests do so on purpose); elsewhere load it with
+ * --isolation process.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -31,6 +32,11 @@ static unsigned handled;
 /* Not static and not inlined: the host's dladdr names it in the crash record. */
 __attribute__((noinline, visibility("default"))) void crasher_fault(volatile int *where) {
     *where = 42;
+}
+
+/* The same, for abort(): the crash record's innermost plugin frame. */
+__attribute__((noinline, visibility("default"))) void crasher_abort(void) {
+    abort();
 }
 
 static aos_status crasher_init(aos_ctx *ctx, const aos_kernel_api *api, const char *config, void **state) {
@@ -65,7 +71,7 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
         crasher_fault(NULL);
     }
     if (is(msg, "abort"))
-        abort();
+        crasher_abort();
     if (is(msg, "exit"))
         exit(0);
     if (is(msg, "garbage")) {
