@@ -50,7 +50,7 @@ public final class APIKeyStore: Sendable {
             let capability = try Capability(parsing: grant)
             switch capability {
             case .infer, .send, .tool: _ = capabilities.insert(capability)
-            case .kv, .kvNamespace, .admin: throw KernelError(.invalidArgument, "a key may hold infer, send:GLOB and tool:GLOB, not \(capability)")
+            case .kv, .kvNamespace, .admin, .net, .spawn: throw KernelError(.invalidArgument, "a key may hold infer, send:GLOB and tool:GLOB, not \(capability)")
             }
         }
         var quotas = QuotaLimits()

@@ -72,6 +72,10 @@ void aos_host_launch_set_limits(aos_host_launch *launch, uint32_t answer_timeout
     __atomic_store_n(&launch->cpu_limit_seconds, cpu_limit_seconds, __ATOMIC_RELAXED);
 }
 
+void aos_host_launch_set_sandbox(aos_host_launch *launch, uint32_t allow) {
+    __atomic_store_n(&launch->sandbox_allow, allow, __ATOMIC_RELAXED);
+}
+
 static uint32_t answer_timeout(const session *s) { return __atomic_load_n(&s->launch->answer_timeout_ms, __ATOMIC_RELAXED); }
 
 uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap) {
@@ -110,10 +114,11 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-    char memory[32], cpu[32];
+    char memory[32], cpu[32], allow[16];
     snprintf(memory, sizeof memory, "%llu", (unsigned long long)__atomic_load_n(&s->launch->memory_limit_bytes, __ATOMIC_RELAXED));
     snprintf(cpu, sizeof cpu, "%llu", (unsigned long long)__atomic_load_n(&s->launch->cpu_limit_seconds, __ATOMIC_RELAXED));
-    char *argv[] = {(char *)s->launch->host_path, memory, cpu, NULL};
+    snprintf(allow, sizeof allow, "%u", __atomic_load_n(&s->launch->sandbox_allow, __ATOMIC_RELAXED));
+    char *argv[] = {(char *)s->launch->host_path, memory, cpu, allow, NULL};
     pid_t pid = 0;
     int rc = posix_spawn(&pid, s->launch->host_path, &actions, &attributes, argv, environ);
     posix_spawn_file_actions_destroy(&actions);

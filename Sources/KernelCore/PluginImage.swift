@@ -34,6 +34,9 @@ public protocol PluginImage: AnyObject, Sendable {
     /// CPU time are bounded (`RLIMIT_AS`, `RLIMIT_CPU`; from the next host
     /// started). Thread mode has no host: it ignores them. Any thread.
     func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?)
+    /// What a process-mode image's host lets its plugin do beyond its own
+    /// process, from the next host started. Thread mode ignores it. Any thread.
+    func sandboxHost(_ allowances: HostAllowances)
 }
 
 extension PluginImage {
@@ -44,6 +47,7 @@ extension PluginImage {
     public var hostStatus: HostProcessStatus? { nil }
     public func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool { true }
     public func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?) {}
+    public func sandboxHost(_ allowances: HostAllowances) {}
 }
 
 /// Opens plugin files: checks them and returns an image ready to run.

@@ -80,6 +80,11 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
             launch, UInt32(clamping: handlerDeadlineMs ?? 0), UInt64(memoryBytes ?? 0), UInt64(cpuSeconds ?? 0))
     }
 
+    func sandboxHost(_ allowances: HostAllowances) {
+        aos_host_launch_set_sandbox(
+            launch, (allowances.network ? AOS_HOST_ALLOW_NET : 0) | (allowances.spawning ? AOS_HOST_ALLOW_SPAWN : 0))
+    }
+
     func close() {
         inner.close()
     }

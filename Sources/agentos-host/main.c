@@ -3,8 +3,10 @@
  *
  * The kernel spawns it with its end of the channel as fd 3 (see
  * HostChannel.h), stdout and stderr going to the instance's host log, and
- * two arguments: the memory limit in bytes and the CPU limit in seconds
- * (0 = none). It sandboxes itself (no_new_privs, rlimits), dies with the
+ * three arguments: the memory limit in bytes and the CPU limit in seconds
+ * (0 = none), and what its syscall filter allows (AOS_HOST_ALLOW_* bits).
+ * It sandboxes itself (no_new_privs, rlimits, the seccomp filter of
+ * syscall_filter.h, installed before the plugin is opened), dies with the
  * kernel, dlopens the plugin named by INIT and gives it an aos_kernel_api
  * whose syscalls become frames to the kernel. It runs the plugin on its main
  * thread only: a syscall from another thread returns AOS_EWRONGTHREAD.
@@ -13,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "HostChannel.h"
+#include "syscall_filter.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -580,6 +583,12 @@ static void sandbox(int argc, char **argv) {
     if (argc > 2) limit(RLIMIT_CPU, argv[2]);
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
+    char why[160];
+    uint32_t allow = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
+    if (aos_host_filter_syscalls(allow, why, sizeof why) != 0) {
+        fprintf(stderr, "agentos-host: %s; not running the plugin unconfined\n", why);
+        _exit(1);
+    }
 }
 
 int main(int argc, char **argv) {

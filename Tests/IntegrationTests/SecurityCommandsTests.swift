@@ -7,7 +7,7 @@ import Testing
 /// what `ps` shows of them, on a real kernel with no policy file. The support
 /// example requests `infer` and `tool:catalog.*`.
 @Suite(.serialized) struct SecurityCommandsTests {
-    private static let known = "use infer, kv, admin, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
+    private static let known = "use infer, kv, admin, net, spawn, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
 
     /// A kernel running the support example, granted nothing.
     private func kernelWithSupport() async throws -> KernelProcess {

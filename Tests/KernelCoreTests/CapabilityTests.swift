@@ -7,6 +7,8 @@ import Testing
         #expect(try Capability(parsing: "infer") == .infer)
         #expect(try Capability(parsing: "kv") == .kv)
         #expect(try Capability(parsing: "admin") == .admin)
+        #expect(try Capability(parsing: "net") == .net)
+        #expect(try Capability(parsing: "spawn").description == "spawn")
         #expect(try Capability(parsing: "tool:catalog.*") == .tool("catalog.*"))
         #expect(try Capability(parsing: "send:echo") == .send("echo"))
         #expect(try Capability(parsing: "send:worker-[0-9]").description == "send:worker-[0-9]")
@@ -19,6 +21,7 @@ import Testing
         ("", "must be 1 to 200 bytes"),
         ("Infer", "unknown capability \"Infer\""),
         ("bogus", "unknown capability \"bogus\""),
+        ("net:example.com", "unknown capability \"net:example.com\""),
         ("tool:", "needs a name or glob after \"tool:\""),
         ("send:", "needs a name or glob after \"send:\""),
         ("send: echo", "needs a name or glob"),

@@ -1009,9 +1009,11 @@ typedef struct aos_plugin_descriptor {
     const char *description; /* one line */
     /* NULL-terminated list of capabilities the plugin will request, or NULL:
      * "infer", "tool:NAME", "send:AGENT" (NAME and AGENT may be globs such as
-     * "catalog.*"), "kv" (reserved for the key-value storage syscalls of a
-     * later ABI: no syscall of ABI 1.4 checks it), "admin" (plugin_load and
-     * plugin_unload). The operator decides what is granted. */
+     * "catalog.*"), "kv" (the storage syscalls on its own namespace,
+     * since ABI 1.7), "kv:NS" and "kv:NS:ro" (another namespace), "admin" (plugin_load and
+     * plugin_unload); for a process-mode instance's host, "net" (create
+     * sockets) and "spawn" (start processes and programs), which its syscall
+     * filter refuses otherwise. The operator decides what is granted. */
     const char *const *capabilities;
 
     /**

@@ -45,6 +45,8 @@ typedef struct aos_host_launch {
     uint32_t answer_timeout_ms; /* how long on_message and stop may run between two syscalls; 0: as long as they take; applies at once */
     uint64_t memory_limit_bytes; /* RLIMIT_AS of the host; 0 = none; applies from the next host started */
     uint64_t cpu_limit_seconds;  /* RLIMIT_CPU of the host; 0 = none; applies from the next host started */
+    uint32_t sandbox_allow;      /* AOS_HOST_ALLOW_* the host's syscall filter lets through; set with
+                                    aos_host_launch_set_sandbox (any thread, atomic); applies from the next host started */
 
     /* Any thread (ps): */
     int32_t pid;                /* the running host's pid, 0 when none (atomic) */
@@ -56,6 +58,11 @@ typedef struct aos_host_launch {
     uint64_t last_crash_unix_ms;
     uint64_t crashes;           /* crashes so far, under crash_lock */
 } aos_host_launch;
+
+/* What a host's syscall filter lets its plugin do beyond its own process (the
+ * host's third argument is a decimal set of these bits): */
+#define AOS_HOST_ALLOW_NET   1u /* create sockets (capability `net`) */
+#define AOS_HOST_ALLOW_SPAWN 2u /* start processes and programs (capability `spawn`) */
 
 #define AOS_HOST_RESTART_PERMANENT 0u
 #define AOS_HOST_RESTART_TRANSIENT 1u
@@ -73,6 +80,8 @@ uint32_t aos_host_launch_ended(aos_host_launch *launch);
 /** Sets the limits above (0: none); any thread. */
 void aos_host_launch_set_limits(aos_host_launch *launch, uint32_t answer_timeout_ms, uint64_t memory_limit_bytes,
                                 uint64_t cpu_limit_seconds);
+/** Sets what the host's syscall filter lets the plugin do (AOS_HOST_ALLOW_* bits); any thread. */
+void aos_host_launch_set_sandbox(aos_host_launch *launch, uint32_t allow);
 /** Copies the last crash and its reason keyword (NUL-terminated, truncated to
  * their caps) and returns the crash count; any thread. */
 uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap);

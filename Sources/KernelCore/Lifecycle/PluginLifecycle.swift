@@ -171,6 +171,7 @@ public final class PluginLifecycle: Sendable {
         }
         inference.scheduler.forgetQuota(of: name)  // a budget is per instance: nothing carries over from an earlier one
         quotas.apply(restoring?.quotas ?? entry.quotas, to: instance)
+        instance.sandboxHost()
         try await start(instance, path: path)
         tools.registry.register(instance)
         let how = restoring == nil ? "loaded" : "restored"

@@ -3,8 +3,8 @@ import Glibc
 /// Something an agent may do beyond receiving, replying, logging and reading
 /// the time. Deny by default: an instance holds only what it was granted.
 ///
-/// Text forms: `infer`, `kv`, `admin`, `tool:NAME`, `send:AGENT`, `kv:NS` and
-/// `kv:NS:ro`, where NAME and AGENT may be globs (`tool:catalog.*`,
+/// Text forms: `infer`, `kv`, `admin`, `net`, `spawn`, `tool:NAME`,
+/// `send:AGENT`, `kv:NS` and `kv:NS:ro`, where NAME and AGENT may be globs (`tool:catalog.*`,
 /// `send:worker-?`) and NS is a storage namespace's name.
 public enum Capability: Hashable, Sendable, CustomStringConvertible {
     /// The inference syscalls.
@@ -15,6 +15,10 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
     case kvNamespace(String, readOnly: Bool)
     /// Loading and unloading other plugins (reserved for the admin syscalls).
     case admin
+    /// Creating sockets from a process-mode host (its syscall filter refuses them otherwise).
+    case net
+    /// Starting processes and programs from a process-mode host (fork, exec).
+    case spawn
     /// Calling the tools whose full names match the glob.
     case tool(String)
     /// Sending to and calling the agents whose names match the glob.
@@ -25,7 +29,7 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a capability's text form. Throws `.invalidArgument` naming the problem.
     public init(parsing text: String) throws(KernelError) {
-        let known = "use infer, kv, admin, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
+        let known = "use infer, kv, admin, net, spawn, tool:NAME, send:AGENT (NAME and AGENT may use * ? [...]), kv:NS or kv:NS:ro"
         guard !text.isEmpty, text.utf8.count <= Self.maxLength else {
             throw KernelError(.invalidArgument, "capability \"\(text.prefix(40))\" must be 1 to \(Self.maxLength) bytes: \(known)")
         }
@@ -33,6 +37,8 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
         case "infer": self = .infer
         case "kv": self = .kv
         case "admin": self = .admin
+        case "net": self = .net
+        case "spawn": self = .spawn
         default:
             let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
@@ -62,6 +68,8 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
         case .infer: "infer"
         case .kv: "kv"
         case .admin: "admin"
+        case .net: "net"
+        case .spawn: "spawn"
         case .tool(let pattern): "tool:\(pattern)"
         case .send(let pattern): "send:\(pattern)"
         case .kvNamespace(let namespace, let readOnly): readOnly ? "kv:\(namespace):ro" : "kv:\(namespace)"
@@ -75,7 +83,7 @@ public enum Capability: Hashable, Sendable, CustomStringConvertible {
     /// the holder is `*`.
     public func covers(_ other: Capability) -> Bool {
         switch (self, other) {
-        case (.infer, .infer), (.kv, .kv), (.admin, .admin): true
+        case (.infer, .infer), (.kv, .kv), (.admin, .admin), (.net, .net), (.spawn, .spawn): true
         case (.tool(let held), .tool(let wanted)), (.send(let held), .send(let wanted)):
             Self.pattern(held, covers: wanted)
         case (.kvNamespace(let held, let heldReadOnly), .kvNamespace(let wanted, let wantedReadOnly)):

@@ -25,7 +25,8 @@ public final class CapabilityService: Sendable {
             throw KernelError(.invalidArgument, "\(name) already holds \(capability)")
         }
         instance.grantsGeneration.add(1, ordering: .relaxed)
-        let reason = "granted at runtime by agentctl"
+        instance.sandboxHost()
+        let reason = "granted at runtime by agentctl" + Self.hostNote(capability, instance)
         instance.log.append(.info, .kernel, "\(capability) \(reason)")
         audit?.record(AuditRecord(agent: name, syscall: "agentctl", capability: capability.description, decision: .grant, reason: reason))
         records.record(instance)
@@ -50,13 +51,23 @@ public final class CapabilityService: Sendable {
             throw KernelError(.notFound, "\(name) does not hold \(capability) (see `agentctl caps \(name)`)")
         }
         instance.grantsGeneration.add(1, ordering: .relaxed)
+        instance.sandboxHost()
         for revoked in removed {
-            let reason = "revoked at runtime by agentctl"
+            let reason = "revoked at runtime by agentctl" + Self.hostNote(revoked, instance)
             instance.log.append(.info, .kernel, "\(revoked) \(reason)")
             audit?.record(AuditRecord(agent: name, syscall: "agentctl", capability: revoked.description, decision: .revoke, reason: reason))
         }
         records.record(instance)
         return report(instance)
+    }
+
+    /// What a change of `net` or `spawn` means for the instance: a host's
+    /// syscall filter is fixed when the host starts; thread mode withholds neither.
+    private static func hostNote(_ capability: Capability, _ instance: Instance) -> String {
+        guard capability == .net || capability == .spawn else { return "" }
+        return instance.image.isolation == .process
+            ? " (its host's syscall filter changes when the host next starts)"
+            : " (not enforced in thread mode: load with --isolation process)"
     }
 
     /// Requested, granted and missing capabilities of the live instance `name`. Throws `.notFound`.

@@ -52,6 +52,11 @@ public struct CapabilitySet: Sendable, Equatable {
 
     var permitsAdmin: Bool { admin }
 
+    /// What a process-mode host's syscall filter lets through (`net`, `spawn`).
+    var hostAllowances: HostAllowances {
+        HostAllowances(network: capabilities.contains(.net), spawning: capabilities.contains(.spawn))
+    }
+
     @inline(__always)
     func permitsTool(_ name: String) -> Bool {
         toolPatterns.contains { $0.matches(name) }

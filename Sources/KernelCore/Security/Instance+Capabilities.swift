@@ -52,6 +52,12 @@ extension Instance {
         return effective
     }
 
+    /// Tells a process-mode host's syscall filter what the grants allow
+    /// (`net`, `spawn`), from its next start. Call after each change of grants.
+    func sandboxHost() {
+        image.sandboxHost(grants.withLock { $0.hostAllowances })
+    }
+
     /// Records that `syscall` needed `capability`, which the instance does not hold.
     func deny(_ capability: Capability, syscall: String, reason: String? = nil) {
         let reason = reason ?? "\(name) does not hold \(capability) (grant it with `agentctl grant \(name) \(capability)` or in policy.yaml)"

@@ -7,7 +7,7 @@ struct CapabilityChangeArguments: ParsableArguments {
     @Argument(help: "The instance's name.")
     var name: String
 
-    @Argument(help: ArgumentHelp("Capabilities: infer, kv, admin, tool:GLOB, send:GLOB.", valueName: "capability"))
+    @Argument(help: ArgumentHelp("Capabilities: infer, kv, admin, net, spawn, tool:GLOB, send:GLOB.", valueName: "capability"))
     var capabilities: [String]
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Output format.", valueName: "format"))

@@ -13,7 +13,7 @@ struct Caps: AsyncParsableCommand {
             with AOS_EPERM and is audited. MISSING lists what its descriptor \
             requests that no grant covers.
 
-            Capabilities: infer, kv, admin, tool:GLOB (tools by full name, \
+            Capabilities: infer, kv, admin, net, spawn, tool:GLOB (tools by full name, \
             e.g. tool:catalog.*), send:GLOB (agents by name, e.g. send:echo).
 
             Examples:

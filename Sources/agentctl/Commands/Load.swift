@@ -14,7 +14,7 @@ struct Load: AsyncParsableCommand {
 
             A plugin holds only the capabilities it is granted: those \
             $AGENTOS_HOME/policy.yaml grants its name, and those given with \
-            --grant (comma-separated, repeatable: infer, kv, admin, tool:GLOB, \
+            --grant (comma-separated, repeatable: infer, kv, admin, net, spawn, tool:GLOB, \
             send:GLOB). A capability that does not parse refuses the load. \
             Capabilities the plugin requests but was not granted are named on \
             stderr; `agentctl caps NAME` shows them and `agentctl grant` adds them.

@@ -10,6 +10,11 @@
  *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
  *   "count"           replies with the messages this instance handled since its init
+ *   "socket", "fork", "exec", "thread", "kill-kernel"
+ *                     tries what its host's syscall filter may refuse (an AF_INET
+ *                     socket, fork(), execve of /bin/true in a child, a thread, a
+ *                     signal 0 to the kernel, its parent) and replies "allowed" or
+ *                     "refused: " and the error
  *   "spin"            loops forever without a syscall (burns CPU)
  *   "alloc N"         mallocs N bytes without touching them, frees them and
  *                     replies "ok", or "enomem" when the allocation fails
@@ -19,9 +24,14 @@
  * --isolation process.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +64,40 @@ static bool is(const aos_message *msg, const char *text) {
 static void write_channel(const void *bytes, size_t len) {
     if (write(3, bytes, len) != (ssize_t)len)
         abort();
+}
+
+static void *nothing(void *arg) {
+    return arg;
+}
+
+/* Tries `what` the way a plugin reaching outside its process would: 0 when
+ * it worked, else the errno the system refused it with. */
+static int attempt(const aos_message *msg) {
+    if (is(msg, "socket")) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) return errno;
+        close(fd);
+        return 0;
+    }
+    if (is(msg, "fork") || is(msg, "exec")) {
+        pid_t child = fork();
+        if (child < 0) return errno;
+        if (child == 0) {
+            if (is(msg, "exec")) execl("/bin/true", "true", (char *)NULL);
+            _exit(is(msg, "exec") ? 126 : 0);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : EPERM;
+    }
+    if (is(msg, "thread")) {
+        pthread_t thread;
+        int rc = pthread_create(&thread, NULL, nothing, NULL);
+        if (rc) return rc;
+        pthread_join(thread, NULL);
+        return 0;
+    }
+    return kill(getppid(), 0) == 0 ? 0 : errno; /* kill-kernel */
 }
 
 static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
@@ -94,6 +138,12 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
         void *block = malloc((size_t)strtoull(digits, NULL, 10));
         free(block);
         return fixture_reply(ctx, fixture_api(state), msg, block ? "ok" : "enomem");
+    }
+    if (is(msg, "socket") || is(msg, "fork") || is(msg, "exec") || is(msg, "thread") || is(msg, "kill-kernel")) {
+        int error = attempt(msg);
+        char text[96];
+        snprintf(text, sizeof text, error ? "refused: %s" : "allowed", strerror(error));
+        return fixture_reply(ctx, fixture_api(state), msg, text);
     }
     if (is(msg, "count")) {
         char text[32];
