@@ -144,6 +144,14 @@ cmake_options() {
         -DLLAMA_BUILD_NUMBER="$LLAMA_BUILD_NUMBER"
         -DLLAMA_BUILD_COMMIT="$LLAMA_BUILD_COMMIT"
     )
+    # No AMX kernels: -march=native enables them on a CPU that reports AMX, and
+    # in this release they die of SIGILL at their first tile load (the tile
+    # config is not loaded as they expect: ggml-org/llama.cpp#26954). The
+    # AVX-512 kernels serve instead. An explicit -mno- wins over -march=native.
+    if [[ "$(uname -m)" == x86_64 ]]; then
+        CMAKE_OPTS+=(-DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+                     -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+    fi
     # LLAMA_CURL was an option in older releases; this one only warns about it.
     if [[ -f "$SRC/CMakeLists.txt" ]] && grep -q 'option(LLAMA_CURL' "$SRC/CMakeLists.txt"; then
         CMAKE_OPTS+=(-DLLAMA_CURL=OFF)
