@@ -121,8 +121,10 @@ import Testing
             Self.call("calculator.add", #"{"a": 1, "b": 1}"#, id: "call_1"),
             Self.call("calculator.sqrt", #"{"x": 16}"#, id: "call_2"),
         ]
+        var request = Self.request
+        request.tools = calls.map { ToolDefinition(name: $0.name, description: "", parameters: "{}") }
         // The stop came while add ran: multiply's outcome is stored, add's is not.
-        try store.begin(id: 900, agent: "agentctl", reply: .control, request: Self.request, now: 1)
+        try store.begin(id: 900, agent: "agentctl", reply: .control, request: request, now: 1)
         try store.append(run: 900, step: .model(text: "", calls: calls), now: 2)
         try store.append(run: 900, step: .tool(call: calls[0], outcome: .success("6"), durationNanos: 10), now: 3)
 
