@@ -103,7 +103,9 @@ import Testing
         #expect(try await transfers(first) == 0)
         let reject = try first.agentctl("runs", "reject", "\(rejected.id)", "--comment", "over the limit")
         #expect(reject.status == 0 && reject.stdout == "rejected the call run \(rejected.id) of agentctl waited for\n", "\(reject.stderr)")
-        #expect(await rejecting.finish(timeout: 120).status == 0)
+        // The model answers, or calls again and meets --max-steps 2.
+        let done = await rejecting.finish(timeout: 120)
+        #expect(done.status == 0 || done.stderr.contains("(max_steps)"), "\(done.stderr)")
         let detail = try json(RunDetail.self, first.agentctl("runs", "show", "\(rejected.id)", "-o", "json"))
         #expect(detail.run.state == "completed" || detail.run.error?.code == "tool_step_limit", "\(detail)")
         #expect(detail.steps.first { $0.kind == "tool" }?.error?.message == "the operator rejected this call of bank.transfer: over the limit")
