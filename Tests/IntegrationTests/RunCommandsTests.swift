@@ -136,5 +136,24 @@ import Testing
         #expect(try await transfers(second) == 1)
         try await second.expectHealthy()
     }
+
+    @Test func aGracefulStopLeavesAWaitingRunWaitingForTheNextStart() async throws {
+        let first = try await KernelProcess(InferenceTests.engine)
+        try await first.load("approval")
+        let asking = try first.startAgentctl(["infer", "--tools", "bank.*", "--require-tool", "Send the customer 50 dollars."])
+        let waiting = try await awaitingRun(first)
+        // SIGTERM cancels the request on its way down; the run is not recorded cancelled.
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+        _ = await asking.finish()
+        let second = try await KernelProcess(InferenceTests.engine, root: first.root)
+        defer { second.stop() }
+        #expect(try await second.client.run(id: "\(waiting.id)").run.state == "awaiting_approval")
+        let cancel = try second.agentctl("runs", "cancel", "\(waiting.id)")
+        #expect(cancel.status == 0 && cancel.stdout == "cancelled run \(waiting.id) of agentctl\n", "\(cancel.stderr)")
+        #expect(try await second.client.run(id: "\(waiting.id)").run.state == "cancelled")
+        #expect(try await transfers(second) == 0)
+        try await second.expectHealthy()
+    }
 }
 
