@@ -86,6 +86,7 @@ public enum ControlRoutes {
         SecurityRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         StorageRoutes.add(to: v1, kernel: kernel)
         SessionRoutes.add(to: v1, kernel: kernel)
+        RunRoutes.add(to: v1, kernel: kernel, bodyLimit: bodyLimit(kernel))
         CrashRoutes.add(to: v1, kernel: kernel)
         ClusterRoutes.add(to: v1, kernel: kernel)
         FeedbackRoutes.add(

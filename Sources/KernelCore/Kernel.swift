@@ -18,6 +18,7 @@ import Logging
 /// | `records` | the instance table kept in the state database, restored at start |
 /// | `crashes` | the crash records of thread-mode crashes, reported at start; they keep the plugin that crashed from loading by itself |
 /// | `sessions` | conversations in the state database (`inference` builds a session request's prompt from them) |
+/// | `runs` | tool loops as durable runs: their checkpoints in the state database, resumed at start |
 /// | `cluster` | the directory of nodes, remote messages, frames from other kernels |
 ///
 /// The process table (`InstanceTable`) and the id mint are shared by them.
@@ -38,6 +39,7 @@ public final class Kernel: Sendable {
     public let records: InstanceRecordService
     public let crashes: CrashRecordService
     public let sessions: SessionService
+    public let runs: RunService
     public let cluster: ClusterService
 
     /// A kernel that opens plugins through `loader` and runs each instance on a
@@ -46,13 +48,15 @@ public final class Kernel: Sendable {
     /// `storage` serves the `kv_*` syscalls (by default none: they fail with AOS_ESTORAGE);
     /// `records` keeps the instances loaded through the control API (by default nowhere).
     /// `sessions` keeps conversations (by default none: requests naming a session fail with AOS_ESTORAGE).
+    /// `runs` keeps tool loops' checkpoints (by default none: runs are not kept or resumed).
     /// `crashRecords` holds what earlier crashes left (by default nothing: nothing is reported or blocked).
     public init(
         configuration: KernelConfiguration, loader: PluginLoading, threads: InstanceThreading, logger: Logger,
         engine: InferenceEngine? = nil, policy: SchedulingPolicy = .fair,
         grants: PolicySource? = nil, audit: AuditLog? = nil, storage: StorageService = StorageService(store: nil),
         records: InstanceRecordStore? = nil, recordsAbsence: String = "the kernel was started without a state database",
-        sessions: SessionService = SessionService(store: nil), crashRecords: CrashRecordStore? = nil
+        sessions: SessionService = SessionService(store: nil), runs: RunService = RunService(store: nil),
+        crashRecords: CrashRecordStore? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -65,8 +69,9 @@ public final class Kernel: Sendable {
         messages = MessageRouter(configuration: configuration, table: table, ids: ids, cluster: cluster)
         tools = ToolService(configuration: configuration, ids: ids, logger: logger)
         self.sessions = sessions
+        self.runs = runs
         inference = InferenceService(
-            engine: engine, scheduler: scheduler, tools: tools, sessions: sessions, table: table, ids: ids,
+            engine: engine, scheduler: scheduler, tools: tools, sessions: sessions, runs: runs, table: table, ids: ids,
             configuration: configuration, logger: logger)
         let records = InstanceRecordService(store: records, reason: recordsAbsence, logger: logger)
         self.records = records

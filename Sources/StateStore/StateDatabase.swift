@@ -125,6 +125,36 @@ public final class StateDatabase: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Tool-loop runs and their checkpointed steps (SQLiteRunStore).
+        migrator.registerMigration("v4: runs") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY,
+                    agent TEXT NOT NULL,
+                    reply TEXT NOT NULL,
+                    session TEXT,
+                    state TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    answer TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX runs_by_state ON runs (state, updated_at);
+                CREATE TABLE run_steps (
+                    run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    text TEXT,
+                    calls TEXT NOT NULL,
+                    error_code TEXT,
+                    duration_ns INTEGER NOT NULL DEFAULT 0,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (run, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

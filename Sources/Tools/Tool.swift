@@ -20,6 +20,8 @@ public final class Tool: @unchecked Sendable {
     public let jsonSchema: JSONValue?
     /// Marked AOS_TOOL_THREAD_SAFE: may run on callers' threads at once.
     public let isThreadSafe: Bool
+    /// Marked AOS_TOOL_NEEDS_APPROVAL: the tool loop waits for an operator before calling it.
+    public let needsApproval: Bool
 
     let function: aos_tool_fn
     let freeResult: (@convention(c) (UnsafeMutablePointer<CChar>?) -> Void)?
@@ -45,7 +47,7 @@ public final class Tool: @unchecked Sendable {
         guard let returns = ToolType(rawValue: tool.returns) else {
             throw ToolDefinitionError(.unsupportedType, "tool \(name) returns type \(tool.returns), which is not an AOS_TYPE_*")
         }
-        guard tool.flags & ~AOS_TOOL_THREAD_SAFE == 0 else {
+        guard tool.flags & ~(AOS_TOOL_THREAD_SAFE | AOS_TOOL_NEEDS_APPROVAL) == 0 else {
             throw ToolDefinitionError(.invalid, "tool \(name) has unknown flags 0x\(String(tool.flags, radix: 16))")
         }
         guard tool.n_params <= UInt32(Self.maxParameters) else {
@@ -79,6 +81,7 @@ public final class Tool: @unchecked Sendable {
         self.parameters = parameters
         self.jsonSchema = jsonSchema
         self.isThreadSafe = tool.flags & AOS_TOOL_THREAD_SAFE != 0
+        self.needsApproval = tool.flags & AOS_TOOL_NEEDS_APPROVAL != 0
         self.function = function
         self.freeResult = tool.free_result
 

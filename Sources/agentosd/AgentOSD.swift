@@ -243,7 +243,8 @@ struct AgentOSD: AsyncParsableCommand {
             policy: inference.policy, grants: grants, audit: audit,
             storage: StorageService(store: state.map(SQLiteKeyValueStore.init), reason: state.reason),
             records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason,
-            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason), crashRecords: crashRecords)
+            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason),
+            runs: RunService(store: state.map(SQLiteRunStore.init), reason: state.reason), crashRecords: crashRecords)
     }
 
     /// The state database; a file that cannot be used disables storage (the

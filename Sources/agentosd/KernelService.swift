@@ -6,9 +6,10 @@ import ServiceLifecycle
 
 /// The kernel's own service in the daemon's service group: first loads again
 /// the instances recorded in the state database (or, with `restore` false,
-/// forgets them), then watches the Plugins/ folder, handler deadlines and the
-/// id reservation while running, and on graceful shutdown unloads every
-/// instance, newest first.
+/// forgets them) and resumes the runs the last stop interrupted, then watches the Plugins/ folder, handler deadlines and the
+/// id reservation while running, and on graceful shutdown stops writing
+/// runs' checkpoints (so the runs it cancels resume at the next start) and
+/// unloads every instance, newest first.
 ///
 /// Restoring before the first scan of Plugins/ lets a recorded instance keep
 /// its name: a file in Plugins/ that wants the same name waits for it, as for
@@ -27,6 +28,7 @@ struct KernelService: Service {
         } else {
             kernel.records.forgetAll()
         }
+        kernel.inference.resumeRuns()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let watcher {
@@ -52,6 +54,7 @@ struct KernelService: Service {
             }
         }
         kernel.logger.info("shutting down: unloading instances")
+        kernel.runs.suspend()
         await kernel.lifecycle.shutdown(timeout: unloadTimeout)
     }
 }

@@ -38,8 +38,8 @@ extern "C" {
 
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
-/** Bumped when syscalls or descriptor fields are appended. */
-#define AOS_ABI_MINOR 10
+/** Bumped when syscalls, descriptor fields or flags are appended. */
+#define AOS_ABI_MINOR 11
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -948,6 +948,17 @@ typedef struct aos_tool_param {
 
 /** aos_tool.flags: the function may run on several threads at once (on the callers'). */
 #define AOS_TOOL_THREAD_SAFE 0x1u
+/**
+ * Since ABI 1.11: aos_tool.flags: a call the model makes in a tool loop waits
+ * for an operator. The run pauses (state awaiting_approval) before the call;
+ * `agentctl runs approve ID` runs it and the loop goes on, `agentctl runs
+ * reject ID --comment TEXT` gives the model the rejection (with the comment)
+ * as the tool's result. Calls by code (tool_call, agentctl call) do not wait:
+ * capabilities guard those. A caller of infer waits as long as the approval
+ * does: use infer_submit for runs that may need one. A kernel before ABI 1.11
+ * refuses a tool with this flag (unknown flags are refused).
+ */
+#define AOS_TOOL_NEEDS_APPROVAL 0x2u
 
 /** A tool function of any signature, as stored in aos_tool.fn. */
 typedef void (*aos_tool_fn)(void);
@@ -980,7 +991,7 @@ typedef struct aos_tool {
     const char *description;     /* what it does, for the model; one or two sentences */
     aos_tool_fn fn;              /* the function; AOS_TOOL_FN(f) */
     uint32_t returns;            /* AOS_TYPE_* */
-    uint32_t flags;              /* AOS_TOOL_THREAD_SAFE or 0 */
+    uint32_t flags;              /* AOS_TOOL_THREAD_SAFE, AOS_TOOL_NEEDS_APPROVAL (1.11), or 0 */
     uint32_t n_params;           /* at most 16; 0 with json_schema */
     uint32_t reserved;           /* 0 */
     const aos_tool_param *params;

@@ -35,7 +35,7 @@ public struct ToolCallRequest: Sendable, Equatable, Codable {
 }
 
 /// A tool offered to the model.
-public struct ToolDefinition: Sendable, Equatable {
+public struct ToolDefinition: Sendable, Equatable, Codable {
     /// The full tool name, e.g. "catalog.lookup_product".
     public var name: String
     public var description: String

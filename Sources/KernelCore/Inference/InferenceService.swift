@@ -14,24 +14,27 @@ public final class InferenceService: Sendable {
     public let engine: InferenceEngine?
     /// Queues every inference request in front of `engine`.
     public let scheduler: InferenceScheduler
-    private let tools: ToolService
+    let tools: ToolService
     /// Sessions requests may name.
     let sessions: SessionService
-    private let table: InstanceTable
+    /// Where tool loops are checkpointed.
+    let runs: RunService
+    let table: InstanceTable
     private let ids: IdentifierMint
     let configuration: KernelConfiguration
-    private let logger: Logger
+    let logger: Logger
     /// Running tool loops by request id, for cancellation.
-    private let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
+    let toolLoops = Mutex<[UInt64: ToolLoop]>([:])
 
     init(
-        engine: InferenceEngine?, scheduler: InferenceScheduler, tools: ToolService, sessions: SessionService,
+        engine: InferenceEngine?, scheduler: InferenceScheduler, tools: ToolService, sessions: SessionService, runs: RunService,
         table: InstanceTable, ids: IdentifierMint, configuration: KernelConfiguration, logger: Logger
     ) {
         self.engine = engine
         self.scheduler = scheduler
         self.tools = tools
         self.sessions = sessions
+        self.runs = runs
         self.table = table
         self.ids = ids
         self.configuration = configuration
@@ -62,6 +65,21 @@ public final class InferenceService: Sendable {
             return true
         }
         return scheduler.cancel(id: id, owner: owner)
+    }
+
+    /// Cancels the running tool loop `id` (`agentctl runs cancel`); false when none runs.
+    public func cancelRun(id: UInt64) -> Bool {
+        guard let loop = toolLoops.withLock({ $0[id] }) else { return false }
+        loop.cancel()
+        return true
+    }
+
+    /// The operator's decision on the call run `id` waits for (AOS_TOOL_NEEDS_APPROVAL):
+    /// approved, it runs; rejected, the model reads the rejection and `comment`.
+    /// False when no run `id` waits for one.
+    public func decideRun(id: UInt64, approve: Bool, comment: String?) -> Bool {
+        guard let loop = toolLoops.withLock({ $0[id] }) else { return false }
+        return loop.decide(approve: approve, comment: comment)
     }
 
     // MARK: Syscalls
@@ -219,9 +237,11 @@ public final class InferenceService: Sendable {
         var parameters = parameters
         parameters.tools = plan.offered
         parameters.toolChoice = plan.use.choice
+        // An agent's infer_submit hears the outcome through its mailbox, also after a restart.
+        let reply: RunReply = owner == 0 ? .control : sink is MailboxInferenceSink ? .mailbox : .caller
         let loop = ToolLoop(
-            id: id, service: self, tools: self.tools, agent: agent, owner: owner, priority: priority, parameters: parameters,
-            use: plan.use, holder: plan.holder, sink: sink)
+            id: id, service: self, tools: self.tools, runs: runs, agent: agent, owner: owner, priority: priority,
+            parameters: parameters, use: plan.use, holder: plan.holder, reply: reply, sink: sink)
         toolLoops.withLock { $0[id] = loop }
         do { try loop.start() } catch {
             toolLoopEnded(loop)
@@ -297,7 +317,7 @@ public final class InferenceService: Sendable {
         return error.status
     }
 
-    /// Cancels every request and tool loop of instance `owner` (its unload).
+    /// Cancels every request and tool loop of instance `owner` (its unload; its runs end `agent_gone`).
     func cancelAll(owner: UInt64) {
         for waiter in sessions.waiting(owner: owner) { waiter.cancel() }
         for loop in toolLoops.withLock({ $0.values.filter { $0.owner == owner } }) { loop.cancel() }

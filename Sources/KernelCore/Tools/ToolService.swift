@@ -43,6 +43,11 @@ public final class ToolService: Sendable {
         return plugins + external
     }
 
+    /// Whether the tool loop waits for an operator before calling `name` (AOS_TOOL_NEEDS_APPROVAL).
+    func needsApproval(_ name: String) -> Bool {
+        registry.lookup(name)?.tool.needsApproval ?? false
+    }
+
     /// Offers `tools` of `provider` as `PREFIX.TOOL` (replacing any it offered before).
     /// Throws `.nameTaken` when a plugin's tools already use `prefix`.
     public func registerExternal(prefix: String, tools: [ExternalTool], provider: any ExternalToolProvider) throws(KernelError) {

@@ -59,6 +59,8 @@ _Static_assert(offsetof(aos_infer_request, reserved2) == 92 && offsetof(aos_infe
 _Static_assert(offsetof(aos_message, inference) == 40 && offsetof(aos_message, session) == 48 &&
                    sizeof(aos_message) == 56,
                "aos_message 1.10");
+/* ABI 1.11, appended: a tool flag; the flags stay distinct bits. */
+_Static_assert(AOS_TOOL_NEEDS_APPROVAL == 0x2u && (AOS_TOOL_NEEDS_APPROVAL & AOS_TOOL_THREAD_SAFE) == 0, "aos_tool.flags 1.11");
 #endif
 
 static int failures;
