@@ -92,7 +92,9 @@ actor HTTPTransport: Transport {
         var messages: [Data] = []
         var lines: [Substring] = []
         let text = String(decoding: body, as: UTF8.self)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ $0.hasSuffix("\r") ? $0.dropLast() : $0 }) + [""] {
+        // SSE lines end in LF, CRLF or CR ("\r\n" is one Character to Swift).
+        let textLines: [Substring] = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for line in textLines + [""] {
             if line.isEmpty {
                 let data = lines.joined(separator: "\n")
                 if !data.isEmpty { messages.append(Data(data.utf8)) }  // an empty one primes resumption
