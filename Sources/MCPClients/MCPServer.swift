@@ -127,6 +127,7 @@ final class MCPServer: ExternalToolProvider, Sendable {
                     metadata: ["server": "\(name)", "pid": "\(session.pid.map(String.init) ?? "-")", "tools": "\(offered.tools.count)"])
                 let reason = await watch(session)
                 note(failure: reason, of: session)
+                await session.stopped()  // never two of its processes at once
             } catch {
                 note(failure: error.message, of: nil)
                 let first = state.withLock { state in

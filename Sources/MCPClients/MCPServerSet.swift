@@ -150,7 +150,7 @@ public final class MCPServerSet: Sendable {
         let temporary = path + ".tmp"
         do {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             guard FileManager.default.createFile(atPath: temporary, contents: try encoder.encode(entries)) else {
                 throw KernelError(.internal, "cannot write \(temporary)")
             }

@@ -71,7 +71,7 @@ import Testing
         let weather = try kernel.agentctl("call", "web.weather", #"{"city": "Oslo"}"#)
         #expect(try JSONParser.parse(weather.stdout)["temperature_c"] == .integer(21), "\(weather.stdout)")
         let failed = try kernel.agentctl("call", "web.fail")
-        #expect(failed.status == 1 && failed.stderr.contains("the fixture tool failed on purpose"), "\(failed.stderr)")
+        #expect(failed.status == 1 && failed.stderr.contains("web.fail failed"), "\(failed.stderr)")
         // mcp ls shows the URL in place of a command, and no pid.
         let listed = try kernel.agentctl("mcp", "ls")
         #expect(listed.stdout.contains("COMMAND OR URL") && listed.stdout.contains(fixture.url), "\(listed.stdout)")

@@ -54,8 +54,8 @@ def fail() -> str:
 
 
 @server.tool()
-def hang() -> str:
-    """Never returns (within any test's patience)."""
+async def hang() -> str:
+    """Never returns (within any test's patience), and blocks the server's event loop meanwhile."""
     time.sleep(3600)
     return "late"
 
