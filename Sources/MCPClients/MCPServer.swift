@@ -285,7 +285,8 @@ final class MCPServer: ExternalToolProvider, Sendable {
     /// notifications/cancelled), then pings it; a server that does not answer
     /// within `pingTimeout` is hung, and its session is ended (then opened anew).
     private func cancel(_ request: ID?, of tool: String, on session: MCPSession) async {
-        if let request { try? await session.client.cancelRequest(request, reason: "the caller's deadline passed") }
+        // Not awaited: a hung server may never take the notification (an HTTP POST, a full pipe).
+        if let request { Task { try? await session.client.cancelRequest(request, reason: "the caller's deadline passed") } }
         let reason = "did not answer a ping within \(Self.pingTimeout) after a call of \(tool) timed out"
         if !(await session.answersPing(within: Self.pingTimeout, else: reason)), session.endReason == reason {
             logger.warning("mcp server hung", metadata: ["server": "\(name)", "tool": "\(tool)"])

@@ -111,6 +111,27 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func aHungURLServerIsDroppedAndReconnectedOnceItAnswers() async throws {
+        var fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        #expect(try await kernel.agentctlAsync("mcp", "add", "web", "--url", fixture.url).status == 0)
+        // hang blocks the server's event loop: the call times out, the ping after it goes unanswered.
+        let hung = try await kernel.startAgentctl(["call", "web.hang", "--timeout", "2"]).finish(timeout: 60)
+        #expect(hung.status == 1 && hung.stderr.contains("web.hang did not return within 2 s"), "\(hung.stderr)")
+        #expect(try await kernel.eventually(60) {
+            try await server(kernel, "web")?.lastError?.contains("did not answer a ping within 10.0 seconds after a call of hang timed out") == true
+        })
+        let down = try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#)
+        #expect(down.status == 1 && down.stderr.contains("mcp server web is not running"), "\(down.stderr)")
+        fixture.kill()
+        fixture = try await FixtureServer(port: fixture.port)
+        #expect(try await kernel.eventually(120) { try await server(kernel, "web")?.state == "running" })
+        #expect(try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        try await kernel.expectHealthy()
+    }
+
     @Test func aURLRegistrationSurvivesAKernelRestart() async throws {
         let fixture = try await FixtureServer()
         defer { fixture.kill() }
