@@ -35,7 +35,7 @@ final class MCPServer: ExternalToolProvider, Sendable {
         var restarts = 0
         var lastError: String?
         var stopped = false
-        /// Calls waiting for an answer (a URL server is pinged only when idle).
+        /// Calls whose callers wait (a URL server is pinged only when idle).
         var calls = 0
         /// Resumed once, by the first start's outcome (`start`).
         var firstStart: CheckedContinuation<Result<Void, KernelError>, Never>?
@@ -254,6 +254,7 @@ final class MCPServer: ExternalToolProvider, Sendable {
         let name = name
         let again = endpoint == nil ? "restarted" : "reconnected"
         state.withLock { $0.calls += 1 }
+        defer { state.withLock { $0.calls -= 1 } }  // a call that timed out is the ping's business (`cancel`)
         Task {
             let result: Result<String, KernelError>
             do {
@@ -268,7 +269,6 @@ final class MCPServer: ExternalToolProvider, Sendable {
                     result = .failure(KernelError(.toolFailed, MCPSession.describe(error)))
                 }
             }
-            self.state.withLock { $0.calls -= 1 }
             outcome.withLock { $0 = result }
             done.signal()
         }
