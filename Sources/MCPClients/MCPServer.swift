@@ -77,17 +77,23 @@ final class MCPServer: ExternalToolProvider, Sendable {
     }
 
     /// Stops supervising, ends the session (a process: stdin closed, then
-    /// SIGTERM, then SIGKILL) and withdraws the tools; returns once the process is gone.
+    /// SIGTERM, then SIGKILL) and withdraws the tools; returns once the process
+    /// is gone (at most the 15 s a start in progress may take, plus the stop).
     func stop() async {
         let session = state.withLock { state in
             state.stopped = true
             state.phase = "stopped"
             return state.session
         }
-        supervisor.withLock { $0?.cancel() }
-        kernel.tools.unregisterExternal(prefix: name)
+        let supervising = supervisor.withLock { task in
+            task?.cancel()
+            return task
+        }
         session?.end("stopped")
         await session?.stopped()
+        // A session it is still opening, or an old one it waits on, ends with it.
+        await supervising?.value
+        kernel.tools.unregisterExternal(prefix: name)
     }
 
     var info: MCPServerInfo {
@@ -111,16 +117,27 @@ final class MCPServer: ExternalToolProvider, Sendable {
             let began = ContinuousClock.now
             do throws(KernelError) {
                 let session = try await open()
+                if state.withLock({ $0.stopped }) {  // `stop` came while it started
+                    session.end("stopped")
+                    await session.stopped()
+                    let first = state.withLock { state in
+                        defer { state.firstStart = nil }
+                        return state.firstStart
+                    }
+                    first?.resume(returning: .failure(KernelError(.unreachable, "mcp server \(name) was removed while it started")))
+                    return
+                }
                 let offered = try await offer(session)
                 let (first, stopped) = state.withLock { state in
+                    defer { state.firstStart = nil }
+                    guard !state.stopped else { return (state.firstStart, true) }
                     state.session = session
                     state.phase = "running"
                     state.tools = offered.tools
                     state.skipped = offered.skipped
-                    defer { state.firstStart = nil }
-                    return (state.firstStart, state.stopped)
+                    return (state.firstStart, false)
                 }
-                if stopped { session.end("stopped") }  // `stop` came while it started
+                if stopped { session.end("stopped") }  // `stop` came while it offered the tools
                 first?.resume(returning: .success(()))
                 logger.info(
                     "mcp server started",
