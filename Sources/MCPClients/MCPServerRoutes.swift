@@ -23,7 +23,7 @@ public enum MCPServerRoutes {
         }
         v1.get("mcp/servers") { _, _ in try json(servers.all) }
         v1.delete("mcp/servers/:name") { _, context in
-            try json(try servers.remove(try context.parameters.require("name")))
+            try json(try await servers.remove(try context.parameters.require("name")))
         }
     }
 

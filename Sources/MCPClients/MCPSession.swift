@@ -2,28 +2,44 @@ import Foundation
 import KernelCore
 import Logging
 import MCP
-import StrictJSON
 import Synchronization
 
-/// One run of an external MCP server: its process (stdin and stdout are the
-/// MCP channel, stderr goes to its log file) and swift-sdk's `Client` on them.
-/// Ends when the process exits; `MCPServer` then starts another.
-/// Thread-safe: the client is an actor; `exit` is only touched inside its lock.
+/// One MCP session with a server: swift-sdk's `Client` on the stdin and stdout
+/// of a process the kernel started (`start`; its stderr goes to a log file),
+/// or on a Streamable HTTP endpoint (`connect`). It ends once, with a reason:
+/// the process exited, an HTTP exchange failed, or `end` was called (a hung
+/// server, a removal, the kernel stopping). Ending fails the calls still
+/// waiting and stops a process: its stdin is closed, SIGTERM follows after
+/// 2 s, SIGKILL 2 s later. `MCPServer` then opens another session.
+///
+/// Thread-safe: the client is an actor; `state` is only touched inside its lock.
 final class MCPSession: Sendable {
     let client: Client
+    /// A stdio server's process; nil for a URL server.
     private let process: Mutex<Process?>
-    private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+    private let state = Mutex(State())
 
-    private init(client: Client, process: Process) {
+    private struct State {
+        var endReason: String?
+        var exitStatus: Int32?
+        var waiters: [CheckedContinuation<String, Never>] = []
+        /// The shutdown `end` began; done once the process is gone.
+        var shutdown: Task<Void, Never>?
+    }
+
+    private init(client: Client, process: Process?) {
         self.client = client
         self.process = Mutex(process)
     }
 
-    /// The server's process id (0 before it started).
-    var pid: Int32 { process.withLock { $0?.processIdentifier ?? 0 } }
+    /// A stdio server's process id; nil for a URL server.
+    var pid: Int32? { process.withLock { $0?.processIdentifier } }
 
     /// The process's exit status, once it exited.
-    var exitStatus: Int32? { exit.withLock { $0.status } }
+    var exitStatus: Int32? { state.withLock { $0.exitStatus } }
+
+    /// Why the session ended, once it did.
+    var endReason: String? { state.withLock { $0.endReason } }
 
     /// Starts `command` and opens an MCP session with it within `timeout`.
     /// Throws a `KernelError(.unreachable)` saying why it did not start.
@@ -51,52 +67,115 @@ final class MCPSession: Sendable {
         // The parent's copies of the child's ends: closed, so EOF is seen when the child exits.
         try? stdin.fileHandleForReading.close()
         try? stdout.fileHandleForWriting.close()
-        let client = session.client
-        // A server that never answers is killed at the timeout, which ends the wait.
-        let connected = await withTimeout(timeout, onTimeout: { session.terminate() }) { () async -> Result<Void, Error> in
+        if let failure = await session.open(transport, timeout: timeout) {
+            await session.stopped()
+            if let status = session.exitStatus, failure == exitReason(status) {
+                throw KernelError(.unreachable, "\(command[0]) exited with status \(status) before answering MCP's initialize (its stderr is in \(log))")
+            }
+            throw KernelError(.unreachable, "\(command[0]) \(failure)")
+        }
+        return session
+    }
+
+    /// Opens an MCP session with the Streamable HTTP server at `url` within `timeout`,
+    /// sending `headers` with every request. Throws a `KernelError(.unreachable)` saying why not.
+    static func connect(_ url: URL, headers: [String: String], timeout: Duration, logger: Logger) async throws(KernelError) -> MCPSession {
+        let session = MCPSession(client: Client(name: "agentos", version: "1"), process: nil)
+        let transport = HTTPTransport(endpoint: url, headers: headers, logger: logger) { failure in
+            session.end("lost its connection (\(failure))")
+        }
+        if let failure = await session.open(transport, timeout: timeout) {
+            await session.stopped()
+            throw KernelError(.unreachable, "cannot reach \(url.absoluteString): \(await transport.failure ?? failure)")
+        }
+        return session
+    }
+
+    /// Connects the client on `transport` (MCP's initialize); nil when done within
+    /// `timeout`, else why not (the session is then ended).
+    private func open(_ transport: any Transport, timeout: Duration) async -> String? {
+        let client = client
+        let connected = await withTimeout(timeout, onTimeout: { self.end("did not answer MCP's initialize within \(timeout)") }) {
+            () async -> Result<Initialize.Result, Error> in
             do {
-                try await client.connect(transport: transport)
-                return .success(())
+                return .success(try await client.connect(transport: transport))
             } catch {
                 return .failure(error)
             }
         }
         switch connected {
-        case .success(.success): return session
+        case .success(.success(let result)):
+            if let http = transport as? HTTPTransport { await http.negotiated(result.protocolVersion) }
+            return nil
         case .success(.failure(let error)):
-            session.terminate()
-            if let status = session.exitStatus {
-                throw KernelError(.unreachable, "\(command[0]) exited with status \(status) before answering MCP's initialize (its stderr is in \(log))")
-            }
-            throw KernelError(.unreachable, "\(command[0]) did not complete MCP's initialize: \(Self.describe(error))")
+            let failure = endReason ?? "did not complete MCP's initialize: \(Self.describe(error))"
+            end(failure)
+            return failure
         case .failure:
-            session.terminate()
-            throw KernelError(.unreachable, "\(command[0]) did not answer MCP's initialize within \(timeout); it was stopped")
+            return endReason ?? "did not answer MCP's initialize within \(timeout)"
         }
     }
 
-    /// Waits for the process to exit; returns its status.
-    func waitForExit() async -> Int32 {
+    /// Ends the session for `reason` (the first reason given is kept): the calls
+    /// still waiting fail, and a process is stopped. Returns at once; `stopped` waits.
+    func end(_ reason: String) {
+        let waiters = state.withLock { state -> [CheckedContinuation<String, Never>] in
+            guard state.endReason == nil else { return [] }
+            state.endReason = reason
+            state.shutdown = Task { await self.shutDown() }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: reason) }
+    }
+
+    /// Waits until the session ended; returns why.
+    func waitForEnd() async -> String {
         await withCheckedContinuation { continuation in
-            let status = exit.withLock { state -> Int32? in
-                if let status = state.status { return status }
+            let reason = state.withLock { state -> String? in
+                if let reason = state.endReason { return reason }
                 state.waiters.append(continuation)
                 return nil
             }
-            if let status { continuation.resume(returning: status) }
+            if let reason { continuation.resume(returning: reason) }
         }
     }
 
-    /// Ends the process: SIGTERM, then SIGKILL after 2 s.
-    func terminate() {
-        let running = process.withLock { $0?.isRunning == true }
-        let pid = pid
-        guard running, pid > 0 else { return }  // never kill(0, …): that is the kernel's own process group
-        kill(pid, SIGTERM)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2) { [weak self] in
-            if self?.exit.withLock({ $0.status }) == nil { kill(pid, SIGKILL) }
-        }
+    /// Waits until an ended session's shutdown is done (its process is gone).
+    func stopped() async {
+        await state.withLock { $0.shutdown }?.value
     }
+
+    /// Disconnects the client (which closes a process's stdin) and stops the process.
+    /// The stop does not wait for the disconnect: a server that does not read its
+    /// stdin can block a write, which its death then ends.
+    private func shutDown() async {
+        let client = client
+        let disconnecting = Task { await client.disconnect() }
+        if let pid, pid > 0 {  // never kill(0, …): that is the kernel's own process group
+            for signal in [SIGTERM, SIGKILL] where !(await exits(within: .seconds(2))) {
+                kill(pid, signal)
+            }
+            _ = await exits(within: .seconds(5))
+        }
+        await disconnecting.value
+    }
+
+    /// Whether the process exits within `bound` (polled; it is a rare path).
+    private func exits(within bound: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + bound
+        while exitStatus == nil && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return exitStatus != nil
+    }
+
+    private func exited(_ status: Int32) {
+        state.withLock { $0.exitStatus = status }
+        end(Self.exitReason(status))
+    }
+
+    private static func exitReason(_ status: Int32) -> String { "exited with status \(status)" }
 
     /// The server's own tools (all pages of `tools/list`).
     func listTools() async throws -> [Tool] {
@@ -110,16 +189,11 @@ final class MCPSession: Sendable {
         return tools
     }
 
-    private func exited(_ status: Int32) {
-        let waiters = exit.withLock { state in
-            state.status = status
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: status) }
-        // Fails the calls still waiting for an answer.
+    /// Whether the server answers a ping within `bound`; when it does not, the session is ended for `reason`.
+    func answersPing(within bound: Duration, else reason: String) async -> Bool {
         let client = client
-        Task { await client.disconnect() }
+        let answered = await withTimeout(bound, onTimeout: { self.end(reason) }) { _ = try? await client.ping() }
+        return answered.isSuccess && endReason == nil
     }
 
     /// `name` itself when it has a slash, else its path on $PATH.
@@ -134,29 +208,14 @@ final class MCPSession: Sendable {
 
     static func describe(_ error: Error) -> String {
         if let error = error as? MCPError { return error.errorDescription ?? "\(error)" }
+        if let error = error as? URLError { return error.localizedDescription }
         return "\(error)"
     }
 }
 
-/// Runs `work`; after `timeout`, calls `onTimeout`, which must make `work` end
-/// (a task group waits for it), and answers `.failure`.
-func withTimeout<T: Sendable>(
-    _ timeout: Duration, onTimeout: @escaping @Sendable () -> Void, _ work: @escaping @Sendable () async -> T
-) async -> Result<T, TimeoutError> {
-    await withTaskGroup(of: Result<T, TimeoutError>?.self) { group in
-        group.addTask { .success(await work()) }
-        group.addTask {
-            try? await Task.sleep(for: timeout)
-            guard !Task.isCancelled else { return nil }
-            onTimeout()
-            return .failure(TimeoutError())
-        }
-        defer { group.cancelAll() }
-        while let next = await group.next() {
-            if let next { return next }
-        }
-        return .failure(TimeoutError())
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
     }
 }
-
-struct TimeoutError: Error {}

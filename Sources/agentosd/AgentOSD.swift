@@ -164,8 +164,6 @@ struct AgentOSD: AsyncParsableCommand {
         let mcpServers = try Self.startup(explain: { "cannot open the MCP servers: \(Self.describe($0))" }) {
             try MCPServerSet(kernel: kernel, home: home, logger: logger)
         }
-        mcpServers.startAll()
-        defer { mcpServers.stopAll() }
         let clusterLink = try joinCluster(kernel, logger: logger)
         defer { clusterLink?.stop() }
 
@@ -178,6 +176,8 @@ struct AgentOSD: AsyncParsableCommand {
             version: Self.version, home: home.path, pluginsDirectory: pluginsDirectory, readiness: readiness, metrics: metrics,
             feedback: Self.openFeedback(home, logger: logger))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // First, so it stops last: its servers' processes are gone before the kernel exits.
+            .init(service: mcpServers),
             .init(service: controlSocketServer(
                 kernel: kernel, environment: environment, keys: keys, mcpServers: mcpServers, home: home, access: socketAccess, audit: audit,
                 logger: logger)),

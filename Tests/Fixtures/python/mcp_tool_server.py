@@ -1,19 +1,24 @@
-"""A small stdio MCP server, written with the real `mcp` package (MCPServer, formerly
+"""A small MCP server, written with the real `mcp` package (MCPServer, formerly
 FastMCP), whose tools the kernel consumes through `agentctl mcp add`.
 
-    mcp_tool_server.py [MODE]
+    mcp_tool_server.py [MODE] [PORT]
 
-MODE (default "normal") makes it misbehave, for the bad-input tests:
-    normal        serves the tools below
+MODE (default "normal") says how it serves, or how it misbehaves for the bad-input tests:
+    normal        serves the tools below on stdio
+    http PORT     serves them with MCP's Streamable HTTP at http://127.0.0.1:PORT/mcp
     never         exits at once, before MCP's initialize
     garbage       answers initialize with a line that is not JSON-RPC, then nothing
-Tools: multiply(a, b); weather(city) -> {"city", "temperature_c"}; fail(); hang(); die()
-(exits mid-call); and odd-name and bad-schema tools the kernel cannot offer.
+Tools: multiply(a, b); weather(city) -> {"city", "temperature_c"}; fail(); hang()
+(blocks the whole server, which then answers no ping); sleepy() (waits, still
+answering pings, and writes "sleepy cancelled" to stderr when the call is
+cancelled); die() (exits mid-call); and an odd-name tool the kernel cannot offer.
 """
 
 import os
 import sys
 import time
+
+import anyio
 
 from mcp.server.mcpserver import MCPServer
 
@@ -49,9 +54,21 @@ def fail() -> str:
 
 
 @server.tool()
-def hang() -> str:
-    """Never returns (within any test's patience)."""
+async def hang() -> str:
+    """Never returns (within any test's patience), and blocks the server's event loop meanwhile."""
     time.sleep(3600)
+    return "late"
+
+
+@server.tool()
+async def sleepy() -> str:
+    """Waits (within any test's patience) without blocking the server."""
+    try:
+        await anyio.sleep(3600)
+    except anyio.get_cancelled_exc_class():
+        sys.stderr.write("sleepy cancelled\n")
+        sys.stderr.flush()
+        raise
     return "late"
 
 
@@ -68,4 +85,7 @@ def odd_name() -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if mode == "http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

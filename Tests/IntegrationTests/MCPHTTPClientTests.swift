@@ -1,0 +1,170 @@
+import ControlAPI
+import Foundation
+import Glibc
+import StrictJSON
+import Testing
+
+/// External MCP servers reached at a URL (`agentctl mcp add NAME --url URL`):
+/// the fixture server of MCPClientTests run with the `mcp` package's
+/// Streamable HTTP transport on a free loopback port. Killed, it makes calls
+/// fail `unreachable` until it is back and reconnected; its registration
+/// survives a kernel restart; a URL that is wrong is refused at `mcp add`.
+@Suite(.serialized) struct MCPHTTPClientTests {
+    /// The fixture server on `port`, until `kill`. Under `timeout`, so it dies even if the test process does first.
+    final class FixtureServer {
+        let port: Int
+        private let process: Process
+
+        var url: String { "http://127.0.0.1:\(port)/mcp" }
+
+        init(port: Int? = nil) async throws {
+            let python = Paths.root.appendingPathComponent(".deps/python-peers/bin/python").path
+            try #require(FileManager.default.isExecutableFile(atPath: python), "no \(python): run `make python-peers`")
+            self.port = try port ?? ObservabilityTests.freePort()
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = [
+                "-s", "KILL", "600", python, Paths.root.appendingPathComponent("Tests/Fixtures/python/mcp_tool_server.py").path,
+                "http", "\(self.port)",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let url = url
+            for _ in 0..<600 where process.isRunning {
+                // Any HTTP answer (405 to a GET without a session) means it listens.
+                let probe = await onThread {
+                    try? CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+                }
+                if let code = probe?.stdout, code != "000", !code.isEmpty { return }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            kill()
+            Issue.record("the fixture MCP server did not listen on \(url)")
+            throw CancellationError()
+        }
+
+        /// Kills the server (the process group `timeout` leads) and waits for it.
+        func kill() {
+            Glibc.kill(-process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    private func server(_ kernel: KernelProcess, _ name: String) async throws -> MCPServerInfo? {
+        try await kernel.client.mcpServers().first { $0.name == name }
+    }
+
+    @Test func aURLServersToolsAreKernelTools() async throws {
+        let fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let added = try await kernel.agentctlAsync("mcp", "add", "web", "--url", fixture.url, "--header", "X-Test: yes")
+        #expect(added.status == 0 && added.stdout.contains("at \(fixture.url)") && added.stdout.contains("web.multiply"), "\(added.stdout) \(added.stderr)")
+        #expect(added.stdout.contains("skipped odd.name"), "\(added.stdout)")
+        let tools = try await kernel.client.tools(matching: "web.*")
+        #expect(tools.map(\.name) == ["web.multiply", "web.weather", "web.fail", "web.hang", "web.sleepy", "web.die"])
+        #expect(tools.first?.plugin == "mcp:web")
+        let product = try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#)
+        #expect(product.status == 0 && product.stdout == "6\n", "\(product.stdout) \(product.stderr)")
+        let weather = try kernel.agentctl("call", "web.weather", #"{"city": "Oslo"}"#)
+        #expect(try JSONParser.parse(weather.stdout)["temperature_c"] == .integer(21), "\(weather.stdout)")
+        let failed = try kernel.agentctl("call", "web.fail")
+        #expect(failed.status == 1 && failed.stderr.contains("web.fail failed"), "\(failed.stderr)")
+        // mcp ls shows the URL in place of a command, and no pid.
+        let listed = try kernel.agentctl("mcp", "ls")
+        #expect(listed.stdout.contains("COMMAND OR URL") && listed.stdout.contains(fixture.url), "\(listed.stdout)")
+        let info = try await server(kernel, "web")
+        #expect(info?.url == fixture.url && info?.command == [] && info?.pid == nil && info?.state == "running")
+        // The headers are kept with the registration.
+        let saved = try String(contentsOfFile: kernel.home.path + "/mcp-servers.json", encoding: .utf8)
+        #expect(saved.contains(fixture.url) && saved.contains("X-Test"), "\(saved)")
+        // An agent's tool_call: the same tool: grants.
+        try await kernel.load("toolcaller", grants: ["tool:web.multiply"])
+        #expect(try await kernel.ask("toolcaller", #"call web.multiply {"a": 4, "b": 5}"#).hasPrefix("ok|20"))
+        #expect(try await kernel.ask("toolcaller", #"call web.weather {"city": "Oslo"}"#).hasPrefix("err|"))
+        #expect(try kernel.agentctl("mcp", "rm", "web").status == 0)
+        #expect(try await kernel.client.tools(matching: "web.*").isEmpty)
+        try await kernel.expectHealthy()
+    }
+
+    @Test func aKilledURLServerIsUnreachableUntilItIsBackAndReconnected() async throws {
+        var fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        #expect(try await kernel.agentctlAsync("mcp", "add", "web", "--url", fixture.url).status == 0)
+        fixture.kill()
+        // The call finds it gone (or the idle ping did first): unreachable, and the tools stay listed.
+        let gone = try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#)
+        #expect(gone.status == 1 && gone.stderr.contains("web"), "\(gone.stderr)")
+        #expect(try await kernel.client.tools(matching: "web.*").count == 6)
+        #expect(try await kernel.eventually(30) { try await server(kernel, "web")?.state == "restarting" })
+        let down = try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#)
+        #expect(down.status == 1 && down.stderr.contains("mcp server web is not running"), "\(down.stderr)")
+        #expect(try kernel.agentctl("mcp", "ls").stdout.contains("restarting"))
+        fixture = try await FixtureServer(port: fixture.port)
+        #expect(try await kernel.eventually(90) { try await server(kernel, "web")?.state == "running" })
+        #expect(try await server(kernel, "web").map { $0.restarts >= 1 } == true)
+        #expect(try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        try await kernel.expectHealthy()
+    }
+
+    @Test func aHungURLServerIsDroppedAndReconnectedOnceItAnswers() async throws {
+        var fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        #expect(try await kernel.agentctlAsync("mcp", "add", "web", "--url", fixture.url).status == 0)
+        // hang blocks the server's event loop: the call times out, the ping after it goes unanswered.
+        let hung = try await kernel.startAgentctl(["call", "web.hang", "--timeout", "2"]).finish(timeout: 60)
+        #expect(hung.status == 1 && hung.stderr.contains("web.hang did not return within 2 s"), "\(hung.stderr)")
+        #expect(try await kernel.eventually(60) {
+            try await server(kernel, "web")?.lastError?.contains("did not answer a ping within 10.0 seconds after a call of hang timed out") == true
+        })
+        let down = try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#)
+        #expect(down.status == 1 && down.stderr.contains("mcp server web is not running"), "\(down.stderr)")
+        fixture.kill()
+        fixture = try await FixtureServer(port: fixture.port)
+        #expect(try await kernel.eventually(120) { try await server(kernel, "web")?.state == "running" })
+        #expect(try kernel.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        try await kernel.expectHealthy()
+    }
+
+    @Test func aURLRegistrationSurvivesAKernelRestart() async throws {
+        let fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let first = try await KernelProcess()
+        #expect(try await first.agentctlAsync("mcp", "add", "web", "--url", fixture.url).status == 0)
+        let root = first.root
+        first.signal(SIGTERM)  // not stop(): that removes the home
+        _ = await first.waitForExit()
+        let second = try await KernelProcess(root: root)
+        defer { _ = second.stop() }
+        #expect(try await second.eventually(30) { try await server(second, "web")?.state == "running" })
+        #expect(try second.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+    }
+
+    @Test func wrongURLsAreRefusedAtAddWithTheReason() async throws {
+        let fixture = try await FixtureServer()
+        defer { fixture.kill() }
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let ftp = try kernel.agentctl("mcp", "add", "x", "--url", "ftp://127.0.0.1/mcp")
+        #expect(ftp.status == 1 && ftp.stderr.contains("is not an http:// or https:// URL with a host"), "\(ftp.stderr)")
+        let noHost = try kernel.agentctl("mcp", "add", "x", "--url", "http:///mcp")
+        #expect(noHost.status == 1 && noHost.stderr.contains("is not an http:// or https:// URL with a host"), "\(noHost.stderr)")
+        let both = try kernel.agentctl("mcp", "add", "x", "--url", fixture.url, "--", "python3", "server.py")
+        #expect(both.status == 2 && both.stderr.contains("not both"), "\(both.stderr)")
+        let badHeader = try kernel.agentctl("mcp", "add", "x", "--url", fixture.url, "--header", "no colon")
+        #expect(badHeader.status == 2 && badHeader.stderr.contains("is not NAME: VALUE"), "\(badHeader.stderr)")
+        let nobody = try await kernel.agentctlAsync("mcp", "add", "x", "--url", "http://127.0.0.1:\(try ObservabilityTests.freePort())/mcp")
+        #expect(nobody.status == 1 && nobody.stderr.contains("cannot reach http://127.0.0.1:"), "\(nobody.stderr)")
+        let wrongPath = try await kernel.agentctlAsync("mcp", "add", "x", "--url", "http://127.0.0.1:\(fixture.port)/wrong")
+        #expect(wrongPath.status == 1 && wrongPath.stderr.contains("cannot reach http://127.0.0.1:\(fixture.port)/wrong"), "\(wrongPath.stderr)")
+        #expect(try await kernel.client.mcpServers().isEmpty)
+        #expect(try await kernel.agentctlAsync("mcp", "add", "x", "--url", fixture.url).status == 0)
+        try await kernel.expectHealthy()
+    }
+}
