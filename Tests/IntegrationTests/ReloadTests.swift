@@ -197,6 +197,25 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func reloadRegistersTheToolsOfTheNewDescriptor() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("calculator")
+        let before = try await kernel.client.tools(matching: "calculator.*").map(\.name).sorted()
+        #expect(before.contains("calculator.multiply"))
+
+        _ = try await kernel.client.reload("calculator")
+        #expect(try await kernel.client.tools(matching: "calculator.*").map(\.name).sorted() == before)
+        #expect(try await kernel.client.callTool("calculator.multiply", arguments: #"{"a": 12.5, "b": 4}"#).result == "50")
+
+        // Another tool plugin under the same name: its tools replace the old ones.
+        _ = try await kernel.client.reload("calculator", path: Paths.plugin("clock"))
+        #expect(try await kernel.client.tools(matching: "calculator.*").map(\.name) == ["calculator.now"])
+        await expectAPIError("tool_not_found") { try await kernel.client.callTool("calculator.multiply", arguments: "{}") }
+        #expect(try await kernel.client.callTool("calculator.now", arguments: nil).result.contains("T"))
+        try await kernel.expectHealthy()
+    }
+
     @Test func reloadedInstanceIsRestoredFromItsNewFileAfterARestart() async throws {
         let first = try await KernelProcess()
         let v2 = first.scratch("versioned-v2.so")
