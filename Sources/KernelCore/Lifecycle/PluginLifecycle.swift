@@ -5,10 +5,10 @@ import Logging
 import Synchronization
 import Tools
 
-/// Loads and unloads plugin instances: opens files through the loader, starts
-/// instance threads (made by `InstanceThreading`), stops them, and closes
-/// libraries only once no thread can run their code. Also serves
-/// `plugin_load` and `plugin_unload`.
+/// Loads, reloads (`PluginLifecycle+Reload`) and unloads plugin instances:
+/// opens files through the loader, starts instance threads (made by
+/// `InstanceThreading`), stops them, and closes libraries only once no thread
+/// can run their code. Also serves `plugin_load` and `plugin_unload`.
 ///
 /// Thread-safe: `load` and `unload` may run concurrently from any task;
 /// the instance table and each instance's state have their own locks, and
@@ -21,7 +21,7 @@ public final class PluginLifecycle: Sendable {
     let table: InstanceTable
     let ids: IdentifierMint
     let messages: MessageRouter
-    let inference: InferenceService
+    private let inference: InferenceService
     let tools: ToolService
     let quotas: QuotaService
     let capabilities: CapabilityService
