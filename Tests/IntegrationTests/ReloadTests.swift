@@ -197,6 +197,40 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    /// ABI 1.12: the old version's `save` hands its count to the new version's
+    /// `restore`; with either missing, the new version starts fresh.
+    @Test func stateSavedByTheOldVersionIsRestoredByTheNewOne() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("versioned_s1", as: "versioned")
+        for index in 1...3 { #expect(try await kernel.ask("versioned", "a") == "v1 #\(index) a") }
+
+        _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(try await kernel.ask("versioned", "b") == "v2 #4 b", "the count went on")
+        #expect(try await kernel.waitForLog("versioned", containing: "restored 1 bytes of state from the version it replaced"))
+
+        _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_v1"), timeout: 30)
+        #expect(try await kernel.ask("versioned", "c") == "v1 #1 c", "no restore: fresh")
+        _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(try await kernel.ask("versioned", "d") == "v2 #1 d", "no save in the old version: fresh")
+        try await kernel.expectHealthy()
+    }
+
+    /// Messages queued at the handover wait for `restore`, then see the handed-over state.
+    @Test func queuedMessagesAreHandledAfterTheRestore() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await kernel.load("versioned_s1", as: "versioned")
+        let client = kernel.client
+        let inHand = Task { try await client.send("versioned", SendRequest(text: "sleep 1500", wait: true, timeoutMs: 60_000)).reply ?? "" }
+        try #require(try await kernel.waitForLog("versioned", containing: "v1: sleeping 1500 ms", seconds: 30))
+        let queued = Task { try await client.send("versioned", SendRequest(text: "q", wait: true, timeoutMs: 60_000)).reply ?? "" }
+        #expect(try await kernel.eventually(10) { try await kernel.client.instance("versioned").mailboxDepth == 1 })
+        _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(try await inHand.value == "v1 #1 sleep 1500")
+        #expect(try await queued.value == "v2 #2 q")
+    }
+
     @Test func reloadRegistersTheToolsOfTheNewDescriptor() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

@@ -52,6 +52,10 @@ public final class Instance: @unchecked Sendable {
     private(set) var handle: OpaquePointer?
 
     let metrics: InstanceMetrics
+    /// What this instance, made by a reload, restores before its first
+    /// message; nil when there is nothing to wait for (no predecessor, or no
+    /// `restore` in its descriptor).
+    let stateHandoff: StateHandoff?
     /// Whether `metrics` go with this instance: false for the new instance of
     /// a reload until the handover gives it the old one's (`handMetrics`).
     private let ownsMetrics: Atomic<Bool>
@@ -93,6 +97,8 @@ public final class Instance: @unchecked Sendable {
     private var waitTarget: WakeUpTarget?
     private var exitWaiters: [OnceContinuation<Bool>] = []
     private var exited = false
+    /// Where this instance's `save` goes once a reload replaced it.
+    private var successorHandoff: StateHandoff?
 
     init(
         id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
@@ -118,6 +124,7 @@ public final class Instance: @unchecked Sendable {
         self.mailbox = Mailbox(capacity: configuration.mailboxCapacity)
         self.metrics = predecessor?.metrics ?? InstanceMetrics(agent: name)
         self.ownsMetrics = Atomic(predecessor == nil)
+        self.stateHandoff = predecessor != nil && image.descriptor.pointee.handoffRestore != nil ? StateHandoff(lock: parker) : nil
         self.log = LogRing(capacity: configuration.logCapacity)
     }
 
@@ -224,6 +231,22 @@ public final class Instance: @unchecked Sendable {
             return waitTarget
         }
         target?.wakeWaiters()
+    }
+
+    // MARK: Reload
+
+    /// At a reload's handover: once its message loop ends, this instance's
+    /// thread runs `save` and offers the bytes to `handoff`.
+    func handState(to handoff: StateHandoff) {
+        stateLock.withLock { successorHandoff = handoff }
+    }
+
+    /// The handoff `handState` set, once; nil when no reload replaced it.
+    func takeSuccessorHandoff() -> StateHandoff? {
+        stateLock.withLock {
+            defer { successorHandoff = nil }
+            return successorHandoff
+        }
     }
 
     // MARK: Exit

@@ -33,8 +33,9 @@ extension PluginLifecycle {
     ///
     /// The old instance's running handler then finishes (its callers get
     /// their replies) and its thread ends as at unload: requests it took and
-    /// has not answered fail with AOS_ESTOPPING, `stop` runs, the library is
-    /// closed. Waits up to `timeout` seconds for that; then wakes its blocked
+    /// has not answered fail with AOS_ESTOPPING, its `save` runs (ABI 1.12;
+    /// the new instance's `restore` takes the bytes before its first message,
+    /// see `StateHandoff`), `stop` runs, the library is closed. Waits up to `timeout` seconds for that; then wakes its blocked
     /// syscalls (AOS_ESTOPPING), and if it still runs, leaves it to be closed
     /// when its handler returns (it is marked hung, and says so in its log).
     ///
@@ -84,6 +85,7 @@ extension PluginLifecycle {
         try handOver(from: old, to: new, path: path)
         if let sha256 = new.image.contentSHA256 { crashes.loaded(path: path, sha256: sha256, explicitly: explicitly) }
         await drain(old, timeout: timeout)
+        new.stateHandoff?.offer(nil)  // the old one did not get to save: the new one goes on without
         return new
     }
 
@@ -127,7 +129,9 @@ extension PluginLifecycle {
     /// stops `new`) when `old` was unloaded meanwhile.
     private func handOver(from old: Instance, to new: Instance, path: String) throws(KernelError) {
         tools.registry.register(new)
+        if let handoff = new.stateHandoff { old.handState(to: handoff) }
         guard let refused = old.mailbox.handOver(to: new.mailbox) else {
+            new.stateHandoff?.offer(nil)
             tools.registry.unregister(new)
             new.requestStop()
             messages.returnUndelivered(new.mailbox.close(), of: new, logger: logger)

@@ -1,9 +1,11 @@
 /*
  * versioned.c — an echo that says which build of it answers, for reload tests.
  *
- * Built as versioned_v1.so and versioned_v2.so (-DVERSION=N) and as
+ * Built as versioned_v1.so and versioned_v2.so (-DVERSION=N), as
  * versioned_failinit.so (-DVERSION=3 -DFAIL_INIT, whose init returns
- * AOS_EPERM); every build's descriptor is named "versioned".
+ * AOS_EPERM), and as versioned_s1.so and versioned_s2.so (-DHANDS_STATE: a
+ * reload hands K over, ABI 1.12's save and restore); every build's
+ * descriptor is named "versioned".
  *
  *   request "sleep MS"   logs "vN: sleeping MS ms", sleeps MS milliseconds
  *                        (at most 60000), then answers like any request
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "fixture.h"
@@ -78,6 +81,34 @@ static aos_status versioned_on_message(aos_ctx *ctx, void *state, const aos_mess
     return fixture_reply(ctx, api, msg, line);
 }
 
+#ifdef HANDS_STATE
+/* Hands K to the next version as decimal text. */
+static aos_status versioned_save(aos_ctx *ctx, void *state, aos_buffer *out) {
+    char text[24];
+    int len = snprintf(text, sizeof text, "%" PRIu64, handled);
+    (void)ctx;
+    (void)state;
+    out->ptr = malloc((size_t)len);
+    if (out->ptr == NULL)
+        return AOS_ENOMEM;
+    memcpy(out->ptr, text, (size_t)len);
+    out->len = (size_t)len;
+    return AOS_OK;
+}
+
+/* Goes on counting from the K the replaced version handed over. */
+static aos_status versioned_restore(aos_ctx *ctx, void *state, aos_bytes saved) {
+    (void)ctx;
+    (void)state;
+    return fixture_parse_u64(saved.ptr, saved.len, &handled) ? AOS_OK : AOS_EINVAL;
+}
+#define SAVE    versioned_save
+#define RESTORE versioned_restore
+#else
+#define SAVE    NULL
+#define RESTORE NULL
+#endif
+
 AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     AOS_PLUGIN_HEADER,
     .kind = AOS_KIND_AGENT,
@@ -88,4 +119,6 @@ AOS_PLUGIN_EXPORT const aos_plugin_descriptor aos_plugin = {
     .init = versioned_init,
     .on_message = versioned_on_message,
     .stop = NULL,
+    .save = SAVE,
+    .restore = RESTORE,
 };
