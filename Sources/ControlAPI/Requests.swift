@@ -35,6 +35,22 @@ public struct LoadRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/instances/NAME/reload`: replace an instance with a new version
+/// of its plugin, handing its queued messages over (`agentctl reload`).
+public struct ReloadRequest: Codable, Sendable, Equatable {
+    /// Path of the new `.so`, absolute or relative to the kernel's working
+    /// directory; nil reads the instance's own file again.
+    public var path: String?
+    /// How long the old instance's running handler may take to finish, in
+    /// milliseconds; nil: 5000.
+    public var timeoutMs: Int?
+
+    public init(path: String? = nil, timeoutMs: Int? = nil) {
+        self.path = path
+        self.timeoutMs = timeoutMs
+    }
+}
+
 /// `POST /v1/instances/NAME/messages`: send a message from the control API.
 public struct SendRequest: Codable, Sendable, Equatable {
     /// The message body, UTF-8.

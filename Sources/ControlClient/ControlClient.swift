@@ -61,6 +61,13 @@ public struct ControlClient: Sendable {
         return try await request(.DELETE, "/v1/instances/\(escaped(name))\(suffix)", deadline: (timeout ?? 10) + 30)
     }
 
+    /// Reloads `name` from `path` (its own file when nil), waiting up to
+    /// `timeout` seconds for the old instance's running handler (see `agentctl reload`).
+    public func reload(_ name: String, path: String? = nil, timeout: Double? = nil) async throws -> InstanceInfo {
+        let body = ReloadRequest(path: path, timeoutMs: timeout.map { Int(($0 * 1000).rounded()) })
+        return try await request(.POST, "/v1/instances/\(escaped(name))/reload", body: body, deadline: (timeout ?? 10) + 60)
+    }
+
     public func send(_ name: String, _ message: SendRequest) async throws -> SendResponse {
         let wait = message.wait ? Double(message.timeoutMs == 0 ? 30_000 : message.timeoutMs) / 1000 : 0
         return try await request(.POST, "/v1/instances/\(escaped(name))/messages", body: message, deadline: wait + 30)

@@ -34,7 +34,8 @@ enum InstanceRoutes {
         }
     }
 
-    /// `POST /v1/instances` (load) and `DELETE /v1/instances/NAME[?timeout_ms=N&force=1]` (unload).
+    /// `POST /v1/instances` (load), `DELETE /v1/instances/NAME[?timeout_ms=N&force=1]` (unload)
+    /// and `POST /v1/instances/NAME/reload` (`ReloadRequest`; answers the new instance's `InstanceInfo`).
     private static func addLifecycle(to v1: RouterGroup<BasicRequestContext>, kernel: Kernel, bodyLimit: Int) {
         v1.post("instances") { request, _ in
             let load = try await JSONResponse.decode(LoadRequest.self, from: request, limit: bodyLimit)
@@ -48,6 +49,20 @@ enum InstanceRoutes {
             var info = InstanceInfo(instance.summary())
             info.addSecurity(from: kernel)
             return try JSONResponse.make(info, status: .created)
+        }
+
+        v1.post("instances/:name/reload") { request, context in
+            let name = try context.parameters.require("name")
+            let reload = try await JSONResponse.decode(ReloadRequest.self, from: request, limit: bodyLimit)
+            let timeoutMs = reload.timeoutMs ?? 5000
+            guard (0...3_600_000).contains(timeoutMs) else {
+                throw KernelError(.invalidArgument, "timeout_ms must be between 0 and 3600000")
+            }
+            guard kernel.instance(named: name) != nil else { throw noInstance(name) }
+            let instance = try await kernel.lifecycle.reload(name: name, path: reload.path, timeout: Double(timeoutMs) / 1000)
+            var info = InstanceInfo(instance.summary())
+            info.addSecurity(from: kernel)
+            return try JSONResponse.make(info)
         }
 
         // Unloading forgets the instance's record too (it is not restored at the

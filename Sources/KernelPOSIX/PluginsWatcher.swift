@@ -156,15 +156,22 @@ public final class PluginsWatcher: Sendable {
         }
     }
 
-    /// Loads `file` (reloads it when it had loaded before). `retry`: a file
-    /// waiting for its name, whose refusal is already logged and listed.
+    /// Loads `file`. A file that had loaded before is reloaded in place when
+    /// its descriptor keeps the name (`PluginLifecycle.reloadIfSameName`: no
+    /// queued message is lost, and a bad new version leaves the running one
+    /// alone); one that names another plugin now is unloaded and loaded.
+    /// `retry`: a file waiting for its name, whose refusal is already logged and listed.
     private func appeared(_ file: String, state: inout State, retry: Bool = false) async {
+        let path = directory + "/" + file
+        if let loaded = state.instances[file], kernel.instance(named: loaded.name)?.id == loaded.id {
+            follow(file, state: &state)
+            if await reloaded(loaded, from: path, file: file, state: &state) { return }
+        }
         if let loaded = state.instances.removeValue(forKey: file) {
-            logger.info("plugin file changed; reloading", metadata: ["file": "\(file)", "agent": "\(loaded.name)"])
+            logger.info("plugin file changed; unloading what it loaded and loading it anew", metadata: ["file": "\(file)", "agent": "\(loaded.name)"])
             await unload(loaded)
         }
         state.waiting.remove(file)
-        let path = directory + "/" + file
         follow(file, state: &state)
         do {
             let instance = try await load(path)
@@ -181,6 +188,24 @@ public final class PluginsWatcher: Sendable {
                 recordFailure(path, name: String(file.dropLast(3)), error: error)
             }
         }
+    }
+
+    /// Reloads the instance `loaded` from `path`; false when the descriptor
+    /// there names another plugin (nothing changed). A failed reload is
+    /// logged and listed as failed; the running instance stays.
+    private func reloaded(_ loaded: Loaded, from path: String, file: String, state: inout State) async -> Bool {
+        do {
+            guard let instance = try await kernel.lifecycle.reloadIfSameName(loaded.name, path: path, timeout: unloadTimeout) else {
+                return false
+            }
+            state.instances[file] = Loaded(name: instance.name, id: instance.id)
+            logger.info("plugin file changed; reloaded", metadata: ["file": "\(file)", "agent": "\(instance.name)", "id": "\(instance.id)"])
+        } catch {
+            logger.error("cannot reload changed plugin", metadata: ["file": "\(file)", "error": "\(error.message)"])
+            // A failed init is listed already (the new instance ended failed).
+            if error.code != .initFailed { recordFailure(path, name: loaded.name, error: error) }
+        }
+        return true
     }
 
     /// Records the target of `file` when it is a symlink, and watches the

@@ -38,6 +38,9 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
         copy = UnsafeMutablePointer<aos_plugin_descriptor>.allocate(capacity: 1)
         copy.initialize(to: original)
         aos_host_proxy_install(copy)
+        // The plugin's code runs in the host: the kernel may not call its reload callbacks.
+        copy.pointee.save = nil
+        copy.pointee.restore = nil
         descriptor = UnsafePointer(copy)
         strings = [strdup(hostExecutable), strdup(inner.copyPath), strdup(logPath)]
         launch = UnsafeMutablePointer<aos_host_launch>.allocate(capacity: 1)

@@ -23,7 +23,7 @@ struct AgentCtl: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Load.self, Unload.self, Ps.self, Top.self, Send.self, Logs.self, Infer.self, Trace.self, Tools.self,
+            Load.self, Unload.self, Reload.self, Ps.self, Top.self, Send.self, Logs.self, Infer.self, Trace.self, Tools.self,
             Call.self, Caps.self, Grant.self, Revoke.self, Quota.self, Audit.self, Engine.self, Feedback.self, Eval.self, Kv.self, Sessions.self, Runs.self,
             Crashes.self,
             New.self, Status.self, Version.self, Keys.self, Nodes.self, MCPCommand.self,

@@ -42,7 +42,7 @@ public final class InProcessImage: PluginImage, @unchecked Sendable {
             struct_size: UInt32(MemoryLayout<aos_plugin_descriptor>.size), build_id: aos_build_id(),
             kind: AOS_KIND_AGENT, reserved: 0, name: UnsafePointer(self.name), version: nil, description: nil,
             capabilities: nil, init: initialize, on_message: handler, stop: nil, tools: nil, n_tools: 0, reserved2: 0,
-            tool_size: 0, param_size: 0, runtime: nil))
+            tool_size: 0, param_size: 0, runtime: nil, save: nil, restore: nil))
         descriptor = UnsafePointer(storage)
     }
 

@@ -88,7 +88,7 @@ import Testing
         defer { kernel.stop() }
         let result = try await kernel.agentctlAsync("version")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "agentctl   0.1.0\nagentosd   0.1.0 (ABI 1.11)\n")
+        #expect(result.stdout == "agentctl   0.1.0\nagentosd   0.1.0 (ABI 1.12)\n")
     }
 
     @Test func kernelRefusalExitsOneWithOneLineOnStderr() async throws {

@@ -68,7 +68,7 @@ import Testing
         #expect(try await probe("tool units.convert {\"value\": 1, \"from\": \"km\", \"to\": \"kg\"}") == "error AOS_ETOOL: cannot convert length (km) to mass (kg)")
         #expect(try await probe("tools units.c*").contains(#""name":"units.convert""#))
         #expect(try await probe("self").hasPrefix("swiftprobe "))
-        #expect(try await probe("self").hasSuffix(" 1048576 1024 abi 1.11"))
+        #expect(try await probe("self").hasSuffix(" 1048576 1024 abi 1.12"))
         let now = try await probe("now").split(separator: " ")
         #expect(abs(Double(now[0])! - Date().timeIntervalSince1970) < 60 && now[1] == "true")
         #expect(try await probe("log through swift-log") == "logged")

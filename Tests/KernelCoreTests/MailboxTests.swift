@@ -114,6 +114,55 @@ import Testing
         #expect(take(mailbox) == nil)
     }
 
+    /// A reload's handover: what was not started moves in order, later pushes
+    /// follow it, and the old receiver's loop ends.
+    @Test func handOverMovesTheUnstartedMessagesInOrderAndPassesLaterPushesOn() {
+        let old = Mailbox(capacity: 8), new = Mailbox(capacity: 8)
+        for id in 1...4 { #expect(old.push(envelope(UInt64(id)), until: nil) == .ok) }
+        #expect(old.take())
+        #expect(old.next()?.id == 1)  // in hand: its handler finishes on the old instance
+        #expect(old.push(envelope(5), until: nil) == .ok)
+        #expect(old.handOver(to: new)?.isEmpty == true)
+        #expect(old.next() == nil)
+        #expect(!old.take())
+        #expect(old.push(envelope(6), until: nil) == .ok)
+        #expect(old.pushFromKernel(envelope(7)))
+        #expect(new.push(envelope(8), until: nil) == .ok)
+        #expect(take(new) == [2, 3, 4, 5, 6, 7, 8])
+        #expect(new.acceptedCount == 2, "moved messages were counted by the old mailbox")
+        #expect(old.handOver(to: Mailbox(capacity: 8)) == nil, "a mailbox is handed over once")
+    }
+
+    @Test func closedMailboxIsNotHandedOver() {
+        let old = Mailbox(capacity: 8), new = Mailbox(capacity: 8)
+        _ = old.push(envelope(1), until: nil)
+        #expect(old.close().map(\.id) == [1])
+        #expect(old.handOver(to: new) == nil)
+        #expect(new.depth == 0)
+    }
+
+    @Test func handOverToAClosedSuccessorReturnsTheMessages() {
+        let old = Mailbox(capacity: 8), new = Mailbox(capacity: 8)
+        for id in 1...2 { _ = old.push(envelope(UInt64(id)), until: nil) }
+        _ = new.close()
+        #expect(old.handOver(to: new)?.map(\.id) == [1, 2])
+        #expect(old.push(envelope(3), until: nil) == .stopping)
+    }
+
+    @Test func senderWaitingForRoomMovesOnToTheSuccessor() async {
+        let old = Mailbox(capacity: 1), new = Mailbox(capacity: 8)
+        #expect(old.push(envelope(1), until: nil) == .ok)
+        let sender = Task {
+            await onThread {
+                old.push(Envelope(id: 2, sender: .controlAPI, body: .empty, kind: .message), until: deadline(afterMilliseconds: 10_000))
+            }
+        }
+        #expect(await waitUntil { old.waiters.senders == 1 })
+        #expect(old.handOver(to: new)?.isEmpty == true)
+        #expect(await sender.value == .ok)
+        #expect(take(new) == [1, 2])
+    }
+
     @Test func closeWakesABlockedReceiver() async {
         let mailbox = Mailbox(capacity: 4)
         let receiver = Task { await onThread { take(mailbox) == nil } }

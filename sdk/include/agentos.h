@@ -39,7 +39,7 @@ extern "C" {
 /** A plugin built against another major version is refused at load. */
 #define AOS_ABI_MAJOR 1
 /** Bumped when syscalls, descriptor fields or flags are appended. */
-#define AOS_ABI_MINOR 11
+#define AOS_ABI_MINOR 12
 
 /** First field of every descriptor: "AOSP". */
 #define AOS_PLUGIN_MAGIC 0x414F5350u
@@ -1097,6 +1097,45 @@ typedef struct aos_plugin_descriptor {
      * refuses a plugin built by another toolchain (error runtime_mismatch)
      * before it calls into it. */
     const char *runtime;
+
+    /* Since ABI 1.12: hot reload. When `agentctl reload` (or a file replaced
+     * in Plugins/) replaces a running instance with a new one, the old version
+     * may hand its state to the new one: save runs on the old instance,
+     * restore on the new one before its first message. Either may be NULL;
+     * without a save in the old version or a restore in the new one, the new
+     * instance keeps what its init made. Thread mode only: a process-mode
+     * instance's new version always starts fresh. */
+
+    /**
+     * save — hand this instance's state to the version replacing it. May be NULL.
+     *
+     *   aos_status (*save)(aos_ctx *ctx, void *state, aos_buffer *out);
+     *
+     * Called at most once, on the instance's own thread, after its last
+     * on_message and before stop, and only when a reload replaces it. Set
+     * `*out` to bytes allocated with malloc (the kernel copies them and
+     * frees them with free), or leave it {NULL, 0} to hand over nothing.
+     * The format is the plugin's own: the new version reads it, so put a
+     * version in it. Messages for the new version wait meanwhile.
+     *
+     * Returns AOS_OK, or any error: the kernel logs it, frees `*out`, and the
+     * new version keeps what its init made.
+     */
+    aos_status (*save)(aos_ctx *ctx, void *state, aos_buffer *out);
+
+    /**
+     * restore — take the state the replaced version saved. May be NULL.
+     *
+     *   aos_status (*restore)(aos_ctx *ctx, void *state, aos_bytes saved);
+     *
+     * Called at most once, on the instance's own thread, after init returned
+     * AOS_OK and before the first on_message, when the instance it replaces
+     * saved something. `saved` is valid only during the call.
+     *
+     * Returns AOS_OK, or any error: the kernel logs it, and the instance runs
+     * on with `state` as restore left it (leave it usable).
+     */
+    aos_status (*restore)(aos_ctx *ctx, void *state, aos_bytes saved);
 } aos_plugin_descriptor;
 
 /** Marks the descriptor as the library's one exported symbol. */

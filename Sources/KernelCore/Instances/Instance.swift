@@ -52,6 +52,13 @@ public final class Instance: @unchecked Sendable {
     private(set) var handle: OpaquePointer?
 
     let metrics: InstanceMetrics
+    /// What this instance, made by a reload, restores before its first
+    /// message; nil when there is nothing to wait for (no predecessor, or no
+    /// `restore` in its descriptor).
+    let stateHandoff: StateHandoff?
+    /// Whether `metrics` go with this instance: false for the new instance of
+    /// a reload until the handover gives it the old one's (`handMetrics`).
+    private let ownsMetrics: Atomic<Bool>
     /// What the operator granted; swapped whole on grant and revoke.
     let grants: Mutex<CapabilitySet>
     /// Bumped on every grant and revoke, so cached permissions (the last receiver's) expire.
@@ -90,11 +97,13 @@ public final class Instance: @unchecked Sendable {
     private var waitTarget: WakeUpTarget?
     private var exitWaiters: [OnceContinuation<Bool>] = []
     private var exited = false
+    /// Where this instance's `save` goes once a reload replaced it.
+    private var successorHandoff: StateHandoff?
 
     init(
         id: UInt64, name: String, image: PluginImage, config: String, priority: Int, tools: [Tool],
         grants: CapabilitySet, origin: InstanceSummary.Origin, services: SyscallServices,
-        configuration: KernelConfiguration, audit: AuditLog?, thread: any InstanceThread
+        configuration: KernelConfiguration, audit: AuditLog?, thread: any InstanceThread, predecessor: Instance? = nil
     ) {
         self.thread = thread
         self.grants = Mutex(grants)
@@ -113,8 +122,22 @@ public final class Instance: @unchecked Sendable {
         self.plugin = PluginInfo(image.descriptor)
         self.identity = SenderIdentity(name: name, instanceID: id)
         self.mailbox = Mailbox(capacity: configuration.mailboxCapacity)
-        self.metrics = InstanceMetrics(agent: name)
+        self.metrics = predecessor?.metrics ?? InstanceMetrics(agent: name)
+        self.ownsMetrics = Atomic(predecessor == nil)
+        self.stateHandoff = predecessor != nil && image.descriptor.pointee.handoffRestore != nil ? StateHandoff(lock: parker) : nil
         self.log = LogRing(capacity: configuration.logCapacity)
+    }
+
+    /// Drops the instance's metric series, unless a reload handed them on or has not handed them over yet.
+    func destroyMetrics() {
+        if ownsMetrics.load(ordering: .acquiring) { metrics.destroy() }
+    }
+
+    /// At a reload's handover: `successor` (made with this instance as its
+    /// predecessor) carries on this instance's metric series.
+    func handMetrics(to successor: Instance) {
+        ownsMetrics.store(false, ordering: .releasing)
+        successor.ownsMetrics.store(true, ordering: .releasing)
     }
 
     /// Gives the instance its `aos_ctx *`; false when the context table is full.
@@ -208,6 +231,22 @@ public final class Instance: @unchecked Sendable {
             return waitTarget
         }
         target?.wakeWaiters()
+    }
+
+    // MARK: Reload
+
+    /// At a reload's handover: once its message loop ends, this instance's
+    /// thread runs `save` and offers the bytes to `handoff`.
+    func handState(to handoff: StateHandoff) {
+        stateLock.withLock { successorHandoff = handoff }
+    }
+
+    /// The handoff `handState` set, once; nil when no reload replaced it.
+    func takeSuccessorHandoff() -> StateHandoff? {
+        stateLock.withLock {
+            defer { successorHandoff = nil }
+            return successorHandoff
+        }
     }
 
     // MARK: Exit

@@ -36,6 +36,7 @@ enum InstanceRunner {
         }
         instance.transition(from: .loading, to: .running)
         initDone(.ok)
+        if let handoff = instance.stateHandoff { restoreState(from: handoff, on: instance, descriptor: descriptor) }
 
         while instance.mailbox.take() {
             // One clock read per message: a handler's end is the next one's start.
@@ -52,8 +53,50 @@ enum InstanceRunner {
         for pending in own.outstanding.values { pending.complete(.failure(.stopping)) }
         own.outstanding.removeAll()
         instance.toolGate.closeAndWait()
+        if let handoff = instance.takeSuccessorHandoff() { saveState(into: handoff, on: instance, descriptor: descriptor) }
         descriptor.stop?(instance.handle, own.pluginState)
         services.lifecycle { $0.threadFinished(instance, finalState: finalState) }
+    }
+
+    /// Before the first message of an instance a reload made: waits for what
+    /// the replaced instance saved (messages queue meanwhile) and passes it to `restore`.
+    private static func restoreState(from handoff: StateHandoff, on instance: Instance, descriptor: aos_plugin_descriptor) {
+        guard let restore = descriptor.handoffRestore else { return }
+        var saved: [UInt8]?
+        if instance.beginWait(on: instance.parker) {
+            saved = handoff.wait { instance.stopRequested.load(ordering: .relaxed) }
+            instance.endWait()
+        }
+        guard let saved else { return }
+        let status = saved.withUnsafeBufferPointer { bytes in
+            AOSStatus(rawValue: restore(instance.handle, instance.own.pluginState, aos_bytes(ptr: bytes.baseAddress, len: bytes.count)))
+        }
+        if status == .ok {
+            instance.log.append(.info, .kernel, "restored \(saved.count) bytes of state from the version it replaced")
+        } else {
+            instance.recordError("restore returned \(status.name)")
+            instance.log.append(.warn, .kernel, "restore returned \(status) for \(saved.count) bytes of state; running on with what init made")
+        }
+    }
+
+    /// After the last message of an instance a reload replaced: runs `save`
+    /// and offers its bytes (nil: none) to the new instance.
+    private static func saveState(into handoff: StateHandoff, on instance: Instance, descriptor: aos_plugin_descriptor) {
+        guard let save = descriptor.handoffSave else {
+            handoff.offer(nil)
+            return
+        }
+        var out = aos_buffer(ptr: nil, len: 0)
+        let status = AOSStatus(rawValue: save(instance.handle, instance.own.pluginState, &out))
+        defer { free(out.ptr) }
+        guard status == .ok else {
+            instance.log.append(.warn, .kernel, "save returned \(status); the new version starts with what its init made")
+            handoff.offer(nil)
+            return
+        }
+        let bytes = out.ptr.map { Array(UnsafeBufferPointer(start: $0, count: out.len)) } ?? []
+        instance.log.append(.info, .kernel, "saved \(bytes.count) bytes of state for the new version")
+        handoff.offer(bytes)
     }
 
     private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status

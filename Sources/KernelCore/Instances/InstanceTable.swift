@@ -8,6 +8,8 @@ final class InstanceTable: @unchecked Sendable {
     private var loadOrder: [Instance] = []
     /// Instances retired by `unload --force` whose thread has not returned, by id.
     private var zombies: [UInt64: Instance] = [:]
+    /// Instances a reload replaced whose thread has not ended yet, by id.
+    private var draining: [UInt64: Instance] = [:]
     /// Stopped and failed instances, oldest first, with their logs.
     private var ended = Deque<(summary: InstanceSummary, log: LogRing?)>()
     private let endedLimit: Int
@@ -29,18 +31,33 @@ final class InstanceTable: @unchecked Sendable {
         }
     }
 
+    /// Gives `old`'s name and place in the load order to `new` (a reload) and
+    /// keeps `old` as draining until its thread ends (`retire`). False, changing
+    /// nothing, when `old` no longer holds its name.
+    func replace(_ old: Instance, with new: Instance) -> Bool {
+        lock.withLock {
+            guard live[old.name] === old, let index = loadOrder.firstIndex(where: { $0 === old }) else { return false }
+            live[old.name] = new
+            loadOrder[index] = new
+            draining[old.id] = old
+            ended.removeAll { $0.summary.id == 0 && $0.summary.plugin == new.image.sourcePath }
+            return true
+        }
+    }
+
     @inline(__always)
     func lookup(_ name: String) -> Instance? {
         lock.withLock { live[name] }
     }
 
-    /// Moves `instance` from the live table (or the zombies) to the history.
+    /// Moves `instance` from the live table (or the zombies, or the draining) to the history.
     func retire(_ instance: Instance) {
         let summary = instance.summary()
         lock.withLock {
             if live[instance.name] === instance { live[instance.name] = nil }
             loadOrder.removeAll { $0 === instance }
             zombies[instance.id] = nil
+            draining[instance.id] = nil
             retiredMessagesIn &+= summary.messagesIn
             remember(summary, log: instance.log)
         }
@@ -74,16 +91,18 @@ final class InstanceTable: @unchecked Sendable {
     var messagesDelivered: UInt64 {
         lock.withLock {
             loadOrder.reduce(retiredMessagesIn) { $0 &+ $1.messagesIn } &+ zombies.values.reduce(0) { $0 &+ $1.messagesIn }
+                &+ draining.values.reduce(0) { $0 &+ $1.messagesIn }
         }
     }
 
     /// Live instances in load order.
     var liveInstances: [Instance] { lock.withLock { loadOrder } }
 
-    /// Summaries of live instances, and with `includeEnded` the history too, by id.
+    /// Summaries of live instances, and with `includeEnded` the zombies, the
+    /// instances a reload replaced that still drain, and the history too, by id.
     func summaries(includeEnded: Bool) -> [InstanceSummary] {
         let (instances, history) = lock.withLock {
-            (loadOrder + (includeEnded ? Array(zombies.values) : []), includeEnded ? ended.map(\.summary) : [])
+            (loadOrder + (includeEnded ? Array(zombies.values) + Array(draining.values) : []), includeEnded ? ended.map(\.summary) : [])
         }
         return (instances.map { $0.summary() } + history).sorted { ($0.id, $0.name) < ($1.id, $1.name) }
     }

@@ -5,10 +5,10 @@ import Logging
 import Synchronization
 import Tools
 
-/// Loads and unloads plugin instances: opens files through the loader, starts
-/// instance threads (made by `InstanceThreading`), stops them, and closes
-/// libraries only once no thread can run their code. Also serves
-/// `plugin_load` and `plugin_unload`.
+/// Loads, reloads (`PluginLifecycle+Reload`) and unloads plugin instances:
+/// opens files through the loader, starts instance threads (made by
+/// `InstanceThreading`), stops them, and closes libraries only once no thread
+/// can run their code. Also serves `plugin_load` and `plugin_unload`.
 ///
 /// Thread-safe: `load` and `unload` may run concurrently from any task;
 /// the instance table and each instance's state have their own locks, and
@@ -16,20 +16,20 @@ import Tools
 public final class PluginLifecycle: Sendable {
     let configuration: KernelConfiguration
     let logger: Logger
-    private let loader: PluginLoading
-    private let threads: InstanceThreading
+    let loader: PluginLoading
+    let threads: InstanceThreading
     let table: InstanceTable
-    private let ids: IdentifierMint
-    private let messages: MessageRouter
+    let ids: IdentifierMint
+    let messages: MessageRouter
     private let inference: InferenceService
-    private let tools: ToolService
-    private let quotas: QuotaService
-    private let capabilities: CapabilityService
+    let tools: ToolService
+    let quotas: QuotaService
+    let capabilities: CapabilityService
     private let storage: StorageService
     /// Where instances loaded through the control API are recorded for the next start.
-    private let records: InstanceRecordService
+    let records: InstanceRecordService
     /// Crashes that keep a plugin from loading by itself.
-    private let crashes: CrashRecordService
+    let crashes: CrashRecordService
     /// What each plugin is granted at load; nil grants nothing but `load`'s own grants.
     private let policy: PolicySource?
     /// Joins finished instance threads and closes their libraries, off every plugin thread.
@@ -187,7 +187,7 @@ public final class PluginLifecycle: Sendable {
     /// Starts the instance's thread and waits for its `init`, at most `initTimeout` seconds.
     /// Throws when the thread cannot start, `init` fails, does not return in time
     /// (the instance is left hung), or the instance is unloaded meanwhile.
-    private func start(_ instance: Instance, path: String) async throws(KernelError) {
+    func start(_ instance: Instance, path: String) async throws(KernelError) {
         let name = instance.name
         var startError: KernelError?
         let initTimeout = configuration.initTimeout
@@ -204,7 +204,7 @@ public final class PluginLifecycle: Sendable {
         if let startError {
             table.retire(instance)
             instance.detachHandle()
-            instance.metrics.destroy()
+            instance.destroyMetrics()
             instance.image.close()
             throw startError
         }
@@ -229,7 +229,7 @@ public final class PluginLifecycle: Sendable {
 
     /// Opens `path` on a GCD thread: reading, copying and dlopen block, and must
     /// not hold one of the Swift concurrency pool's few threads.
-    private func open(_ path: String) async throws(KernelError) -> PluginImage {
+    func open(_ path: String) async throws(KernelError) -> PluginImage {
         let loader = self.loader
         let result: Result<PluginImage, KernelError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -302,7 +302,7 @@ public final class PluginLifecycle: Sendable {
             return instance.summary()
         }
         table.retireZombie(instance)
-        instance.metrics.destroy()
+        instance.destroyMetrics()
         nameFreed(instance.name)
         let note = "retired by force: its thread still runs plugin code and is left parked; its CPU and memory stay until the kernel restarts (load it with --isolation process to be able to kill it)"
         instance.log.append(.error, .kernel, note)
@@ -339,7 +339,7 @@ public final class PluginLifecycle: Sendable {
             instance.transition(to: finalState)
             let heldName = table.lookup(instance.name) === instance
             table.retire(instance)
-            instance.metrics.destroy()
+            instance.destroyMetrics()
             instance.didExit()
             if heldName { nameFreed(instance.name) }
         }
@@ -347,7 +347,7 @@ public final class PluginLifecycle: Sendable {
 
     /// The tools a tool plugin declares; throws a named error for a bad table,
     /// or for tools in an agent's descriptor.
-    private static func readTools(_ image: PluginImage, path: String, instance: String) throws(KernelError) -> [Tool] {
+    static func readTools(_ image: PluginImage, path: String, instance: String) throws(KernelError) -> [Tool] {
         let tools: [Tool]
         do { tools = try ToolTable.read(image.descriptor, instance: instance) } catch {
             let code: KernelError.Code = switch error.kind {
@@ -365,7 +365,7 @@ public final class PluginLifecycle: Sendable {
     }
 
     /// What an instance's syscalls reach.
-    private var services: SyscallServices {
+    var services: SyscallServices {
         SyscallServices(messages: messages, inference: inference, tools: tools, lifecycle: self, storage: storage)
     }
 }

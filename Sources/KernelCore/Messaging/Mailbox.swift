@@ -10,6 +10,7 @@ import Synchronization
 /// back every message not started, even while the receiver's handler is stuck:
 /// every message not handled is returned to its sender or logged. It keeps
 /// the senders of its messages alive (`SenderPins`) until they are handled.
+/// A reload hands the mailbox over to the new instance's (`handOver(to:)`).
 /// Thread-safe; `take` and `next` are for the receiver's thread only.
 final class Mailbox: @unchecked Sendable {
     private var limit: Int
@@ -24,6 +25,8 @@ final class Mailbox: @unchecked Sendable {
     private var taken: UInt64 = 0
     private var pins = SenderPins()
     private var closed = false
+    /// Where messages go once this mailbox was handed over (a reload); set once, under `mutex`.
+    private var successor: Mailbox?
     /// Whether `queue` holds anything, readable without the lock: the
     /// receiver polls it before it sleeps.
     private let hasQueued = Atomic<Bool>(false)
@@ -108,21 +111,35 @@ final class Mailbox: @unchecked Sendable {
 
     /// Appends `envelope`. When full, waits until `deadline` (monotonic ns; nil = do not wait)
     /// unless `interrupted()` becomes true, which `wakeSenders()` makes it re-check.
+    /// After a handover the envelope goes to the successor, on the same terms.
     ///
     /// Returns `.ok`, `.full` (still full at the deadline), or `.stopping`
     /// (closed, or the sender was interrupted).
     func push(_ envelope: Envelope, until deadline: UInt64?, interrupted: () -> Bool = { false }) -> AOSStatus {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !closed && queue.count >= limit {
-            guard let deadline else { return .full }
-            if interrupted() { return .stopping }
+        while successor == nil && !closed && queue.count >= limit {
+            guard let deadline else {
+                pthread_mutex_unlock(mutex)
+                return .full
+            }
+            if interrupted() {
+                pthread_mutex_unlock(mutex)
+                return .stopping
+            }
             var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             sendersWaiting += 1
             let result = pthread_cond_timedwait(notFull, mutex, &time)
             sendersWaiting -= 1
-            if result == ETIMEDOUT && queue.count >= limit && !closed { return .full }
+            if result == ETIMEDOUT && successor == nil && queue.count >= limit && !closed {
+                pthread_mutex_unlock(mutex)
+                return .full
+            }
         }
+        if let successor {
+            pthread_mutex_unlock(mutex)
+            return successor.push(envelope, until: deadline, interrupted: interrupted)
+        }
+        defer { pthread_mutex_unlock(mutex) }
         if closed { return .stopping }
         append(envelope)
         accepted &+= 1
@@ -135,6 +152,10 @@ final class Mailbox: @unchecked Sendable {
     /// inference queue). Returns false once the mailbox is closed.
     func pushFromKernel(_ envelope: Envelope) -> Bool {
         pthread_mutex_lock(mutex)
+        if let successor {
+            pthread_mutex_unlock(mutex)
+            return successor.pushFromKernel(envelope)
+        }
         defer { pthread_mutex_unlock(mutex) }
         if closed { return false }
         append(envelope)
@@ -225,6 +246,49 @@ final class Mailbox: @unchecked Sendable {
     func wakeSenders() {
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(notFull)
+        let successor = self.successor
         pthread_mutex_unlock(mutex)
+        successor?.wakeSenders()
+    }
+
+    /// Hands this mailbox over to `successor` (a reload): under this mailbox's
+    /// lock, it stops delivering (`take` returns false, as after `close`),
+    /// moves every message not started to `successor` in order, and from then
+    /// on passes each `push` on to it. A send that took this lock before the
+    /// handover was queued here and is moved; one after it lands behind the
+    /// moved ones: per-sender FIFO holds, and no send in the window is
+    /// refused. Senders waiting for room wake and wait on `successor`.
+    ///
+    /// Moved messages may take `successor` past its capacity (they were
+    /// accepted already) and are not counted again in its `acceptedCount`.
+    /// Returns nil, moving nothing, when this mailbox is closed or was handed
+    /// over already; else the messages `successor` refused because it was
+    /// closed meanwhile (its instance failed), for the caller to return to
+    /// their senders. `successor` must be a fresh mailbox that is never handed
+    /// back to this one (the two locks are taken in that order only).
+    func handOver(to successor: Mailbox) -> [Envelope]? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if closed { return nil }
+        closed = true
+        self.successor = successor
+        let firstUnclaimed = min(claimed.exchange(Int.max / 2, ordering: .acquiringAndReleasing), inHandCount)
+        var moved = (firstUnclaimed..<inHandCount).map { (inHand.unsafelyUnwrapped + $0).move() }
+        moved.append(contentsOf: queue.removeAll())
+        let refused = successor.adopt(moved)
+        pthread_cond_broadcast(notEmpty)
+        pthread_cond_broadcast(notFull)
+        return refused
+    }
+
+    /// Queues what a predecessor handed over, in order, past capacity if need
+    /// be; returns them all instead when this mailbox is closed.
+    private func adopt(_ envelopes: [Envelope]) -> [Envelope] {
+        guard !envelopes.isEmpty else { return [] }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if closed { return envelopes }
+        for envelope in envelopes { append(envelope) }
+        return []
     }
 }

@@ -194,7 +194,15 @@ public final class ToolService: Sendable {
             instance.log.append(.warn, .kernel, "skipped a call of \(job.entry.tool.name): its caller gave up before it started")
             return
         }
+        // A call queued before a reload runs on the new version's tool of that name and signature.
+        let queued = job.entry.tool
+        guard let tool = job.entry.instance === instance ? queued : instance.tools.first(where: {
+            $0.name == queued.name && $0.parameters == queued.parameters && $0.returns == queued.returns
+        }) else {
+            job.pending.complete(.failure(KernelError(.toolNotFound, "\(job.entry.name) was reloaded before the call ran and has no tool of that name and signature now (see `agentctl tools`)")))
+            return
+        }
         job.startedAt.store(monotonicNanos(), ordering: .relaxed)
-        job.pending.complete(job.entry.tool.call(job.arguments).mapError { KernelError(.toolFailed, $0.message) })
+        job.pending.complete(tool.call(job.arguments).mapError { KernelError(.toolFailed, $0.message) })
     }
 }

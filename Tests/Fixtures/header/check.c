@@ -43,7 +43,10 @@ _Static_assert(offsetof(aos_plugin_descriptor, tool_size) == 96 &&
                    offsetof(aos_plugin_descriptor, runtime) == 104,
                "aos_plugin_descriptor 1.4");
 /* ABI 1.6, appended: the plugin's language runtime. */
-_Static_assert(sizeof(aos_plugin_descriptor) == 112, "aos_plugin_descriptor 1.6");
+_Static_assert(offsetof(aos_plugin_descriptor, save) == 112, "aos_plugin_descriptor 1.6");
+/* ABI 1.12, appended: hot reload's state handoff. */
+_Static_assert(offsetof(aos_plugin_descriptor, restore) == 120 && sizeof(aos_plugin_descriptor) == 128,
+               "aos_plugin_descriptor 1.12");
 _Static_assert(offsetof(aos_kernel_api, plugin_unload) == 136 &&
                    offsetof(aos_kernel_api, last_error) == 144,
                "aos_kernel_api 1.4");

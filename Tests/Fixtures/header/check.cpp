@@ -34,7 +34,9 @@ static_assert(offsetof(aos_plugin_descriptor, name) == 24 &&
                   offsetof(aos_plugin_descriptor, stop) == 72 &&
                   offsetof(aos_plugin_descriptor, tool_size) == 96 &&
                   offsetof(aos_plugin_descriptor, runtime) == 104 &&
-                  sizeof(aos_plugin_descriptor) == 112,
+                  offsetof(aos_plugin_descriptor, save) == 112 &&
+                  offsetof(aos_plugin_descriptor, restore) == 120 &&
+                  sizeof(aos_plugin_descriptor) == 128,
               "aos_plugin_descriptor");
 static_assert(sizeof(aos_tool) == 64 && sizeof(aos_tool_param) == 24, "ABI 1.2 tool sizes");
 static_assert(offsetof(aos_kernel_api, last_error) == 144, "aos_kernel_api 1.4");
