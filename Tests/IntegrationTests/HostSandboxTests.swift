@@ -66,6 +66,16 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func aReloadedHostKeepsWhatItsGrantsAllow() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await loadCrasher(kernel, grants: ["net"])
+        let reload = try await kernel.agentctlAsync("reload", "crasher")
+        #expect(reload.status == 0, "\(reload.stderr)")
+        #expect(try await kernel.ask("crasher", "socket") == "allowed")
+        #expect(try await kernel.ask("crasher", "fork") == "refused: Operation not permitted")
+    }
+
     @Test func netAndSpawnAreCapabilitiesWithTheirOwnNames() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

@@ -122,6 +122,7 @@ extension PluginLifecycle {
             throw KernelError(.internal, "cannot reload \(name): the kernel runs as many instances as it can hold")
         }
         quotas.apply(old.quotas.withLock { $0.limits }, to: new)
+        new.sandboxHost()
         return new
     }
 
