@@ -17,7 +17,8 @@ import Testing
 
         var url: String { "http://127.0.0.1:\(port)/mcp" }
 
-        init(port: Int? = nil) async throws {
+        /// `authorization`: the Authorization header it requires (401 without it).
+        init(port: Int? = nil, authorization: String? = nil) async throws {
             let python = Paths.root.appendingPathComponent(".deps/python-peers/bin/python").path
             try #require(FileManager.default.isExecutableFile(atPath: python), "no \(python): run `make python-peers`")
             self.port = try port ?? ObservabilityTests.freePort()
@@ -27,6 +28,9 @@ import Testing
                 "-s", "KILL", "600", python, Paths.root.appendingPathComponent("Tests/Fixtures/python/mcp_tool_server.py").path,
                 "http", "\(self.port)",
             ]
+            if let authorization {
+                process.environment = ProcessInfo.processInfo.environment.merging(["MCP_FIXTURE_AUTHORIZATION": authorization]) { $1 }
+            }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -144,6 +148,40 @@ import Testing
         defer { _ = second.stop() }
         #expect(try await second.eventually(30) { try await server(second, "web")?.state == "running" })
         #expect(try second.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+    }
+
+    /// `${env:NAME}` in a header: resolved from the kernel's environment at each
+    /// connect (the server refuses requests without it), stored as written; a
+    /// variable that is not set is named, at add and, after a restart, in `mcp ls`.
+    @Test func aHeaderSecretComesFromTheKernelsEnvironment() async throws {
+        let fixture = try await FixtureServer(authorization: "Bearer s3cret")
+        defer { fixture.kill() }
+        let first = try await KernelProcess(environment: ["AGENTOS_TEST_MCP_TOKEN": "s3cret"])
+        let header = "Authorization: Bearer ${env:AGENTOS_TEST_MCP_TOKEN}"
+        let added = try await first.agentctlAsync("mcp", "add", "web", "--url", fixture.url, "--header", header)
+        #expect(added.status == 0, "\(added.stdout) \(added.stderr)")
+        #expect(try first.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        let saved = try String(contentsOfFile: first.home.path + "/mcp-servers.json", encoding: .utf8)
+        #expect(saved.contains("${env:AGENTOS_TEST_MCP_TOKEN}") && !saved.contains("s3cret"), "\(saved)")
+        // Without the header, the server refuses.
+        let bare = try await first.agentctlAsync("mcp", "add", "bare", "--url", fixture.url)
+        #expect(bare.status == 1 && bare.stderr.contains("cannot reach \(fixture.url)"), "\(bare.stderr)")
+        let unset = try await first.agentctlAsync("mcp", "add", "unset", "--url", fixture.url, "--header", "Authorization: Bearer ${env:AGENTOS_TEST_UNSET}")
+        #expect(unset.status == 1 && unset.stderr.contains("header Authorization refers to ${env:AGENTOS_TEST_UNSET}, which is not set in the kernel's environment"), "\(unset.stderr)")
+        let malformed = try first.agentctl("mcp", "add", "bad", "--url", fixture.url, "--header", "Authorization: Bearer ${TOKEN}")
+        #expect(malformed.status == 1 && malformed.stderr.contains("header Authorization has ${TOKEN}: a reference is ${env:NAME}"), "\(malformed.stderr)")
+        let root = first.root
+        first.signal(SIGTERM)  // not stop(): that removes the home
+        _ = await first.waitForExit()
+        // Restarted without the variable: the registration stays, and mcp ls says why it does not connect.
+        let second = try await KernelProcess(root: root)
+        defer { _ = second.stop() }
+        #expect(try await second.eventually(30) {
+            try await server(second, "web")?.lastError?.contains("${env:AGENTOS_TEST_MCP_TOKEN}, which is not set") == true
+        })
+        let listed = try second.agentctl("mcp", "ls")
+        #expect(listed.stdout.contains("AGENTOS_TEST_MCP_TOKEN"), "\(listed.stdout)")
+        try await second.expectHealthy()
     }
 
     @Test func wrongURLsAreRefusedAtAddWithTheReason() async throws {
