@@ -27,9 +27,10 @@ struct ConfigFile {
     static func read(
         path: String, for command: any ParsableArguments.Type, commandLine: [String]
     ) throws(ConfigFileError) -> ConfigFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (check its permissions)" : "no such file"
-            throw ConfigFileError("\(path): \(reason)")
+        guard FileManager.default.fileExists(atPath: path) else { throw ConfigFileError("\(path): no such file") }
+        // Read to the end, not by its size: `--config /dev/null` reads nothing.
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
+            throw ConfigFileError("\(path): cannot be read (check its permissions)")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ConfigFileError("\(path): not UTF-8 text") }
         return ConfigFile(path: path, arguments: try arguments(from: text, file: path, options: OptionCatalog(command), commandLine: commandLine))

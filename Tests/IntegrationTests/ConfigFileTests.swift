@@ -55,6 +55,15 @@ import Testing
         #expect(result.stderr == "agentosd: \(root)/absent.yaml: no such file\n", "\(result.stderr)")
     }
 
+    /// `--config /dev/null` reads nothing (and so skips the home's file): the command line alone decides.
+    @Test func devNullIsAnEmptyConfig() throws {
+        let root = KernelProcess.newRoot()
+        let result = try CommandResult.run(
+            Paths.agentosd, ["--config", "/dev/null", "--mailbox", "0"], environment: ["AGENTOS_HOME": root + "/home"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--mailbox must be in 1...1000000"), "\(result.stderr)")
+    }
+
     @Test func yamlThatDoesNotParseNamesTheLine() throws {
         let result = try run(config: "engine: none\nnode: a: b\n")
         #expect(result.status == 1)
