@@ -15,10 +15,13 @@ import Testing
         let port: Int
         private let process: Process
 
-        var url: String { "http://127.0.0.1:\(port)/mcp" }
+        private let scheme: String
+        var url: String { "\(scheme)://127.0.0.1:\(port)/mcp" }
 
         /// `authorization`: the Authorization header it requires (401 without it).
-        init(port: Int? = nil, authorization: String? = nil) async throws {
+        /// `tls`: PEM certificate and key files to serve https with.
+        init(port: Int? = nil, authorization: String? = nil, tls: (cert: String, key: String)? = nil) async throws {
+            scheme = tls == nil ? "http" : "https"
             let python = Paths.root.appendingPathComponent(".deps/python-peers/bin/python").path
             try #require(FileManager.default.isExecutableFile(atPath: python), "no \(python): run `make python-peers`")
             self.port = try port ?? ObservabilityTests.freePort()
@@ -28,9 +31,11 @@ import Testing
                 "-s", "KILL", "600", python, Paths.root.appendingPathComponent("Tests/Fixtures/python/mcp_tool_server.py").path,
                 "http", "\(self.port)",
             ]
-            if let authorization {
-                process.environment = ProcessInfo.processInfo.environment.merging(["MCP_FIXTURE_AUTHORIZATION": authorization]) { $1 }
-            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["MCP_FIXTURE_AUTHORIZATION"] = authorization
+            environment["MCP_FIXTURE_TLS_CERT"] = tls?.cert
+            environment["MCP_FIXTURE_TLS_KEY"] = tls?.key
+            process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -38,7 +43,7 @@ import Testing
             for _ in 0..<600 where process.isRunning {
                 // Any HTTP answer (405 to a GET without a session) means it listens.
                 let probe = await onThread {
-                    try? CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+                    try? CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", url])
                 }
                 if let code = probe?.stdout, code != "000", !code.isEmpty { return }
                 try await Task.sleep(nanoseconds: 100_000_000)
@@ -182,6 +187,34 @@ import Testing
         let listed = try second.agentctl("mcp", "ls")
         #expect(listed.stdout.contains("AGENTOS_TEST_MCP_TOKEN"), "\(listed.stdout)")
         try await second.expectHealthy()
+    }
+
+    /// An https endpoint is spoken to over TLS and its certificate checked: one
+    /// signed by a CA outside the system's bundle (made here with openssl) is refused
+    /// at add with libcurl's reason. (FoundationNetworking on Linux takes no other CA file.)
+    @Test func anHTTPSServerWithAnUntrustedCertificateIsRefusedWithTheReason() async throws {
+        let folder = KernelProcess.newRoot()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try CommandResult.run(URL(fileURLWithPath: "/usr/bin/openssl"), [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
+        ])
+        try #require(made.status == 0, "\(made.stderr)")
+        let fixture = try await FixtureServer(tls: (folder + "/cert.pem", folder + "/key.pem"))
+        defer { fixture.kill() }
+        // The server does serve MCP over TLS to a client that trusts its certificate.
+        let trusted = try CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), [
+            "-s", "--cacert", folder + "/cert.pem", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+            "-H", "Accept: application/json, text/event-stream", "-d", "{}", fixture.url,
+        ])
+        #expect(trusted.stdout == "400", "\(trusted.stdout) \(trusted.stderr)")
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let refused = try await kernel.agentctlAsync("mcp", "add", "tls", "--url", fixture.url)
+        #expect(refused.status == 1 && refused.stderr.contains("cannot reach \(fixture.url): SSL certificate problem"), "\(refused.stderr)")
+        #expect(try await kernel.client.mcpServers().isEmpty)
+        try await kernel.expectHealthy()
     }
 
     @Test func wrongURLsAreRefusedAtAddWithTheReason() async throws {

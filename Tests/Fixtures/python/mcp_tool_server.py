@@ -7,7 +7,8 @@ MODE (default "normal") says how it serves, or how it misbehaves for the bad-inp
     normal        serves the tools below on stdio
     http PORT     serves them with MCP's Streamable HTTP at http://127.0.0.1:PORT/mcp;
                   with $MCP_FIXTURE_AUTHORIZATION set, it answers 401 to any request
-                  whose Authorization header is not that value
+                  whose Authorization header is not that value; with
+                  $MCP_FIXTURE_TLS_CERT and $MCP_FIXTURE_TLS_KEY set (PEM files), https://
     grows FILE    serves them on stdio with a tool set that changes: when FILE
                   exists, extra() in place of weather(); grow() creates FILE, makes
                   that change at once and sends notifications/tools/list_changed
@@ -122,14 +123,15 @@ def require_authorization(app, expected):
 
 if __name__ == "__main__":
     if mode == "http":
-        expected = os.environ.get("MCP_FIXTURE_AUTHORIZATION")
-        if expected is None:
-            server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
-        else:
-            import uvicorn
+        import uvicorn
 
-            app = require_authorization(server.streamable_http_app(), expected)
-            uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+        app = server.streamable_http_app()
+        expected = os.environ.get("MCP_FIXTURE_AUTHORIZATION")
+        if expected is not None:
+            app = require_authorization(app, expected)
+        uvicorn.run(
+            app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
+            ssl_certfile=os.environ.get("MCP_FIXTURE_TLS_CERT"), ssl_keyfile=os.environ.get("MCP_FIXTURE_TLS_KEY"))
     else:
         if mode == "grows":
             server.add_tool(grow)
