@@ -30,6 +30,19 @@ import Testing
         #expect(log.contains(#""message":"read options from \#(file)""#), "\(log)")
     }
 
+    /// Issue 21's cluster settings from the file: the kernel joins a real nats-server as the file's node.
+    @Test func clusterSettingsFromTheFileJoinTheCluster() async throws {
+        let nats = try NATSServer()
+        defer { nats.stop() }
+        let root = KernelProcess.newRoot()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let file = root + "/cluster.yaml"
+        try "cluster: \(nats.url)\nnode: east\ncluster-required: true\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let kernel = try await KernelProcess(["--config", file], root: root)
+        defer { kernel.stop() }
+        #expect(try await kernel.eventually(10) { try await kernel.client.cluster().nodes.map(\.name) == ["east"] })
+    }
+
     /// A file named with `--config` sets options from the command's option groups too
     /// (`cluster` from the cluster group): ArgumentParser checks them as command-line values (a usage error, 64).
     @Test func explicitFileReachesOptionGroupsAndTheirChecks() throws {
