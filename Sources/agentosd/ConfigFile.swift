@@ -29,7 +29,9 @@ struct ConfigFile {
     ) throws(ConfigFileError) -> ConfigFile {
         guard FileManager.default.fileExists(atPath: path) else { throw ConfigFileError("\(path): no such file") }
         // Read to the end, not by its size: `--config /dev/null` reads nothing.
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
+        let handle = FileHandle(forReadingAtPath: path)
+        defer { try? handle?.close() }
+        guard let handle, let data = try? handle.readToEnd() ?? Data() else {
             throw ConfigFileError("\(path): cannot be read (check its permissions)")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ConfigFileError("\(path): not UTF-8 text") }
