@@ -9,7 +9,9 @@ import Synchronization
 
 /// One registered external MCP server, supervised: its process is started
 /// (or its URL connected), its tools are offered as kernel tools `NAME.TOOL`
-/// (`ToolService.registerExternal`), and when the session ends it is opened
+/// (`ToolService.registerExternal`), listed again at each new session and when
+/// the server sends `notifications/tools/list_changed` (over stdio: on Linux
+/// swift-sdk opens no event stream to a URL server), and when the session ends it is opened
 /// again after a backoff (1 s, doubling to 30 s; back to 1 s after a run of
 /// 30 s or more). A session ends when the process exits, an HTTP exchange
 /// fails, a URL server leaves an idle ping unanswered for 10 s, or a call
@@ -106,7 +108,9 @@ final class MCPServer: ExternalToolProvider, Sendable {
 
     private func open() async throws(KernelError) -> MCPSession {
         if let endpoint {
-            return try await MCPSession.connect(endpoint, headers: registration.headers ?? [:], timeout: Self.startTimeout, logger: logger)
+            let headers = try HeaderReferences.resolve(registration.headers ?? [:], environment: ProcessInfo.processInfo.environment)
+            for (field, value) in headers { try MCPServerSet.checkHeader(field, value) }
+            return try await MCPSession.connect(endpoint, headers: headers, timeout: Self.startTimeout, logger: logger)
         }
         return try await MCPSession.start(registration.command, log: logPath, timeout: Self.startTimeout, logger: logger)
     }
@@ -138,6 +142,9 @@ final class MCPServer: ExternalToolProvider, Sendable {
                     return (state.firstStart, false)
                 }
                 if stopped { session.end("stopped") }  // `stop` came while it offered the tools
+                await session.client.onNotification(ToolListChangedNotification.self) { _ in
+                    Task { await self.reoffer(session) }  // not in the handler: the client reads the answer to tools/list
+                }
                 first?.resume(returning: .success(()))
                 logger.info(
                     "mcp server started",
@@ -188,6 +195,23 @@ final class MCPServer: ExternalToolProvider, Sendable {
         session?.end(failure)
         guard !state.withLock({ $0.stopped }) else { return }
         logger.warning("mcp server down", metadata: ["server": "\(name)", "reason": "\(failure)"])
+    }
+
+    /// After `notifications/tools/list_changed`: lists `session`'s tools again and
+    /// offers the new set (a session reopened after a restart lists them anyway).
+    private func reoffer(_ session: MCPSession) async {
+        guard state.withLock({ $0.session === session }) else { return }
+        do throws(KernelError) {
+            let offered = try await offer(session)
+            state.withLock { state in
+                guard state.session === session else { return }
+                state.tools = offered.tools
+                state.skipped = offered.skipped
+            }
+            logger.info("mcp server tools changed", metadata: ["server": "\(name)", "tools": "\(offered.tools.count)"])
+        } catch {
+            logger.warning("mcp server tools changed but could not be listed", metadata: ["server": "\(name)", "reason": "\(error.message)"])
+        }
     }
 
     /// Lists the session's tools and offers those the kernel can express; returns their names and the skipped ones' reasons.

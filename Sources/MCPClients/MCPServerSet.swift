@@ -7,7 +7,7 @@ import Synchronization
 
 /// The external MCP servers registered with `agentctl mcp add`, kept in
 /// `$AGENTOS_HOME/mcp-servers.json` (name and command, or URL and headers, of
-/// each) so they are started again with the kernel; a stdio server's stderr
+/// each; a header's `${env:NAME}` is kept as written, see `HeaderReferences`) so they are started again with the kernel; a stdio server's stderr
 /// goes to `$AGENTOS_HOME/mcp/NAME.log`. As a service of the kernel's group it
 /// starts them when the kernel runs and stops them (waiting for their
 /// processes to end) when it shuts down.
@@ -114,7 +114,10 @@ public final class MCPServerSet: Sendable {
                 throw KernelError(.invalidArgument, "give the server's command after -- or its --url, not both")
             }
             endpoint = try Self.checkURL(url)
-            for (field, value) in request.headers ?? [:] { try Self.checkHeader(field, value) }
+            for (field, value) in request.headers ?? [:] {
+                try Self.checkHeader(field, value)
+                try HeaderReferences.check(field, value)
+            }
         } else {
             guard let program = request.command.first, !program.isEmpty else {
                 throw KernelError(.invalidArgument, "give the server's command after -- or its --url, e.g. agentctl mcp add files -- python3 server.py")

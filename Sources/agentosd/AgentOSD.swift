@@ -31,6 +31,11 @@ struct AgentOSD: AsyncParsableCommand {
         version: version
     )
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Read options from this YAML file (keys are the long option names; the command line wins). Default: $AGENTOS_HOME/agentosd.yaml when it exists.",
+        valueName: "file"))
+    var config: String?
+
     @Option(name: .long, help: "Drop-in folder to watch for .so files.")
     var plugins = "Plugins"
 
@@ -96,7 +101,7 @@ struct AgentOSD: AsyncParsableCommand {
         UnexpectedExit.install()
         FatalSignals.install()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(try argumentsWithConfigFile(Array(CommandLine.arguments.dropFirst())))
             if var command = command as? AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -107,6 +112,18 @@ struct AgentOSD: AsyncParsableCommand {
             exit(withError: error)
         }
         UnexpectedExit.kernelExits()
+    }
+
+    /// `commandLine` after the arguments its config file stands for: the file
+    /// `--config` names, else `$AGENTOS_HOME/agentosd.yaml` when it exists (then
+    /// named with `--config` too, so the kernel can say which file it read).
+    static func argumentsWithConfigFile(_ commandLine: [String]) throws -> [String] {
+        guard !commandLine.contains(where: { ["-h", "--help", "--version"].contains($0) }) else { return commandLine }
+        let named = commandLine.value(ofOption: "config")
+        let path = named ?? AgentOSHome.fromEnvironment().path + "/agentosd.yaml"
+        guard named != nil || FileManager.default.fileExists(atPath: path) else { return commandLine }
+        let file = try startup { try ConfigFile.read(path: path, for: Self.self, commandLine: commandLine) }
+        return file.arguments + (named == nil ? ["--config", path] : []) + commandLine
     }
 
     func validate() throws {
@@ -127,6 +144,7 @@ struct AgentOSD: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging()
         let logger = Logger(label: "agentosd")
+        if let config { logger.info("read options from \(config)") }
         let metrics = noMetrics ? nil : MetricsExporter.bootstrap()
         let metricsAddress = metricsAddr.flatMap(MetricsAddress.init)
         if let metricsAddress, let problem = metricsAddress.checkFree() {
@@ -294,7 +312,8 @@ struct AgentOSD: AsyncParsableCommand {
                     // The socket keeps the mode the umask gave it (0700): still the kernel user's alone.
                     logger.error("the control socket stays owner-only: \(error)")
                 }
-                Banner.print(home: home, pluginsDirectory: environment.pluginsDirectory, version: Self.version, engine: engine ?? "none")
+                Banner.print(
+                    home: home, config: config, pluginsDirectory: environment.pluginsDirectory, version: Self.version, engine: engine ?? "none")
             },
             logger: logger
         )

@@ -4,12 +4,13 @@ import Foundation
 
 /// What `agentosd` prints once it is listening: where things are, and how to start.
 enum Banner {
-    static func print(home: AgentOSHome, pluginsDirectory: String?, version: String, engine: String) {
+    static func print(home: AgentOSHome, config: String?, pluginsDirectory: String?, version: String, engine: String) {
         let plugins = pluginsDirectory.map { AgentOSHome(path: $0).displayPath + "  (drop a .so here to load it)" } ?? "(not watched)"
         let text = """
             agentosd \(version) (ABI \(AOS_ABI_MAJOR).\(AOS_ABI_MINOR)), pid \(getpid())
               home     \(home.displayPath)
               socket   \(home.displaySocketPath)
+              config   \(config ?? "(none)")
               plugins  \(plugins)
               engine   \(engine)
             Try, in another terminal:

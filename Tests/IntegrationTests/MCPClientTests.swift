@@ -11,10 +11,10 @@ import Testing
     private var python: String { Paths.root.appendingPathComponent(".deps/python-peers/bin/python").path }
     private var server: String { Paths.root.appendingPathComponent("Tests/Fixtures/python/mcp_tool_server.py").path }
 
-    private func add(_ kernel: KernelProcess, _ name: String, mode: String? = nil) async throws -> CommandResult {
+    private func add(_ kernel: KernelProcess, _ name: String, mode: String? = nil, _ modeArguments: String...) async throws -> CommandResult {
         try #require(FileManager.default.isExecutableFile(atPath: python), "no \(python): run `make python-peers`")
         var arguments = ["mcp", "add", name, "--", python, server]
-        if let mode { arguments.append(mode) }
+        if let mode { arguments += [mode] + modeArguments }
         return try await kernel.startAgentctl(arguments).finish(timeout: 60)
     }
 
@@ -106,6 +106,42 @@ import Testing
             return info?.state == "running" && info?.restarts == 1 && info?.pid != firstPid
         })
         #expect(try kernel.agentctl("call", "fx.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        try await kernel.expectHealthy()
+    }
+
+    /// The tools are listed again when the server comes back: one removed, one added.
+    @Test func aRestartedServersNewToolSetIsOffered() async throws {
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let marker = kernel.scratch("grown")
+        #expect(try await add(kernel, "fx", mode: "grows", marker).status == 0)
+        #expect(try await kernel.client.tools(matching: "fx.*").map(\.name).contains("fx.weather"))
+        #expect(FileManager.default.createFile(atPath: marker, contents: nil))
+        #expect(try kernel.agentctl("call", "fx.die").status == 1)
+        let expected = ["fx.multiply", "fx.fail", "fx.hang", "fx.sleepy", "fx.die", "fx.grow", "fx.extra"]
+        #expect(try await kernel.eventually(20) {
+            guard try await server(kernel, "fx")?.state == "running" else { return false }
+            return try await kernel.client.tools(matching: "fx.*").map(\.name) == expected
+        })
+        let listed = try kernel.agentctl("tools")
+        #expect(listed.stdout.contains("fx.extra") && !listed.stdout.contains("fx.weather"), "\(listed.stdout)")
+        #expect(try kernel.agentctl("call", "fx.extra").stdout == "\"extra\"\n")
+        try await kernel.expectHealthy()
+    }
+
+    /// notifications/tools/list_changed from a running server: listed again, no restart.
+    @Test func toolListChangedIsHonouredWithoutARestart() async throws {
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        #expect(try await add(kernel, "fx", mode: "grows", kernel.scratch("grown")).status == 0)
+        #expect(try kernel.agentctl("call", "fx.grow").stdout == "\"grown\"\n")
+        #expect(try await kernel.eventually(20) {
+            let names = try await kernel.client.tools(matching: "fx.*").map(\.name)
+            return names.contains("fx.extra") && !names.contains("fx.weather")
+        })
+        #expect(try await server(kernel, "fx")?.restarts == 0)
+        #expect(try await server(kernel, "fx")?.tools.contains("fx.extra") == true)
+        #expect(try kernel.agentctl("call", "fx.extra").stdout == "\"extra\"\n")
         try await kernel.expectHealthy()
     }
 

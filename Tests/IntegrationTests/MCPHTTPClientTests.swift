@@ -15,9 +15,13 @@ import Testing
         let port: Int
         private let process: Process
 
-        var url: String { "http://127.0.0.1:\(port)/mcp" }
+        private let scheme: String
+        var url: String { "\(scheme)://127.0.0.1:\(port)/mcp" }
 
-        init(port: Int? = nil) async throws {
+        /// `authorization`: the Authorization header it requires (401 without it).
+        /// `tls`: PEM certificate and key files to serve https with.
+        init(port: Int? = nil, authorization: String? = nil, tls: (cert: String, key: String)? = nil) async throws {
+            scheme = tls == nil ? "http" : "https"
             let python = Paths.root.appendingPathComponent(".deps/python-peers/bin/python").path
             try #require(FileManager.default.isExecutableFile(atPath: python), "no \(python): run `make python-peers`")
             self.port = try port ?? ObservabilityTests.freePort()
@@ -27,6 +31,11 @@ import Testing
                 "-s", "KILL", "600", python, Paths.root.appendingPathComponent("Tests/Fixtures/python/mcp_tool_server.py").path,
                 "http", "\(self.port)",
             ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["MCP_FIXTURE_AUTHORIZATION"] = authorization
+            environment["MCP_FIXTURE_TLS_CERT"] = tls?.cert
+            environment["MCP_FIXTURE_TLS_KEY"] = tls?.key
+            process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -34,7 +43,7 @@ import Testing
             for _ in 0..<600 where process.isRunning {
                 // Any HTTP answer (405 to a GET without a session) means it listens.
                 let probe = await onThread {
-                    try? CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+                    try? CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", url])
                 }
                 if let code = probe?.stdout, code != "000", !code.isEmpty { return }
                 try await Task.sleep(nanoseconds: 100_000_000)
@@ -144,6 +153,68 @@ import Testing
         defer { _ = second.stop() }
         #expect(try await second.eventually(30) { try await server(second, "web")?.state == "running" })
         #expect(try second.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+    }
+
+    /// `${env:NAME}` in a header: resolved from the kernel's environment at each
+    /// connect (the server refuses requests without it), stored as written; a
+    /// variable that is not set is named, at add and, after a restart, in `mcp ls`.
+    @Test func aHeaderSecretComesFromTheKernelsEnvironment() async throws {
+        let fixture = try await FixtureServer(authorization: "Bearer s3cret")
+        defer { fixture.kill() }
+        let first = try await KernelProcess(environment: ["AGENTOS_TEST_MCP_TOKEN": "s3cret"])
+        let header = "Authorization: Bearer ${env:AGENTOS_TEST_MCP_TOKEN}"
+        let added = try await first.agentctlAsync("mcp", "add", "web", "--url", fixture.url, "--header", header)
+        #expect(added.status == 0, "\(added.stdout) \(added.stderr)")
+        #expect(try first.agentctl("call", "web.multiply", #"{"a": 2, "b": 3}"#).stdout == "6\n")
+        let saved = try String(contentsOfFile: first.home.path + "/mcp-servers.json", encoding: .utf8)
+        #expect(saved.contains("${env:AGENTOS_TEST_MCP_TOKEN}") && !saved.contains("s3cret"), "\(saved)")
+        // Without the header, the server refuses.
+        let bare = try await first.agentctlAsync("mcp", "add", "bare", "--url", fixture.url)
+        #expect(bare.status == 1 && bare.stderr.contains("cannot reach \(fixture.url)"), "\(bare.stderr)")
+        let unset = try await first.agentctlAsync("mcp", "add", "unset", "--url", fixture.url, "--header", "Authorization: Bearer ${env:AGENTOS_TEST_UNSET}")
+        #expect(unset.status == 1 && unset.stderr.contains("header Authorization refers to ${env:AGENTOS_TEST_UNSET}, which is not set in the kernel's environment"), "\(unset.stderr)")
+        let malformed = try first.agentctl("mcp", "add", "bad", "--url", fixture.url, "--header", "Authorization: Bearer ${TOKEN}")
+        #expect(malformed.status == 1 && malformed.stderr.contains("header Authorization has ${TOKEN}: a reference is ${env:NAME}"), "\(malformed.stderr)")
+        let root = first.root
+        first.signal(SIGTERM)  // not stop(): that removes the home
+        _ = await first.waitForExit()
+        // Restarted without the variable: the registration stays, and mcp ls says why it does not connect.
+        let second = try await KernelProcess(root: root)
+        defer { _ = second.stop() }
+        #expect(try await second.eventually(30) {
+            try await server(second, "web")?.lastError?.contains("${env:AGENTOS_TEST_MCP_TOKEN}, which is not set") == true
+        })
+        let listed = try second.agentctl("mcp", "ls")
+        #expect(listed.stdout.contains("AGENTOS_TEST_MCP_TOKEN"), "\(listed.stdout)")
+        try await second.expectHealthy()
+    }
+
+    /// An https endpoint is spoken to over TLS and its certificate checked: one
+    /// signed by a CA outside the system's bundle (made here with openssl) is refused
+    /// at add with libcurl's reason. (FoundationNetworking on Linux takes no other CA file.)
+    @Test func anHTTPSServerWithAnUntrustedCertificateIsRefusedWithTheReason() async throws {
+        let folder = KernelProcess.newRoot()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try CommandResult.run(URL(fileURLWithPath: "/usr/bin/openssl"), [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
+        ])
+        try #require(made.status == 0, "\(made.stderr)")
+        let fixture = try await FixtureServer(tls: (folder + "/cert.pem", folder + "/key.pem"))
+        defer { fixture.kill() }
+        // The server does serve MCP over TLS to a client that trusts its certificate.
+        let trusted = try CommandResult.run(URL(fileURLWithPath: "/usr/bin/curl"), [
+            "-s", "--cacert", folder + "/cert.pem", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+            "-H", "Accept: application/json, text/event-stream", "-d", "{}", fixture.url,
+        ])
+        #expect(trusted.stdout == "400", "\(trusted.stdout) \(trusted.stderr)")
+        let kernel = try await KernelProcess()
+        defer { _ = kernel.stop() }
+        let refused = try await kernel.agentctlAsync("mcp", "add", "tls", "--url", fixture.url)
+        #expect(refused.status == 1 && refused.stderr.contains("cannot reach \(fixture.url): SSL certificate problem"), "\(refused.stderr)")
+        #expect(try await kernel.client.mcpServers().isEmpty)
+        try await kernel.expectHealthy()
     }
 
     @Test func wrongURLsAreRefusedAtAddWithTheReason() async throws {
