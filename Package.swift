@@ -79,7 +79,10 @@ let package = Package(
             ]
         ),
         // $AGENTOS_HOME/state.sqlite through GRDB: the migrations, and the stores KernelCore's interfaces name.
-        .target(name: "StateStore", dependencies: ["KernelCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // GRDBSQLite: SQLite's C API for kv's prepared single-key statements (KeyValueStatements).
+        .target(
+            name: "StateStore",
+            dependencies: ["KernelCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         // The NATS C client (Debian: libnats-dev, `make nats`), for the cluster link.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         // The cluster link over NATS: ClusterService's transport (`agentosd --cluster`).

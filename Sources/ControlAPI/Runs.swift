@@ -103,6 +103,10 @@ public struct RunStepInfo: Codable, Sendable, Equatable {
     public var result: String?
     public var error: ErrorBody.Detail?
     public var durationMs: Double?
+    /// A model turn's tokens (0 for turns stored before usage was recorded).
+    public var promptTokens: Int?
+    public var cachedPromptTokens: Int?
+    public var completionTokens: Int?
 
     public init(
         seq: Int, kind: String, text: String? = nil, calls: [ToolStepCall]? = nil, call: ToolStepCall? = nil, result: String? = nil,

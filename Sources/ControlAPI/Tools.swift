@@ -8,6 +8,8 @@ public struct ToolInfo: Codable, Sendable, Equatable {
     /// The C type of its result: int32 … string or json.
     public var returns: String
     public var threadSafe: Bool
+    /// A call the model makes in a tool loop waits for `agentctl runs approve|reject`.
+    public var needsApproval: Bool
     /// The instance that provides it.
     public var plugin: String
     public var calls: UInt64
@@ -16,7 +18,7 @@ public struct ToolInfo: Codable, Sendable, Equatable {
     public var meanMs: Double
 
     public init(
-        name: String, description: String, parameters: String, returns: String, threadSafe: Bool,
+        name: String, description: String, parameters: String, returns: String, threadSafe: Bool, needsApproval: Bool = false,
         plugin: String, calls: UInt64, failures: UInt64, meanMs: Double
     ) {
         self.name = name
@@ -24,6 +26,7 @@ public struct ToolInfo: Codable, Sendable, Equatable {
         self.parameters = parameters
         self.returns = returns
         self.threadSafe = threadSafe
+        self.needsApproval = needsApproval
         self.plugin = plugin
         self.calls = calls
         self.failures = failures

@@ -66,6 +66,9 @@ public final class MetricsExporter: Sendable {
             .set(stats.kvCellsTotal == 0 ? 0 : Double(stats.kvCellsUsed) / Double(stats.kvCellsTotal))
         registry.makeGauge(name: MetricName.engineHostCacheBytes).set(Double(stats.hostCacheBytes))
         registry.makeGauge(name: MetricName.uptime).set(Date().timeIntervalSince(kernel.startedAt))
+        for (state, count) in kernel.runs.openCounts() {
+            registry.makeGauge(name: MetricName.runsOpen, labels: [("state", state.rawValue)]).set(Double(count))
+        }
 
         let process = ProcessMetrics.read()
         registry.makeGauge(name: "process_resident_memory_bytes").set(process.residentBytes)

@@ -82,8 +82,12 @@ enum RunRoutes {
             tools: record.request.tools.map(\.name), maxSteps: record.request.maxSteps,
             steps: record.steps.enumerated().map { index, step in
                 switch step {
-                case .model(let text, let calls):
-                    return RunStepInfo(seq: index + 1, kind: "model", text: text, calls: calls.map(Self.call))
+                case .model(let text, let calls, let usage):
+                    var step = RunStepInfo(seq: index + 1, kind: "model", text: text, calls: calls.map(Self.call))
+                    step.promptTokens = usage.promptTokens
+                    step.cachedPromptTokens = usage.cachedPromptTokens
+                    step.completionTokens = usage.completionTokens
+                    return step
                 case .tool(let call, let outcome, let nanos):
                     var step = RunStepInfo(seq: index + 1, kind: "tool", call: Self.call(call), durationMs: Double(nanos) / 1e6)
                     switch outcome {

@@ -82,7 +82,7 @@ extension ToolInfo {
     init(_ tool: ToolDescription) {
         self.init(
             name: tool.name, description: tool.description, parameters: tool.parameters.jsonText, returns: tool.returns,
-            threadSafe: tool.threadSafe, plugin: tool.plugin, calls: tool.calls, failures: tool.failures,
+            threadSafe: tool.threadSafe, needsApproval: tool.needsApproval, plugin: tool.plugin, calls: tool.calls, failures: tool.failures,
             meanMs: tool.calls == 0 ? 0 : tool.totalSeconds * 1000 / Double(tool.calls))
     }
 }

@@ -7,7 +7,7 @@ import KernelCore
 ///
 /// A run's row holds who asked (agent, reply), its state, its request (JSON)
 /// and, once it ends, its answer or error; its steps hang off it and go with
-/// it (ON DELETE CASCADE). A step is a model turn (`text`, `calls` the JSON
+/// it (ON DELETE CASCADE). A step is a model turn (`text`, its tokens, `calls` the JSON
 /// array of its tool calls) or a call's outcome (`calls` the one call, `text`
 /// its result JSON or error message, `error_code` set for an error). Each
 /// method is one transaction; a final state also deletes the oldest finished
@@ -37,9 +37,10 @@ public final class SQLiteRunStore: RunStore {
             let calls: [ToolCallRequest]
             var errorCode: String?
             var duration: UInt64 = 0
+            var usage = RunStepUsage()
             switch step {
-            case .model(let said, let called):
-                (kind, text, calls) = ("model", said, called)
+            case .model(let said, let called, let used):
+                (kind, text, calls, usage) = ("model", said, called, used)
             case .tool(let call, let outcome, let nanos):
                 (kind, calls, duration) = ("tool", [call], nanos)
                 switch outcome {
@@ -52,8 +53,13 @@ public final class SQLiteRunStore: RunStore {
                 let seq = try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT coalesce(max(seq), 0) + 1 FROM run_steps WHERE run = ?"), arguments: [id]) ?? 1
                 try db.cachedStatement(sql: """
-                    INSERT INTO run_steps (run, seq, kind, text, calls, error_code, duration_ns, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [id, seq, kind, text, callsText, errorCode, Int64(clamping: duration), now])
+                    INSERT INTO run_steps (run, seq, kind, text, calls, error_code, duration_ns, at,
+                                           prompt_tokens, cached_prompt_tokens, completion_tokens)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        id, seq, kind, text, callsText, errorCode, Int64(clamping: duration), now,
+                        usage.promptTokens, usage.cachedPromptTokens, usage.completionTokens,
+                    ])
                 try db.cachedStatement(sql: "UPDATE runs SET updated_at = ? WHERE id = ?").execute(arguments: [now, id])
             }
         }
@@ -118,12 +124,17 @@ public final class SQLiteRunStore: RunStore {
 
     private static func steps(_ db: Database, run id: UInt64) throws -> [RunStep] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT kind, text, calls, error_code, duration_ns FROM run_steps WHERE run = ? ORDER BY seq"),
+            db.cachedStatement(sql: """
+                SELECT kind, text, calls, error_code, duration_ns, prompt_tokens, cached_prompt_tokens, completion_tokens
+                FROM run_steps WHERE run = ? ORDER BY seq
+                """),
             arguments: [id]
         ).map { row in
             let calls = try JSONDecoder().decode([ToolCallRequest].self, from: Data((row[2] as String).utf8))
             let text: String = row[1] ?? ""
-            guard row[0] as String == "tool", let call = calls.first else { return .model(text: text, calls: calls) }
+            guard row[0] as String == "tool", let call = calls.first else {
+                return .model(text: text, calls: calls, usage: RunStepUsage(promptTokens: row[5], cachedPromptTokens: row[6], completionTokens: row[7]))
+            }
             let code: String? = row[3]
             let outcome: Result<String, KernelError> =
                 code.map { .failure(KernelError(KernelError.Code(rawValue: $0) ?? .internal, text)) } ?? .success(text)

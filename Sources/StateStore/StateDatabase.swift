@@ -155,6 +155,14 @@ public final class StateDatabase: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Each model turn's tokens, so a resumed run's totals are whole (0 on steps stored before).
+        migrator.registerMigration("v5: run step usage") { db in
+            try db.execute(sql: """
+                ALTER TABLE run_steps ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE run_steps ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE run_steps ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 

@@ -63,6 +63,12 @@ struct AgentOSD: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for each instance at shutdown and for dropped-file unloads.")
     var unloadTimeout: Double = 5
 
+    @Option(name: .long, help: "Days a conversation (session) may go unused before it is deleted.")
+    var sessionMaxIdleDays: Double = 30
+
+    @Option(name: .long, help: "Turns a session stores at most; past it, the oldest turns already cut from the prompt are deleted.")
+    var sessionMaxTurns = 1000
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -132,6 +138,10 @@ struct AgentOSD: AsyncParsableCommand {
         for (flag, value) in [("--handler-deadline", handlerDeadline), ("--init-timeout", initTimeout), ("--unload-timeout", unloadTimeout)] {
             guard value.isFinite, value > 0, value <= 86_400 else { throw ValidationError("\(flag) must be a number of seconds in (0, 86400]") }
         }
+        guard sessionMaxIdleDays.isFinite, sessionMaxIdleDays > 0, sessionMaxIdleDays <= 36_500 else {
+            throw ValidationError("--session-max-idle-days must be a number of days in (0, 36500]")
+        }
+        guard sessionMaxTurns >= 1 && sessionMaxTurns <= 1_000_000 else { throw ValidationError("--session-max-turns must be in 1...1000000") }
         if let metricsAddr {
             guard MetricsAddress(metricsAddr) != nil else { throw ValidationError("--metrics-addr must be host:port, e.g. 127.0.0.1:9464") }
             guard !noMetrics else { throw ValidationError("--metrics-addr serves metrics: not with --no-metrics") }
@@ -261,7 +271,10 @@ struct AgentOSD: AsyncParsableCommand {
             policy: inference.policy, grants: grants, audit: audit,
             storage: StorageService(store: state.map(SQLiteKeyValueStore.init), reason: state.reason),
             records: state.map(SQLiteInstanceRecordStore.init), recordsAbsence: state.reason,
-            sessions: SessionService(store: state.map(SQLiteSessionStore.init), reason: state.reason),
+            sessions: SessionService(
+                store: state.map(SQLiteSessionStore.init), reason: state.reason,
+                retention: SessionRetention(
+                    maxIdleMilliseconds: Int64(sessionMaxIdleDays * 86_400_000), maxStoredTurns: sessionMaxTurns)),
             runs: RunService(store: state.map(SQLiteRunStore.init), reason: state.reason), crashRecords: crashRecords)
     }
 

@@ -89,7 +89,10 @@ import Testing
         #expect(ps.stderr.hasPrefix("agentctl: kernel not running at "), "\(ps.stderr)")
     }
 
-    @Test(arguments: [["--mailbox", "0"], ["--max-message-bytes", "0"], ["--handler-deadline", "0"], ["--unload-timeout", "-1"], ["--bogus"]])
+    @Test(arguments: [
+        ["--mailbox", "0"], ["--max-message-bytes", "0"], ["--handler-deadline", "0"], ["--unload-timeout", "-1"], ["--bogus"],
+        ["--session-max-idle-days", "0"], ["--session-max-idle-days", "nan"], ["--session-max-turns", "0"],
+    ])
     func invalidOptionIsRefusedAtStart(_ arguments: [String]) async throws {
         let root = KernelProcess.newRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }

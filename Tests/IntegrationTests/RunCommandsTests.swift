@@ -149,9 +149,15 @@ import Testing
         let second = try await KernelProcess(InferenceTests.engine, root: first.root)
         defer { second.stop() }
         #expect(try await second.client.run(id: "\(waiting.id)").run.state == "awaiting_approval")
+        // /metrics: the run waiting, then counted among the ended runs by its final state.
+        let waitingMetrics = try await ObservabilityTests.scrape(second)
+        #expect(waitingMetrics[#"agentos_runs_open{state="awaiting_approval"}"#] == 1, "\(waitingMetrics.filter { $0.key.hasPrefix("agentos_runs") })")
         let cancel = try second.agentctl("runs", "cancel", "\(waiting.id)")
         #expect(cancel.status == 0 && cancel.stdout == "cancelled run \(waiting.id) of agentctl\n", "\(cancel.stderr)")
         #expect(try await second.client.run(id: "\(waiting.id)").run.state == "cancelled")
+        let endedMetrics = try await ObservabilityTests.scrape(second)
+        #expect(endedMetrics[#"agentos_runs_open{state="awaiting_approval"}"#] == 0)
+        #expect(endedMetrics[#"agentos_runs_total{state="cancelled"}"#] == 1, "\(endedMetrics.filter { $0.key.hasPrefix("agentos_runs") })")
         #expect(try await transfers(second) == 0)
         try await second.expectHealthy()
     }

@@ -158,4 +158,21 @@ import Testing
         #expect(FileManager.default.contents(atPath: root + "/home/state.sqlite") == garbage, "the file is left untouched")
         try await kernel.expectHealthy()
     }
+
+    @Test func sessionRetentionOptionsDeleteIdleSessionsAndKeepTurnsStillInThePrompt() async throws {
+        // 0.00002 days: 1.728 s. 2 turns kept at most.
+        let kernel = try await KernelProcess(InferenceTests.engine + ["--session-max-idle-days", "0.00002", "--session-max-turns", "2"])
+        defer { kernel.stop() }
+        _ = try json(InferResult.self, kernel.agentctl("infer", "--session", "old", "--max-tokens", "8", "-o", "json", "Say hi."))
+        try await Task.sleep(nanoseconds: 2_500_000_000)
+        _ = try json(InferResult.self, kernel.agentctl("infer", "--session", "new", "--max-tokens", "8", "-o", "json", "Say hi."))
+        // The session unused past the limit went when the next turn was stored.
+        let list = try json(SessionList.self, kernel.agentctl("sessions", "ls", "-o", "json"))
+        #expect(list.sessions.map(\.id) == ["new"], "\(list)")
+        // Turns still in the prompt are kept past --session-max-turns: nothing was cut, nothing pruned.
+        _ = try json(InferResult.self, kernel.agentctl("infer", "--session", "new", "--max-tokens", "8", "-o", "json", "Again."))
+        let detail = try json(SessionDetail.self, kernel.agentctl("sessions", "show", "agentctl", "new", "-o", "json"))
+        #expect(detail.turns.count == 4 && detail.turns.allSatisfy(\.inPrompt), "\(detail.turns)")
+        try await kernel.expectHealthy()
+    }
 }

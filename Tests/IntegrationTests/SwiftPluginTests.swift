@@ -50,6 +50,10 @@ import Testing
         #expect(try await kernel.client.callTool("swiftcalc.flip", arguments: #"{"v": false}"#).result == "true")
         #expect(try await kernel.client.callTool("swiftcalc.half", arguments: #"{"v": 3}"#).result == "1.5")
         #expect(try await kernel.client.callTool("swiftcalc.multiply", arguments: #"{"a": 12.5, "b": 4}"#).result == "50")
+        // Tool(needsApproval: true) sets AOS_TOOL_NEEDS_APPROVAL; calls by code do not wait for it.
+        let flags = try await kernel.client.tools(matching: "swiftcalc.*").map { "\($0.name) \($0.needsApproval)" }
+        #expect(flags.contains("swiftcalc.refund true") && flags.contains("swiftcalc.multiply false"), "\(flags)")
+        #expect(try await kernel.client.callTool("swiftcalc.refund", arguments: #"{"amount": 5}"#).result == #""refunded 5""#)
     }
 
     @Test func probeDrivesEveryMessagingToolAndAdminWrapper() async throws {

@@ -34,6 +34,31 @@ let toolTestGrants = ["toolcaller": ["infer", "tool:*"], "support": ["infer", "t
         #expect(lookup?["function"]?["parameters"]?["required"] == .array([.string("sku")]))
     }
 
+    @Test func agentctlToolsMarksTheToolsThatNeedApproval() async throws {
+        // approval's tool is bank.transfer (C); approvalcpp's are bankcpp.refund and .balance (agentos.hpp's aos::tool).
+        let kernel = try await kernel(["calculator", "approval", "approvalcpp"])
+        defer { _ = kernel.stop() }
+        let table = try kernel.agentctl("tools")
+        #expect(table.status == 0 && table.stdout.hasPrefix("TOOL"), "\(table.stdout)")
+        // The table's columns are padded: a row's APPROVAL cell starts where the header's does.
+        let lines = table.stdout.split(separator: "\n").map { Array($0) }
+        let column = try #require(lines.first.flatMap { String($0).range(of: "APPROVAL") }.map { table.stdout.distance(from: table.stdout.startIndex, to: $0.lowerBound) })
+        func cell(_ tool: String) -> String? {
+            lines.first { String($0).hasPrefix(tool + " ") }.map { String($0[column...].prefix { $0 != " " }) }
+        }
+        #expect(cell("bank.transfer") == "needed" && cell("calculator.multiply") == "-", "\(table.stdout)")
+        #expect(cell("bankcpp.refund") == "needed" && cell("bankcpp.balance") == "-", "\(table.stdout)")
+        let listed = try kernel.agentctl("tools", "-o", "json")
+        guard case .array(let tools) = try JSONParser.parse(listed.stdout) else { Issue.record("\(listed.stdout)"); return }
+        let flags = Dictionary(uniqueKeysWithValues: tools.compactMap { tool -> (String, JSONValue)? in
+            guard case .string(let name)? = tool["function"]?["name"], let flag = tool["needs_approval"] else { return nil }
+            return (name, flag)
+        })
+        #expect(flags["bank.transfer"] == .bool(true) && flags["calculator.multiply"] == .bool(false), "\(listed.stdout)")
+        #expect(try await kernel.client.tools(matching: "bank.*").map(\.needsApproval) == [true])
+        #expect(try await kernel.client.callTool("bankcpp.balance", arguments: "{}").result == "100")
+    }
+
     @Test func agentctlCallPrintsTheResultOrTheToolsError() async throws {
         let kernel = try await kernel()
         defer { _ = kernel.stop() }

@@ -1,5 +1,6 @@
 import AgentOSTesting
 import Foundation
+import GRDB
 import KernelCore
 import StateStore
 import Testing
@@ -30,7 +31,8 @@ import Testing
         let store = SQLiteRunStore(database: try Self.database())
         try store.begin(id: 7, agent: "support", reply: .mailbox, request: Self.request, now: 1000)
         let calls = [Self.call("calculator.multiply", #"{"a": 2, "b": 3}"#), Self.call("calculator.add", "{}", id: "call_1")]
-        try store.append(run: 7, step: .model(text: "", calls: calls), now: 1001)
+        let usage = RunStepUsage(promptTokens: 40, cachedPromptTokens: 12, completionTokens: 9)
+        try store.append(run: 7, step: .model(text: "", calls: calls, usage: usage), now: 1001)
         try store.append(run: 7, step: .tool(call: calls[0], outcome: .success("6"), durationNanos: 1500), now: 1002)
         let failure = KernelError(.toolFailed, "calculator.add failed: no")
         try store.append(run: 7, step: .tool(call: calls[1], outcome: .failure(failure), durationNanos: 0), now: 1003)
@@ -42,12 +44,32 @@ import Testing
             id: 7, agent: "support", reply: .mailbox, session: nil, state: .completed, steps: 3, error: nil, createdAt: 1000, updatedAt: 1004))
         #expect(record.request == Self.request)
         #expect(record.steps == [
-            .model(text: "", calls: calls), .tool(call: calls[0], outcome: .success("6"), durationNanos: 1500),
+            .model(text: "", calls: calls, usage: usage), .tool(call: calls[0], outcome: .success("6"), durationNanos: 1500),
             .tool(call: calls[1], outcome: .failure(failure), durationNanos: 0),
         ])
         #expect(record.answer == "It is 6.")
         #expect(try store.unfinished().isEmpty)
         #expect(try store.run(id: 8) == nil)
+    }
+
+    @Test func stepsStoredBeforeTheUsageMigrationReadAsZeroTokens() throws {
+        let path = NSTemporaryDirectory() + "agentos-state-\(UUID().uuidString).sqlite"
+        do {
+            // A file as the kernel left it before "v5: run step usage", with one run of one model step.
+            let queue = try DatabaseQueue(path: path)
+            try StateDatabase.migrator.migrate(queue, upTo: "v4: runs")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO runs (id, agent, reply, state, request, created_at, updated_at) VALUES (3, 'a', 'control', 'running', ?, 1, 1);
+                    INSERT INTO run_steps (run, seq, kind, text, calls, at) VALUES (3, 1, 'model', '', '[]', 1);
+                    """, arguments: [String(decoding: try JSONEncoder().encode(Self.request), as: UTF8.self)])
+            }
+        }
+        let store = SQLiteRunStore(database: try StateDatabase(path: path))
+        #expect(try store.run(id: 3)?.steps == [.model(text: "", calls: [], usage: RunStepUsage())])
+        let usage = RunStepUsage(promptTokens: 5, cachedPromptTokens: 0, completionTokens: 2)
+        try store.append(run: 3, step: .model(text: "again", calls: [], usage: usage), now: 2)
+        #expect(try store.run(id: 3)?.steps.last == .model(text: "again", calls: [], usage: usage))
     }
 
     @Test func retentionKeepsTheNewestFinishedRunsAndEveryRunningOne() throws {
@@ -109,7 +131,13 @@ import Testing
             return
         }
         #expect(stored == call && outcome == .success("6"))
-        #expect(record.steps[0] == .model(text: "", calls: [call]))
+        // The turn's tokens are checkpointed with it (the simulated model: one prompt token per word).
+        guard case .model(let text, let calls, let usage) = record.steps[0] else {
+            Issue.record("\(record.steps)")
+            return
+        }
+        #expect(text == "" && calls == [call])
+        #expect(usage.promptTokens > 0 && usage.completionTokens > 0, "\(usage)")
         #expect(try kernel.runs.list().map(\.id) == [handle.id])
     }
 

@@ -23,6 +23,10 @@
  *   const aos_plugin_descriptor aos_plugin =
  *       aos::agent_descriptor<greeter>("greeter", "1.0.0", "Greets whoever asks.");
  *
+ *   - aos::tool(...) and aos::tool_descriptor(...) make a tool plugin's
+ *     table and descriptor; aos::tool_options{thread_safe, needs_approval}
+ *     sets its flags (needs_approval: AOS_TOOL_NEEDS_APPROVAL, ABI 1.11).
+ *
  * Thread: as agentos.h says of each syscall. Compiles clean as C++17 with
  * -Wall -Wextra -pedantic.
  */
@@ -306,6 +310,44 @@ constexpr aos_plugin_descriptor agent_descriptor(const char *name, const char *v
     d.init = agent_entries<T>::init;
     d.on_message = agent_entries<T>::on_message;
     d.stop = agent_entries<T>::stop;
+    return d;
+}
+
+/** A tool's flags by name (aos_tool.flags). */
+struct tool_options {
+    /** AOS_TOOL_THREAD_SAFE: the function may run on several threads at once. */
+    bool thread_safe = false;
+    /** AOS_TOOL_NEEDS_APPROVAL (ABI 1.11): a call the model makes in a tool loop
+        waits for `agentctl runs approve|reject`. A kernel before 1.11 refuses it. */
+    bool needs_approval = false;
+};
+
+/** One entry of a tool table: `fn` (AOS_TOOL_FN(f)) taking `params` in order. Constant data. */
+constexpr aos_tool tool(const char *name, const char *description, aos_tool_fn fn, std::uint32_t returns,
+                        const aos_tool_param *params, std::uint32_t n_params, tool_options options = {}) noexcept {
+    aos_tool t{};
+    t.name = name;
+    t.description = description;
+    t.fn = fn;
+    t.returns = returns;
+    t.flags = (options.thread_safe ? AOS_TOOL_THREAD_SAFE : 0u) | (options.needs_approval ? AOS_TOOL_NEEDS_APPROVAL : 0u);
+    t.n_params = n_params;
+    t.params = params;
+    return t;
+}
+
+/** The descriptor of a tool plugin with `n_tools` entries of `tools`; `init` may be nullptr. Constant data. */
+constexpr aos_plugin_descriptor tool_descriptor(const char *name, const char *version, const char *description,
+                                                const aos_tool *tools, std::uint32_t n_tools,
+                                                aos_status (*init)(aos_ctx *, const aos_kernel_api *, const char *, void **) = nullptr) noexcept {
+    aos_plugin_descriptor d = aos_plugin_header();
+    d.kind = AOS_KIND_TOOL;
+    d.name = name;
+    d.version = version;
+    d.description = description;
+    d.init = init;
+    d.tools = tools;
+    d.n_tools = n_tools;
     return d;
 }
 

@@ -35,6 +35,11 @@ public enum MetricName {
     // Tools
     public static let toolCalls = "agentos_tool_calls_total"
     public static let toolDuration = "agentos_tool_duration_seconds"
+    // Durable runs
+    /// Runs that ended, by final `state` (completed, failed, cancelled, interrupted, agent_gone).
+    public static let runsEnded = "agentos_runs_total"
+    /// Runs not ended, by `state`: running, or awaiting_approval (read at each scrape).
+    public static let runsOpen = "agentos_runs_open"
     // Capabilities and quotas
     public static let capabilityDenials = "agentos_capability_denials_total"
     public static let quotaRefusals = "agentos_quota_refusals_total"

@@ -76,8 +76,8 @@ public struct RunRequest: Sendable, Equatable, Codable {
 
 /// One checkpointed step of a run, written before the next begins.
 public enum RunStep: Sendable, Equatable {
-    /// A model turn that called tools: its text and the calls, in order.
-    case model(text: String, calls: [ToolCallRequest])
+    /// A model turn that called tools: its text, the calls, in order, and the tokens it used.
+    case model(text: String, calls: [ToolCallRequest], usage: RunStepUsage = RunStepUsage())
     /// The outcome of one of the last model turn's calls, in the order of the calls.
     case tool(call: ToolCallRequest, outcome: Result<String, KernelError>, durationNanos: UInt64)
 }
@@ -135,7 +135,7 @@ public struct RunRecord: Sendable, Equatable {
     /// one a stop interrupted, or the one waiting for approval.
     public var unansweredCall: ToolCallRequest? {
         guard let last = steps.lastIndex(where: { if case .model = $0 { true } else { false } }),
-              case .model(_, let calls) = steps[last]
+              case .model(_, let calls, _) = steps[last]
         else { return nil }
         let answered = steps.count - last - 1
         return answered < calls.count ? calls[answered] : nil

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Synchronization
 
 /// Durable runs: every tool loop is a run whose request and steps are
@@ -45,6 +46,15 @@ public final class RunService: Sendable {
         return record
     }
 
+    /// How many stored runs are in each state that is not final (running, awaiting_approval); empty without a store.
+    public func openCounts() -> [RunState: Int] {
+        let runs = (try? list()) ?? []
+        var counts: [RunState: Int] = [:]
+        for state in RunState.allCases where !state.isFinal { counts[state] = 0 }
+        for run in runs where !run.state.isFinal { counts[run.state, default: 0] += 1 }
+        return store == nil ? [:] : counts
+    }
+
     /// The kernel is stopping: write nothing more, so interrupted runs stay `running` for the next start.
     public func suspend() {
         suspended.store(true, ordering: .relaxed)
@@ -64,8 +74,9 @@ public final class RunService: Sendable {
         write(id, "checkpoint") { store, now throws(RunStoreError) in try store.append(run: id, step: step, now: now) }
     }
 
-    /// Records the end of run `id`, or another state.
+    /// Records the end of run `id` (counted in `agentos_runs_total`), or another state.
     func update(_ id: UInt64, _ state: RunState, answer: String? = nil, error: KernelError? = nil) {
+        if state.isFinal { Counter(label: MetricName.runsEnded, dimensions: [("state", state.rawValue)]).increment() }
         write(id, "record the state of") { [retention] store, now throws(RunStoreError) in
             try store.update(run: id, state: state, answer: answer, error: error, retention: retention, now: now)
         }

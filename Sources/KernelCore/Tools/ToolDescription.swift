@@ -8,6 +8,8 @@ public struct ToolDescription: Sendable {
     public let parameters: JSONValue
     public let returns: String
     public let threadSafe: Bool
+    /// A call the model makes in a tool loop waits for the operator (AOS_TOOL_NEEDS_APPROVAL).
+    public let needsApproval: Bool
     /// The instance that provides it.
     public let plugin: String
     public let calls: UInt64

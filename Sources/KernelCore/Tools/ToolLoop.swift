@@ -138,8 +138,12 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         let uncertain = state.withLock { state -> ToolCallRequest? in
             for step in steps {
                 switch step {
-                case .model(let text, let calls):
+                case .model(let text, let calls, let usage):
                     Self.closeTurn(&state)
+                    // The turns before the restart count in the run's totals.
+                    state.usage.promptTokens += usage.promptTokens
+                    state.usage.cachedPromptTokens += usage.cachedPromptTokens
+                    state.usage.completionTokens += usage.completionTokens
                     state.turn += 1
                     state.turnText = text
                     state.pending = calls
@@ -255,7 +259,7 @@ final class ToolLoop: InferenceSink, InferenceHandle, @unchecked Sendable {
         guard turn < use.maxSteps else {
             return end(.failure(KernelError(.toolStepLimit, "the model did not answer within \(use.maxSteps) turns (max_steps); it kept calling tools")))
         }
-        runs.record(id, .model(text: result.text, calls: result.toolCalls))
+        runs.record(id, .model(text: result.text, calls: result.toolCalls, usage: RunStepUsage(result.usage)))
         state.withLock { state in
             state.turnText = result.text
             state.pending = result.toolCalls

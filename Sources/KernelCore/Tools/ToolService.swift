@@ -29,14 +29,15 @@ public final class ToolService: Sendable {
         let plugins = registry.matching(patterns).map { entry in
             ToolDescription(
                 name: entry.name, description: entry.tool.description, parameters: entry.tool.parametersSchema,
-                returns: entry.tool.returns.name, threadSafe: entry.tool.isThreadSafe, plugin: entry.instance.name,
+                returns: entry.tool.returns.name, threadSafe: entry.tool.isThreadSafe, needsApproval: entry.tool.needsApproval,
+                plugin: entry.instance.name,
                 calls: entry.stats.calls.load(ordering: .relaxed), failures: entry.stats.failures.load(ordering: .relaxed),
                 totalSeconds: Double(entry.stats.totalNanos.load(ordering: .relaxed)) / 1e9)
         }
         let external = registry.matchingExternal(patterns).map { entry in
             ToolDescription(
                 name: entry.name, description: entry.tool.description, parameters: entry.tool.parameters,
-                returns: "json", threadSafe: true, plugin: "mcp:\(entry.prefix)",
+                returns: "json", threadSafe: true, needsApproval: false, plugin: "mcp:\(entry.prefix)",
                 calls: entry.stats.calls.load(ordering: .relaxed), failures: entry.stats.failures.load(ordering: .relaxed),
                 totalSeconds: Double(entry.stats.totalNanos.load(ordering: .relaxed)) / 1e9)
         }

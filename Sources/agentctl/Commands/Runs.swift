@@ -77,7 +77,8 @@ struct Runs: AsyncParsableCommand {
             var text = "run \(run.id) of \(run.agent): \(run.state), \(run.steps) steps, tools \(detail.tools.joined(separator: ", "))\n"
             for step in detail.steps {
                 if let calls = step.calls {
-                    text += "\(step.seq) model: calls \(calls.map { "\($0.name)(\($0.arguments))" }.joined(separator: ", "))\n"
+                    let tokens = step.promptTokens.map { " (\($0) prompt + \(step.completionTokens ?? 0) completion tokens)" } ?? ""
+                    text += "\(step.seq) model: calls \(calls.map { "\($0.name)(\($0.arguments))" }.joined(separator: ", "))\(tokens)\n"
                 } else if let call = step.call {
                     let outcome = step.result ?? step.error.map { "error: \($0.message)" } ?? ""
                     text += "\(step.seq) tool: \(call.name)(\(call.arguments)) → \(outcome.replacingOccurrences(of: "\n", with: " "))\n"

@@ -12,7 +12,9 @@ struct Tools: AsyncParsableCommand {
             A tool is a C function a tool plugin exports; its full name is \
             PLUGIN.TOOL. -o json prints them as OpenAI function tools, the shape \
             a model is offered: {"type": "function", "function": {"name", \
-            "description", "parameters" (JSON Schema)}}.
+            "description", "parameters" (JSON Schema)}}, plus "needs_approval": \
+            whether a call the model makes waits for `agentctl runs approve|reject` \
+            (the APPROVAL column of the table).
 
             Examples:
               agentctl tools
@@ -32,10 +34,10 @@ struct Tools: AsyncParsableCommand {
         case .json:
             print(JSONValue.array(tools.map(Self.openAIFunction)).prettyText)
         case .table:
-            var rows = [["TOOL", "ARGUMENTS", "RETURNS", "CALLS", "FAILED", "MEAN", "DESCRIPTION"]]
+            var rows = [["TOOL", "ARGUMENTS", "RETURNS", "APPROVAL", "CALLS", "FAILED", "MEAN", "DESCRIPTION"]]
             for tool in tools {
                 rows.append([
-                    tool.name, Self.signature(tool), tool.returns, "\(tool.calls)", "\(tool.failures)",
+                    tool.name, Self.signature(tool), tool.returns, tool.needsApproval ? "needed" : "-", "\(tool.calls)", "\(tool.failures)",
                     tool.calls == 0 ? "-" : String(format: "%.2fms", tool.meanMs), tool.description,
                 ])
             }
@@ -43,7 +45,7 @@ struct Tools: AsyncParsableCommand {
         }
     }
 
-    /// {"type": "function", "function": {name, description, parameters}}.
+    /// {"type": "function", "function": {name, description, parameters}, "needs_approval": BOOL}.
     static func openAIFunction(_ tool: ToolInfo) -> JSONValue {
         .object([
             ("type", .string("function")),
@@ -51,6 +53,7 @@ struct Tools: AsyncParsableCommand {
                 ("name", .string(tool.name)), ("description", .string(tool.description)),
                 ("parameters", (try? JSONParser.parse(tool.parameters)) ?? .object([])),
             ])),
+            ("needs_approval", .bool(tool.needsApproval)),
         ])
     }
 

@@ -97,6 +97,8 @@ struct Bench: AsyncParsableCommand {
         case .storage:
             try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
             try await SessionPromptBench(baselines: buildDir + "/bench", runs: runs).run(into: &table)
+            try await RunResumeBench(agentosd: agentosd, fixtures: buildDir + "/fixtures", model: model, threads: threads, runs: runs)
+                .run(into: &table)
         case .cluster:
             try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
                 .run(into: &table)

@@ -1,5 +1,5 @@
 // SwiftCalc.swift — calculator.c's multiply in Swift, for the tool-call benchmark,
-// and a tool of every argument type, for the tests.
+// a tool of every argument type, and one that needs approval, for the tests.
 import AgentOSKit
 
 @main enum SwiftCalc: ToolPlugin {
@@ -16,5 +16,8 @@ import AgentOSKit
         Tool("negate", "-v as int32", Parameter<Int32>("v")) { v in -v },
         Tool("flip", "!v", Parameter<Bool>("v")) { v in !v },
         Tool("half", "v / 2 as float", Parameter<Float>("v")) { v in v / 2 },
+        Tool("refund", "Refund an amount; waits for an operator in a tool loop.", needsApproval: true, Parameter<Int32>("amount")) {
+            amount in "refunded \(amount)"
+        },
     ]
 }

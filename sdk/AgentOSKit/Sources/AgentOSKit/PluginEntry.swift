@@ -55,7 +55,7 @@ enum PluginEntry {
             table[index] = aos_tool(
                 name: copy(tool.name), description: copy(tool.description),
                 fn: unsafeBitCast(trampoline.function, to: aos_tool_fn?.self), returns: tool.returns,
-                flags: tool.threadSafe ? AOS_TOOL_THREAD_SAFE : 0, n_params: UInt32(tool.parameters.count), reserved: 0,
+                flags: (tool.threadSafe ? AOS_TOOL_THREAD_SAFE : 0) | (tool.needsApproval ? AOS_TOOL_NEEDS_APPROVAL : 0), n_params: UInt32(tool.parameters.count), reserved: 0,
                 params: params, json_schema: nil, free_result: returnsText ? { free($0) } : nil)
         }
         descriptor.pointee.tools = UnsafePointer(table)

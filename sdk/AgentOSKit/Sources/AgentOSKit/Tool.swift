@@ -29,6 +29,7 @@ public struct Tool: Sendable {
     let name: String
     let description: String
     let threadSafe: Bool
+    let needsApproval: Bool
     let parameters: [ParameterInfo]
     let returns: UInt32
     /// Calls the closure with the C arguments libffi hands over and stores its C result.
@@ -37,8 +38,10 @@ public struct Tool: Sendable {
     /// A tool named `name` ([A-Za-z0-9_-], 1-63 bytes; callers use "INSTANCE.name")
     /// whose closure takes the `parameters`' types in order (at most 16).
     /// `threadSafe`: the closure may run on several callers' threads at once.
+    /// `needsApproval`: a call the model makes in a tool loop waits for the
+    /// operator (`agentctl runs approve|reject`); needs a kernel of ABI 1.11 or later.
     public init<each Argument: ToolArgument, Result: ToolResult>(
-        _ name: String, _ description: String, threadSafe: Bool = false,
+        _ name: String, _ description: String, threadSafe: Bool = false, needsApproval: Bool = false,
         _ parameters: repeat Parameter<each Argument>,
         body: @escaping @Sendable (repeat each Argument) throws -> Result
     ) {
@@ -49,6 +52,7 @@ public struct Tool: Sendable {
         self.name = name
         self.description = description
         self.threadSafe = threadSafe
+        self.needsApproval = needsApproval
         self.parameters = infos
         returns = Result._aosType
         invoke = { arguments, result in
