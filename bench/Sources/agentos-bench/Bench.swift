@@ -98,7 +98,7 @@ struct Bench: AsyncParsableCommand {
             try await StorageBench(baselines: buildDir + "/bench", agentosd: agentosd, runs: runs).run(into: &table)
             try await SessionPromptBench(baselines: buildDir + "/bench", runs: runs).run(into: &table)
         case .cluster:
-            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
+            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", tools: llama, runs: runs)
                 .run(into: &table)
         }
     }
