@@ -6,7 +6,9 @@ import Synchronization
 
 /// The cluster link over NATS (the official C client, libnats): connects to
 /// `--cluster`, subscribes to this node's subject and the announcements, and
-/// feeds `ClusterService` what arrives; publishes what it sends.
+/// feeds `ClusterService` what arrives; publishes what it sends. With
+/// `--serve-engine MODEL` it also takes requests on `agentos.infer.MODEL`
+/// (queue group of the same name).
 ///
 /// libnats reconnects by itself (forever, every `reconnectWait`); while it is
 /// disconnected `publish` returns AOS_EUNREACHABLE at once instead of
@@ -177,6 +179,15 @@ public final class NATSLink: ClusterLink, @unchecked Sendable {
             guard status == NATS_OK else { throw StartError(description: "cannot subscribe to \(subject): \(Self.text(status))") }
             // Room for bursts: past these, libnats drops (and counts) messages as a slow consumer.
             natsSubscription_SetPendingLimits(subscription, 1 << 20, 1 << 30)
+            subscriptions.append(subscription)
+        }
+        if let model = service.servedModel {
+            // One queue group per model: each request goes to one of the kernels serving it.
+            let subject = ClusterName.inferSubject(of: model)
+            var subscription: OpaquePointer?
+            let status = natsConnection_QueueSubscribe(&subscription, connection, subject, subject, handler, me)
+            guard status == NATS_OK else { throw StartError(description: "cannot serve \(subject): \(Self.text(status))") }
+            natsSubscription_SetPendingLimits(subscription, 1 << 16, 1 << 30)
             subscriptions.append(subscription)
         }
     }

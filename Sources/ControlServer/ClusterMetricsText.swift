@@ -2,7 +2,8 @@ import KernelCore
 
 /// The cluster's series in the Prometheus text format, read at scrape time
 /// (nothing when the kernel is not in a cluster): the link's state, the nodes
-/// known, and the counters of remote messages and rejected frames.
+/// known, the counters of remote messages, shared inference and rejected
+/// frames, and the requests served for each remote agent.
 enum ClusterMetricsText {
     static func append(_ cluster: ClusterService, to text: inout [UInt8]) {
         guard cluster.isJoined else { return }
@@ -14,6 +15,12 @@ enum ClusterMetricsText {
         series("cluster_nodes", "gauge", "Nodes known in the cluster, this one included.", "\(cluster.nodes().count)")
         series("cluster_calls_waiting", "gauge", "Calls of local agents waiting for a remote reply.", "\(cluster.waitingCalls)")
         for counter in cluster.counters.snapshot { series(counter.name, "counter", counter.help, "\(counter.value)") }
+        let served = cluster.servedInference()
+        if !served.isEmpty {
+            let name = "agentos_cluster_inference_served_by_agent_total"
+            out += "# HELP \(name) Inference requests served here for remote agents, by their full name (NAME@NODE).\n# TYPE \(name) counter\n"
+            for (agent, count) in served.sorted(by: { $0.key < $1.key }) { out += "\(name){agent=\"\(agent)\"} \(count)\n" }
+        }
         text += Array(out.utf8)
     }
 }

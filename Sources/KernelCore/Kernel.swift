@@ -85,6 +85,7 @@ public final class Kernel: Sendable {
             configuration: configuration, logger: logger, loader: loader, threads: threads, table: table, ids: ids,
             messages: messages, inference: inference, tools: tools, quotas: quotas,
             capabilities: capabilities, storage: storage, records: records, crashes: crashes, policy: grants)
+        cluster.serve(inference)
         engine?.start(serving: scheduler)
     }
 

@@ -25,6 +25,9 @@ public struct KernelConfiguration: Sendable {
     public var firstID: UInt64 = 1
     /// This kernel's node name in a cluster (`agentosd --node`); nil: not in one.
     public var clusterNode: String?
+    /// The model name this kernel serves its engine to the cluster under
+    /// (`agentosd --serve-engine`); nil: it serves none.
+    public var servedModel: String?
     /// Where plugins loaded from Plugins/ run unless their policy names an isolation.
     public var defaultIsolation = Isolation.thread
     /// Where private copies of loaded plugins go.

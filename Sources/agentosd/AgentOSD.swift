@@ -149,6 +149,7 @@ struct AgentOSD: AsyncParsableCommand {
         if let apiAddr, MetricsAddress(apiAddr) == nil {
             throw ValidationError("--api-addr must be host:port, e.g. 127.0.0.1:8080")
         }
+        try cluster.validate(engine: inference.engine)
     }
 
     func run() async throws {
@@ -261,6 +262,7 @@ struct AgentOSD: AsyncParsableCommand {
         settings.unloadTimeout = unloadTimeout
         settings.firstID = firstID
         settings.clusterNode = cluster.node
+        settings.servedModel = cluster.serveEngine
         settings.defaultIsolation = defaultIsolation
         let loader = PluginLoader(copiesDirectory: home.pluginCopiesPath)
         try loader.prepare()
@@ -298,6 +300,7 @@ struct AgentOSD: AsyncParsableCommand {
         let link = NATSLink(settings: settings, service: kernel.cluster, logger: logger)
         let engine = kernel.inference.engine.map { "\($0.info.kind) \($0.info.model)" } ?? "none"
         kernel.cluster.attach(link, version: Self.version, engine: engine)
+        (kernel.inference.engine as? ClusterEngine)?.bind(kernel.cluster)
         try Self.startup { try link.start(required: cluster.clusterRequired) }
         return link
     }

@@ -34,6 +34,11 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("TLS: client key.", valueName: "file"))
     var clusterTlsKey: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve this kernel's engine to the cluster as MODEL (subject agentos.infer.MODEL, one queue group per model); kernels use it with --engine cluster:MODEL. Default: serve nothing.",
+        valueName: "model"))
+    var serveEngine: String?
+
     func validate() throws {
         guard (url == nil) == (node == nil) else { throw ValidationError("--cluster and --node go together") }
         if let url {
@@ -50,6 +55,18 @@ struct ClusterOptions: ParsableArguments {
         if url == nil, clusterRequired || clusterUser != nil || clusterToken != nil || clusterCreds != nil || clusterTlsCa != nil || clusterTlsCert != nil {
             throw ValidationError("the --cluster-* options need --cluster and --node")
         }
+    }
+
+    /// The checks that involve the engine flags too: `--engine cluster:MODEL`
+    /// needs a cluster; `--serve-engine` needs one and a local engine.
+    func validate(engine: EngineOptions.Kind) throws {
+        if case .cluster = engine, url == nil { throw ValidationError("--engine cluster:MODEL needs --cluster and --node") }
+        guard let serveEngine else { return }
+        guard url != nil else { throw ValidationError("--serve-engine needs --cluster and --node") }
+        guard ClusterName.isValidNode(serveEngine) else {
+            throw ValidationError("invalid --serve-engine \"\(serveEngine)\": a model name is 1-63 letters, digits, '_' or '-'")
+        }
+        guard engine == .llama || engine == .openai else { throw ValidationError("--serve-engine needs a local engine (--engine llama or openai)") }
     }
 
     /// What libnats is given; nil when not in a cluster.

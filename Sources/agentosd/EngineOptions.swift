@@ -5,11 +5,35 @@ import KernelCore
 
 /// agentosd's flags for the inference engine and its scheduler.
 struct EngineOptions: ParsableArguments {
-    enum Kind: String, ExpressibleByArgument, CaseIterable {
+    enum Kind: ExpressibleByArgument, Equatable {
         case llama, openai, none
+        /// `cluster:MODEL`: another kernel of the cluster serves MODEL (`--serve-engine MODEL`).
+        case cluster(String)
+
+        init?(argument: String) {
+            switch argument {
+            case "llama": self = .llama
+            case "openai": self = .openai
+            case "none": self = .none
+            default:
+                guard argument.hasPrefix("cluster:") else { return nil }
+                self = .cluster(String(argument.dropFirst("cluster:".count)))
+            }
+        }
+
+        var defaultValueDescription: String {
+            switch self {
+            case .llama: "llama"
+            case .openai: "openai"
+            case .none: "none"
+            case .cluster(let model): "cluster:\(model)"
+            }
+        }
     }
 
-    @Option(name: .long, help: "Inference engine: llama (embedded llama.cpp), openai (an OpenAI-compatible server), or none.")
+    @Option(name: .long, help: ArgumentHelp(
+        "Inference engine: llama (embedded llama.cpp), openai (an OpenAI-compatible server), cluster:MODEL (a kernel of the cluster serving MODEL with --serve-engine), or none.",
+        valueName: "engine"))
     var engine: Kind = .llama
 
     @Option(name: .long, help: "GGUF model for the llama engine ($AGENTOS_MODEL, else .deps/models/SmolLM2-135M-Instruct.Q4_1.gguf).")
@@ -78,6 +102,9 @@ struct EngineOptions: ParsableArguments {
             }
             guard engineModel != nil else { throw ValidationError("--engine openai needs --engine-model NAME") }
         }
+        if case .cluster(let model) = engine, !ClusterName.isValidNode(model) {
+            throw ValidationError("invalid --engine cluster:\(model): a model name is 1-63 letters, digits, '_' or '-'")
+        }
         if engineTools != .native, engine != .openai { throw ValidationError("--engine-tools is for --engine openai") }
         guard engineStallTimeout.isFinite, engineStallTimeout > 0 else { throw ValidationError("--engine-stall-timeout must be positive") }
         if kvType != .f16, flashAttn == .off { throw ValidationError("--kv-type \(kvType.rawValue) needs flash attention; drop --flash-attn off") }
@@ -109,6 +136,11 @@ struct EngineOptions: ParsableArguments {
             configuration.stallTimeout = engineStallTimeout
             configuration.toolFormat = engineTools
             return OpenAIEngine(configuration: configuration)
+        case .cluster(let model):
+            var configuration = ClusterEngine.Configuration(model: model)
+            configuration.slots = slots
+            configuration.contextTokens = ctx / slots
+            return ClusterEngine(configuration: configuration)
         }
     }
 }

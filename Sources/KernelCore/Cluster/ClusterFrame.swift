@@ -9,7 +9,8 @@
 ///     u8 from_len  u8 to_len  u32 body_len  from  to  body
 ///
 /// `from` is the sender's full name (NAME@NODE), or the node for node frames;
-/// `to` the receiver's local name (empty for node frames).
+/// `to` the receiver's local name (empty for node frames). Shared-inference
+/// frames (kinds 7-10) name what their kind says.
 public struct ClusterFrame: Equatable, Sendable {
     public enum Kind: UInt8, Sendable {
         /// A plain message (`send`).
@@ -25,6 +26,16 @@ public struct ClusterFrame: Equatable, Sendable {
         case leave = 5
         /// A message the receiving node could not deliver: `status` says why.
         case undeliverable = 6
+        /// Shared inference: a request for model `to` from agent `from`
+        /// (NAME@NODE), body a `RemoteInference.Request` (JSON); `id` is the caller's stream id.
+        case inferRequest = 7
+        /// Shared inference: generated text (UTF-8) from serving node `from` to
+        /// calling node `to`; an empty body first says the request was taken.
+        case inferChunk = 8
+        /// Shared inference: the end of a stream, body a `RemoteInference.End` (JSON).
+        case inferEnd = 9
+        /// Shared inference: the caller (node `from`) cancels stream `id` on node `to`.
+        case inferCancel = 10
     }
 
     public var kind: Kind
@@ -112,6 +123,14 @@ public struct ClusterFrame: Equatable, Sendable {
         case .reply, .undeliverable:
             guard ClusterName.split(from) != nil, ClusterName.isValidNode(to) || ClusterName.split(to) != nil else {
                 throw Malformed(reason: "a reply must come from NAME@NODE to a node or NAME@NODE")
+            }
+        case .inferRequest:
+            guard ClusterName.split(from) != nil, ClusterName.isValidNode(to) else {
+                throw Malformed(reason: "an inference request must come from NAME@NODE for a valid model name")
+            }
+        case .inferChunk, .inferEnd, .inferCancel:
+            guard ClusterName.isValidNode(from), ClusterName.isValidNode(to) else {
+                throw Malformed(reason: "an inference stream frame must name two valid nodes")
             }
         case .message, .request:
             guard ClusterName.split(from) != nil, ClusterName.isValidAgent(to) else {

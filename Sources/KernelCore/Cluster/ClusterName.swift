@@ -33,6 +33,10 @@ public enum ClusterName {
     public static func subject(of node: String) -> String { "agentos.node.\(node)" }
     /// The subject of announcements and leavings.
     public static let announceSubject = "agentos.announce"
+    /// The subject a model is served on (`agentosd --serve-engine MODEL`), with
+    /// a queue group of the same name: each request goes to one serving kernel.
+    /// A model name follows the node-name rules.
+    public static func inferSubject(of model: String) -> String { "agentos.infer.\(model)" }
     /// The subject a running node answers on, so that a second kernel cannot take its name.
     public static func helloSubject(of node: String) -> String { "agentos.hello.\(node)" }
 }

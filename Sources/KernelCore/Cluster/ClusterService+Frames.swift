@@ -29,6 +29,10 @@ extension ClusterService {
             for pending in gone { pending.complete(.failure(.unreachable)) }
         case .message, .request: deliver(frame)
         case .reply: replied(frame)
+        case .inferRequest: inferRequested(frame)
+        case .inferChunk: frame.to == me ? inferChunk(frame) : reject("inference chunk for node \(frame.to) arrived at \(me)")
+        case .inferEnd: frame.to == me ? inferEnded(frame) : reject("inference end for node \(frame.to) arrived at \(me)")
+        case .inferCancel: frame.to == me ? inferCancelled(frame) : reject("inference cancel for node \(frame.to) arrived at \(me)")
         case .undeliverable:
             counters.undelivered.increment()
             guard let sender = ClusterName.split(frame.to), let instance = table.lookup(sender.name) else { return }

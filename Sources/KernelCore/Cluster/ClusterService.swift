@@ -39,6 +39,13 @@ public final class ClusterService: Sendable {
         var lastAnnounce: UInt64 = 0
         /// Why this kernel left the cluster: another kernel holds its node name.
         var nameConflict: String?
+        /// Shared inference: this kernel's remote requests by stream id, the
+        /// requests it serves for other nodes, the service it serves them
+        /// with, and what it served by agent (see `ClusterService+Inference`).
+        var streams: [UInt64: RemoteStream] = [:]
+        var served: [ServedKey: ServedRequest] = [:]
+        var inference: InferenceService?
+        var servedByAgent: [String: UInt64] = [:]
     }
 
     /// Seconds of silence after which a node is taken for gone.
@@ -57,7 +64,9 @@ public final class ClusterService: Sendable {
         self.ids = ids
     }
 
-    /// Whether this kernel was started in a cluster (`--cluster`, `--node`).
+    /// The model this kernel serves to the cluster (`--serve-engine`); nil: none.
+    public var servedModel: String? { configuration.servedModel }
+        /// Whether this kernel was started in a cluster (`--cluster`, `--node`).
     public var isJoined: Bool { node != nil }
     /// Why the last rejected frame was rejected; nil if none was.
     public var lastRejectedFrame: String? { lastRejection.withLock { $0 } }
@@ -77,7 +86,7 @@ public final class ClusterService: Sendable {
         state.withLock {
             $0.link = link
             $0.version = version
-            $0.engine = engine
+            $0.engine = configuration.servedModel.map { "\(engine), serves \($0)" } ?? engine
         }
     }
 
@@ -102,6 +111,7 @@ public final class ClusterService: Sendable {
                 return state.pending.values.map(\.reply)
             }
             for pending in failed { pending.complete(.failure(.unreachable)) }
+            failAllStreams()
         }
     }
 
@@ -124,6 +134,8 @@ public final class ClusterService: Sendable {
             return (state.link, ClusterFrame(kind: .announce, id: startedAt, from: node, body: Array(body.utf8)), gone)
         }
         for pending in gone { pending.complete(.failure(.unreachable)) }
+        expireStreams(now: now)
+        cancelOrphanedServed(now: now)
         if let link, let frame { _ = link.publish(ClusterName.announceSubject, frame.encoded()) }
     }
 
@@ -227,6 +239,12 @@ public final class ClusterCounters: Sendable {
     let undelivered = PaddedAtomic()
     /// Times the link went down.
     let linkLosses = PaddedAtomic()
+    /// Shared inference: requests this kernel's cluster engine sent, those
+    /// that failed here (no taker, node gone, link down, refused), and
+    /// requests this kernel served for other nodes.
+    let inferRequests = PaddedAtomic()
+    let inferFailures = PaddedAtomic()
+    let inferServed = PaddedAtomic()
 
     /// The counters now, as (Prometheus name without the prefix, help, value).
     public var snapshot: [(name: String, help: String, value: UInt64)] {
@@ -239,6 +257,9 @@ public final class ClusterCounters: Sendable {
             ("cluster_frames_rejected_total", "Frames from the cluster rejected: malformed, or a reply no call waits for.", rejectedFrames.value),
             ("cluster_messages_undelivered_total", "Remote messages that could not be delivered (here, or reported back).", undelivered.value),
             ("cluster_link_losses_total", "Times the link to the cluster went down.", linkLosses.value),
+            ("cluster_inference_requests_total", "Inference requests sent to kernels serving a model (--engine cluster:MODEL).", inferRequests.value),
+            ("cluster_inference_failures_total", "Remote inference requests failed here: no serving kernel, node gone, link down, refused.", inferFailures.value),
+            ("cluster_inference_served_total", "Inference requests served for agents on other nodes (--serve-engine).", inferServed.value),
         ]
     }
 

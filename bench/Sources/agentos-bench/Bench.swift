@@ -100,7 +100,7 @@ struct Bench: AsyncParsableCommand {
             try await RunResumeBench(agentosd: agentosd, fixtures: buildDir + "/fixtures", model: model, threads: threads, runs: runs)
                 .run(into: &table)
         case .cluster:
-            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", runs: runs)
+            try await ClusterBench(agentosd: agentosd, plugins: buildDir + "/plugins", baselines: buildDir + "/bench", tools: llama, runs: runs)
                 .run(into: &table)
         }
     }

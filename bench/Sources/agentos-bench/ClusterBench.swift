@@ -4,11 +4,14 @@ import Glibc
 
 /// The cluster rows: two kernels on one nats-server (a free loopback port),
 /// pinger on one and echo and counter on the other, against bare libnats
-/// between two connections through the same server (`natsbench`).
+/// between two connections through the same server (`natsbench`); then
+/// shared inference: a model-less kernel (`--engine cluster:smol`) against
+/// the serving kernel's own local decode rate.
 struct ClusterBench {
     let agentosd: String
     let plugins: String
     let baselines: String
+    let tools: LlamaTools
     let runs: Int
 
     func run(into table: inout ResultTable) async throws {
@@ -31,6 +34,36 @@ struct ClusterBench {
                     try await Task.sleep(nanoseconds: 50_000_000)
                 }
                 try await measure(a, url: url, into: &table)
+            }
+        }
+        try await measureSharedInference(url: url, into: &table)
+    }
+
+    /// Tokens/s of one agent's 128-token answer end to end, from the model-less kernel
+    /// and locally on the serving kernel, interleaved (A B A B …), medians.
+    private func measureSharedInference(url: String, into table: inout ResultTable) async throws {
+        let serving = ["--model", tools.model, "--threads", "\(tools.threads)", "--slots", "4", "--ctx", "8192",
+                       "--cluster", url, "--node", "gpu", "--serve-engine", "smol"]
+        try await BenchKernel.with(agentosd: agentosd, serving) { server in
+            try await BenchKernel.with(agentosd: agentosd, ["--cluster", url, "--node", "edge", "--engine", "cluster:smol"]) { caller in
+                for _ in 0..<200 {
+                    if try await caller.client.cluster().nodes.contains(where: { $0.name == "gpu" }) { break }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                func decode(_ kernel: BenchKernel) async throws -> Double {
+                    let usage = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 128), on: kernel.home).usage
+                    // End to end (queue, prefill, decode, the link): the time to first token is read on
+                    // the calling kernel, so decode-only rates would skew with the first chunk's delay.
+                    return Double(usage.completionTokens) / (usage.totalMs / 1000)
+                }
+                _ = try await decode(caller)  // warm: the serving kernel's prefix cache and the link
+                var remote: [Double] = [], local: [Double] = []
+                for _ in 0..<max(runs, 5) {
+                    remote.append(try await decode(caller))
+                    local.append(try await decode(server))
+                }
+                table.add("shared inference, tokens/s from a model-less kernel", agentos: remote.median, baseline: local.median,
+                          unit: .tokensPerSecond, baselineIs: "the same request local on the serving kernel", goal: "≥ 0.9×", lowerIsBetter: false)
             }
         }
     }
