@@ -12,6 +12,9 @@
  * or a length over AOS_HOST_FRAME_MAX ends the host (it is killed and
  * treated as crashed).
  *
+ * Each side receives with large reads into an aos_host_inbox (below) and
+ * takes whole frames from it, so no frame costs more than one recv.
+ *
  * The conversation is strictly alternating, like a call stack: the kernel
  * sends INIT, MESSAGE or STOP; the host answers with any number of SYSCALL
  * frames (each answered by one RESULT) and then one RETURN. A host may send
@@ -197,5 +200,75 @@ static inline const char *aos_host_get_string(aos_host_reader *r) {
 
 /* True when every byte was read and nothing was malformed. */
 static inline int aos_host_reader_done(const aos_host_reader *r) { return !r->bad && r->at == r->len; }
+
+/* ---- receiving: whole frames out of large reads ----
+ *
+ * Each side receives into one growing buffer as much as the socket holds and
+ * takes every whole frame from it before it reads again, so a burst of frames
+ * costs one recv, not two per frame. The length in a header is checked
+ * against AOS_HOST_FRAME_MAX before any room is made for it. */
+
+typedef struct aos_host_inbox {
+    uint8_t *data;
+    size_t cap;
+    size_t start; /* the first byte not yet taken */
+    size_t end;   /* one past the last byte received */
+} aos_host_inbox;
+
+#define AOS_HOST_INBOX_MIN 4096u /* the least room offered to one recv */
+
+/* Takes the next whole frame when it is buffered: returns 1 with its type and
+ * its payload in `r` (lent until the next call on `in`), 0 when more bytes are
+ * needed, or -1 when its header announces more than AOS_HOST_FRAME_MAX bytes
+ * (`*length` says how many). */
+static inline int aos_host_inbox_next(aos_host_inbox *in, aos_host_reader *r, uint32_t *type, uint32_t *length) {
+    size_t have = in->end - in->start;
+    if (have < sizeof(aos_host_frame_header)) return 0;
+    aos_host_frame_header header;
+    memcpy(&header, in->data + in->start, sizeof header);
+    *length = header.length;
+    if (header.length > AOS_HOST_FRAME_MAX) return -1;
+    if (have - sizeof header < header.length) return 0;
+    r->data = in->data + in->start + sizeof header;
+    r->len = header.length;
+    r->at = 0;
+    r->bad = 0;
+    *type = header.type;
+    in->start += sizeof header + header.length;
+    if (in->start == in->end) in->start = in->end = 0; /* the next recv reuses the front */
+    return 1;
+}
+
+/* True when part of a frame is buffered (its rest is still to come). */
+static inline int aos_host_inbox_begun(const aos_host_inbox *in) { return in->end > in->start; }
+
+/* Room for the next recv, after aos_host_inbox_next returned 0: moves the
+ * partial frame to the front and grows the buffer to hold it whole. Returns
+ * where to receive and sets `*room`, or NULL when memory ran out. */
+static inline uint8_t *aos_host_inbox_space(aos_host_inbox *in, size_t *room) {
+    size_t have = in->end - in->start;
+    size_t need = have + AOS_HOST_INBOX_MIN;
+    if (have >= sizeof(aos_host_frame_header)) {
+        aos_host_frame_header header; /* its length was checked by aos_host_inbox_next */
+        memcpy(&header, in->data + in->start, sizeof header);
+        if (sizeof header + (size_t)header.length > need) need = sizeof header + (size_t)header.length;
+    }
+    if (in->start && in->cap - in->end < need - have) {
+        memmove(in->data, in->data + in->start, have);
+        in->start = 0;
+        in->end = have;
+    }
+    if (in->cap - in->start < need) {
+        uint8_t *grown = (uint8_t *)realloc(in->data, in->start + need);
+        if (!grown) return NULL;
+        in->data = grown;
+        in->cap = in->start + need;
+    }
+    *room = in->cap - in->end;
+    return in->data + in->end;
+}
+
+/* Forgets whatever is buffered (a new host, a new channel). */
+static inline void aos_host_inbox_reset(aos_host_inbox *in) { in->start = in->end = 0; }
 
 #endif

@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +30,8 @@ typedef struct session {
     int fd;      /* -1 while no host runs */
     pid_t pid;
     aos_host_writer out;
-    uint8_t *in; /* the last frame read */
-    size_t in_cap;
+    aos_host_inbox in;            /* what the host sent and the kernel has not taken yet */
+    uint32_t receive_timeout_ms;  /* the socket's SO_RCVTIMEO now (0: none) */
     uint64_t crash_times[64]; /* monotonic ms of recent crashes, a ring */
     uint32_t crash_count;
     char crash_detail[384];   /* what the host's CRASH frame said, if it sent one */
@@ -131,6 +131,8 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     }
     s->fd = pair[0];
     s->pid = pid;
+    s->receive_timeout_ms = 0;
+    aos_host_inbox_reset(&s->in);
     s->crash_detail[0] = '\0';
     __atomic_store_n(&s->launch->pid, pid, __ATOMIC_RELAXED);
     return 0;
@@ -206,24 +208,23 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
     return 0;
 }
 
-/* Reads exactly `len` bytes; waits at most `timeout_ms` for each part (0 = forever).
- * Returns 0, -1 on EOF or error, -2 on timeout. */
-static int read_all(int fd, uint8_t *data, size_t len, uint32_t timeout_ms) {
-    while (len) {
-        if (timeout_ms) {
-            struct pollfd p = {fd, POLLIN, 0};
-            int ready = poll(&p, 1, (int)timeout_ms);
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready == 0) return -2;
-            if (ready < 0) return -1;
-        }
-        ssize_t n = recv(fd, data, len, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        data += n;
-        len -= (size_t)n;
+/* Receives what the socket holds into `at` (at most `room` bytes), waiting at
+ * most `timeout_ms` (0 = forever) through the socket's receive timeout, which
+ * is set only when it changes (no poll per frame). Returns the bytes received,
+ * -1 on EOF or error, -2 on timeout. */
+static ssize_t receive(session *s, uint8_t *at, size_t room, uint32_t timeout_ms) {
+    if (timeout_ms != s->receive_timeout_ms) {
+        struct timeval tv = {(time_t)(timeout_ms / 1000u), (suseconds_t)(timeout_ms % 1000u) * 1000};
+        if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return -1;
+        s->receive_timeout_ms = timeout_ms;
     }
-    return 0;
+    for (;;) {
+        ssize_t n = recv(s->fd, at, room, 0);
+        if (n > 0) return n;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -2;
+        return -1;
+    }
 }
 
 static int send_frame(session *s) {
@@ -232,32 +233,32 @@ static int send_frame(session *s) {
     return write_all(s->fd, s->out.data, len);
 }
 
-/* Reads one frame from the host, waiting at most `timeout_ms` for it to begin
- * (0: as long as it takes). Returns its type, or 0 after recording the host as crashed. */
+/* Takes the host's next frame, receiving when none is buffered and waiting at
+ * most `timeout_ms` for it to begin (0: as long as it takes); a frame begun
+ * must be whole within 5 s. Returns its type with its payload in `r` (lent
+ * until the next call), or 0 after recording the host as crashed. */
 static uint32_t read_frame(session *s, aos_host_reader *r, uint32_t timeout_ms) {
-    aos_host_frame_header header;
-    int rc = read_all(s->fd, (uint8_t *)&header, sizeof header, timeout_ms);
-    if (rc == -2) { crashed(s, 1, "no_answer", "it did not answer in time"); return 0; }
-    if (rc != 0) { crashed(s, 0, NULL, "its channel closed"); return 0; }
-    if (header.length > AOS_HOST_FRAME_MAX) {
-        char why[128];
-        snprintf(why, sizeof why, "it sent an oversize frame of %u bytes (limit %u)", header.length, AOS_HOST_FRAME_MAX);
-        crashed(s, 1, "invalid_frame", why);
+    for (;;) {
+        uint32_t type = 0, length = 0;
+        int got = aos_host_inbox_next(&s->in, r, &type, &length);
+        if (got == 1) return type;
+        if (got < 0) {
+            char why[128];
+            snprintf(why, sizeof why, "it sent an oversize frame of %u bytes (limit %u)", length, AOS_HOST_FRAME_MAX);
+            crashed(s, 1, "invalid_frame", why);
+            return 0;
+        }
+        int begun = aos_host_inbox_begun(&s->in);
+        size_t room = 0;
+        uint8_t *at = aos_host_inbox_space(&s->in, &room);
+        if (!at) { crashed(s, 1, "internal", "the kernel could not allocate its frame"); return 0; }
+        ssize_t n = receive(s, at, room, begun && !timeout_ms ? 5000 : timeout_ms);
+        if (n > 0) { s->in.end += (size_t)n; continue; }
+        if (begun) crashed(s, 1, "invalid_frame", "it sent a truncated frame");
+        else if (n == -2) crashed(s, 1, "no_answer", "it did not answer in time");
+        else crashed(s, 0, NULL, "its channel closed");
         return 0;
     }
-    if (header.length > s->in_cap) {
-        uint8_t *grown = (uint8_t *)realloc(s->in, header.length);
-        if (!grown) { crashed(s, 1, "internal", "the kernel could not allocate its frame"); return 0; }
-        s->in = grown;
-        s->in_cap = header.length;
-    }
-    rc = read_all(s->fd, s->in, header.length, timeout_ms ? timeout_ms : 5000);
-    if (rc != 0) { crashed(s, 1, "invalid_frame", "it sent a truncated frame"); return 0; }
-    r->data = s->in;
-    r->len = header.length;
-    r->at = 0;
-    r->bad = 0;
-    return header.type;
 }
 
 static void bad_frame(session *s, const char *what) {
@@ -679,7 +680,7 @@ static aos_status proxy_init(aos_ctx *ctx, const aos_kernel_api *api, const char
     if (status != AOS_OK) {
         if (status == AOS_ECRASHED) log_crash(s, ctx, "in init");
         free(s->out.data);
-        free(s->in);
+        free(s->in.data);
         free(s->config);
         free(s);
         return status;
@@ -726,7 +727,7 @@ static void proxy_stop(aos_ctx *ctx, void *state) {
         /* else serve recorded the crash and ended the host */
     }
     free(s->out.data);
-    free(s->in);
+    free(s->in.data);
     free(s->config);
     free(s);
 }

@@ -30,8 +30,7 @@
 #include <unistd.h>
 
 static aos_host_writer out;
-static uint8_t *in;
-static size_t in_cap;
+static aos_host_inbox in; /* what the kernel sent and the host has not taken yet */
 static aos_host_reader result; /* the last RESULT frame */
 static char last_error_text[1024];
 static pthread_t main_thread;
@@ -49,17 +48,6 @@ static int write_all(const uint8_t *data, size_t len) {
     return 0;
 }
 
-static int read_all(uint8_t *data, size_t len) {
-    while (len) {
-        ssize_t n = recv(AOS_HOST_FD, data, len, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The kernel went away or spoke nonsense: nothing more to do. */
 static void lost(void) { _exit(0); }
 
@@ -68,22 +56,22 @@ static void send_frame(void) {
     if (!len || write_all(out.data, len) != 0) lost();
 }
 
+/* Takes the kernel's next frame (lent until the next call), receiving as much
+ * as the socket holds when none is buffered. */
 static uint32_t read_frame(aos_host_reader *r) {
-    aos_host_frame_header header;
-    if (read_all((uint8_t *)&header, sizeof header) != 0) lost();
-    if (header.length > AOS_HOST_FRAME_MAX) lost();
-    if (header.length > in_cap) {
-        uint8_t *grown = (uint8_t *)realloc(in, header.length ? header.length : 1);
-        if (!grown) lost();
-        in = grown;
-        in_cap = header.length;
+    for (;;) {
+        uint32_t type = 0, length = 0;
+        int got = aos_host_inbox_next(&in, r, &type, &length);
+        if (got == 1) return type;
+        if (got < 0) lost();
+        size_t room = 0;
+        uint8_t *at = aos_host_inbox_space(&in, &room);
+        if (!at) lost();
+        ssize_t n = recv(AOS_HOST_FD, at, room, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) lost();
+        in.end += (size_t)n;
     }
-    if (read_all(in, header.length) != 0) lost();
-    r->data = in;
-    r->len = header.length;
-    r->at = 0;
-    r->bad = 0;
-    return header.type;
 }
 
 /* ---- syscalls as frames ---- */

@@ -8,7 +8,10 @@
  *     once (RAII, move-only).
  *   - aos::agent_descriptor<T>() makes the descriptor of an agent class T:
  *     T(aos::context, std::string_view config) is init, T::on_message is
- *     on_message, ~T is stop. Every entry is noexcept: an exception is caught
+ *     on_message, ~T is stop. A T with `std::string save()` and
+ *     `void restore(std::string_view)` hands its state across a hot reload
+ *     (ABI 1.12's save and restore; the bytes are T's own format, so put a
+ *     version in them). Every entry is noexcept: an exception is caught
  *     at the boundary, logged, and returned as a status (aos::error's own,
  *     else AOS_EHANDLER), so none ever crosses the ABI.
  *
@@ -34,11 +37,14 @@
 #define AGENTOS_HPP
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "agentos.h"
@@ -295,7 +301,33 @@ struct agent_entries {
         context c = self->ctx;
         guarded(c, "stop", [&] { delete self; });
     }
+    static aos_status save(aos_ctx *, void *state, aos_buffer *out) noexcept {
+        auto *self = static_cast<instance *>(state);
+        return guarded(self->ctx, "save", [&] {
+            std::string bytes = self->agent.save();
+            if (bytes.empty()) return;
+            void *copy = std::malloc(bytes.size());
+            if (copy == nullptr) throw error(AOS_ENOMEM, "no memory for " + std::to_string(bytes.size()) + " bytes of state");
+            std::memcpy(copy, bytes.data(), bytes.size());
+            out->ptr = static_cast<uint8_t *>(copy);
+            out->len = bytes.size();
+        });
+    }
+    static aos_status restore(aos_ctx *, void *state, aos_bytes saved) noexcept {
+        auto *self = static_cast<instance *>(state);
+        return guarded(self->ctx, "restore", [&] {
+            self->agent.restore(std::string_view(reinterpret_cast<const char *>(saved.ptr), saved.len));
+        });
+    }
 };
+
+/** Whether agent class T hands its state across a reload: `std::string save()`
+ * and `void restore(std::string_view)`, both or neither. */
+template <class T, class = void>
+struct hands_over_state : std::false_type {};
+template <class T>
+struct hands_over_state<T, std::void_t<decltype(std::string(std::declval<T &>().save())),
+                                       decltype(std::declval<T &>().restore(std::string_view()))>> : std::true_type {};
 
 /** The descriptor of agent class T; `capabilities` NULL-terminated, or nullptr. Constant data. */
 template <class T>
@@ -310,6 +342,10 @@ constexpr aos_plugin_descriptor agent_descriptor(const char *name, const char *v
     d.init = agent_entries<T>::init;
     d.on_message = agent_entries<T>::on_message;
     d.stop = agent_entries<T>::stop;
+    if constexpr (hands_over_state<T>::value) {
+        d.save = agent_entries<T>::save;
+        d.restore = agent_entries<T>::restore;
+    }
     return d;
 }
 

@@ -7,6 +7,9 @@ class AgentHost {
 
     func handle(_ message: Message) throws {}
     func stop() {}
+    /// A `ReloadableAgent`'s saved state; nil for any other agent.
+    func save() throws -> [UInt8]? { nil }
+    func restore(_ saved: [UInt8]) throws {}
 }
 
 /// The host of an agent of type `A` (a subclass, so the C entries need no generics).
@@ -20,4 +23,12 @@ final class TypedAgentHost<A: Agent>: AgentHost {
 
     override func handle(_ message: Message) throws { try agent.handle(message, context: context) }
     override func stop() { agent.stop(context: context) }
+
+    override func save() throws -> [UInt8]? { try (agent as? any ReloadableAgent)?.save(context: context) }
+
+    override func restore(_ saved: [UInt8]) throws {
+        guard var reloadable = agent as? any ReloadableAgent else { return }
+        try reloadable.restore(saved, context: context)
+        agent = reloadable as! A
+    }
 }

@@ -36,6 +36,29 @@ enum PluginEntry {
         descriptor.pointee.stop = { _, state in
             Unmanaged<AgentHost>.fromOpaque(state!).takeRetainedValue().stop()
         }
+        if A.self is any ReloadableAgent.Type { installHandoff(descriptor) }
+    }
+
+    /// save and restore (ABI 1.12) for a `ReloadableAgent`: the saved bytes
+    /// cross as a malloc'd copy the kernel frees.
+    private static func installHandoff(_ descriptor: UnsafeMutablePointer<aos_plugin_descriptor>) {
+        descriptor.pointee.save = { _, state, out in
+            let host = Unmanaged<AgentHost>.fromOpaque(state!).takeUnretainedValue()
+            return PluginEntry.status(host.context, "save") {
+                guard let bytes = try host.save(), !bytes.isEmpty else { return }
+                guard let copy = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else {
+                    throw AgentOSError(.outOfMemory, "no memory for \(bytes.count) bytes of state")
+                }
+                bytes.withUnsafeBufferPointer { copy.initialize(from: $0.baseAddress!, count: bytes.count) }
+                out!.pointee = aos_buffer(ptr: copy, len: bytes.count)
+            }
+        }
+        descriptor.pointee.restore = { _, state, saved in
+            let host = Unmanaged<AgentHost>.fromOpaque(state!).takeUnretainedValue()
+            return PluginEntry.status(host.context, "restore") {
+                try host.restore(saved.ptr.map { Array(UnsafeBufferPointer(start: $0, count: saved.len)) } ?? [])
+            }
+        }
     }
 
     static func install<T: ToolPlugin>(tools plugin: T.Type) {
