@@ -50,6 +50,59 @@ extension LlamaEngine {
         return (placement.slot, placement.reused)
     }
 
+    // MARK: Prefixes still being computed
+
+    /// The running sequence whose prompt shares the most of `prompt` beyond
+    /// its `reused` tokens but has not computed that part yet, and how many
+    /// tokens they share: a new sequence waits for it rather than computing
+    /// the same tokens beside it (eight agents arriving together with one
+    /// system prompt compute it once). Nil when none shares
+    /// `SlotPrefixes.minimumCopy` more tokens.
+    func prefixInFlight(of prompt: [llama_token], reused: Int, in loop: Loop) -> (source: LlamaSequence, tokens: Int)? {
+        guard configuration.prefixCache else { return nil }
+        var best: (source: LlamaSequence, tokens: Int)?
+        for running in loop.order where running.awaiting == nil {
+            let shared = min(SlotPrefixes.commonPrefix(prompt, running.prompt), prompt.count - 1)
+            guard shared >= reused + SlotPrefixes.minimumCopy, Int(running.position) < shared, shared > best?.tokens ?? 0 else { continue }
+            best = (running, shared)
+        }
+        return best
+    }
+
+    /// Gives each waiting sequence its shared prefix once a slot holds it:
+    /// that slot's KV is copied in and cut after the prefix, and the sequence
+    /// prefills only the rest. A sequence whose source left its slot before
+    /// computing the prefix (cancelled, paused, failed) stops waiting and
+    /// computes it itself.
+    func adoptSharedPrefixes(_ loop: inout Loop) {
+        for sequence in loop.order {
+            guard let (source, tokens) = sequence.awaiting else { continue }
+            let sourceSlot = Int(source.slot)
+            if loop.slots[sourceSlot] === source, Int(source.position) < tokens { continue }
+            sequence.awaiting = nil
+            guard let holder = loop.prefixes.tokens.indices.first(where: { $0 != Int(sequence.slot) && SlotPrefixes.commonPrefix(sequence.prompt, loop.prefixes.tokens[$0]) >= tokens }) else { continue }
+            let memory = llama_get_memory(context)
+            let slot = sequence.slot
+            llama_memory_seq_cp(memory, Int32(holder), slot, -1, -1)
+            loop.prefixes.apply(.init(slot: Int(slot), copyFrom: holder, reused: tokens))
+            guard llama_memory_seq_rm(memory, slot, Int32(tokens), -1) else {
+                llama_memory_seq_rm(memory, slot, -1, -1)
+                loop.prefixes.clear(Int(slot))
+                sequence.position = 0
+                sequence.request.setPromptTokens(sequence.prompt.count, cached: 0)
+                continue
+            }
+            let added = tokens - Int(sequence.position)
+            sequence.position = Int32(tokens)
+            sequence.request.setPromptTokens(sequence.prompt.count, cached: tokens)
+            cachedPromptTokens.increment(by: added)
+            snapshot.withLock {
+                $0.cachedPromptTokens += UInt64(added)
+                $0.prefixCopies += 1
+            }
+        }
+    }
+
     /// Saves `slot`'s KV state to host memory when a new prompt is about to
     /// overwrite its tokens from position `keeping` on, and that is at least
     /// `HostPrefixCache.minimumSave` tokens nothing else holds.

@@ -2,8 +2,9 @@ import CLlama
 import KernelCore
 
 /// The engine thread's loop: each step admits queued requests into free
-/// slots, plans one `llama_batch` (a token for every generating sequence,
-/// then prompt chunks), decodes it and samples every sequence that produced
+/// slots, hands waiting sequences the shared prefixes computed for them,
+/// plans one `llama_batch` (a token for every generating sequence, then
+/// prompt chunks), decodes it and samples every sequence that produced
 /// logits. Everything here runs on the engine thread only.
 extension LlamaEngine {
     /// The engine thread's working state: the slots, what their KV holds,
@@ -43,6 +44,7 @@ extension LlamaEngine {
         defer { llama_batch_free(loop.batch) }
         while running.load(ordering: .relaxed) {
             admit(into: &loop, from: scheduler)
+            adoptSharedPrefixes(&loop)
             guard !loop.order.isEmpty else {
                 publish(loop)
                 continue
@@ -96,7 +98,8 @@ extension LlamaEngine {
 
     /// `request` as a sequence in a free slot, from what `prepare` made of it
     /// (or prepared now), reusing the KV of the longest cached prefix of its
-    /// prompt; nil when it cannot run, after finishing it with the reason.
+    /// prompt, or waiting for a running prompt that computes a longer one;
+    /// nil when it cannot run, after finishing it with the reason.
     private func sequence(for request: InferenceRequest, in loop: inout Loop) -> LlamaSequence? {
         request.markStarted(at: monotonicNanos())
         do throws(KernelError) {
@@ -106,7 +109,9 @@ extension LlamaEngine {
             }
             let reused = place(prepared.tokens, in: &loop)
             request.setPromptTokens(prepared.tokens.count, cached: reused.count)
-            return LlamaSequence(request: request, slot: Int32(reused.slot), prompt: prepared.tokens, reused: reused.count, sampler: sampler)
+            let sequence = LlamaSequence(request: request, slot: Int32(reused.slot), prompt: prepared.tokens, reused: reused.count, sampler: sampler)
+            sequence.awaiting = prefixInFlight(of: prepared.tokens, reused: reused.count, in: loop)
+            return sequence
         } catch {
             request.fail(error)
             return nil
@@ -115,24 +120,32 @@ extension LlamaEngine {
 
     // MARK: Plan
 
-    /// Fills the batch for one step: a token for each generating sequence,
-    /// then prompt chunks, charging each chunk to its request. Returns the
-    /// prompt tokens it holds.
+    /// Fills the batch for one step: a token for each generating sequence and
+    /// prompt chunks (`BatchPlanner`), charging each chunk to its request.
+    /// The tokens go in slot order, each sequence's together: with one KV
+    /// stream per slot, llama.cpp cuts a batch into ubatches of consecutive
+    /// slots taking equally many tokens (`split_equal`), each a pass over the
+    /// weights, so eight decoding sequences in admission order could cost
+    /// eight passes where slot order costs one. Returns the prompt tokens it holds.
     private func plan(_ loop: inout Loop, charging scheduler: InferenceScheduler) -> Int {
-        let step = planner.plan(loop.order.map { BatchPlanner.Sequence(slot: Int($0.slot), pendingPrompt: $0.pendingPrompt) })
+        let step = planner.plan(loop.order.compactMap { $0.awaiting == nil ? BatchPlanner.Sequence(slot: Int($0.slot), pendingPrompt: $0.pendingPrompt) : nil })
+        // Per slot: nil for no tokens, 0 to decode one, n to prefill n prompt tokens.
+        var work = [Int?](repeating: nil, count: loop.slots.count)
+        for slot in step.decode { work[slot] = 0 }
+        for (slot, count) in step.prefill { work[slot] = count }
         var promptTokens = 0
         loop.outputs.removeAll(keepingCapacity: true)
         loop.batch.n_tokens = 0
-        for slot in step.decode {
-            let sequence = loop.slots[slot]!
-            loop.outputs.append((sequence, loop.batch.n_tokens))
-            add(&loop.batch, sequence.nextToken, position: sequence.position, sequence: sequence.slot, output: true)
-            loop.prefixes.append(sequence.nextToken, slot: slot)
-            sequence.position += 1
+        for (slot, count) in work.enumerated() {
+            guard let count, let sequence = loop.slots[slot] else { continue }
             sequence.stepsRun += 1
-        }
-        for (slot, count) in step.prefill {
-            let sequence = loop.slots[slot]!
+            guard count > 0 else {
+                loop.outputs.append((sequence, loop.batch.n_tokens))
+                add(&loop.batch, sequence.nextToken, position: sequence.position, sequence: sequence.slot, output: true)
+                loop.prefixes.append(sequence.nextToken, slot: slot)
+                sequence.position += 1
+                continue
+            }
             let start = Int(sequence.position)
             let completes = start + count == sequence.prompt.count
             for offset in 0..<count {
@@ -142,7 +155,6 @@ extension LlamaEngine {
                 loop.prefixes.append(sequence.prompt[start + offset], slot: slot)
             }
             sequence.position += Int32(count)
-            sequence.stepsRun += 1
             promptTokens += count
             scheduler.charge(sequence.request, promptTokens: count, completionTokens: 0)
         }

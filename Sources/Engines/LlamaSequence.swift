@@ -16,6 +16,10 @@ final class LlamaSequence {
     var generated = 0
     /// Steps it took part in since it started or last resumed (`PreemptionPolicy.minimumRun`).
     var stepsRun = 0
+    /// While set, the sequence does not prefill: `source`, running in another
+    /// slot, is computing the first `tokens` tokens of this prompt too, and
+    /// they are copied from it once computed (`LlamaEngine.adoptSharedPrefixes`).
+    var awaiting: (source: LlamaSequence, tokens: Int)?
     var text: GeneratedText
     let sampler: TokenSampler
     /// With tools offered: nil until the output shows whether it is a call;

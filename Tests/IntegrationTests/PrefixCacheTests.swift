@@ -98,6 +98,51 @@ import Testing
         #expect(coldEngine.cachedPromptTokens == 0 && coldEngine.prefixCopies == 0)
     }
 
+    /// Requests that arrive while another computes their shared system prompt
+    /// wait for it and copy it rather than compute it beside it: the prompt
+    /// is computed once. (It takes a dozen 128-token steps, so the two later
+    /// questions arrive while it is computed.) They account exactly as when
+    /// they come after it and copy the finished prefix. Their texts are not
+    /// compared: the first request decodes in the same ubatches as the
+    /// others' prefill here and alone there, and llama.cpp's arithmetic
+    /// depends on the batch (`aPrefixInABusySlotIsCopiedAndAnswersAsAColdKernel`
+    /// compares texts where the split is the same).
+    @Test func requestsArrivingTogetherComputeTheirSharedPrefixOnce() async throws {
+        let engine = ["--model", Paths.model, "--slots", "4", "--ctx", "8192", "--threads", "2", "--batch", "128"]
+        let system = "You are the help desk of a hardware shop. Answer in one short sentence. The catalog:\n"
+            + (1...60).map { "Item \($0): the T-\($0 * 7) tool, \($0 * 3 + 19) euros, delivered in \($0 % 4 + 2) days." }.joined(separator: "\n")
+        let questions = ["How much is item 3?", "Which item is delivered fastest?", "Is item 12 cheaper than item 14?"]
+        /// The answers, and the prompt tokens the engine computed for them.
+        func answers(_ kernel: KernelProcess, together: Bool) async throws -> (results: [InferResult], computed: UInt64) {
+            let before = try await kernel.client.engine()
+            let first = Task { try await kernel.client.infer(self.request(questions[0], system: system)) }
+            if together {
+                while try await kernel.client.engine().activeSequences == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            } else {
+                _ = try await first.value
+            }
+            async let second = kernel.client.infer(request(questions[1], system: system))
+            async let third = kernel.client.infer(request(questions[2], system: system))
+            let results = try await [first.value, second, third]
+            return (results, try await kernel.client.engine().promptTokens - before.promptTokens)
+        }
+        let kernel = try await KernelProcess(engine)
+        defer { _ = kernel.stop() }
+        let together = try await answers(kernel, together: true)
+        let prompts = together.results.map(\.usage.promptTokens)
+        let cached = together.results.map(\.usage.promptTokensDetails.cachedTokens)
+        #expect(prompts.allSatisfy { $0 > 1200 }, "\(prompts)")
+        // The first computed the shared prefix; the other two reused all of it.
+        #expect(cached[0] == 0 && cached[1] == cached[2] && cached[1] > 1200, "\(cached)")
+        #expect(together.computed == UInt64(prompts.reduce(0, +) - cached.reduce(0, +)))
+
+        let oneByOne = try await KernelProcess(engine)
+        defer { _ = oneByOne.stop() }
+        let reference = try await answers(oneByOne, together: false)
+        #expect(reference.results.map(\.usage.promptTokensDetails.cachedTokens) == cached)
+        #expect(reference.computed == together.computed)
+    }
+
     /// A chat's next turn extends the last one: only what was added is computed.
     @Test func aChatsNextTurnComputesOnlyWhatWasAdded() async throws {
         let kernel = try await KernelProcess(Self.engine)

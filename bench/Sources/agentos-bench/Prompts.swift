@@ -24,12 +24,22 @@ enum Prompts {
     /// A question answered in a few tokens.
     static let short = "Say hello."
 
+    /// A help desk's system prompt of about 1,000 tokens (a 40-item catalog),
+    /// the same for every agent of round `run` and different in each round, so
+    /// each round starts with nothing of it cached on either side.
+    static func sharedSystem(run: Int) -> String {
+        "Round \(run). You are the help desk of a hardware shop. Answer briefly. The catalog:\n"
+            + (1...40).map { item in
+                "Item \(item): the model \(run)-\(item * 7) tool, \(item * 3 + 19) euros, in stock in \(item % 5 + 1) shops, delivered in \(item % 4 + 2) days."
+            }.joined(separator: "\n")
+    }
+
     /// `count`, made unique per run, agent and request so no server reuses an earlier request's prompt cache.
     static func tagged(run: Int, agent: Int, request: Int) -> String {
         "Task \(run)-\(agent)-\(request). " + count
     }
 
-    static func request(_ prompt: String, agent: String, maxTokens: Int) -> InferRequest {
+    static func request(_ prompt: String, system: String = system, agent: String, maxTokens: Int) -> InferRequest {
         var request = InferRequest(prompt: prompt)
         request.system = system
         request.agent = agent
