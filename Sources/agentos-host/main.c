@@ -6,7 +6,8 @@
  * three arguments: the memory limit in bytes and the CPU limit in seconds
  * (0 = none), and what its syscall filter allows (AOS_HOST_ALLOW_* bits).
  * It sandboxes itself (no_new_privs, rlimits, the seccomp filter of
- * syscall_filter.h, installed before the plugin is opened), dies with the
+ * syscall_filter.h, and once INIT names the plugin the Landlock ruleset of
+ * file_confinement.h, all before the plugin is opened), dies with the
  * kernel, dlopens the plugin named by INIT and gives it an aos_kernel_api
  * whose syscalls become frames to the kernel. It runs the plugin on its main
  * thread only: a syscall from another thread returns AOS_EWRONGTHREAD.
@@ -15,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "HostChannel.h"
+#include "file_confinement.h"
 #include "syscall_filter.h"
 
 #include <dlfcn.h>
@@ -579,6 +581,18 @@ static void sandbox(int argc, char **argv) {
     }
 }
 
+/* The files the plugin may open, once INIT has named it and before its code runs. */
+static void confine_files(const char *plugin, int argc, char **argv) {
+    char why[200];
+    uint32_t allow = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
+    int rc = aos_host_confine_files(plugin, allow, why, sizeof why);
+    if (rc < 0) {
+        fprintf(stderr, "agentos-host: %s; not running the plugin unconfined\n", why);
+        _exit(1);
+    }
+    if (rc > 0) fprintf(stderr, "agentos-host: the plugin may open any file the kernel's user can: %s\n", why);
+}
+
 int main(int argc, char **argv) {
     sandbox(argc, argv);
     main_thread = pthread_self();
@@ -590,6 +604,7 @@ int main(int argc, char **argv) {
     const char *config = aos_host_get_string(&r);
     if (!aos_host_reader_done(&r) || !path || !config) lost();
     char *config_copy = strdup(config);
+    confine_files(path, argc, argv);
 
     const aos_plugin_descriptor *descriptor = NULL;
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
