@@ -71,30 +71,35 @@ extension LlamaEngine {
 
     /// Gives each waiting sequence its shared prefix once a slot holds it:
     /// that slot's KV is copied in and cut after the prefix, and the sequence
-    /// prefills only the rest. A sequence whose source left its slot before
-    /// computing the prefix (cancelled, paused, failed) stops waiting and
-    /// computes it itself.
+    /// prefills only the rest. When the source left its slot first
+    /// (cancelled, paused, failed), the sequence stops waiting and copies the
+    /// longest part of the prefix some slot holds, if that saves
+    /// `SlotPrefixes.minimumCopy` tokens, and computes the rest itself.
     func adoptSharedPrefixes(_ loop: inout Loop) {
         for sequence in loop.order {
             guard let (source, tokens) = sequence.awaiting else { continue }
-            let sourceSlot = Int(source.slot)
-            if loop.slots[sourceSlot] === source, Int(source.position) < tokens { continue }
+            if loop.slots[Int(source.slot)] === source, Int(source.position) < tokens { continue }
             sequence.awaiting = nil
-            guard let holder = loop.prefixes.tokens.indices.first(where: { $0 != Int(sequence.slot) && SlotPrefixes.commonPrefix(sequence.prompt, loop.prefixes.tokens[$0]) >= tokens }) else { continue }
+            let slot = Int(sequence.slot)
+            var best = (holder: -1, count: Int(sequence.position) + SlotPrefixes.minimumCopy - 1)
+            for holder in loop.prefixes.tokens.indices where holder != slot {
+                let count = min(SlotPrefixes.commonPrefix(sequence.prompt, loop.prefixes.tokens[holder]), tokens)
+                if count > best.count { best = (holder, count) }
+            }
+            guard best.holder >= 0 else { continue }
             let memory = llama_get_memory(context)
-            let slot = sequence.slot
-            llama_memory_seq_cp(memory, Int32(holder), slot, -1, -1)
-            loop.prefixes.apply(.init(slot: Int(slot), copyFrom: holder, reused: tokens))
-            guard llama_memory_seq_rm(memory, slot, Int32(tokens), -1) else {
-                llama_memory_seq_rm(memory, slot, -1, -1)
-                loop.prefixes.clear(Int(slot))
+            llama_memory_seq_cp(memory, Int32(best.holder), sequence.slot, -1, -1)
+            loop.prefixes.apply(.init(slot: slot, copyFrom: best.holder, reused: best.count))
+            guard llama_memory_seq_rm(memory, sequence.slot, Int32(best.count), -1) else {
+                llama_memory_seq_rm(memory, sequence.slot, -1, -1)
+                loop.prefixes.clear(slot)
                 sequence.position = 0
                 sequence.request.setPromptTokens(sequence.prompt.count, cached: 0)
                 continue
             }
-            let added = tokens - Int(sequence.position)
-            sequence.position = Int32(tokens)
-            sequence.request.setPromptTokens(sequence.prompt.count, cached: tokens)
+            let added = best.count - Int(sequence.position)
+            sequence.position = Int32(best.count)
+            sequence.request.setPromptTokens(sequence.prompt.count, cached: best.count)
             cachedPromptTokens.increment(by: added)
             snapshot.withLock {
                 $0.cachedPromptTokens += UInt64(added)

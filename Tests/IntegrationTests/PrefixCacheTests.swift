@@ -143,6 +143,25 @@ import Testing
         #expect(reference.computed == together.computed)
     }
 
+    /// A request waiting for a prefix whose computer is cancelled stops
+    /// waiting: it takes what was computed so far and computes the rest.
+    @Test func aWaitingRequestWhoseSourceIsCancelledComputesTheRest() async throws {
+        let kernel = try await KernelProcess(["--model", Paths.model, "--slots", "3", "--ctx", "8192", "--threads", "2", "--batch", "64"])
+        defer { _ = kernel.stop() }
+        let system = "You are the help desk of a hardware shop. Answer in one short sentence. The catalog:\n"
+            + (1...60).map { "Item \($0): the T-\($0 * 9) tool, \($0 * 5 + 11) euros, delivered in \($0 % 3 + 2) days." }.joined(separator: "\n")
+        var events = kernel.client.inferStream(request("How much is item 7?", system: system)).makeAsyncIterator()
+        let source = try #require(try await events.next()?.started)
+        while try await kernel.client.engine().activeSequences == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        let waiting = Task { try await kernel.client.infer(self.request("Which item is the cheapest?", system: system)) }
+        while try await kernel.client.engine().activeSequences < 2 { try await Task.sleep(for: .milliseconds(2)) }
+        try await kernel.client.cancelInference(source)
+        let answer = try await waiting.value
+        #expect(answer.finishReason != "error" && !answer.text.isEmpty, "\(answer)")
+        #expect(answer.usage.promptTokensDetails.cachedTokens < answer.usage.promptTokens - 5, "\(answer.usage)")
+        try await kernel.expectHealthy()
+    }
+
     /// A chat's next turn extends the last one: only what was added is computed.
     @Test func aChatsNextTurnComputesOnlyWhatWasAdded() async throws {
         let kernel = try await KernelProcess(Self.engine)
