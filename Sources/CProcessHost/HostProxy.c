@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -260,7 +261,7 @@ static int send_all(session *s, const uint8_t *data, size_t len, uint32_t timeou
         if (n < 0 && errno == EINTR) continue;
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return 1;
         struct pollfd ready = {s->fd, POLLIN | POLLOUT, 0};
-        int got = poll(&ready, 1, timeout_ms ? (int)timeout_ms : -1);
+        int got = poll(&ready, 1, timeout_ms == 0 || timeout_ms > INT_MAX ? -1 : (int)timeout_ms);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) return 1;
         if (got == 0) {

@@ -30,12 +30,12 @@ import Testing
         try await kernel.eventually { try await kernel.listed(name)?.mailboxDepth == depth }
     }
 
-    /// The TEXT of every "crasher: tick TEXT, …" line in the crasher's log, oldest first.
+    /// The first word of TEXT in every "crasher: tick TEXT, …" line of the crasher's log, oldest first.
     private func ticks(_ kernel: KernelProcess) async throws -> [String] {
         var found: [String] = []
         for try await entry in kernel.client.logs("crasher") {
             guard let start = entry.text.range(of: "crasher: tick ") else { continue }
-            found.append(String(entry.text[start.upperBound...].prefix { $0 != "," }))
+            found.append(String(entry.text[start.upperBound...].prefix { $0 != "," && $0 != " " }))
         }
         return found
     }
@@ -96,6 +96,47 @@ import Testing
         // wait, 20 ticks, segv (the crashed handler) and count: each timed once.
         #expect(try await kernel.eventually { try await handlerCount(kernel, "crasher") == 23 })
         #expect(row.messagesIn == 23)
+        try await kernel.expectHealthy()
+    }
+
+    @Test func messagesLargerThanTheSocketBufferFlowBothWaysWithoutADeadlock() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await loadIsolated(kernel, "crasher")
+        let go = kernel.scratch("go")
+        try await post(kernel, "crasher", "wait \(go)")
+        try #require(try await taken(kernel, "crasher", count: 1))
+        // 30 × 256 KiB: each write of the kernel's (about 1 MiB in flight) outgrows the socket's
+        // buffer while the host sends a log syscall per message.
+        let padding = String(repeating: "x", count: 256 << 10)
+        for index in 1...30 { try await post(kernel, "crasher", "tick \(index) \(padding)") }
+        try #require(try await queued(kernel, "crasher", depth: 30))
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+
+        #expect(try await kernel.ask("crasher", "count", timeoutMs: 60_000) == "32")
+        #expect(try await ticks(kernel) == (1...30).map(String.init))
+        #expect(try await kernel.listed("crasher")?.host?.crashes == 0)
+        try await kernel.expectHealthy()
+    }
+
+    @Test func aPlainMessageRunningPastItsDeadlineEndsItsHostAndTheOnesBehindItRunOnTheNext() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await loadIsolated(kernel, "crasher")
+        let go = kernel.scratch("go")
+        try await post(kernel, "crasher", "wait \(go)")
+        try #require(try await taken(kernel, "crasher", count: 1))
+        for body in ["tick 1", "spin", "tick 2", "tick 3"] { try await post(kernel, "crasher", body) }
+        try #require(try await queued(kernel, "crasher", depth: 4))
+        // The host's deadline applies from the kernel's next read: `wait`, being waited for already, is not killed.
+        #expect(try kernel.agentctl("quota", "crasher", "handler_deadline_ms=300").status == 0)
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+
+        #expect(try await kernel.ask("crasher", "count") == "3", "a fresh host ran ticks 2 and 3, then this")
+        #expect(try await ticks(kernel) == ["1", "2", "3"])
+        let host = try #require(try await kernel.listed("crasher")?.host)
+        #expect(host.crashes == 1 && host.restarts == 1)
+        #expect(host.lastCrash?.contains("did not answer in time") == true, "\(host.lastCrash ?? "")")
         try await kernel.expectHealthy()
     }
 
