@@ -99,6 +99,25 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func whenTheCrashEndsTheInstanceTheMessagesItsHostNeverStartedAreDeadLetters() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        _ = try await kernel.client.load(LoadRequest(path: Paths.plugin("crasher"), isolation: "process", restart: "temporary"))
+        let go = kernel.scratch("go")
+        try await post(kernel, "crasher", "wait \(go)")
+        try #require(try await taken(kernel, "crasher", count: 1))
+        for body in ["tick 1", "tick 2", "segv", "tick 3", "tick 4", "tick 5"] { try await post(kernel, "crasher", body) }
+        try #require(try await queued(kernel, "crasher", depth: 6))
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+
+        #expect(try await kernel.eventually { try await kernel.listed("crasher")?.state == "failed" })
+        #expect(try await ticks(kernel) == ["1", "2"])
+        var deadLetters = 0
+        for try await entry in kernel.client.logs("crasher") where entry.text.contains("dead letter") { deadLetters += 1 }
+        #expect(deadLetters == 3, "ticks 3…5 were sent to the host that died, and are not lost silently")
+        try await kernel.expectHealthy()
+    }
+
     @Test func messagesLargerThanTheSocketBufferFlowBothWaysWithoutADeadlock() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
