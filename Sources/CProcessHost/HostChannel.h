@@ -15,10 +15,23 @@
  * Each side receives with large reads into an aos_host_inbox (below) and
  * takes whole frames from it, so no frame costs more than one recv.
  *
- * The conversation is strictly alternating, like a call stack: the kernel
- * sends INIT, MESSAGE or STOP; the host answers with any number of SYSCALL
- * frames (each answered by one RESULT) and then one RETURN. A host may send
- * CRASH just before it dies (from its fatal-signal handler).
+ * Each call is a conversation like a call stack: the kernel sends INIT,
+ * MESSAGE or STOP; the host answers with any number of SYSCALL frames (each
+ * answered by one RESULT) and then one RETURN. A host may send CRASH just
+ * before it dies (from its fatal-signal handler).
+ *
+ * MESSAGE frames are pipelined: the kernel may send up to
+ * AOS_HOST_PIPELINE_MAX of them (and about AOS_HOST_PIPELINE_BYTES) before
+ * their RETURNs come. The host still runs one handler at a time, in the
+ * order the frames came, and sends each RETURN as soon as its handler
+ * returns; a MESSAGE that arrives while it waits for a RESULT is queued.
+ * So the SYSCALL frames the kernel reads belong to the oldest MESSAGE
+ * without a RETURN, and when the host dies, that one was running and the
+ * later ones never started. INIT and STOP are sent only when no MESSAGE is
+ * unanswered. Neither side blocks on a write while the other may be
+ * blocked writing: the host reads all the while it waits for a RESULT, and
+ * the kernel reads (and keeps) what the host sends whenever its own write
+ * would block.
  */
 #ifndef AGENTOS_HOST_CHANNEL_H
 #define AGENTOS_HOST_CHANNEL_H
@@ -33,6 +46,8 @@
 #define AOS_HOST_FD 3                      /* the host's end of the socket pair */
 #define AOS_HOST_FRAME_MAX ((16u << 20) + 65536u) /* largest payload either side accepts */
 #define AOS_HOST_NULL 0xFFFFFFFFu          /* the length of a NULL string */
+#define AOS_HOST_PIPELINE_MAX 64u          /* MESSAGE frames the kernel sends ahead of their RETURNs at most */
+#define AOS_HOST_PIPELINE_BYTES (1u << 20) /* bytes of them in flight before it waits (one larger frame may go alone) */
 
 /* kernel → host */
 #define AOS_HOST_INIT    1u /* bytes plugin path, string config */
@@ -81,23 +96,33 @@ typedef struct aos_host_frame_header {
 /* ---- writing a payload ---- */
 
 typedef struct aos_host_writer {
-    uint8_t *data; /* header space first, then the payload */
+    uint8_t *data; /* whole frames, then the one being written: header space first, then its payload */
     size_t len;
     size_t cap;
-    int failed; /* an allocation failed */
+    int failed;   /* an allocation failed */
+    size_t frame; /* where the frame being written begins */
 } aos_host_writer;
 
-static inline void aos_host_writer_begin(aos_host_writer *w, uint32_t type) {
-    w->len = sizeof(aos_host_frame_header);
+static inline void aos_host_put(aos_host_writer *w, const void *bytes, size_t len);
+
+/* Starts a frame of `type` after the frames `w` holds already (a batch sent with one write). */
+static inline void aos_host_writer_append(aos_host_writer *w, uint32_t type) {
+    w->frame = w->len;
     w->failed = 0;
-    if (w->cap < 256) {
-        uint8_t *grown = (uint8_t *)realloc(w->data, 256);
-        if (!grown) { w->failed = 1; return; }
-        w->data = grown;
-        w->cap = 256;
-    }
     aos_host_frame_header header = {0, type};
-    memcpy(w->data, &header, sizeof header);
+    aos_host_put(w, &header, sizeof header);
+}
+
+/* Starts `w` over with one frame of `type`. */
+static inline void aos_host_writer_begin(aos_host_writer *w, uint32_t type) {
+    w->len = 0;
+    aos_host_writer_append(w, type);
+}
+
+/* Takes back the frame being written (it could not be completed). */
+static inline void aos_host_writer_drop(aos_host_writer *w) {
+    w->len = w->frame;
+    w->failed = 0;
 }
 
 static inline void aos_host_put(aos_host_writer *w, const void *bytes, size_t len) {
@@ -128,11 +153,12 @@ static inline void aos_host_put_string(aos_host_writer *w, const char *s) {
     aos_host_put_bytes(w, s, strlen(s) + 1);
 }
 
-/* Fills in the header's length; returns the whole frame's size, or 0 when it cannot be sent. */
+/* Fills in the length of the frame being written; returns the size of all
+ * the frames `w` holds, or 0 when this one cannot be sent. */
 static inline size_t aos_host_writer_end(aos_host_writer *w) {
-    if (w->failed || w->len - sizeof(aos_host_frame_header) > AOS_HOST_FRAME_MAX) return 0;
-    uint32_t length = (uint32_t)(w->len - sizeof(aos_host_frame_header));
-    memcpy(w->data, &length, sizeof length);
+    if (w->failed || w->len - w->frame - sizeof(aos_host_frame_header) > AOS_HOST_FRAME_MAX) return 0;
+    uint32_t length = (uint32_t)(w->len - w->frame - sizeof(aos_host_frame_header));
+    memcpy(w->data + w->frame, &length, sizeof length);
     return w->len;
 }
 

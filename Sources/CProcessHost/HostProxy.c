@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -31,6 +33,12 @@ typedef struct session {
     pid_t pid;
     aos_host_writer out;
     aos_host_inbox in;            /* what the host sent and the kernel has not taken yet */
+    /* The pipeline (aos_host_proxy_post, aos_host_proxy_collect): */
+    aos_host_writer ahead;        /* MESSAGE frames posted and not written yet */
+    uint32_t outstanding;         /* MESSAGE frames posted whose RETURN has not been read */
+    uint32_t oldest;              /* the slot of the oldest of them in `sizes` */
+    uint32_t sizes[AOS_HOST_PIPELINE_MAX]; /* their sizes, a ring */
+    size_t in_flight;             /* the sum of their sizes */
     uint32_t receive_timeout_ms;  /* the socket's SO_RCVTIMEO now (0: none) */
     uint64_t crash_times[64]; /* monotonic ms of recent crashes, a ring */
     uint32_t crash_count;
@@ -133,6 +141,10 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     s->pid = pid;
     s->receive_timeout_ms = 0;
     aos_host_inbox_reset(&s->in);
+    s->ahead.len = 0;
+    s->outstanding = 0;
+    s->oldest = 0;
+    s->in_flight = 0;
     s->crash_detail[0] = '\0';
     __atomic_store_n(&s->launch->pid, pid, __ATOMIC_RELAXED);
     return 0;
@@ -197,13 +209,69 @@ static void crashed(session *s, int kill_it, const char *kind, const char *reaso
 
 /* ---- frames ---- */
 
-static int write_all(int fd, const uint8_t *data, size_t len) {
+/* The most a host may send while a write of the kernel waits for room: one
+ * SYSCALL frame, the RETURNs of the messages in flight and a CRASH. */
+#define DRAIN_MAX ((size_t)AOS_HOST_FRAME_MAX + 65536u)
+
+/* Receives what the host sent while the kernel waits to write, into the
+ * inbox, where it is read later in order. Returns 0, 1 when the channel
+ * closed, or -1 after recording a crash (an oversize frame, or more than a
+ * host may send before it reads). */
+static int drain(session *s) {
+    size_t have = s->in.end - s->in.start;
+    if (have >= sizeof(aos_host_frame_header)) {
+        aos_host_frame_header header; /* checked before aos_host_inbox_space makes room for it */
+        memcpy(&header, s->in.data + s->in.start, sizeof header);
+        if (header.length > AOS_HOST_FRAME_MAX) {
+            char why[128];
+            snprintf(why, sizeof why, "it sent an oversize frame of %u bytes (limit %u)", header.length, AOS_HOST_FRAME_MAX);
+            crashed(s, 1, "invalid_frame", why);
+            return -1;
+        }
+    }
+    size_t room = 0;
+    uint8_t *at = aos_host_inbox_space(&s->in, &room);
+    if (!at) { crashed(s, 1, "internal", "the kernel could not allocate its frame"); return -1; }
+    ssize_t n = recv(s->fd, at, room, MSG_DONTWAIT);
+    if (n > 0) {
+        s->in.end += (size_t)n;
+        if (s->in.end - s->in.start <= DRAIN_MAX) return 0;
+        crashed(s, 1, "invalid_frame", "it sent more than a host may before it reads the kernel's frames");
+        return -1;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return 1;
+}
+
+/* Writes `len` bytes to the host. The socket is written without blocking:
+ * when it has no room, the kernel waits for room or for the host's frames
+ * and receives those (drain), so it never sits in a write while the host
+ * sits in one too. Gives up after `timeout_ms` (0: never) with neither.
+ * Returns 0 when all is written, 1 when the channel broke (what the host
+ * sent before is still to be read, then its end), or -1 after recording a
+ * crash. */
+static int send_all(session *s, const uint8_t *data, size_t len, uint32_t timeout_ms) {
     while (len) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        ssize_t n = send(s->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            continue;
+        }
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        data += n;
-        len -= (size_t)n;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return 1;
+        struct pollfd ready = {s->fd, POLLIN | POLLOUT, 0};
+        int got = poll(&ready, 1, timeout_ms == 0 || timeout_ms > INT_MAX ? -1 : (int)timeout_ms);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return 1;
+        if (got == 0) {
+            crashed(s, 1, "no_answer", "it did not answer in time");
+            return -1;
+        }
+        if (ready.revents & (POLLIN | POLLHUP | POLLERR)) {
+            int drained = drain(s);
+            if (drained != 0) return drained;
+        }
     }
     return 0;
 }
@@ -227,10 +295,14 @@ static ssize_t receive(session *s, uint8_t *at, size_t room, uint32_t timeout_ms
     }
 }
 
-static int send_frame(session *s) {
+/* Sends the frame written in `out`, as send_all (0, 1 or -1). */
+static int send_frame(session *s, uint32_t timeout_ms) {
     size_t len = aos_host_writer_end(&s->out);
-    if (!len) return -1;
-    return write_all(s->fd, s->out.data, len);
+    if (!len) {
+        crashed(s, 1, "internal", "the kernel could not encode its frame");
+        return -1;
+    }
+    return send_all(s, s->out.data, len, timeout_ms);
 }
 
 /* Takes the host's next frame, receiving when none is buffered and waiting at
@@ -359,8 +431,11 @@ static int serve_infer(session *s, aos_ctx *ctx, aos_host_reader *r, int submit)
     return 0;
 }
 
-/* Runs one SYSCALL frame as the instance and sends its RESULT. Returns 0, or -1 after recording a crash. */
-static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
+/* Runs one SYSCALL frame as the instance and sends its RESULT (the host
+ * reads while it waits for it: see send_all for `timeout_ms`). Returns 0
+ * (also when the channel broke: the next read finds out why), or -1 after
+ * recording a crash. */
+static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r, uint32_t timeout_ms) {
     const aos_kernel_api *api = s->api;
     uint32_t number = aos_host_get_u32(r);
     aos_status status = AOS_OK;
@@ -498,8 +573,7 @@ static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
     case AOS_HOST_SYS_INFER:
     case AOS_HOST_SYS_INFER_SUBMIT:
         if (serve_infer(s, ctx, r, number == AOS_HOST_SYS_INFER_SUBMIT) != 0) goto bad;
-        if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed"); return -1; }
-        return 0;
+        return send_frame(s, timeout_ms) < 0 ? -1 : 0;
     default:
         goto bad;
     }
@@ -515,8 +589,7 @@ static int serve_syscall(session *s, aos_ctx *ctx, aos_host_reader *r) {
         aos_host_put_u64(out, info.max_message_bytes);
         aos_host_put_u32(out, info.mailbox_capacity);
     }
-    if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed"); return -1; }
-    return 0;
+    return send_frame(s, timeout_ms) < 0 ? -1 : 0;
 bad:
     bad_frame(s, "syscall");
     return -1;
@@ -532,7 +605,7 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_
         case 0:
             return -1;
         case AOS_HOST_SYSCALL:
-            if (serve_syscall(s, ctx, &r) != 0) return -1;
+            if (serve_syscall(s, ctx, &r, timeout_ms) != 0) return -1;
             break;
         case AOS_HOST_RETURN:
             *status = (aos_status)aos_host_get_u32(&r);
@@ -570,9 +643,10 @@ static aos_status start_host(session *s, aos_ctx *ctx) {
     aos_host_writer_begin(&s->out, AOS_HOST_INIT);
     aos_host_put_string(&s->out, s->launch->plugin_path);
     aos_host_put_string(&s->out, s->config);
-    if (send_frame(s) != 0) { crashed(s, 0, NULL, "its channel closed before init"); return AOS_ECRASHED; }
+    /* The kernel bounds init itself (--init-timeout). A broken channel shows in serve. */
+    if (send_frame(s, 0) < 0) return AOS_ECRASHED;
     aos_status status = AOS_OK;
-    if (serve(s, ctx, &status, 0) != 0) return AOS_ECRASHED; /* the kernel bounds init itself (--init-timeout) */
+    if (serve(s, ctx, &status, 0) != 0) return AOS_ECRASHED;
     if (status != AOS_OK) {
         char how[128];
         end_host(s, 1, how, sizeof how);
@@ -680,6 +754,7 @@ static aos_status proxy_init(aos_ctx *ctx, const aos_kernel_api *api, const char
     if (status != AOS_OK) {
         if (status == AOS_ECRASHED) log_crash(s, ctx, "in init");
         free(s->out.data);
+        free(s->ahead.data);
         free(s->in.data);
         free(s->config);
         free(s);
@@ -689,28 +764,71 @@ static aos_status proxy_init(aos_ctx *ctx, const aos_kernel_api *api, const char
     return AOS_OK;
 }
 
+/* Writes `msg` as the payload of a MESSAGE frame begun in `w`. */
+static void put_message(aos_host_writer *w, const aos_message *msg) {
+    aos_host_put_u32(w, msg->flags);
+    aos_host_put_u64(w, msg->id);
+    aos_host_put_string(w, msg->from);
+    aos_host_put_bytes(w, msg->body.ptr, msg->body.len);
+    int has_result = msg->struct_size > offsetof(aos_message, inference) && msg->inference != NULL;
+    aos_host_put_u32(w, (uint32_t)has_result);
+    if (has_result) aos_host_put_infer_result(w, msg->inference);
+    aos_host_put_string(w, msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL);
+}
+
 static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
     session *s = (session *)state;
+    if (s->outstanding) return AOS_EINTERNAL; /* the runner collects posted messages first */
     if (s->fd < 0 && restart(s, ctx) != 0) return AOS_ECRASHED;
     aos_host_writer_begin(&s->out, AOS_HOST_MESSAGE);
-    aos_host_put_u32(&s->out, msg->flags);
-    aos_host_put_u64(&s->out, msg->id);
-    aos_host_put_string(&s->out, msg->from);
-    aos_host_put_bytes(&s->out, msg->body.ptr, msg->body.len);
-    int has_result = msg->struct_size > offsetof(aos_message, inference) && msg->inference != NULL;
-    aos_host_put_u32(&s->out, (uint32_t)has_result);
-    if (has_result) aos_host_put_infer_result(&s->out, msg->inference);
-    aos_host_put_string(&s->out, msg->struct_size > offsetof(aos_message, session) ? msg->session : NULL);
-    if (send_frame(s) != 0) {
-        crashed(s, 0, NULL, "its channel closed");
-        log_crash(s, ctx, "before a message");
-        return AOS_ECRASHED;
-    }
+    put_message(&s->out, msg);
     aos_status status = AOS_OK;
-    if (serve(s, ctx, &status, answer_timeout(s)) != 0) {
+    if (send_frame(s, answer_timeout(s)) < 0 || serve(s, ctx, &status, answer_timeout(s)) != 0) {
         log_crash(s, ctx, "in on_message");
         return AOS_ECRASHED;
     }
+    return status;
+}
+
+int aos_host_proxy_post(void *ctx, void *state, const void *message) {
+    (void)ctx;
+    session *s = (session *)state;
+    if (s->fd < 0) return AOS_ECRASHED; /* on_message restarts the host, as its policy says */
+    aos_host_writer_append(&s->ahead, AOS_HOST_MESSAGE);
+    put_message(&s->ahead, (const aos_message *)message);
+    size_t len = aos_host_writer_end(&s->ahead);
+    if (!len) {
+        aos_host_writer_drop(&s->ahead);
+        return AOS_ENOMEM;
+    }
+    uint32_t size = (uint32_t)(len - s->ahead.frame);
+    s->sizes[(s->oldest + s->outstanding) % AOS_HOST_PIPELINE_MAX] = size;
+    s->outstanding += 1;
+    s->in_flight += size;
+    return s->outstanding >= AOS_HOST_PIPELINE_MAX || s->in_flight >= AOS_HOST_PIPELINE_BYTES ? 1 : 0;
+}
+
+int32_t aos_host_proxy_collect(void *ctx, void *state) {
+    session *s = (session *)state;
+    if (!s->outstanding) return AOS_EINTERNAL;
+    uint32_t timeout_ms = answer_timeout(s);
+    int sent = 0;
+    if (s->ahead.len) {
+        sent = send_all(s, s->ahead.data, s->ahead.len, timeout_ms);
+        s->ahead.len = 0;
+    }
+    aos_status status = AOS_OK;
+    if (sent < 0 || serve(s, (aos_ctx *)ctx, &status, timeout_ms) != 0) {
+        /* The oldest was running; the host never started the others: none is outstanding now. */
+        s->outstanding = 0;
+        s->oldest = 0;
+        s->in_flight = 0;
+        log_crash(s, (aos_ctx *)ctx, "in on_message");
+        return AOS_ECRASHED;
+    }
+    s->in_flight -= s->sizes[s->oldest];
+    s->oldest = (s->oldest + 1) % AOS_HOST_PIPELINE_MAX;
+    s->outstanding -= 1;
     return status;
 }
 
@@ -720,13 +838,14 @@ static void proxy_stop(aos_ctx *ctx, void *state) {
     if (s->fd >= 0) {
         aos_host_writer_begin(&s->out, AOS_HOST_STOP);
         aos_status status = AOS_OK;
-        if (send_frame(s) == 0 && serve(s, ctx, &status, answer_timeout(s)) == 0) {
+        if (send_frame(s, answer_timeout(s)) >= 0 && serve(s, ctx, &status, answer_timeout(s)) == 0) {
             char how[128];
             end_host(s, 0, how, sizeof how);
         }
         /* else serve recorded the crash and ended the host */
     }
     free(s->out.data);
+    free(s->ahead.data);
     free(s->in.data);
     free(s->config);
     free(s);

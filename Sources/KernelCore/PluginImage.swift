@@ -37,6 +37,9 @@ public protocol PluginImage: AnyObject, Sendable {
     /// What a process-mode image's host lets its plugin do beyond its own
     /// process, from the next host started. Thread mode ignores it. Any thread.
     func sandboxHost(_ allowances: HostAllowances)
+    /// How plain messages reach handlers that run elsewhere, sent ahead of
+    /// each other's returns (a process-mode image); nil: `on_message`, one at a time.
+    var pipeline: (any MessagePipeline)? { get }
 }
 
 extension PluginImage {
@@ -48,6 +51,7 @@ extension PluginImage {
     public func recover(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> Bool { true }
     public func limitHost(handlerDeadlineMs: Int?, memoryBytes: Int?, cpuSeconds: Int?) {}
     public func sandboxHost(_ allowances: HostAllowances) {}
+    public var pipeline: (any MessagePipeline)? { nil }
 }
 
 /// Opens plugin files: checks them and returns an image ready to run.

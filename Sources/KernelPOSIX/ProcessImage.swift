@@ -10,12 +10,13 @@ import KernelCore
 /// hands the kernel a copy of its descriptor whose `init`, `on_message` and
 /// `stop` are the proxies of `CProcessHost`: the instance's thread runs its
 /// normal mailbox loop and each handler call becomes a conversation with the
-/// host. `initialState` carries the host launch (paths, restart policy,
-/// limits) to the proxy's `init`. Agent plugins only: a tool plugin's
+/// host, and plain messages are sent to it ahead (`MessagePipeline`).
+/// `initialState` carries the host launch (paths, restart policy, limits) to
+/// the proxy's `init`. Agent plugins only: a tool plugin's
 /// functions are called in the kernel through libffi.
 ///
 /// Thread-safe: `hostStatus` reads atomics and a lock the proxies keep.
-final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is written by the proxies under its own atomics/lock
+final class ProcessImage: PluginImage, MessagePipeline, @unchecked Sendable {  // the launch is written by the proxies under its own atomics/lock
     let descriptor: UnsafePointer<aos_plugin_descriptor>
     var sourcePath: String { inner.sourcePath }
     let isolation = Isolation.process
@@ -86,6 +87,20 @@ final class ProcessImage: PluginImage, @unchecked Sendable {  // the launch is w
     func sandboxHost(_ allowances: HostAllowances) {
         aos_host_launch_set_sandbox(
             launch, (allowances.network ? AOS_HOST_ALLOW_NET : 0) | (allowances.spawning ? AOS_HOST_ALLOW_SPAWN : 0))
+    }
+
+    var pipeline: (any MessagePipeline)? { self }
+
+    func post(_ message: UnsafePointer<aos_message>, context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> MessagePost {
+        switch aos_host_proxy_post(UnsafeMutableRawPointer(context), state, message) {
+        case 0: .sent
+        case 1: .full
+        case let status: .refused(AOSStatus(rawValue: status))
+        }
+    }
+
+    func collect(context: OpaquePointer?, state: UnsafeMutableRawPointer?) -> AOSStatus {
+        AOSStatus(rawValue: aos_host_proxy_collect(UnsafeMutableRawPointer(context), state))
     }
 
     func close() {

@@ -13,6 +13,12 @@
  * thread only: a syscall from another thread returns AOS_EWRONGTHREAD.
  * A fatal signal sends one CRASH frame (signal, faulting address, pc and the
  * nearest symbol from dladdr) before the host dies of it.
+ *
+ * The kernel sends MESSAGE frames ahead (HostChannel.h): the host runs them
+ * one at a time in the order they came, and sends each RETURN before it
+ * starts the next handler, so the kernel knows which one was running if the
+ * host dies. MESSAGE frames that arrive while a syscall waits for its RESULT
+ * are kept, in order, until their turn.
  */
 #define _GNU_SOURCE
 #include "HostChannel.h"
@@ -76,14 +82,50 @@ static uint32_t read_frame(aos_host_reader *r) {
     }
 }
 
+/* ---- messages that came early ---- */
+
+/* A MESSAGE payload received while a handler waited for a RESULT. */
+typedef struct early_message {
+    struct early_message *next;
+    size_t len;
+    uint8_t payload[];
+} early_message;
+
+static early_message *early_first, *early_last;
+
+/* Keeps a copy of the MESSAGE payload in `r` for the main loop. */
+static void keep_early(const aos_host_reader *r) {
+    early_message *m = (early_message *)malloc(sizeof *m + r->len);
+    if (!m) lost();
+    m->next = NULL;
+    m->len = r->len;
+    if (r->len) memcpy(m->payload, r->data, r->len);
+    if (early_last) early_last->next = m;
+    else early_first = m;
+    early_last = m;
+}
+
+/* Takes the oldest kept MESSAGE (the caller frees it), or NULL. */
+static early_message *take_early(void) {
+    early_message *m = early_first;
+    if (m) {
+        early_first = m->next;
+        if (!early_first) early_last = NULL;
+    }
+    return m;
+}
+
 /* ---- syscalls as frames ---- */
 
 static int on_main_thread(void) { return pthread_equal(pthread_self(), main_thread); }
 
-/* Sends the SYSCALL frame built in `out`, reads its RESULT into `result`: returns its status. */
+/* Sends the SYSCALL frame built in `out`, reads its RESULT into `result`
+ * (keeping the MESSAGE frames that come first): returns its status. */
 static aos_status roundtrip(void) {
     send_frame();
-    if (read_frame(&result) != AOS_HOST_RESULT) lost();
+    uint32_t type;
+    while ((type = read_frame(&result)) == AOS_HOST_MESSAGE) keep_early(&result);
+    if (type != AOS_HOST_RESULT) lost();
     aos_status status = (aos_status)aos_host_get_u32(&result);
     const char *error = aos_host_get_string(&result);
     if (result.bad) lost();
@@ -531,7 +573,7 @@ static void fatal_signal(int sig, siginfo_t *info, void *context) {
         else
             snprintf(symbol, sizeof symbol, "%s+0x%lx", file, (unsigned long)(pc - (uint64_t)(uintptr_t)where.dli_fbase));
     }
-    aos_host_writer w = {crash_frame, 0, sizeof crash_frame, 0};
+    aos_host_writer w = {crash_frame, 0, sizeof crash_frame, 0, 0};
     aos_host_writer_begin(&w, AOS_HOST_CRASH);
     aos_host_put_u32(&w, (uint32_t)sig);
     aos_host_put_u64(&w, (uint64_t)(uintptr_t)info->si_addr);
@@ -593,6 +635,53 @@ static void confine_files(const char *plugin, int argc, char **argv) {
     if (rc > 0) fprintf(stderr, "agentos-host: the plugin may open any file the kernel's user can: %s\n", why);
 }
 
+/* ---- running a message ---- */
+
+/* Runs the plugin's on_message for the MESSAGE payload in `r`; returns its status. */
+static aos_status handle_message(const aos_plugin_descriptor *descriptor, void *state, aos_host_reader *r) {
+    aos_message message;
+    memset(&message, 0, sizeof message);
+    message.struct_size = sizeof message;
+    message.flags = aos_host_get_u32(r);
+    message.id = aos_host_get_u64(r);
+    message.from = aos_host_get_string(r);
+    message.body = aos_host_get_bytes(r);
+    uint32_t has_result = aos_host_get_u32(r);
+    aos_infer_result inference;
+    if (has_result) get_infer_result(r, &inference);
+    const char *session = aos_host_get_string(r);
+    if (!aos_host_reader_done(r) || !message.from || has_result > 1) lost();
+    /* The frame buffer is reused by syscalls: the message's strings and body must outlive them. */
+    char *session_copy = session ? strdup(session) : NULL;
+    if (session && !session_copy) lost();
+    message.session = session_copy;
+    char *from = strdup(message.from);
+    uint8_t *body = (uint8_t *)malloc(message.body.len ? message.body.len : 1);
+    if (!from || !body) lost();
+    if (message.body.len) memcpy(body, message.body.ptr, message.body.len);
+    message.from = from;
+    message.body.ptr = body;
+    /* The result's text and trace are lent for the call, like the kernel lends them. */
+    uint8_t *text = NULL, *trace = NULL;
+    if (has_result) {
+        text = (uint8_t *)malloc(inference.text.len ? inference.text.len : 1);
+        trace = inference.trace.ptr ? (uint8_t *)malloc(inference.trace.len ? inference.trace.len : 1) : NULL;
+        if (!text || (inference.trace.ptr && !trace)) lost();
+        if (inference.text.len) memcpy(text, inference.text.ptr, inference.text.len);
+        if (trace && inference.trace.len) memcpy(trace, inference.trace.ptr, inference.trace.len);
+        inference.text.ptr = text;
+        inference.trace.ptr = trace;
+        message.inference = &inference;
+    }
+    aos_status status = descriptor->on_message ? descriptor->on_message(HOST_CTX, state, &message) : AOS_OK;
+    free(from);
+    free(session_copy);
+    free(body);
+    free(text);
+    free(trace);
+    return status;
+}
+
 int main(int argc, char **argv) {
     sandbox(argc, argv);
     main_thread = pthread_self();
@@ -625,48 +714,13 @@ int main(int argc, char **argv) {
     if (status != AOS_OK) return 1;
 
     for (;;) {
-        uint32_t type = read_frame(&r);
+        early_message *early = take_early();
+        uint32_t type = AOS_HOST_MESSAGE;
+        if (early) r = (aos_host_reader){early->payload, early->len, 0, 0};
+        else type = read_frame(&r);
         if (type == AOS_HOST_MESSAGE) {
-            aos_message message;
-            memset(&message, 0, sizeof message);
-            message.struct_size = sizeof message;
-            message.flags = aos_host_get_u32(&r);
-            message.id = aos_host_get_u64(&r);
-            message.from = aos_host_get_string(&r);
-            message.body = aos_host_get_bytes(&r);
-            uint32_t has_result = aos_host_get_u32(&r);
-            aos_infer_result inference;
-            if (has_result) get_infer_result(&r, &inference);
-            const char *session = aos_host_get_string(&r);
-            if (!aos_host_reader_done(&r) || !message.from || has_result > 1) lost();
-            /* The frame buffer is reused by syscalls: the message's strings and body must outlive them. */
-            char *session_copy = session ? strdup(session) : NULL;
-            if (session && !session_copy) lost();
-            message.session = session_copy;
-            char *from = strdup(message.from);
-            uint8_t *body = (uint8_t *)malloc(message.body.len ? message.body.len : 1);
-            if (!from || !body) lost();
-            if (message.body.len) memcpy(body, message.body.ptr, message.body.len);
-            message.from = from;
-            message.body.ptr = body;
-            /* The result's text and trace are lent for the call, like the kernel lends them. */
-            uint8_t *text = NULL, *trace = NULL;
-            if (has_result) {
-                text = (uint8_t *)malloc(inference.text.len ? inference.text.len : 1);
-                trace = inference.trace.ptr ? (uint8_t *)malloc(inference.trace.len ? inference.trace.len : 1) : NULL;
-                if (!text || (inference.trace.ptr && !trace)) lost();
-                if (inference.text.len) memcpy(text, inference.text.ptr, inference.text.len);
-                if (trace && inference.trace.len) memcpy(trace, inference.trace.ptr, inference.trace.len);
-                inference.text.ptr = text;
-                inference.trace.ptr = trace;
-                message.inference = &inference;
-            }
-            status = descriptor->on_message ? descriptor->on_message(HOST_CTX, state, &message) : AOS_OK;
-            free(from);
-            free(session_copy);
-            free(body);
-            free(text);
-            free(trace);
+            status = handle_message(descriptor, state, &r);
+            free(early);
             aos_host_writer_begin(&out, AOS_HOST_RETURN);
             aos_host_put_u32(&out, (uint32_t)status);
             send_frame();

@@ -22,6 +22,12 @@
  * AOS_ECRASHED at once. The mailbox and its queued messages belong to the
  * kernel and survive a crash.
  *
+ * Pipelining: plain messages need not wait for each other. The instance's
+ * thread may post several (aos_host_proxy_post) and then collect their
+ * handlers' statuses in order (aos_host_proxy_collect), which sends them in
+ * one write and serves their syscalls as they come; on_message and stop are
+ * called only when nothing posted is left to collect.
+ *
  * Thread: the proxies run on the instance's own thread only; the fields
  * marked "any thread" may be read by others (ps).
  */
@@ -92,6 +98,24 @@ uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t c
  * replaces it by the instance's session. The header stays free of agentos.h
  * so Swift sees the ABI's types through CAgentOS alone. */
 void aos_host_proxy_install(void *descriptor);
+
+/** On the instance's thread, with the `state` init gave: queues `message` (an
+ * aos_message, copied) for the host without waiting for its handler; it is
+ * written at the next collect. Returns 0 when more messages fit, 1 when the
+ * pipeline is full (AOS_HOST_PIPELINE_MAX messages or about
+ * AOS_HOST_PIPELINE_BYTES in flight: collect before the next post), or a
+ * negative aos_status when it was not queued: AOS_ECRASHED when no host
+ * runs, AOS_ENOMEM when the frame could not be made. Deliver a message that
+ * was not queued with on_message (which restarts a host as its policy says). */
+int aos_host_proxy_post(void *ctx, void *state, const void *message);
+
+/** On the instance's thread: writes what was posted, serves the host's
+ * syscalls (as the instance, for the oldest posted message) until its
+ * handler returns, and returns that status. Returns AOS_ECRASHED when the
+ * host died (recorded as by on_message): the oldest message was running, the
+ * host never started the others, and nothing posted is outstanding any more
+ * (post them again once a host runs). AOS_EINTERNAL when nothing was posted. */
+int32_t aos_host_proxy_collect(void *ctx, void *state);
 
 /** After a crash, on the instance's thread, with the `state` init gave:
  * starts the next host if its policy allows (backoff included). Returns 0

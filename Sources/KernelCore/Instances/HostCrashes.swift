@@ -4,7 +4,8 @@ import Logging
 /// handler (`on_message` returned AOS_ECRASHED): log, audit and count the
 /// crash, then have the image start the next host as its restart policy
 /// says. The caller of the message has already been answered with
-/// AOS_ECRASHED; queued messages stay in the mailbox for the next host.
+/// AOS_ECRASHED; queued messages stay in the mailbox for the next host, and
+/// `PipelinedBatch` sends it the ones the dead host was sent but never started.
 /// Runs on the instance's own thread only.
 enum HostCrashes {
     /// Handles the crash; returns the state the instance ends in (failed, or

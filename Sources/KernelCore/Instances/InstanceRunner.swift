@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 
 /// The body of an instance's OS thread: `init`, then one `on_message` per
-/// mailbox message in order, then `stop`. Nothing here runs on another thread.
+/// mailbox message in order (a process-mode host is sent plain messages
+/// ahead, by `PipelinedBatch`), then `stop`. Nothing here runs on another thread.
 enum InstanceRunner {
     /// Starts the instance's thread (`Instance.thread`). `initDone` receives
     /// `init`'s status once it returns. Throws when the OS refuses a thread.
@@ -38,11 +39,17 @@ enum InstanceRunner {
         initDone(.ok)
         if let handoff = instance.stateHandoff { restoreState(from: handoff, on: instance, descriptor: descriptor) }
 
+        // A process-mode host takes plain messages ahead of each other's returns.
+        let pipelined = instance.image.pipeline.map { PipelinedBatch(instance: instance, pipeline: $0, handler: descriptor.on_message) }
         while instance.mailbox.take() {
             // One clock read per message: a handler's end is the next one's start.
             var now = monotonicNanos()
-            while let envelope = instance.mailbox.next() {
-                now = deliver(envelope, to: instance, handler: descriptor.on_message, startingAt: now)
+            if let pipelined {
+                pipelined.deliver(startingAt: now)
+            } else {
+                while let envelope = instance.mailbox.next() {
+                    now = deliver(envelope, to: instance, handler: descriptor.on_message, startingAt: now)
+                }
             }
             instance.metrics.handlerTimings.fold(&own.handlerTally)
         }
@@ -99,13 +106,13 @@ enum InstanceRunner {
         handoff.offer(bytes)
     }
 
-    private typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
+    typealias Handler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<aos_message>?) -> aos_status
 
     /// Hands `envelope` to the plugin: a tool call to the tool, anything else
     /// to `on_message`, timed from `start` (monotonic ns). Returns when it
     /// finished. Looks at the envelope's kind once.
     @inline(__always)
-    private static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?, startingAt start: UInt64) -> UInt64 {
+    static func deliver(_ envelope: Envelope, to instance: Instance, handler: Handler?, startingAt start: UInt64) -> UInt64 {
         switch envelope.kind {
         case .message:
             return handle(envelope, flags: 0, pending: nil, inference: nil, on: instance, handler: handler, startingAt: start)
@@ -194,7 +201,7 @@ enum InstanceRunner {
     /// Times the handler, brings a hung instance back, and fails the request
     /// of a handler that failed. Returns the time it returned (monotonic ns).
     @inline(__always)
-    private static func handlerReturned(_ status: AOSStatus, for envelope: Envelope, pending: PendingReply?, on instance: Instance) -> UInt64 {
+    static func handlerReturned(_ status: AOSStatus, for envelope: Envelope, pending: PendingReply?, on instance: Instance) -> UInt64 {
         let own = instance.own
         let started = instance.handlerStartedAt.exchange(0)
         let now = monotonicNanos()

@@ -5,6 +5,10 @@
  *   "segv"            dereferences NULL (in crasher_fault, so a crash names it)
  *   "segv-after PATH" waits until PATH exists, then dereferences NULL
  *                     (a test queues more messages first)
+ *   "wait PATH"       waits until PATH exists, then returns (messages queue meanwhile)
+ *   "tick TEXT"       logs "crasher: tick TEXT, message N since init" through the
+ *                     kernel (a syscall per message), so a test can count
+ *                     which messages ran, and how often, across restarts
  *   "abort"           abort() (in crasher_abort, so a crash record names it)
  *   "exit"            exit(0)
  *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
@@ -100,19 +104,40 @@ static int attempt(const aos_message *msg) {
     return kill(getppid(), 0) == 0 ? 0 : errno; /* kill-kernel */
 }
 
+/* Copies the body after its first `skip` bytes into `out` (cap bytes, NUL-terminated). */
+static void body_after(const aos_message *msg, size_t skip, char *out, size_t cap) {
+    size_t len = msg->body.len - skip < cap - 1 ? msg->body.len - skip : cap - 1;
+    memcpy(out, msg->body.ptr + skip, len);
+    out[len] = '\0';
+}
+
+static void wait_for(const char *path) {
+    struct timespec tick = {0, 5 * 1000 * 1000};
+    while (access(path, F_OK) != 0)
+        nanosleep(&tick, NULL);
+}
+
 static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_message *msg) {
     handled++;
     if (is(msg, "segv"))
         crasher_fault(NULL);
     if (msg->body.len > 11 && memcmp(msg->body.ptr, "segv-after ", 11) == 0) {
         char path[512];
-        size_t len = msg->body.len - 11 < sizeof path - 1 ? msg->body.len - 11 : sizeof path - 1;
-        memcpy(path, msg->body.ptr + 11, len);
-        path[len] = '\0';
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        while (access(path, F_OK) != 0)
-            nanosleep(&tick, NULL);
+        body_after(msg, 11, path, sizeof path);
+        wait_for(path);
         crasher_fault(NULL);
+    }
+    if (msg->body.len > 5 && memcmp(msg->body.ptr, "wait ", 5) == 0) {
+        char path[512];
+        body_after(msg, 5, path, sizeof path);
+        wait_for(path);
+        return fixture_reply(ctx, fixture_api(state), msg, "waited");
+    }
+    if (msg->body.len > 5 && memcmp(msg->body.ptr, "tick ", 5) == 0) {
+        char text[64], line[128];
+        body_after(msg, 5, text, sizeof text);
+        snprintf(line, sizeof line, "crasher: tick %s, message %u since init", text, handled);
+        return fixture_api(state)->log(ctx, AOS_LOG_INFO, line);
     }
     if (is(msg, "abort"))
         crasher_abort();
