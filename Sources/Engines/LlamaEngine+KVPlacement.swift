@@ -39,15 +39,29 @@ extension LlamaEngine {
             loop.prefixes.apply(placement)
             snapshot.withLock { $0.prefixCopies += 1 }
         }
-        if !llama_memory_seq_rm(memory, slot, Int32(placement.reused), -1) {
-            // A cache that cannot cut a sequence short (recurrent models) starts over.
-            llama_memory_seq_rm(memory, slot, -1, -1)
-            placement.reused = 0
-        }
-        loop.prefixes.hold(Array(loop.prefixes.tokens[placement.slot].prefix(placement.reused)), slot: placement.slot)
-        cachedPromptTokens.increment(by: placement.reused)
-        snapshot.withLock { $0.cachedPromptTokens += UInt64(placement.reused) }
+        placement.reused = cut(placement.slot, after: placement.reused, in: &loop)
+        countCached(placement.reused)
         return (placement.slot, placement.reused)
+    }
+
+    /// Frees `slot`'s KV after its first `count` tokens; returns the tokens it
+    /// keeps: `count`, or 0 when the cache cannot cut a sequence short
+    /// (recurrent models), which empties the slot.
+    private func cut(_ slot: Int, after count: Int, in loop: inout Loop) -> Int {
+        let memory = llama_get_memory(context)
+        var kept = count
+        if !llama_memory_seq_rm(memory, Int32(slot), Int32(count), -1) {
+            llama_memory_seq_rm(memory, Int32(slot), -1, -1)
+            kept = 0
+        }
+        loop.prefixes.hold(Array(loop.prefixes.tokens[slot].prefix(kept)), slot: slot)
+        return kept
+    }
+
+    /// `tokens` more prompt tokens were reused instead of computed.
+    private func countCached(_ tokens: Int) {
+        cachedPromptTokens.increment(by: tokens)
+        snapshot.withLock { $0.cachedPromptTokens += UInt64(tokens) }
     }
 
     // MARK: Prefixes still being computed
@@ -87,24 +101,13 @@ extension LlamaEngine {
                 if count > best.count { best = (holder, count) }
             }
             guard best.holder >= 0 else { continue }
-            let memory = llama_get_memory(context)
-            llama_memory_seq_cp(memory, Int32(best.holder), sequence.slot, -1, -1)
+            llama_memory_seq_cp(llama_get_memory(context), Int32(best.holder), sequence.slot, -1, -1)
             loop.prefixes.apply(.init(slot: slot, copyFrom: best.holder, reused: best.count))
-            guard llama_memory_seq_rm(memory, sequence.slot, Int32(best.count), -1) else {
-                llama_memory_seq_rm(memory, sequence.slot, -1, -1)
-                loop.prefixes.clear(slot)
-                sequence.position = 0
-                sequence.request.setPromptTokens(sequence.prompt.count, cached: 0)
-                continue
-            }
-            let added = best.count - Int(sequence.position)
-            sequence.position = Int32(best.count)
-            sequence.request.setPromptTokens(sequence.prompt.count, cached: best.count)
-            cachedPromptTokens.increment(by: added)
-            snapshot.withLock {
-                $0.cachedPromptTokens += UInt64(added)
-                $0.prefixCopies += 1
-            }
+            snapshot.withLock { $0.prefixCopies += 1 }
+            let kept = cut(slot, after: best.count, in: &loop)
+            countCached(max(kept - Int(sequence.position), 0))
+            sequence.position = Int32(kept)
+            sequence.request.setPromptTokens(sequence.prompt.count, cached: kept)
         }
     }
 

@@ -21,12 +21,15 @@ extension LlamaEngine {
         var pieceBuffer = [CChar](repeating: 0, count: 256)
         /// Where each sequence that produces logits this step finds them in the batch.
         var outputs: [(sequence: LlamaSequence, index: Int32)] = []
+        /// This step's work per slot: nil for none, 0 to decode a token, n to prefill n prompt tokens.
+        var work: [Int?]
 
         init(slots: Int, batchTokens: Int, hostCacheBudget: Int) {
             self.slots = [LlamaSequence?](repeating: nil, count: slots)
             prefixes = SlotPrefixes(slots: slots)
             hostCache = HostPrefixCache(budget: hostCacheBudget)
             batch = llama_batch_init(Int32(batchTokens), 0, 1)
+            work = [Int?](repeating: nil, count: slots)
         }
     }
 
@@ -129,15 +132,14 @@ extension LlamaEngine {
     /// eight passes where slot order costs one. Returns the prompt tokens it holds.
     private func plan(_ loop: inout Loop, charging scheduler: InferenceScheduler) -> Int {
         let step = planner.plan(loop.order.compactMap { $0.awaiting == nil ? BatchPlanner.Sequence(slot: Int($0.slot), pendingPrompt: $0.pendingPrompt) : nil })
-        // Per slot: nil for no tokens, 0 to decode one, n to prefill n prompt tokens.
-        var work = [Int?](repeating: nil, count: loop.slots.count)
-        for slot in step.decode { work[slot] = 0 }
-        for (slot, count) in step.prefill { work[slot] = count }
+        for slot in loop.work.indices { loop.work[slot] = nil }
+        for slot in step.decode { loop.work[slot] = 0 }
+        for (slot, count) in step.prefill { loop.work[slot] = count }
         var promptTokens = 0
         loop.outputs.removeAll(keepingCapacity: true)
         loop.batch.n_tokens = 0
-        for (slot, count) in work.enumerated() {
-            guard let count, let sequence = loop.slots[slot] else { continue }
+        for slot in loop.work.indices {
+            guard let count = loop.work[slot], let sequence = loop.slots[slot] else { continue }
             sequence.stepsRun += 1
             guard count > 0 else {
                 loop.outputs.append((sequence, loop.batch.n_tokens))

@@ -30,6 +30,23 @@ import Testing
         try await kernel.eventually { try await kernel.listed(name)?.mailboxDepth == depth }
     }
 
+    /// Holds the crasher's host in a handler (`wait PATH`) while `bodies` queue
+    /// behind it, so they are taken and sent to the host as one run once the
+    /// returned path is created (`release`).
+    private func queueBehindAWait(_ kernel: KernelProcess, _ bodies: [String]) async throws -> String {
+        let go = kernel.scratch("go")
+        try await post(kernel, "crasher", "wait \(go)")
+        try #require(try await taken(kernel, "crasher", count: 1))
+        for body in bodies { try await post(kernel, "crasher", body) }
+        try #require(try await queued(kernel, "crasher", depth: bodies.count))
+        return go
+    }
+
+    /// Ends the `wait` of `queueBehindAWait`.
+    private func release(_ go: String) {
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+    }
+
     /// The first word of TEXT in every "crasher: tick TEXT, …" line of the crasher's log, oldest first.
     private func ticks(_ kernel: KernelProcess) async throws -> [String] {
         var found: [String] = []
@@ -73,16 +90,8 @@ import Testing
         defer { kernel.stop() }
         try await loadIsolated(kernel, "crasher")
         let firstPid = try #require(try await kernel.listed("crasher")?.host?.pid)
-        let go = kernel.scratch("go")
-
-        // The host waits on `go` while the next 21 messages queue; then they are taken and sent as one run.
-        try await post(kernel, "crasher", "wait \(go)")
-        try #require(try await taken(kernel, "crasher", count: 1))
-        for index in 1...10 { try await post(kernel, "crasher", "tick \(index)") }
-        try await post(kernel, "crasher", "segv")
-        for index in 11...20 { try await post(kernel, "crasher", "tick \(index)") }
-        try #require(try await queued(kernel, "crasher", depth: 21))
-        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        // The host waits while the next 21 messages queue; then they are taken and sent as one run.
+        release(try await queueBehindAWait(kernel, (1...10).map { "tick \($0)" } + ["segv"] + (11...20).map { "tick \($0)" }))
 
         // Queued behind the run: a fresh host handled ticks 11…20 and this request, nothing twice.
         #expect(try await kernel.ask("crasher", "count") == "11")
@@ -103,12 +112,7 @@ import Testing
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         _ = try await kernel.client.load(LoadRequest(path: Paths.plugin("crasher"), isolation: "process", restart: "temporary"))
-        let go = kernel.scratch("go")
-        try await post(kernel, "crasher", "wait \(go)")
-        try #require(try await taken(kernel, "crasher", count: 1))
-        for body in ["tick 1", "tick 2", "segv", "tick 3", "tick 4", "tick 5"] { try await post(kernel, "crasher", body) }
-        try #require(try await queued(kernel, "crasher", depth: 6))
-        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        release(try await queueBehindAWait(kernel, ["tick 1", "tick 2", "segv", "tick 3", "tick 4", "tick 5"]))
 
         #expect(try await kernel.eventually { try await kernel.listed("crasher")?.state == "failed" })
         #expect(try await ticks(kernel) == ["1", "2"])
@@ -122,15 +126,10 @@ import Testing
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         try await loadIsolated(kernel, "crasher")
-        let go = kernel.scratch("go")
-        try await post(kernel, "crasher", "wait \(go)")
-        try #require(try await taken(kernel, "crasher", count: 1))
         // 30 × 256 KiB: each write of the kernel's (about 1 MiB in flight) outgrows the socket's
         // buffer while the host sends a log syscall per message.
         let padding = String(repeating: "x", count: 256 << 10)
-        for index in 1...30 { try await post(kernel, "crasher", "tick \(index) \(padding)") }
-        try #require(try await queued(kernel, "crasher", depth: 30))
-        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        release(try await queueBehindAWait(kernel, (1...30).map { "tick \($0) \(padding)" }))
 
         #expect(try await kernel.ask("crasher", "count", timeoutMs: 60_000) == "32")
         #expect(try await ticks(kernel) == (1...30).map(String.init))
@@ -142,14 +141,10 @@ import Testing
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
         try await loadIsolated(kernel, "crasher")
-        let go = kernel.scratch("go")
-        try await post(kernel, "crasher", "wait \(go)")
-        try #require(try await taken(kernel, "crasher", count: 1))
-        for body in ["tick 1", "spin", "tick 2", "tick 3"] { try await post(kernel, "crasher", body) }
-        try #require(try await queued(kernel, "crasher", depth: 4))
+        let go = try await queueBehindAWait(kernel, ["tick 1", "spin", "tick 2", "tick 3"])
         // The host's deadline applies from the kernel's next read: `wait`, being waited for already, is not killed.
         #expect(try kernel.agentctl("quota", "crasher", "handler_deadline_ms=300").status == 0)
-        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        release(go)
 
         #expect(try await kernel.ask("crasher", "count") == "3", "a fresh host ran ticks 2 and 3, then this")
         #expect(try await ticks(kernel) == ["1", "2", "3"])
