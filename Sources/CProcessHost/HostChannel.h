@@ -17,16 +17,34 @@
  *
  * Each call is a conversation like a call stack: the kernel sends INIT,
  * MESSAGE or STOP; the host answers with any number of SYSCALL frames (each
- * answered by one RESULT) and then one RETURN. A host may send CRASH just
- * before it dies (from its fatal-signal handler).
+ * answered by one RESULT) and then returns: for INIT and STOP a RETURN frame,
+ * for a MESSAGE an entry in the returns page (below). A host may send CRASH
+ * just before it dies (from its fatal-signal handler).
+ *
+ * The returns page is a page of shared memory (a sealed memfd, the host's
+ * fd 4, new for each host) where the host counts the MESSAGE handlers that
+ * returned and keeps their statuses: one store per message instead of a
+ * frame, so a flood of messages costs the host no write per message, and
+ * what the host did is known even when it is killed before it could say so.
+ * The kernel reads the page as untrusted input too: a count that goes back
+ * or past the MESSAGE frames sent ends the host. A kernel about to sleep
+ * sets `kernel_sleeps` and checks the count again; a host that finds the
+ * flag set after counting clears it and sends WAKE, so neither waits for
+ * the other and no count is missed. A WAKE may come when nothing is awaited
+ * (the kernel saw the count first) and means nothing then.
+ *
+ * Both sides try to receive without blocking AOS_HOST_SPINS times, yielding
+ * the CPU between tries, before they sleep: the other side of a conversation
+ * mostly answers within a few µs, sooner than a sleeping thread is woken
+ * (tens of µs on a VM), and a side left idle still sleeps after those tries.
  *
  * MESSAGE frames are pipelined: the kernel may send up to
  * AOS_HOST_PIPELINE_MAX of them (and about AOS_HOST_PIPELINE_BYTES) before
- * their RETURNs come. The host still runs one handler at a time, in the
- * order the frames came, and sends each RETURN as soon as its handler
+ * their returns come. The host still runs one handler at a time, in the
+ * order the frames came, and counts each return as soon as its handler
  * returns; a MESSAGE that arrives while it waits for a RESULT is queued.
- * So the SYSCALL frames the kernel reads belong to the oldest MESSAGE
- * without a RETURN, and when the host dies, that one was running and the
+ * So the SYSCALL frames sent while the page counts n returns belong to the
+ * (n+1)-th MESSAGE, and when the host dies, that one was running and the
  * later ones never started. INIT and STOP are sent only when no MESSAGE is
  * unanswered. Neither side blocks on a write while the other may be
  * blocked writing: the host reads all the while it waits for a RESULT, and
@@ -44,6 +62,8 @@
 #include "agentos.h"
 
 #define AOS_HOST_FD 3                      /* the host's end of the socket pair */
+#define AOS_HOST_RETURNS_FD 4              /* the host's returns page */
+#define AOS_HOST_SPINS 64u                 /* tries to receive without blocking before a side sleeps */
 #define AOS_HOST_FRAME_MAX ((16u << 20) + 65536u) /* largest payload either side accepts */
 #define AOS_HOST_NULL 0xFFFFFFFFu          /* the length of a NULL string */
 #define AOS_HOST_PIPELINE_MAX 64u          /* MESSAGE frames the kernel sends ahead of their RETURNs at most */
@@ -58,6 +78,7 @@
 #define AOS_HOST_SYSCALL 16u /* u32 number, then the syscall's arguments */
 #define AOS_HOST_RETURN  17u /* i32 status of init / on_message / stop */
 #define AOS_HOST_CRASH   18u /* u32 signal, u64 faulting address, u64 pc, string symbol */
+#define AOS_HOST_WAKE    19u /* (empty) the returns page counted a return while the kernel slept */
 
 /* Syscall numbers (AOS_HOST_SYSCALL): arguments → outputs after status. */
 #define AOS_HOST_SYS_SEND          1u  /* string to, bytes body, u32 timeout → */
@@ -87,6 +108,16 @@
  * RESULT, an aos_infer_result: u32 status, u64 request id, u32 finish reason,
  * bytes text, u32 prompt tokens, u32 completion tokens, u64 queue, ttft and
  * total ns, bytes trace, u32 cached tokens. */
+
+/* The returns page (see above). Statuses are aos_status values. */
+typedef struct aos_host_returns {
+    uint64_t returned;      /* host: MESSAGE handlers returned since it started (stored after their status) */
+    uint32_t kernel_sleeps; /* kernel sets, host clears: the kernel may sleep until a WAKE */
+    uint32_t unused;
+    int32_t status[AOS_HOST_PIPELINE_MAX]; /* host: the status of return n at [n % AOS_HOST_PIPELINE_MAX] */
+} aos_host_returns;
+
+#define AOS_HOST_RETURNS_SIZE 4096u /* the page's size: a hostile host cannot shrink it (sealed) */
 
 typedef struct aos_host_frame_header {
     uint32_t length;

@@ -12,10 +12,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -33,8 +35,13 @@ typedef struct session {
     pid_t pid;
     aos_host_writer out;
     aos_host_inbox in;            /* what the host sent and the kernel has not taken yet */
+    aos_host_returns *returns;    /* the host's returns page (HostChannel.h), mapped while a host runs */
+    uint64_t sent;                /* MESSAGE frames written to this host */
+    uint64_t returned;            /* their returns taken from the page */
+    int awaiting_return;          /* serving a MESSAGE: its return comes through the page */
     /* The pipeline (aos_host_proxy_post, aos_host_proxy_collect): */
     aos_host_writer ahead;        /* MESSAGE frames posted and not written yet */
+    uint32_t unsent;              /* how many frames `ahead` holds */
     uint32_t outstanding;         /* MESSAGE frames posted whose RETURN has not been read */
     uint32_t oldest;              /* the slot of the oldest of them in `sizes` */
     uint32_t sizes[AOS_HOST_PIPELINE_MAX]; /* their sizes, a ring */
@@ -97,11 +104,38 @@ uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t c
 
 /* ---- the host process ---- */
 
-/* Starts a host with a fresh socket pair; returns 0, or -1 with the reason in `why`. */
+/* Makes a returns page, sealed at its size so that the host cannot shrink
+ * it under the kernel's mapping; returns its fd (mapped into `*page`), or -1
+ * with the reason in `why`. */
+static int make_returns_page(aos_host_returns **page, char *why, size_t why_cap) {
+    int fd = memfd_create("agentos-host-returns", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        snprintf(why, why_cap, "memfd_create failed: %s", strerror(errno));
+        return -1;
+    }
+    void *mapped = MAP_FAILED;
+    if (ftruncate(fd, AOS_HOST_RETURNS_SIZE) == 0 &&
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+        mapped = mmap(NULL, AOS_HOST_RETURNS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapped == MAP_FAILED) {
+        snprintf(why, why_cap, "cannot make the host's returns page: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *page = (aos_host_returns *)mapped;
+    return fd;
+}
+
+/* Starts a host with a fresh socket pair and returns page; returns 0, or -1 with the reason in `why`. */
 static int spawn_host(session *s, char *why, size_t why_cap) {
+    aos_host_returns *page = NULL;
+    int page_fd = make_returns_page(&page, why, why_cap);
+    if (page_fd < 0) return -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
         snprintf(why, why_cap, "socketpair failed: %s", strerror(errno));
+        close(page_fd);
+        munmap(page, AOS_HOST_RETURNS_SIZE);
         return -1;
     }
     posix_spawn_file_actions_t actions;
@@ -109,6 +143,7 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
     posix_spawn_file_actions_adddup2(&actions, pair[1], AOS_HOST_FD);
+    posix_spawn_file_actions_adddup2(&actions, page_fd, AOS_HOST_RETURNS_FD);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     const char *log = s->launch->log_path ? s->launch->log_path : "/dev/null";
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
@@ -132,12 +167,18 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(pair[1]);
+    close(page_fd);
     if (rc != 0) {
         close(pair[0]);
+        munmap(page, AOS_HOST_RETURNS_SIZE);
         snprintf(why, why_cap, "cannot start %s: %s", s->launch->host_path, strerror(rc));
         return -1;
     }
     s->fd = pair[0];
+    s->returns = page;
+    s->sent = 0;
+    s->returned = 0;
+    s->unsent = 0;
     s->pid = pid;
     s->receive_timeout_ms = 0;
     aos_host_inbox_reset(&s->in);
@@ -154,6 +195,7 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
  * into `how`; returns "signal" or "exit" (the crash reason when the channel just closed). */
 static const char *end_host(session *s, int kill_it, char *how, size_t how_cap) {
     if (s->fd >= 0) { close(s->fd); s->fd = -1; }
+    if (s->returns) { munmap(s->returns, AOS_HOST_RETURNS_SIZE); s->returns = NULL; }
     s->exited_normally = 0;
     if (s->pid <= 0) { snprintf(how, how_cap, "no host"); return "closed"; }
     if (kill_it) kill(-s->pid, SIGKILL);
@@ -276,23 +318,54 @@ static int send_all(session *s, const uint8_t *data, size_t len, uint32_t timeou
     return 0;
 }
 
+/* True when the page counts a return the kernel awaits and has not taken. */
+static int return_counted(const session *s) {
+    return s->awaiting_return && __atomic_load_n(&s->returns->returned, __ATOMIC_SEQ_CST) != s->returned;
+}
+
+/* Takes the awaited return from the page into `*status`: 1, 0 when it is
+ * not counted yet, or -1 after recording a crash (a count that went back or
+ * past the MESSAGE frames sent). */
+static int take_return(session *s, aos_status *status) {
+    if (!s->awaiting_return) return 0;
+    uint64_t returned = __atomic_load_n(&s->returns->returned, __ATOMIC_ACQUIRE);
+    if (returned == s->returned) return 0;
+    if (returned < s->returned || returned > s->sent) {
+        crashed(s, 1, "invalid_frame", "its returns page counts returns of messages it was never sent");
+        return -1;
+    }
+    *status = (aos_status)__atomic_load_n(&s->returns->status[s->returned % AOS_HOST_PIPELINE_MAX], __ATOMIC_RELAXED);
+    s->returned += 1;
+    return 1;
+}
+
 /* Receives what the socket holds into `at` (at most `room` bytes), waiting at
  * most `timeout_ms` (0 = forever) through the socket's receive timeout, which
- * is set only when it changes (no poll per frame). Returns the bytes received,
- * -1 on EOF or error, -2 on timeout. */
+ * is set only when it changes (no poll per frame). Tries AOS_HOST_SPINS times
+ * without blocking first; while a return is awaited, announces its sleep in
+ * the page (HostChannel.h). Returns the bytes received, -1 on EOF or error,
+ * -2 on timeout, -3 when the page counts the awaited return. */
 static ssize_t receive(session *s, uint8_t *at, size_t room, uint32_t timeout_ms) {
+    for (unsigned i = 0; i < AOS_HOST_SPINS; i++) {
+        ssize_t n = recv(s->fd, at, room, MSG_DONTWAIT);
+        if (n > 0) return n;
+        if (return_counted(s)) return -3; /* also what it counted before it closed */
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return -1;
+        sched_yield();
+    }
     if (timeout_ms != s->receive_timeout_ms) {
         struct timeval tv = {(time_t)(timeout_ms / 1000u), (suseconds_t)(timeout_ms % 1000u) * 1000};
         if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) return -1;
         s->receive_timeout_ms = timeout_ms;
     }
-    for (;;) {
-        ssize_t n = recv(s->fd, at, room, 0);
-        if (n > 0) return n;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -2;
-        return -1;
-    }
+    if (s->awaiting_return) __atomic_store_n(&s->returns->kernel_sleeps, 1, __ATOMIC_SEQ_CST);
+    ssize_t n;
+    do n = return_counted(s) ? -3 : recv(s->fd, at, room, 0);
+    while (n < 0 && n != -3 && errno == EINTR);
+    if (s->awaiting_return) __atomic_store_n(&s->returns->kernel_sleeps, 0, __ATOMIC_SEQ_CST);
+    if (n > 0) return n;
+    if (n == -3 || return_counted(s)) return -3; /* also what it counted before it closed or went quiet */
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
 }
 
 /* Sends the frame written in `out`, as send_all (0, 1 or -1). */
@@ -305,12 +378,19 @@ static int send_frame(session *s, uint32_t timeout_ms) {
     return send_all(s, s->out.data, len, timeout_ms);
 }
 
+/* What read_frame returns when the page counts the awaited return. */
+#define RETURN_IN_PAGE 0xFFFFFFFFu
+
 /* Takes the host's next frame, receiving when none is buffered and waiting at
  * most `timeout_ms` for it to begin (0: as long as it takes); a frame begun
  * must be whole within 5 s. Returns its type with its payload in `r` (lent
- * until the next call), or 0 after recording the host as crashed. */
-static uint32_t read_frame(session *s, aos_host_reader *r, uint32_t timeout_ms) {
+ * until the next call); RETURN_IN_PAGE with the awaited return's status in
+ * `*status` (checked before each frame: the frames that come after a return
+ * belong to later messages); or 0 after recording the host as crashed. */
+static uint32_t read_frame(session *s, aos_host_reader *r, aos_status *status, uint32_t timeout_ms) {
     for (;;) {
+        int taken = take_return(s, status);
+        if (taken) return taken > 0 ? RETURN_IN_PAGE : 0;
         uint32_t type = 0, length = 0;
         int got = aos_host_inbox_next(&s->in, r, &type, &length);
         if (got == 1) return type;
@@ -320,12 +400,23 @@ static uint32_t read_frame(session *s, aos_host_reader *r, uint32_t timeout_ms) 
             crashed(s, 1, "invalid_frame", why);
             return 0;
         }
+        /* Posted MESSAGE frames wait while frames are buffered, so a flood
+         * goes out in few writes; they go before the kernel waits. */
+        if (s->ahead.len) {
+            int sent = send_all(s, s->ahead.data, s->ahead.len, timeout_ms);
+            s->ahead.len = 0;
+            s->sent += s->unsent;
+            s->unsent = 0;
+            if (sent < 0) return 0;
+            continue; /* the write may have drained frames into the inbox */
+        }
         int begun = aos_host_inbox_begun(&s->in);
         size_t room = 0;
         uint8_t *at = aos_host_inbox_space(&s->in, &room);
         if (!at) { crashed(s, 1, "internal", "the kernel could not allocate its frame"); return 0; }
         ssize_t n = receive(s, at, room, begun && !timeout_ms ? 5000 : timeout_ms);
         if (n > 0) { s->in.end += (size_t)n; continue; }
+        if (n == -3) continue;
         if (begun) crashed(s, 1, "invalid_frame", "it sent a truncated frame");
         else if (n == -2) crashed(s, 1, "no_answer", "it did not answer in time");
         else crashed(s, 0, NULL, "its channel closed");
@@ -595,23 +686,30 @@ bad:
     return -1;
 }
 
-/* Serves the host until it sends RETURN (→ 0 and *status), or records a crash (→ -1);
+/* Serves the host until it returns (→ 0 and *status): a RETURN frame for INIT
+ * and STOP, the page for a MESSAGE (serve_message); or records a crash (→ -1);
  * the plugin may run `timeout_ms` between two frames (0: as long as it takes). */
 static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_ms) {
     for (;;) {
         aos_host_reader r;
-        uint32_t type = read_frame(s, &r, timeout_ms);
+        uint32_t type = read_frame(s, &r, status, timeout_ms);
         switch (type) {
         case 0:
             return -1;
+        case RETURN_IN_PAGE:
+            /* AOS_ECRASHED means "the host died": a plugin that returns it (passing
+             * on a failed call's status) only failed, as it would in thread mode. */
+            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
+            return 0;
+        case AOS_HOST_WAKE:
+            if (!aos_host_reader_done(&r)) { bad_frame(s, "wake"); return -1; }
+            break;
         case AOS_HOST_SYSCALL:
             if (serve_syscall(s, ctx, &r, timeout_ms) != 0) return -1;
             break;
-        case AOS_HOST_RETURN:
+        case AOS_HOST_RETURN: /* of INIT or STOP */
             *status = (aos_status)aos_host_get_u32(&r);
-            if (!aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
-            /* AOS_ECRASHED means "the host died": a plugin that returns it (passing
-             * on a failed call's status) only failed, as it would in thread mode. */
+            if (s->awaiting_return || !aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
             if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             return 0;
         case AOS_HOST_CRASH: {
@@ -631,6 +729,15 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_
             return -1;
         }
     }
+}
+
+/* Serves the oldest MESSAGE without a return until the page counts its
+ * return (→ 0 and *status), or records a crash (→ -1); as serve. */
+static int serve_message(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_ms) {
+    s->awaiting_return = 1;
+    int served = serve(s, ctx, status, timeout_ms);
+    s->awaiting_return = 0;
+    return served;
 }
 
 /* Starts a host and runs the plugin's init in it. Returns init's status, or AOS_ECRASHED. */
@@ -783,7 +890,9 @@ static aos_status proxy_on_message(aos_ctx *ctx, void *state, const aos_message 
     aos_host_writer_begin(&s->out, AOS_HOST_MESSAGE);
     put_message(&s->out, msg);
     aos_status status = AOS_OK;
-    if (send_frame(s, answer_timeout(s)) < 0 || serve(s, ctx, &status, answer_timeout(s)) != 0) {
+    int sent = send_frame(s, answer_timeout(s));
+    s->sent += 1;
+    if (sent < 0 || serve_message(s, ctx, &status, answer_timeout(s)) != 0) {
         log_crash(s, ctx, "in on_message");
         return AOS_ECRASHED;
     }
@@ -802,6 +911,7 @@ int aos_host_proxy_post(void *ctx, void *state, const void *message) {
         return AOS_ENOMEM;
     }
     uint32_t size = (uint32_t)(len - s->ahead.frame);
+    s->unsent += 1;
     s->sizes[(s->oldest + s->outstanding) % AOS_HOST_PIPELINE_MAX] = size;
     s->outstanding += 1;
     s->in_flight += size;
@@ -812,13 +922,8 @@ int32_t aos_host_proxy_collect(void *ctx, void *state) {
     session *s = (session *)state;
     if (!s->outstanding) return AOS_EINTERNAL;
     uint32_t timeout_ms = answer_timeout(s);
-    int sent = 0;
-    if (s->ahead.len) {
-        sent = send_all(s, s->ahead.data, s->ahead.len, timeout_ms);
-        s->ahead.len = 0;
-    }
     aos_status status = AOS_OK;
-    if (sent < 0 || serve(s, (aos_ctx *)ctx, &status, timeout_ms) != 0) {
+    if (serve_message(s, (aos_ctx *)ctx, &status, timeout_ms) != 0) {
         /* The oldest was running; the host never started the others: none is outstanding now. */
         s->outstanding = 0;
         s->oldest = 0;

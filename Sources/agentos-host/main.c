@@ -15,10 +15,10 @@
  * nearest symbol from dladdr) before the host dies of it.
  *
  * The kernel sends MESSAGE frames ahead (HostChannel.h): the host runs them
- * one at a time in the order they came, and sends each RETURN before it
- * starts the next handler, so the kernel knows which one was running if the
- * host dies. MESSAGE frames that arrive while a syscall waits for its RESULT
- * are kept, in order, until their turn.
+ * one at a time in the order they came, and counts each return in the
+ * returns page (fd 4) before it starts the next handler, so the kernel knows
+ * which one was running if the host dies. MESSAGE frames that arrive while a
+ * syscall waits for its RESULT are kept, in order, until their turn.
  */
 #define _GNU_SOURCE
 #include "HostChannel.h"
@@ -30,7 +30,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -44,6 +46,9 @@ static char last_error_text[1024];
 static pthread_t main_thread;
 static struct aos_ctx_token { int unused; } ctx_token;
 #define HOST_CTX ((aos_ctx *)&ctx_token)
+
+static aos_host_returns *returns; /* the returns page (fd 4) */
+static uint64_t returned;         /* MESSAGE handlers returned so far */
 
 static int write_all(const uint8_t *data, size_t len) {
     while (len) {
@@ -75,10 +80,28 @@ static uint32_t read_frame(aos_host_reader *r) {
         size_t room = 0;
         uint8_t *at = aos_host_inbox_space(&in, &room);
         if (!at) lost();
-        ssize_t n = recv(AOS_HOST_FD, at, room, 0);
+        ssize_t n = -1;
+        for (unsigned i = 0; i < AOS_HOST_SPINS && n < 0; i++) {
+            n = recv(AOS_HOST_FD, at, room, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) sched_yield();
+            else break;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = recv(AOS_HOST_FD, at, room, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) lost();
         in.end += (size_t)n;
+    }
+}
+
+/* Counts a MESSAGE handler's return with its status in the returns page,
+ * waking the kernel if it sleeps (HostChannel.h). */
+static void count_return(aos_status status) {
+    __atomic_store_n(&returns->status[returned % AOS_HOST_PIPELINE_MAX], (int32_t)status, __ATOMIC_RELAXED);
+    returned += 1;
+    __atomic_store_n(&returns->returned, returned, __ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(&returns->kernel_sleeps, 0, __ATOMIC_SEQ_CST)) {
+        aos_host_writer_begin(&out, AOS_HOST_WAKE);
+        send_frame();
     }
 }
 
@@ -687,6 +710,9 @@ int main(int argc, char **argv) {
     main_thread = pthread_self();
     install_crash_handlers();
 
+    returns = (aos_host_returns *)mmap(NULL, AOS_HOST_RETURNS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, AOS_HOST_RETURNS_FD, 0);
+    if (returns == MAP_FAILED) lost();
+    close(AOS_HOST_RETURNS_FD);
     aos_host_reader r;
     if (read_frame(&r) != AOS_HOST_INIT) lost();
     const char *path = aos_host_get_string(&r);
@@ -721,9 +747,7 @@ int main(int argc, char **argv) {
         if (type == AOS_HOST_MESSAGE) {
             status = handle_message(descriptor, state, &r);
             free(early);
-            aos_host_writer_begin(&out, AOS_HOST_RETURN);
-            aos_host_put_u32(&out, (uint32_t)status);
-            send_frame();
+            count_return(status);
         } else if (type == AOS_HOST_STOP) {
             if (descriptor->stop) descriptor->stop(HOST_CTX, state);
             aos_host_writer_begin(&out, AOS_HOST_RETURN);

@@ -13,6 +13,9 @@
  *   "exit"            exit(0)
  *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
+ *   "forge-returns"   writes a count of 2^40 returns into its host's returns
+ *                     page (found in /proc/self/maps), as if it had handled
+ *                     messages the kernel never sent
  *   "count"           replies with the messages this instance handled since its init
  *   "socket", "fork", "exec", "thread", "kill-kernel"
  *                     tries what its host's syscall filter may refuse (an AF_INET
@@ -68,6 +71,20 @@ static bool is(const aos_message *msg, const char *text) {
 static void write_channel(const void *bytes, size_t len) {
     if (write(3, bytes, len) != (ssize_t)len)
         abort();
+}
+
+/* Its host's returns page (HostChannel.h), or NULL when it is not mapped. */
+static volatile uint64_t *returns_page(void) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return NULL;
+    char line[512];
+    unsigned long start = 0;
+    while (fgets(line, sizeof line, maps))
+        if (strstr(line, "agentos-host-returns") && sscanf(line, "%lx-", &start) == 1)
+            break;
+    fclose(maps);
+    return (volatile uint64_t *)start;
 }
 
 static void *nothing(void *arg) {
@@ -151,6 +168,13 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
     if (is(msg, "oversize")) {
         uint32_t header[2] = {1u << 30, 16}; /* a SYSCALL of 1 GiB */
         write_channel(header, sizeof header);
+        pause();
+    }
+    if (is(msg, "forge-returns")) {
+        volatile uint64_t *page = returns_page();
+        if (!page)
+            abort();
+        *page = 1ull << 40; /* the count of returns comes first */
         pause();
     }
     if (is(msg, "spin"))
