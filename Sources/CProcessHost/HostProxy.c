@@ -42,7 +42,7 @@ typedef struct session {
     /* The pipeline (aos_host_proxy_post, aos_host_proxy_collect): */
     aos_host_writer ahead;        /* MESSAGE frames posted and not written yet */
     uint32_t unsent;              /* how many frames `ahead` holds */
-    uint32_t outstanding;         /* MESSAGE frames posted whose RETURN has not been read */
+    uint32_t outstanding;         /* MESSAGE frames posted whose return has not been taken */
     uint32_t oldest;              /* the slot of the oldest of them in `sizes` */
     uint32_t sizes[AOS_HOST_PIPELINE_MAX]; /* their sizes, a ring */
     size_t in_flight;             /* the sum of their sizes */
@@ -393,7 +393,11 @@ static uint32_t read_frame(session *s, aos_host_reader *r, aos_status *status, u
         if (taken) return taken > 0 ? RETURN_IN_PAGE : 0;
         uint32_t type = 0, length = 0;
         int got = aos_host_inbox_next(&s->in, r, &type, &length);
-        if (got == 1) return type;
+        if (got == 1 && type != 0 && type != RETURN_IN_PAGE) return type;
+        if (got == 1) { /* what this function's answers mean, never a frame's type */
+            crashed(s, 1, "invalid_frame", "it sent an invalid unknown frame");
+            return 0;
+        }
         if (got < 0) {
             char why[128];
             snprintf(why, sizeof why, "it sent an oversize frame of %u bytes (limit %u)", length, AOS_HOST_FRAME_MAX);

@@ -192,10 +192,16 @@ import Testing
     @Test func aHostThatSendsGarbageAnOversizeFrameOrAForgedReturnIsKilledAsCrashed() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
-        _ = try await loadIsolated(kernel, "crasher")
+        _ = try await loadIsolated(kernel, "crasher", intensity: 10)
         await expectAPIError("crashed") { try await kernel.ask("crasher", "garbage") }
         var crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
         #expect(crash.contains("killed by SIGKILL (it sent an invalid unknown frame)"), "\(crash)")
+        // Types the kernel's reader uses for its own answers are unknown on the wire too.
+        for type in ["0", "4294967295"] {
+            await expectAPIError("crashed") { try await kernel.ask("crasher", "garbage \(type)") }
+            crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
+            #expect(crash.contains("killed by SIGKILL (it sent an invalid unknown frame)"), "type \(type): \(crash)")
+        }
         await expectAPIError("crashed") { try await kernel.ask("crasher", "oversize") }
         crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
         #expect(crash.contains("it sent an oversize frame of 1073741824 bytes"), "\(crash)")
@@ -204,7 +210,7 @@ import Testing
         #expect(crash.contains("killed by SIGKILL (its returns page counts returns of messages it was never sent)"), "\(crash)")
         // Counted once the next host runs, which may be just after the caller got its answer.
         #expect(try await kernel.eventually {
-            try await metricsText(kernel).contains("agentos_instance_restarts_total{agent=\"crasher\",reason=\"invalid_frame\"} 3")
+            try await metricsText(kernel).contains("agentos_instance_restarts_total{agent=\"crasher\",reason=\"invalid_frame\"} 5")
         })
         #expect(try await kernel.ask("crasher", "fine") == "fine")
         try await kernel.expectHealthy()

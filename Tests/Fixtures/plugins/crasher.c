@@ -11,7 +11,8 @@
  *                     which messages ran, and how often, across restarts
  *   "abort"           abort() (in crasher_abort, so a crash record names it)
  *   "exit"            exit(0)
- *   "garbage"         writes a frame of an unknown type on its host's channel (fd 3)
+ *   "garbage [TYPE]"  writes a frame of an unknown type (0x7777, or the decimal
+ *                     TYPE) on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
  *   "forge-returns"   writes a count of 2^40 returns into its host's returns
  *                     page (found in /proc/self/maps), as if it had handled
@@ -160,8 +161,12 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
         crasher_abort();
     if (is(msg, "exit"))
         exit(0);
-    if (is(msg, "garbage")) {
-        uint32_t frame[4] = {8, 0x7777, 1, 2}; /* length 8, an unknown type, 8 bytes */
+    if (msg->body.len >= 7 && msg->body.len < 32 && memcmp(msg->body.ptr, "garbage", 7) == 0) {
+        char digits[32];
+        memcpy(digits, msg->body.ptr + 7, msg->body.len - 7);
+        digits[msg->body.len - 7] = '\0';
+        uint32_t type = msg->body.len > 7 ? (uint32_t)strtoul(digits, NULL, 10) : 0x7777;
+        uint32_t frame[4] = {8, type, 1, 2}; /* length 8, an unknown type, 8 bytes */
         write_channel(frame, sizeof frame);
         pause();
     }

@@ -2,13 +2,18 @@ import ControlAPI
 import Foundation
 
 /// The inference rows: the kernel's embedded llama.cpp engine against
-/// llama.cpp's own tools on the same model and threads. One process runs at a
-/// time: a kernel, then its baseline.
+/// llama.cpp's own tools on the same model and threads. Where a row has a
+/// baseline, the two are measured alternately, `rounds` times each, and the
+/// medians compared: one works while the other idles, so a change in the
+/// machine's speed during the run touches both alike.
 struct InferenceBench {
     let agentosd: String
     let tools: LlamaTools
     /// Runs per figure; the median is reported.
     let runs: Int
+
+    /// Rounds of a row measured against its baseline: `runs`, at least 5.
+    private var rounds: Int { max(runs, 5) }
 
     func run(into table: inout ResultTable) async throws {
         try await singleAgent(into: &table)
@@ -31,44 +36,47 @@ struct InferenceBench {
     /// llama-bench computes every token.
     private func singleAgent(into table: inout ResultTable) async throws {
         let arguments = kernelArguments(slots: 8, context: 16384) + ["--no-prefix-cache"]
-        let (decode, prefill, depth, settings) = try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
+        let (figures, depth) = try await BenchKernel.with(agentosd: agentosd, arguments) { kernel in
             let depth = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home).usage.promptTokens
-            var decode: [Double] = []
-            var prefill: [Double] = []
-            for _ in 0..<runs {
+            let settings = try await kernel.client.engine().settings
+            var figures = (decode: [Double](), prefill: [Double](), tg128: [Double](), pp512: [Double]())
+            for _ in 0..<rounds {
                 // Decode: the tokens after the first over the time after the first.
                 let usage = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 128), on: kernel.home).usage
                 Prompts.checkLength(usage, expected: 128, what: "decode, 1 agent")
-                decode.append(Double(usage.completionTokens - 1) / ((usage.totalMs - usage.timeToFirstTokenMs) / 1000))
+                figures.decode.append(Double(usage.completionTokens - 1) / ((usage.totalMs - usage.timeToFirstTokenMs) / 1000))
                 // Prefill: the prompt's tokens over the time from leaving the queue to the first token
                 // (the whole prompt in steps of the engine's prefill chunk, plus one sampling).
                 let first = try await HTTPLoad.infer(Prompts.request(Prompts.long, agent: "agent-1", maxTokens: 1), on: kernel.home).usage
                 if abs(first.promptTokens - 512) > 32 {
                     Prompts.warn("prefill, 1 agent: the prompt is \(first.promptTokens) tokens, not about 512")
                 }
-                prefill.append(Double(first.promptTokens) / ((first.timeToFirstTokenMs - first.queueMs) / 1000))
+                figures.prefill.append(Double(first.promptTokens) / ((first.timeToFirstTokenMs - first.queueMs) / 1000))
+                // Decoding starts after the prompt: llama-bench starts at the same depth.
+                figures.tg128.append(try await tools.bench(prompt: 0, generate: 128, depth: depth, repetitions: 1, settings: settings))
+                figures.pp512.append(try await tools.bench(prompt: 512, generate: 0, repetitions: 1, settings: settings))
             }
-            return (decode.median, prefill.median, depth, try await kernel.client.engine().settings)
+            return (figures, depth)
         }
-        // Decoding starts after the prompt: llama-bench starts at the same depth.
-        let tg128 = try await tools.bench(prompt: 0, generate: 128, depth: depth, repetitions: runs, settings: settings)
-        let pp512 = try await tools.bench(prompt: 512, generate: 0, repetitions: runs, settings: settings)
-        table.add("decode, 1 agent", agentos: decode, baseline: tg128, unit: .tokensPerSecond,
+        table.add("decode, 1 agent", agentos: figures.decode.median, baseline: figures.tg128.median, unit: .tokensPerSecond,
                   baselineIs: "llama-bench tg128 @ d\(depth), same settings", goal: "≥ 0.97×", lowerIsBetter: false)
-        table.add("prefill, 1 agent", agentos: prefill, baseline: pp512, unit: .tokensPerSecond,
+        table.add("prefill, 1 agent", agentos: figures.prefill.median, baseline: figures.pp512.median, unit: .tokensPerSecond,
                   baselineIs: "llama-bench pp512, same settings", goal: "≥ 0.97×", lowerIsBetter: false)
     }
 
     // MARK: N agents
 
     /// Aggregate decode speed of `agents` agents generating together, vs
-    /// llama-batched-bench's S_TG for as many sequences of 128 + 128 tokens.
+    /// llama-batched-bench's S_TG for as many sequences of 128 + 128 tokens
+    /// with the kernel's settings.
     private func aggregateDecode(agents: Int, into table: inout ResultTable) async throws {
         let context = agents * 512
-        let agentos = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: context)) { kernel in
+        let (agentos, baseline) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: context)) { kernel in
             _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: kernel.home)
+            let settings = try await kernel.client.engine().settings
             var figures: [Double] = []
-            for _ in 0..<runs {
+            var baselines: [Double] = []
+            for _ in 0..<rounds {
                 let inferences = try await withThrowingTaskGroup(of: HTTPLoad.TimedInference.self) { group in
                     for agent in 1...agents {
                         group.addTask {
@@ -78,12 +86,12 @@ struct InferenceBench {
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 figures.append(try Self.steadyDecodeRate(inferences, what: "aggregate decode, \(agents) agents"))
+                baselines.append(try await tools.batchedDecode(parallel: agents, context: context, settings: settings))
             }
-            return figures.median
+            return (figures.median, baselines.median)
         }
-        let baseline = try await tools.batchedDecode(parallel: agents, context: context, repetitions: runs).median
         table.add("aggregate decode, \(agents) agents", agentos: agentos, baseline: baseline, unit: .tokensPerSecond,
-                  baselineIs: "llama-batched-bench S_TG, npp 128, ntg 128, npl \(agents)", goal: "≥ 0.97×", lowerIsBetter: false)
+                  baselineIs: "llama-batched-bench S_TG, npp 128, ntg 128, npl \(agents), same settings", goal: "≥ 0.97×", lowerIsBetter: false)
     }
 
     /// Tokens per second while every sequence is generating: from the moment
@@ -116,44 +124,49 @@ struct InferenceBench {
         // Wall time from the first submission to the last completion; generated tokens summed.
         // Also the prompt tokens over all runs, and those served from a cache, to compare the two caches.
         typealias Counts = HTTPLoad.TokenCounts
-        func measure(_ send: @escaping @Sendable (_ agent: Int, _ system: String, _ prompt: String) async throws -> Counts) async throws -> (Double, Counts) {
-            var figures: [Double] = []
-            var all = Counts()
-            for run in 0..<runs {
-                let system = Prompts.sharedSystem(run: run)
-                let started = HTTPLoad.now()
-                let counts = try await withThrowingTaskGroup(of: Counts.self) { group in
-                    for agent in 1...agents {
-                        group.addTask {
-                            var counts = Counts()
-                            for request in 0..<requestsPerAgent {
-                                counts = counts + (try await send(agent, system, Prompts.tagged(run: run, agent: agent, request: request)))
-                            }
-                            return counts
+        /// Generated tokens per second of the round with the system prompt of `run`, and its token counts.
+        func measure(run: Int, _ send: @escaping @Sendable (_ agent: Int, _ system: String, _ prompt: String) async throws -> Counts) async throws -> (Double, Counts) {
+            let system = Prompts.sharedSystem(run: run)
+            let started = HTTPLoad.now()
+            let counts = try await withThrowingTaskGroup(of: Counts.self) { group in
+                for agent in 1...agents {
+                    group.addTask {
+                        var counts = Counts()
+                        for request in 0..<requestsPerAgent {
+                            counts = counts + (try await send(agent, system, Prompts.tagged(run: run, agent: agent, request: request)))
                         }
+                        return counts
                     }
-                    return try await group.reduce(Counts(), +)
                 }
-                if counts.completion < agents * requestsPerAgent * 120 {
-                    Prompts.warn("8 agents vs llama-server: \(counts.completion) tokens generated, not about \(agents * requestsPerAgent * 128)")
+                return try await group.reduce(Counts(), +)
+            }
+            if counts.completion < agents * requestsPerAgent * 120 {
+                Prompts.warn("8 agents vs llama-server: \(counts.completion) tokens generated, not about \(agents * requestsPerAgent * 128)")
+            }
+            return (Double(counts.completion) / (Double(HTTPLoad.now() - started) / 1e9), counts)
+        }
+        let rounds = rounds
+        let (agentos, kernelCounts, server, serverCounts) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: context)) { kernel in
+            try await tools.withServer(parallel: agents, context: context) { port in
+                let home = kernel.home
+                _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: home)
+                _ = try await HTTPLoad.chatCompletion(port: port, system: Prompts.system, prompt: Prompts.count, maxTokens: 8, seed: 1)
+                var kernelFigures: [Double] = [], serverFigures: [Double] = []
+                var kernelCounts = Counts(), serverCounts = Counts()
+                for run in 0..<rounds {
+                    let (kernelFigure, kernelRound) = try await measure(run: run) { agent, system, prompt in
+                        let usage = try await HTTPLoad.infer(Prompts.request(prompt, system: system, agent: "agent-\(agent)", maxTokens: 128), on: home).usage
+                        return Counts(prompt: usage.promptTokens, cached: usage.promptTokensDetails.cachedTokens, completion: usage.completionTokens)
+                    }
+                    let (serverFigure, serverRound) = try await measure(run: run) { _, system, prompt in
+                        try await HTTPLoad.chatCompletion(port: port, system: system, prompt: prompt, maxTokens: 128, seed: 1)
+                    }
+                    kernelFigures.append(kernelFigure)
+                    serverFigures.append(serverFigure)
+                    kernelCounts = kernelCounts + kernelRound
+                    serverCounts = serverCounts + serverRound
                 }
-                figures.append(Double(counts.completion) / (Double(HTTPLoad.now() - started) / 1e9))
-                all = all + counts
-            }
-            return (figures.median, all)
-        }
-        let (agentos, kernelCounts) = try await BenchKernel.with(agentosd: agentosd, kernelArguments(slots: agents, context: context)) { kernel in
-            let home = kernel.home
-            _ = try await HTTPLoad.infer(Prompts.request(Prompts.count, agent: "agent-1", maxTokens: 8), on: home)
-            return try await measure { agent, system, prompt in
-                let usage = try await HTTPLoad.infer(Prompts.request(prompt, system: system, agent: "agent-\(agent)", maxTokens: 128), on: home).usage
-                return Counts(prompt: usage.promptTokens, cached: usage.promptTokensDetails.cachedTokens, completion: usage.completionTokens)
-            }
-        }
-        let (server, serverCounts) = try await tools.withServer(parallel: agents, context: context) { port in
-            _ = try await HTTPLoad.chatCompletion(port: port, system: Prompts.system, prompt: Prompts.count, maxTokens: 8, seed: 1)
-            return try await measure { _, system, prompt in
-                try await HTTPLoad.chatCompletion(port: port, system: system, prompt: prompt, maxTokens: 128, seed: 1)
+                return (kernelFigures.median, kernelCounts, serverFigures.median, serverCounts)
             }
         }
         table.add("8 agents sharing a 1,000-token system prompt vs llama-server", agentos: agentos, baseline: server, unit: .tokensPerSecond,

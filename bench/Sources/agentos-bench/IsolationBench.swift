@@ -22,7 +22,7 @@ extension Bench {
             try await kernel.pinger("ping 20000 echo 16")["mean_ns"]
         }
         table.add("round trip, process mode vs thread mode", agentos: process, baseline: thread, unit: .nanoseconds,
-                  baselineIs: "the same to a thread-mode echo (Unix socket pair, two wake-ups a message)",
+                  baselineIs: "the same to a thread-mode echo",
                   goal: "≤ 3× and ≤ 25 µs", lowerIsBetter: true)
 
         let (processFlood, threadFlood) = try await interleaved(rounds) {

@@ -31,21 +31,28 @@ struct LlamaTools {
         return samples.map(\.doubleValue).median
     }
 
-    /// Decode-only tokens/s (S_TG, field `speed_tg`) of `llama-batched-bench` with
-    /// `parallel` sequences of 128 prompt + 128 generated tokens: one figure per repetition.
-    func batchedDecode(parallel: Int, context: Int, repetitions: Int) async throws -> [Double] {
+    /// Decode-only tokens/s (S_TG, field `speed_tg`) of one `llama-batched-bench`
+    /// run with `parallel` sequences of 128 prompt + 128 generated tokens, with
+    /// the kernel's `settings` (as `bench`); throws if it reports others.
+    func batchedDecode(parallel: Int, context: Int, settings: [String: String]) async throws -> Double {
+        let ubatch = settings["ubatch"] ?? "512"
         let data = try await Subprocess.output(of: bin + "/llama-batched-bench", [
-            "-m", model, "-c", "\(context)", "-b", "512", "-ub", "512", "-npp", "128", "-ntg", "128",
-            "-npl", Array(repeating: "\(parallel)", count: repetitions).joined(separator: ","),
-            "-t", "\(threads)", "--output-format", "jsonl",
+            "-m", model, "-c", "\(context)", "-b", settings["batch"] ?? ubatch, "-ub", ubatch, "-npp", "128", "-ntg", "128",
+            "-npl", "\(parallel)", "-t", "\(threads)", "-fa", settings["flash_attn"] ?? "on",
+            "-ctk", settings["kv_type"] ?? "f16", "-ctv", settings["kv_type"] ?? "f16", "--output-format", "jsonl",
         ])
-        let figures = String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-            ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["speed_tg"] as? NSNumber
+        guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let run = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+              let speed = run["speed_tg"] as? NSNumber
+        else { throw BenchError("llama-batched-bench printed no speed_tg: \(String(decoding: data, as: UTF8.self))") }
+        let reported = [
+            "threads": "\(run["n_threads"] ?? "")", "ubatch": "\(run["n_ubatch"] ?? "")",
+            "flash_attn": "\(run["flash_attn"] ?? "")" == "1" ? "on" : "off",
+        ]
+        for (name, value) in reported where settings[name] != value {
+            throw BenchError("llama-batched-bench ran with \(name) \(value), the kernel with \(settings[name] ?? "none"): the row would compare unlike runs")
         }
-        guard figures.count == repetitions else {
-            throw BenchError("llama-batched-bench printed \(figures.count) speed_tg figures, not \(repetitions): \(String(decoding: data, as: UTF8.self))")
-        }
-        return figures.map(\.doubleValue)
+        return speed.doubleValue
     }
 
     /// Runs `body` with the port of a `llama-server` serving `parallel` slots
