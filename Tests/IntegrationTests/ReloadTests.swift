@@ -119,6 +119,25 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func aReloadWhoseInitNeverReturnsIsAbandonedAndListedAsHung() async throws {
+        let kernel = try await KernelProcess(["--init-timeout", "0.3"])
+        defer { kernel.stop() }
+        let old = try await kernel.load("versioned_v1", as: "versioned")
+        let path = Paths.plugin("versioned_blockinit")
+        let message = await expectAPIError("hung", status: 504) { try await kernel.client.reload("versioned", path: path) }
+        #expect(message == "cannot reload versioned from \(path): init of the new version did not return within 0.3 s; it is abandoned (listed as hung in `agentctl ps -a`), and closed if it ever returns; versioned keeps running its current version")
+        #expect(try await kernel.ask("versioned", "still v1") == "v1 #1 still v1")
+        let live = try await kernel.client.instances().filter { $0.name == "versioned" }
+        #expect(live.map(\.id) == [old.id])
+        let all = try await kernel.client.instances(all: true).filter { $0.name == "versioned" }
+        #expect(all.count == 2, "\(all)")
+        let abandoned = try #require(all.first { $0.id != old.id })
+        #expect(abandoned.state == "hung")
+        #expect(abandoned.lastError == "the new version of a reload: init did not return within 0.3 s; abandoned, closed if it returns")
+        #expect(try await kernel.client.instance("versioned").id == old.id)
+        try await kernel.expectHealthy()
+    }
+
     @Test func reloadOfAnUnknownNameIsNotFound() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

@@ -6,7 +6,7 @@ final class InstanceTable: @unchecked Sendable {
     private let lock = ConditionLock()
     private var live: [String: Instance] = [:]
     private var loadOrder: [Instance] = []
-    /// Instances retired by `unload --force` whose thread has not returned, by id.
+    /// Instances retired by `unload --force`, or abandoned by a reload, whose thread has not returned, by id.
     private var zombies: [UInt64: Instance] = [:]
     /// Instances a reload replaced whose thread has not ended yet, by id.
     private var draining: [UInt64: Instance] = [:]
@@ -64,7 +64,8 @@ final class InstanceTable: @unchecked Sendable {
     }
 
     /// Frees the name of `instance`, whose thread will not stop, and keeps it
-    /// listed as a zombie until its thread returns (`retire`).
+    /// listed as a zombie until its thread returns (`retire`). Also for an
+    /// instance that never held its name (a reload's new version whose init hung).
     func retireZombie(_ instance: Instance) {
         lock.withLock {
             if live[instance.name] === instance { live[instance.name] = nil }

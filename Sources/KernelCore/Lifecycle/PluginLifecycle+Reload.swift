@@ -73,10 +73,10 @@ extension PluginLifecycle {
                 return nil
             }
             new = made
-            try await start(new, path: path)
+            try await startSuccessor(new, path: path)
         } catch {
             let message = error.code == .hung
-                ? "cannot reload \(name) from \(path): init of the new version did not return within \(String(format: "%g", configuration.initTimeout)) s; it is abandoned, and closed if it ever returns"
+                ? "cannot reload \(name) from \(path): init of the new version did not return within \(String(format: "%g", configuration.initTimeout)) s; it is abandoned (listed as hung in `agentctl ps -a`), and closed if it ever returns"
                 : error.message
             old.log.append(.error, .kernel, "reload from \(path) failed: \(message)")
             logger.error("reload failed", metadata: ["agent": "\(name)", "plugin": "\(path)", "error": "\(message)"])
@@ -87,6 +87,21 @@ extension PluginLifecycle {
         await drain(old, timeout: timeout)
         new.stateHandoff?.offer(nil)  // the old one did not get to save: the new one goes on without
         return new
+    }
+
+    /// Starts the new version of a reload, as `start`. When its init does not
+    /// return in time it is abandoned: it never holds the name, and is listed
+    /// as hung in `ps -a` until its init returns and its thread ends.
+    private func startSuccessor(_ new: Instance, path: String) async throws(KernelError) {
+        do throws(KernelError) {
+            try await start(new, path: path)
+        } catch {
+            if error.code == .hung {
+                new.recordError("the new version of a reload: init did not return within \(String(format: "%g", configuration.initTimeout)) s; abandoned, closed if it returns")
+                table.retireZombie(new)
+            }
+            throw error
+        }
     }
 
     /// Opens and checks `path` and makes the instance that will replace `old`,

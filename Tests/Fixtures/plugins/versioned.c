@@ -3,7 +3,8 @@
  *
  * Built as versioned_v1.so and versioned_v2.so (-DVERSION=N), as
  * versioned_failinit.so (-DVERSION=3 -DFAIL_INIT, whose init returns
- * AOS_EPERM), and as versioned_s1.so and versioned_s2.so (-DHANDS_STATE: a
+ * AOS_EPERM), as versioned_blockinit.so (-DVERSION=4 -DBLOCK_INIT, whose init
+ * never returns), and as versioned_s1.so and versioned_s2.so (-DHANDS_STATE: a
  * reload hands K over, ABI 1.12's save and restore); every build's
  * descriptor is named "versioned".
  *
@@ -54,6 +55,14 @@ static aos_status versioned_init(aos_ctx *ctx, const aos_kernel_api *api, const 
     (void)config;
     (void)state;
     return AOS_EPERM;
+#elif defined(BLOCK_INIT)
+    (void)ctx;
+    (void)api;
+    (void)config;
+    (void)state;
+    for (;;)
+        sleep_ms(1000);
+    return AOS_OK; /* not reached */
 #else
     return fixture_init(ctx, api, config, state);
 #endif
