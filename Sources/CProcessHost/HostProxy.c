@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -104,6 +105,17 @@ uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t c
 
 /* ---- the host process ---- */
 
+/* Keeps what the previous host wrote to `log` as `log`.1 before the next
+ * one starts a fresh file: the output of a host that crashed survives its
+ * restart, and a reload's old host goes on writing there. */
+static void keep_previous_log(const char *log) {
+    struct stat st;
+    char previous[PATH_MAX];
+    if (stat(log, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
+    if (snprintf(previous, sizeof previous, "%s.1", log) >= (int)sizeof previous) return;
+    rename(log, previous);
+}
+
 /* Makes a returns page, sealed at its size so that the host cannot shrink
  * it under the kernel's mapping; returns its fd (mapped into `*page`), or -1
  * with the reason in `why`. */
@@ -146,6 +158,7 @@ static int spawn_host(session *s, char *why, size_t why_cap) {
     posix_spawn_file_actions_adddup2(&actions, page_fd, AOS_HOST_RETURNS_FD);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     const char *log = s->launch->log_path ? s->launch->log_path : "/dev/null";
+    keep_previous_log(log);
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     /* Its own process group, so a kill takes whatever it forked too; default signal handling. */

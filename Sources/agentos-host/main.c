@@ -1,8 +1,9 @@
 /*
  * agentos-host — runs one process-mode instance of a plugin.
  *
- * The kernel spawns it with its end of the channel as fd 3 (see
- * HostChannel.h), stdout and stderr going to the instance's host log, and
+ * The kernel spawns it with its end of the channel as fd 3 and its returns
+ * page as fd 4 (see HostChannel.h), stdout and stderr going to the
+ * instance's host log (at most LOG_MAX_BYTES), and
  * three arguments: the memory limit in bytes and the CPU limit in seconds
  * (0 = none), and what its syscall filter allows (AOS_HOST_ALLOW_* bits).
  * It sandboxes itself (no_new_privs, rlimits, the seccomp filter of
@@ -622,6 +623,8 @@ static void install_crash_handlers(void) {
 
 /* ---- the sandbox ---- */
 
+#define LOG_MAX_BYTES (16u << 20) /* the most the host's log file takes */
+
 static void limit(int resource, const char *value) {
     unsigned long long v = strtoull(value, NULL, 10);
     if (!v) return;
@@ -638,6 +641,11 @@ static void sandbox(int argc, char **argv) {
     if (argc > 2) limit(RLIMIT_CPU, argv[2]);
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
+    /* Its log (stdout and stderr, a fresh file per host) stops growing at
+     * LOG_MAX_BYTES: later writes fail with EFBIG instead of filling the disk. */
+    struct rlimit log = {LOG_MAX_BYTES, LOG_MAX_BYTES};
+    setrlimit(RLIMIT_FSIZE, &log);
+    signal(SIGXFSZ, SIG_IGN);
     char why[160];
     uint32_t allow = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
     if (aos_host_filter_syscalls(allow, why, sizeof why) != 0) {

@@ -216,6 +216,24 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    @Test func aHostThatWritesMegabytesToStdoutFillsItsLogToTheCapAndKeepsRunning() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        let pid = try #require(try await loadIsolated(kernel, "crasher").host?.pid)
+        let log = kernel.home.path + "/hosts/crasher.log"
+        let cap = 16 << 20
+        #expect(try await kernel.ask("crasher", "spew 24") == "wrote \(cap)")
+        #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int == cap)
+        #expect(try await kernel.ask("crasher", "fine") == "fine")
+        #expect(try await kernel.listed("crasher")?.host?.pid == pid, "the host kept running")
+        // The next host (after a crash here) starts a fresh log; the full one is kept beside it.
+        await expectAPIError("crashed") { try await kernel.ask("crasher", "segv") }
+        #expect(try await kernel.ask("crasher", "spew 1") == "wrote \(1 << 20)")
+        #expect(try FileManager.default.attributesOfItem(atPath: log + ".1")[.size] as? Int == cap)
+        #expect(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int ?? 0 >= 1 << 20)
+        try await kernel.expectHealthy()
+    }
+
     @Test func aPluginThatFailsOrCrashesInsideItsHostIsRefusedAtLoad() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }

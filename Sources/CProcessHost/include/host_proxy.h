@@ -43,7 +43,7 @@
 typedef struct aos_host_launch {
     const char *host_path;      /* the agentos-host executable */
     const char *plugin_path;    /* the verified private copy of the plugin */
-    const char *log_path;       /* where the host's stdout and stderr go (truncated per start) */
+    const char *log_path;       /* where the host's stdout and stderr go: a fresh file per start, the previous one kept as log_path.1 */
     uint32_t restart_policy;    /* AOS_HOST_RESTART_* */
     uint32_t intensity;         /* crashes allowed within period_ms before the instance fails */
     uint32_t period_ms;

@@ -24,6 +24,8 @@
  *                     signal 0 to the kernel, its parent) and replies "allowed" or
  *                     "refused: " and the error
  *   "spin"            loops forever without a syscall (burns CPU)
+ *   "spew N"          writes N MiB to stdout, 64 KiB at a time, until a write
+ *                     fails; replies "wrote BYTES" (what the writes took)
  *   "alloc N"         mallocs N bytes without touching them, frees them and
  *                     replies "ok", or "enomem" when the allocation fails
  *
@@ -192,6 +194,23 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
         void *block = malloc((size_t)strtoull(digits, NULL, 10));
         free(block);
         return fixture_reply(ctx, fixture_api(state), msg, block ? "ok" : "enomem");
+    }
+    if (msg->body.len > 5 && msg->body.len < 32 && memcmp(msg->body.ptr, "spew ", 5) == 0) {
+        char digits[32];
+        memcpy(digits, msg->body.ptr + 5, msg->body.len - 5);
+        digits[msg->body.len - 5] = '\0';
+        static char chunk[64 * 1024];
+        memset(chunk, 'x', sizeof chunk);
+        unsigned long long wanted = strtoull(digits, NULL, 10) << 20, wrote = 0;
+        while (wrote < wanted) {
+            ssize_t n = write(1, chunk, sizeof chunk);
+            if (n <= 0)
+                break;
+            wrote += (unsigned long long)n;
+        }
+        char text[48];
+        snprintf(text, sizeof text, "wrote %llu", wrote);
+        return fixture_reply(ctx, fixture_api(state), msg, text);
     }
     if (is(msg, "socket") || is(msg, "fork") || is(msg, "exec") || is(msg, "thread") || is(msg, "kill-kernel")) {
         int error = attempt(msg);
