@@ -16,10 +16,20 @@
  * takes whole frames from it, so no frame costs more than one recv.
  *
  * Each call is a conversation like a call stack: the kernel sends INIT,
- * MESSAGE or STOP; the host answers with any number of SYSCALL frames (each
- * answered by one RESULT) and then returns: for INIT and STOP a RETURN frame,
- * for a MESSAGE an entry in the returns page (below). A host may send CRASH
- * just before it dies (from its fatal-signal handler).
+ * MESSAGE, SAVE, RESTORE or STOP; the host answers with any number of
+ * SYSCALL frames (each answered by one RESULT) and then returns: for INIT,
+ * RESTORE and STOP a RETURN frame, for SAVE a SAVED frame, for a MESSAGE an
+ * entry in the returns page (below). A host may send CRASH just before it
+ * dies (from its fatal-signal handler).
+ *
+ * SAVE and RESTORE carry a hot reload's state handoff (agentos.h, ABI 1.12):
+ * SAVE runs the plugin's save after its last message, and SAVED carries its
+ * status and the bytes it made (empty: none; the host copies and frees the
+ * plugin's buffer; bytes that would not fit in a frame are answered
+ * AOS_ETOOBIG); RESTORE hands the new host's plugin those bytes before its
+ * first message. The kernel sends them only when the plugin's descriptor
+ * has that callback (AOS_HOST_DESCRIPTOR_HAS); a host whose plugin has none
+ * answers AOS_OK (SAVED with no bytes).
  *
  * The returns page is a page of shared memory (a sealed memfd, the host's
  * fd 4, new for each host) where the host counts the MESSAGE handlers that
@@ -45,11 +55,11 @@
  * returns; a MESSAGE that arrives while it waits for a RESULT is queued.
  * So the SYSCALL frames sent while the page counts n returns belong to the
  * (n+1)-th MESSAGE, and when the host dies, that one was running and the
- * later ones never started. INIT and STOP are sent only when no MESSAGE is
- * unanswered. Neither side blocks on a write while the other may be
- * blocked writing: the host reads all the while it waits for a RESULT, and
- * the kernel reads (and keeps) what the host sends whenever its own write
- * would block.
+ * later ones never started. INIT, SAVE, RESTORE and STOP are sent only when
+ * no MESSAGE is unanswered. Neither side blocks on a write while the other
+ * may be blocked writing: the host reads all the while it waits for a
+ * RESULT, and the kernel reads (and keeps) what the host sends whenever its
+ * own write would block.
  */
 #ifndef AGENTOS_HOST_CHANNEL_H
 #define AGENTOS_HOST_CHANNEL_H
@@ -74,11 +84,19 @@
 #define AOS_HOST_MESSAGE 2u /* u32 flags, u64 id, string from, bytes body, u32 has result, [RESULT], string session */
 #define AOS_HOST_STOP    3u /* (empty) */
 #define AOS_HOST_RESULT  4u /* i32 status, string last_error, then the syscall's outputs */
+#define AOS_HOST_SAVE    5u /* (empty) → SAVED */
+#define AOS_HOST_RESTORE 6u /* bytes state → RETURN */
 /* host → kernel */
 #define AOS_HOST_SYSCALL 16u /* u32 number, then the syscall's arguments */
-#define AOS_HOST_RETURN  17u /* i32 status of init / on_message / stop */
+#define AOS_HOST_RETURN  17u /* i32 status of init / restore / stop */
 #define AOS_HOST_CRASH   18u /* u32 signal, u64 faulting address, u64 pc, string symbol */
 #define AOS_HOST_WAKE    19u /* (empty) the returns page counted a return while the kernel slept */
+#define AOS_HOST_SAVED   20u /* i32 status of save, bytes state (empty when none or not AOS_OK) */
+
+/* True when descriptor `d` is long enough to hold `field` and sets it (the
+ * struct_size rule of StateHandoff.swift's handoffSave). */
+#define AOS_HOST_DESCRIPTOR_HAS(d, field) \
+    ((d)->struct_size >= offsetof(aos_plugin_descriptor, field) + sizeof((d)->field) && (d)->field != NULL)
 
 /* Syscall numbers (AOS_HOST_SYSCALL): arguments → outputs after status. */
 #define AOS_HOST_SYS_SEND          1u  /* string to, bytes body, u32 timeout → */

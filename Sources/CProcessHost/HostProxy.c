@@ -40,6 +40,7 @@ typedef struct session {
     uint64_t sent;                /* MESSAGE frames written to this host */
     uint64_t returned;            /* their returns taken from the page */
     int awaiting_return;          /* serving a MESSAGE: its return comes through the page */
+    aos_buffer *saving;           /* serving SAVE: where the bytes of its SAVED frame go */
     /* The pipeline (aos_host_proxy_post, aos_host_proxy_collect): */
     aos_host_writer ahead;        /* MESSAGE frames posted and not written yet */
     uint32_t unsent;              /* how many frames `ahead` holds */
@@ -703,9 +704,10 @@ bad:
     return -1;
 }
 
-/* Serves the host until it returns (→ 0 and *status): a RETURN frame for INIT
- * and STOP, the page for a MESSAGE (serve_message); or records a crash (→ -1);
- * the plugin may run `timeout_ms` between two frames (0: as long as it takes). */
+/* Serves the host until it returns (→ 0 and *status): a RETURN frame for INIT,
+ * RESTORE and STOP, a SAVED frame for SAVE (serve_save), the page for a
+ * MESSAGE (serve_message); or records a crash (→ -1); the plugin may run
+ * `timeout_ms` between two frames (0: as long as it takes). */
 static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_ms) {
     for (;;) {
         aos_host_reader r;
@@ -724,11 +726,24 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_
         case AOS_HOST_SYSCALL:
             if (serve_syscall(s, ctx, &r, timeout_ms) != 0) return -1;
             break;
-        case AOS_HOST_RETURN: /* of INIT or STOP */
+        case AOS_HOST_RETURN: /* of INIT, RESTORE or STOP */
             *status = (aos_status)aos_host_get_u32(&r);
-            if (s->awaiting_return || !aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
+            if (s->awaiting_return || s->saving || !aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
             if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             return 0;
+        case AOS_HOST_SAVED: { /* of SAVE */
+            *status = (aos_status)aos_host_get_u32(&r);
+            aos_bytes bytes = aos_host_get_bytes(&r);
+            if (!s->saving || !aos_host_reader_done(&r) || (*status != AOS_OK && bytes.len)) { bad_frame(s, "saved"); return -1; }
+            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
+            if (bytes.len) {
+                s->saving->ptr = (uint8_t *)malloc(bytes.len);
+                if (!s->saving->ptr) { *status = AOS_ENOMEM; return 0; }
+                memcpy(s->saving->ptr, bytes.ptr, bytes.len);
+                s->saving->len = bytes.len;
+            }
+            return 0;
+        }
         case AOS_HOST_CRASH: {
             uint32_t sig = aos_host_get_u32(&r);
             uint64_t address = aos_host_get_u64(&r);
@@ -754,6 +769,15 @@ static int serve_message(session *s, aos_ctx *ctx, aos_status *status, uint32_t 
     s->awaiting_return = 1;
     int served = serve(s, ctx, status, timeout_ms);
     s->awaiting_return = 0;
+    return served;
+}
+
+/* Serves SAVE until its SAVED frame (→ 0, *status, the bytes in `saved`,
+ * malloc'd), or records a crash (→ -1); as serve. */
+static int serve_save(session *s, aos_ctx *ctx, aos_status *status, aos_buffer *saved, uint32_t timeout_ms) {
+    s->saving = saved;
+    int served = serve(s, ctx, status, timeout_ms);
+    s->saving = NULL;
     return served;
 }
 
@@ -954,6 +978,33 @@ int32_t aos_host_proxy_collect(void *ctx, void *state) {
     return status;
 }
 
+/* The old version's save at a hot reload. No host (it crashed and was not
+ * restarted): AOS_ECRASHED, nothing saved. */
+static aos_status proxy_save(aos_ctx *ctx, void *state, aos_buffer *out) {
+    session *s = (session *)state;
+    if (s->fd < 0) return AOS_ECRASHED;
+    aos_host_writer_begin(&s->out, AOS_HOST_SAVE);
+    aos_status status = AOS_OK;
+    if (send_frame(s, answer_timeout(s)) < 0 || serve_save(s, ctx, &status, out, answer_timeout(s)) != 0) {
+        log_crash(s, ctx, "in save");
+        return AOS_ECRASHED;
+    }
+    return status;
+}
+
+/* The new version's restore, right after its init: the host is running. */
+static aos_status proxy_restore(aos_ctx *ctx, void *state, aos_bytes saved) {
+    session *s = (session *)state;
+    aos_host_writer_begin(&s->out, AOS_HOST_RESTORE);
+    aos_host_put_bytes(&s->out, saved.ptr, saved.len);
+    aos_status status = AOS_OK;
+    if (send_frame(s, answer_timeout(s)) < 0 || serve(s, ctx, &status, answer_timeout(s)) != 0) {
+        log_crash(s, ctx, "in restore");
+        return AOS_ECRASHED;
+    }
+    return status;
+}
+
 static void proxy_stop(aos_ctx *ctx, void *state) {
     session *s = (session *)state;
     if (!s) return;
@@ -978,4 +1029,8 @@ void aos_host_proxy_install(void *descriptor) {
     d->init = proxy_init;
     d->on_message = proxy_on_message;
     d->stop = proxy_stop;
+    /* The handoff callbacks only where the plugin has them, so that the
+     * kernel hands state over exactly when it would in thread mode. */
+    d->save = AOS_HOST_DESCRIPTOR_HAS(d, save) ? proxy_save : NULL;
+    d->restore = AOS_HOST_DESCRIPTOR_HAS(d, restore) ? proxy_restore : NULL;
 }

@@ -7,13 +7,14 @@ import KernelCore
 ///
 /// Wraps the plugin's `DynamicLibraryImage` (opened and checked by the kernel
 /// as in thread mode, which gives its name, capabilities and handshake) and
-/// hands the kernel a copy of its descriptor whose `init`, `on_message` and
-/// `stop` are the proxies of `CProcessHost`: the instance's thread runs its
-/// normal mailbox loop and each handler call becomes a conversation with the
-/// host, and plain messages are sent to it ahead (`MessagePipeline`).
-/// `initialState` carries the host launch (paths, restart policy, limits) to
-/// the proxy's `init`. Agent plugins only: a tool plugin's
-/// functions are called in the kernel through libffi.
+/// hands the kernel a copy of its descriptor whose `init`, `on_message`,
+/// `stop` (and `save` and `restore` where the plugin has them) are the
+/// proxies of `CProcessHost`: the instance's thread runs its normal mailbox
+/// loop and each handler call becomes a conversation with the host, and
+/// plain messages are sent to it ahead (`MessagePipeline`). `initialState`
+/// carries the host launch (paths, restart policy, limits) to the proxy's
+/// `init`. Agent plugins only: a tool plugin's functions are called in the
+/// kernel through libffi.
 ///
 /// Thread-safe: `hostStatus` reads atomics and a lock the proxies keep.
 final class ProcessImage: PluginImage, MessagePipeline, @unchecked Sendable {  // the launch is written by the proxies under its own atomics/lock
@@ -38,10 +39,7 @@ final class ProcessImage: PluginImage, MessagePipeline, @unchecked Sendable {  /
         restartPolicy = restart
         copy = UnsafeMutablePointer<aos_plugin_descriptor>.allocate(capacity: 1)
         copy.initialize(to: original)
-        aos_host_proxy_install(copy)
-        // The plugin's code runs in the host: the kernel may not call its reload callbacks.
-        copy.pointee.save = nil
-        copy.pointee.restore = nil
+        aos_host_proxy_install(copy)  // save and restore too, where the plugin has them
         descriptor = UnsafePointer(copy)
         strings = [strdup(hostExecutable), strdup(inner.copyPath), strdup(logPath)]
         launch = UnsafeMutablePointer<aos_host_launch>.allocate(capacity: 1)

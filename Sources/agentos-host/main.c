@@ -20,6 +20,8 @@
  * returns page (fd 4) before it starts the next handler, so the kernel knows
  * which one was running if the host dies. MESSAGE frames that arrive while a
  * syscall waits for its RESULT are kept, in order, until their turn.
+ * At a hot reload, SAVE runs the old host's plugin's save and RESTORE the new
+ * one's restore, each answered by a frame like INIT and STOP.
  */
 #define _GNU_SOURCE
 #include "HostChannel.h"
@@ -713,6 +715,42 @@ static aos_status handle_message(const aos_plugin_descriptor *descriptor, void *
     return status;
 }
 
+/* ---- a hot reload's state handoff ---- */
+
+/* Runs the plugin's save and answers SAVED with its status and a copy of its
+ * bytes, which it then frees (agentos.h: allocated with malloc). */
+static void save_state(const aos_plugin_descriptor *descriptor, void *state) {
+    aos_buffer saved = {NULL, 0};
+    aos_status status = AOS_HOST_DESCRIPTOR_HAS(descriptor, save) ? descriptor->save(HOST_CTX, state, &saved) : AOS_OK;
+    size_t len = status == AOS_OK && saved.ptr ? saved.len : 0; /* no bytes: nothing handed over, as in thread mode */
+    /* The frame holds the status and the bytes' length besides the bytes. */
+    if (len > AOS_HOST_FRAME_MAX - 2 * sizeof(uint32_t)) {
+        status = AOS_ETOOBIG;
+        len = 0;
+    }
+    aos_host_writer_begin(&out, AOS_HOST_SAVED);
+    aos_host_put_u32(&out, (uint32_t)status);
+    aos_host_put_bytes(&out, saved.ptr, len);
+    free(saved.ptr);
+    send_frame();
+}
+
+/* Runs the plugin's restore with the RESTORE payload in `r` and answers RETURN. */
+static void restore_state(const aos_plugin_descriptor *descriptor, void *state, aos_host_reader *r) {
+    aos_bytes lent = aos_host_get_bytes(r);
+    if (!aos_host_reader_done(r)) lost();
+    /* The frame buffer is reused by syscalls: the bytes must outlive them. */
+    uint8_t *copy = (uint8_t *)malloc(lent.len ? lent.len : 1);
+    if (!copy) lost();
+    if (lent.len) memcpy(copy, lent.ptr, lent.len);
+    aos_bytes saved = {copy, lent.len};
+    aos_status status = AOS_HOST_DESCRIPTOR_HAS(descriptor, restore) ? descriptor->restore(HOST_CTX, state, saved) : AOS_OK;
+    free(copy);
+    aos_host_writer_begin(&out, AOS_HOST_RETURN);
+    aos_host_put_u32(&out, (uint32_t)status);
+    send_frame();
+}
+
 int main(int argc, char **argv) {
     sandbox(argc, argv);
     main_thread = pthread_self();
@@ -756,6 +794,11 @@ int main(int argc, char **argv) {
             status = handle_message(descriptor, state, &r);
             free(early);
             count_return(status);
+        } else if (type == AOS_HOST_SAVE) {
+            if (!aos_host_reader_done(&r)) lost();
+            save_state(descriptor, state);
+        } else if (type == AOS_HOST_RESTORE) {
+            restore_state(descriptor, state, &r);
         } else if (type == AOS_HOST_STOP) {
             if (descriptor->stop) descriptor->stop(HOST_CTX, state);
             aos_host_writer_begin(&out, AOS_HOST_RETURN);

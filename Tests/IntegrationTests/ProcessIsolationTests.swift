@@ -189,10 +189,10 @@ import Testing
         try await kernel.expectHealthy()
     }
 
-    @Test func aHostThatSendsGarbageAnOversizeFrameOrAForgedReturnIsKilledAsCrashed() async throws {
+    @Test func aHostThatSendsGarbageAnOversizeFrameAnUnaskedSaveOrAForgedReturnIsKilledAsCrashed() async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
-        _ = try await loadIsolated(kernel, "crasher", intensity: 10)
+        _ = try await loadIsolated(kernel, "crasher", intensity: 10)  // six crashes in a row
         await expectAPIError("crashed") { try await kernel.ask("crasher", "garbage") }
         var crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
         #expect(crash.contains("killed by SIGKILL (it sent an invalid unknown frame)"), "\(crash)")
@@ -205,12 +205,15 @@ import Testing
         await expectAPIError("crashed") { try await kernel.ask("crasher", "oversize") }
         crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
         #expect(crash.contains("it sent an oversize frame of 1073741824 bytes"), "\(crash)")
+        await expectAPIError("crashed") { try await kernel.ask("crasher", "forge-saved") }
+        crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
+        #expect(crash.contains("killed by SIGKILL (it sent an invalid saved frame)"), "\(crash)")
         await expectAPIError("crashed") { try await kernel.ask("crasher", "forge-returns") }
         crash = try await kernel.listed("crasher")?.host?.lastCrash ?? ""
         #expect(crash.contains("killed by SIGKILL (its returns page counts returns of messages it was never sent)"), "\(crash)")
         // Counted once the next host runs, which may be just after the caller got its answer.
         #expect(try await kernel.eventually {
-            try await metricsText(kernel).contains("agentos_instance_restarts_total{agent=\"crasher\",reason=\"invalid_frame\"} 5")
+            try await metricsText(kernel).contains("agentos_instance_restarts_total{agent=\"crasher\",reason=\"invalid_frame\"} 6")
         })
         #expect(try await kernel.ask("crasher", "fine") == "fine")
         try await kernel.expectHealthy()

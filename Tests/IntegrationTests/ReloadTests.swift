@@ -216,15 +216,24 @@ import Testing
         try await kernel.expectHealthy()
     }
 
+    /// Loads `plugin` as "versioned" with `isolation` (thread or process); a reload keeps it.
+    @discardableResult
+    private func loadVersioned(_ kernel: KernelProcess, _ plugin: String, isolation: String, config: String? = nil) async throws -> InstanceInfo {
+        try await kernel.client.load(LoadRequest(path: Paths.plugin(plugin), name: "versioned", config: config, isolation: isolation))
+    }
+
     /// ABI 1.12: the old version's `save` hands its count to the new version's
-    /// `restore`; with either missing, the new version starts fresh.
-    @Test func stateSavedByTheOldVersionIsRestoredByTheNewOne() async throws {
+    /// `restore`; with either missing, the new version starts fresh. In process
+    /// mode both run in the hosts.
+    @Test(arguments: ["thread", "process"])
+    func stateSavedByTheOldVersionIsRestoredByTheNewOne(_ isolation: String) async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
-        try await kernel.load("versioned_s1", as: "versioned")
+        try await loadVersioned(kernel, "versioned_s1", isolation: isolation)
         for index in 1...3 { #expect(try await kernel.ask("versioned", "a") == "v1 #\(index) a") }
 
-        _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        let new = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(new.isolation == isolation)
         #expect(try await kernel.ask("versioned", "b") == "v2 #4 b", "the count went on")
         #expect(try await kernel.waitForLog("versioned", containing: "restored 1 bytes of state from the version it replaced"))
 
@@ -236,10 +245,11 @@ import Testing
     }
 
     /// Messages queued at the handover wait for `restore`, then see the handed-over state.
-    @Test func queuedMessagesAreHandledAfterTheRestore() async throws {
+    @Test(arguments: ["thread", "process"])
+    func queuedMessagesAreHandledAfterTheRestore(_ isolation: String) async throws {
         let kernel = try await KernelProcess()
         defer { kernel.stop() }
-        try await kernel.load("versioned_s1", as: "versioned")
+        try await loadVersioned(kernel, "versioned_s1", isolation: isolation)
         let client = kernel.client
         let inHand = Task { try await client.send("versioned", SendRequest(text: "sleep 1500", wait: true, timeoutMs: 60_000)).reply ?? "" }
         try #require(try await kernel.waitForLog("versioned", containing: "v1: sleeping 1500 ms", seconds: 30))
@@ -248,6 +258,67 @@ import Testing
         _ = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
         #expect(try await inHand.value == "v1 #1 sleep 1500")
         #expect(try await queued.value == "v2 #2 q")
+        try await kernel.expectHealthy()
+    }
+
+    /// Process mode: a host that dies in `save` is recorded on the old
+    /// instance, and the new version starts with what its init made.
+    @Test func aSaveThatCrashesItsHostLeavesTheNewVersionRunningFresh() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        let old = try await loadVersioned(kernel, "versioned_s1", isolation: "process", config: "segv-in-save")
+        for index in 1...3 { #expect(try await kernel.ask("versioned", "a") == "v1 #\(index) a") }
+
+        let new = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(try await kernel.ask("versioned", "b") == "v2 #1 b", "nothing was handed over: fresh")
+        let replaced = try #require(try await kernel.client.instances(all: true).first { $0.id == old.id })
+        #expect(replaced.state == "stopped")
+        #expect(replaced.host?.crashes == 1)
+        #expect(replaced.host?.lastCrash?.contains("SIGSEGV") == true && replaced.host?.lastCrash?.contains("versioned_fault") == true,
+                "\(replaced.host?.lastCrash ?? "")")
+        let row = try #require(try await kernel.listed("versioned"))
+        #expect(row.id == new.id && row.state == "running")
+        #expect(row.host?.crashes == 0 && row.host?.restarts == 0, "the new host never crashed")
+        let logs = try await kernel.agentctlAsync("logs", "versioned")
+        #expect(logs.stdout.contains("replacing instance \(old.id)") && !logs.stdout.contains("restored"), "\(logs.stdout)")
+        try await kernel.expectHealthy()
+    }
+
+    /// Process mode: a host that dies in `restore` is a crash of the new
+    /// instance: its policy restarts the host, which runs on with what its
+    /// init made, and the messages queued at the handover are all answered.
+    @Test func aRestoreThatCrashesItsHostIsACrashOfTheNewInstanceAndTheQueueIsAnswered() async throws {
+        let kernel = try await KernelProcess()
+        defer { kernel.stop() }
+        try await loadVersioned(kernel, "versioned_s1", isolation: "process", config: "segv-in-restore")
+        let client = kernel.client
+        let inHand = Task { try await client.send("versioned", SendRequest(text: "sleep 1500", wait: true, timeoutMs: 60_000)).reply ?? "" }
+        try #require(try await kernel.waitForLog("versioned", containing: "v1: sleeping 1500 ms", seconds: 30))
+        let queued = (1...2).map { index in
+            Task { try await client.send("versioned", SendRequest(text: "q\(index)", wait: true, timeoutMs: 60_000)).reply ?? "" }
+        }
+        #expect(try await kernel.eventually(10) { try await kernel.client.instance("versioned").mailboxDepth == 2 })
+        let new = try await kernel.client.reload("versioned", path: Paths.plugin("versioned_s2"), timeout: 30)
+        #expect(try await inHand.value == "v1 #1 sleep 1500")
+        var counts: [Int] = []
+        for (index, task) in queued.enumerated() {
+            let answer = try #require(Answer(try await task.value))
+            #expect(answer.version == 2 && answer.body == "q\(index + 1)")
+            counts.append(answer.count)
+        }
+        #expect(counts.sorted() == [1, 2], "the restarted host counts from what its init made")
+
+        let row = try #require(try await kernel.listed("versioned"))
+        #expect(row.id == new.id && row.state == "running")
+        #expect(row.host?.crashes == 1 && row.host?.restarts == 1, "\(String(describing: row.host))")
+        let crash = try #require(row.host?.lastCrash)
+        #expect(crash.contains("SIGSEGV") && crash.contains("versioned_fault"), "\(crash)")
+        #expect(row.lastError?.contains("crashed: SIGSEGV") == true, "\(row.lastError ?? "")")
+        #expect(try await kernel.waitForLog("versioned", containing: "the host crashed in restore of 1 bytes of state"))
+        #expect(try await kernel.waitForLog("versioned", containing: "host restarted after a crash"))
+        let audit = try await kernel.agentctlAsync("audit", "-o", "json")
+        #expect(audit.stdout.contains("\"restore\"") && audit.stdout.contains("versioned_fault"), "\(audit.stdout)")
+        try await kernel.expectHealthy()
     }
 
     @Test func reloadRegistersTheToolsOfTheNewDescriptor() async throws {

@@ -1103,8 +1103,10 @@ typedef struct aos_plugin_descriptor {
      * may hand its state to the new one: save runs on the old instance,
      * restore on the new one before its first message. Either may be NULL;
      * without a save in the old version or a restore in the new one, the new
-     * instance keeps what its init made. Thread mode only: a process-mode
-     * instance's new version always starts fresh. */
+     * instance keeps what its init made. In process mode both run in the
+     * instances' hosts (bytes past about 16 MiB fail as AOS_ETOOBIG); a
+     * host that dies in restore is a crash of the new instance, restarted
+     * as its policy says with what its init made. */
 
     /**
      * save — hand this instance's state to the version replacing it. May be NULL.

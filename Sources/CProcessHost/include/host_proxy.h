@@ -3,11 +3,12 @@
  *
  * A process-mode instance runs in the kernel like any other: its thread runs
  * the normal mailbox loop and calls its descriptor's init, on_message and
- * stop. For a process-mode instance those three are the proxies below: each
- * sends the call to the instance's `agentos-host` process and serves the
- * host's syscall frames, as that instance, through the kernel's own syscall
- * table (so capabilities, quotas and ownership rules apply unchanged), until
- * the host says the plugin's function returned.
+ * stop, and at a hot reload save and restore. For a process-mode instance
+ * these are the proxies below (save and restore only when the plugin has
+ * them): each sends the call to the instance's `agentos-host` process and
+ * serves the host's syscall frames, as that instance, through the kernel's
+ * own syscall table (so capabilities, quotas and ownership rules apply
+ * unchanged), until the host says the plugin's function returned.
  *
  * Supervision: when the host dies (signal, exit, closed channel, an invalid
  * frame, or no answer within answer_timeout_ms while plugin code runs), the
@@ -25,8 +26,13 @@
  * Pipelining: plain messages need not wait for each other. The instance's
  * thread may post several (aos_host_proxy_post) and then collect their
  * handlers' statuses in order (aos_host_proxy_collect), which sends them in
- * one write and serves their syscalls as they come; on_message and stop are
- * called only when nothing posted is left to collect.
+ * one write and serves their syscalls as they come; on_message, save,
+ * restore and stop are called only when nothing posted is left to collect.
+ *
+ * A host that dies in save answers AOS_ECRASHED (recorded, not restarted:
+ * the instance is ending), and the new version starts with what its init
+ * made. A host that dies in restore answers AOS_ECRASHED like on_message,
+ * and the kernel handles it as a crash of the new instance.
  *
  * Thread: the proxies run on the instance's own thread only; the fields
  * marked "any thread" may be read by others (ps).
@@ -93,7 +99,8 @@ void aos_host_launch_set_sandbox(aos_host_launch *launch, uint32_t allow);
 uint64_t aos_host_launch_last_crash(aos_host_launch *launch, char *out, size_t cap, char *reason, size_t reason_cap);
 
 /** Points `descriptor` (an aos_plugin_descriptor the kernel owns, a copy of
- * the plugin's) at the proxies. Its init expects `*state` to hold the
+ * the plugin's) at the proxies: save and restore only where the plugin set
+ * them, NULL elsewhere. Its init expects `*state` to hold the
  * instance's aos_host_launch on entry (the kernel's image puts it there) and
  * replaces it by the instance's session. The header stays free of agentos.h
  * so Swift sees the ABI's types through CAgentOS alone. */

@@ -66,7 +66,9 @@ enum InstanceRunner {
     }
 
     /// Before the first message of an instance a reload made: waits for what
-    /// the replaced instance saved (messages queue meanwhile) and passes it to `restore`.
+    /// the replaced instance saved (messages queue meanwhile) and passes it to
+    /// `restore`. A process-mode host that dies in `restore` is a crash of this
+    /// instance (`HostCrashes`): a restarted host runs on with what its init made.
     private static func restoreState(from handoff: StateHandoff, on instance: Instance, descriptor: aos_plugin_descriptor) {
         guard let restore = descriptor.handoffRestore else { return }
         var saved: [UInt8]?
@@ -80,6 +82,9 @@ enum InstanceRunner {
         }
         if status == .ok {
             instance.log.append(.info, .kernel, "restored \(saved.count) bytes of state from the version it replaced")
+        } else if status == .crashed, instance.image.isolation == .process {
+            instance.log.append(.error, .kernel, "the host crashed in restore of \(saved.count) bytes of state; handled as a crash of this instance")
+            if let ended = HostCrashes.handle(on: instance, in: "restore") { endAfterCrash(instance, in: ended) }
         } else {
             instance.recordError("restore returned \(status.name)")
             instance.log.append(.warn, .kernel, "restore returned \(status) for \(saved.count) bytes of state; running on with what init made")

@@ -5,8 +5,8 @@ import Foundation
 /// reload (ABI 1.12): the old version's `save` makes bytes, the new
 /// version's `restore` takes them before its first message.
 ///
-/// Made with the new instance when its descriptor has `restore` (thread
-/// mode only: a process-mode proxy has neither callback). The old instance's
+/// Made with the new instance when its descriptor has `restore` (in process
+/// mode, the proxy's, present when the plugin has one). The old instance's
 /// thread offers what `save` returned (nil: nothing) after its last handler;
 /// the lifecycle offers nil when the old one will not get there (it hung, or
 /// the handover did not happen). The first offer wins. The new instance's

@@ -14,6 +14,8 @@
  *   "garbage [TYPE]"  writes a frame of an unknown type (0x7777, or the decimal
  *                     TYPE) on its host's channel (fd 3)
  *   "oversize"        writes a frame header claiming 1 GiB on the channel
+ *   "forge-saved"     writes a SAVED frame (the answer to a SAVE the kernel
+ *                     did not send) on the channel
  *   "forge-returns"   writes a count of 2^40 returns into its host's returns
  *                     page (found in /proc/self/maps), as if it had handled
  *                     messages the kernel never sent
@@ -175,6 +177,11 @@ static aos_status crasher_on_message(aos_ctx *ctx, void *state, const aos_messag
     if (is(msg, "oversize")) {
         uint32_t header[2] = {1u << 30, 16}; /* a SYSCALL of 1 GiB */
         write_channel(header, sizeof header);
+        pause();
+    }
+    if (is(msg, "forge-saved")) {
+        uint32_t frame[4] = {8, 20, 0, 0}; /* length 8, SAVED: status AOS_OK, no bytes */
+        write_channel(frame, sizeof frame);
         pause();
     }
     if (is(msg, "forge-returns")) {

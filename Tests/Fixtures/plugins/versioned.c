@@ -6,7 +6,9 @@
  * AOS_EPERM), as versioned_blockinit.so (-DVERSION=4 -DBLOCK_INIT, whose init
  * never returns), and as versioned_s1.so and versioned_s2.so (-DHANDS_STATE: a
  * reload hands K over, ABI 1.12's save and restore); every build's
- * descriptor is named "versioned".
+ * descriptor is named "versioned". With config "segv-in-save" or
+ * "segv-in-restore" a HANDS_STATE build dereferences NULL there (in
+ * versioned_fault), for process-mode reload tests.
  *
  *   request "sleep MS"   logs "vN: sleeping MS ms", sleeps MS milliseconds
  *                        (at most 60000), then answers like any request
@@ -41,6 +43,15 @@
 /* Messages handled so far; only this instance's thread touches it. */
 static uint64_t handled;
 
+#ifdef HANDS_STATE
+/* Where a crash was asked for in the config: "segv-in-save", "segv-in-restore" or "". */
+static char crash_in[32];
+
+__attribute__((noinline, visibility("default"))) void versioned_fault(volatile int *where) {
+    *where = 1;
+}
+#endif
+
 /* Sleeps `ms` milliseconds, resuming after signals. */
 static void sleep_ms(uint64_t ms) {
     struct timespec left = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -64,6 +75,9 @@ static aos_status versioned_init(aos_ctx *ctx, const aos_kernel_api *api, const 
         sleep_ms(1000);
     return AOS_OK; /* not reached */
 #else
+#ifdef HANDS_STATE
+    snprintf(crash_in, sizeof crash_in, "%s", config ? config : "");
+#endif
     return fixture_init(ctx, api, config, state);
 #endif
 }
@@ -97,6 +111,8 @@ static aos_status versioned_save(aos_ctx *ctx, void *state, aos_buffer *out) {
     int len = snprintf(text, sizeof text, "%" PRIu64, handled);
     (void)ctx;
     (void)state;
+    if (strcmp(crash_in, "segv-in-save") == 0)
+        versioned_fault(NULL);
     out->ptr = malloc((size_t)len);
     if (out->ptr == NULL)
         return AOS_ENOMEM;
@@ -109,6 +125,8 @@ static aos_status versioned_save(aos_ctx *ctx, void *state, aos_buffer *out) {
 static aos_status versioned_restore(aos_ctx *ctx, void *state, aos_bytes saved) {
     (void)ctx;
     (void)state;
+    if (strcmp(crash_in, "segv-in-restore") == 0)
+        versioned_fault(NULL);
     return fixture_parse_u64(saved.ptr, saved.len, &handled) ? AOS_OK : AOS_EINVAL;
 }
 #define SAVE    versioned_save

@@ -14,8 +14,8 @@
 ///     }
 ///
 /// The bytes are the agent's own format and the new version reads them, so
-/// put a version in them. Thread mode only: a process-mode instance's new
-/// version starts with what its `init` made. Errors: what either throws is
+/// put a version in them. In process mode both run in the instances' hosts,
+/// the same way. Errors: what either throws is
 /// logged and returned as a status; the new version then keeps what its
 /// `init` made (a failed `save`), or runs on as `restore` left it.
 public protocol ReloadableAgent: Agent {
