@@ -73,7 +73,8 @@ static void send_frame(void) {
 }
 
 /* Takes the kernel's next frame (lent until the next call), receiving as much
- * as the socket holds when none is buffered. */
+ * as the socket holds when none is buffered: AOS_HOST_SPINS tries without
+ * blocking, then a recv that sleeps (HostChannel.h). */
 static uint32_t read_frame(aos_host_reader *r) {
     for (;;) {
         uint32_t type = 0, length = 0;
@@ -83,13 +84,12 @@ static uint32_t read_frame(aos_host_reader *r) {
         size_t room = 0;
         uint8_t *at = aos_host_inbox_space(&in, &room);
         if (!at) lost();
-        ssize_t n = -1;
-        for (unsigned i = 0; i < AOS_HOST_SPINS && n < 0; i++) {
+        ssize_t n = recv(AOS_HOST_FD, at, room, MSG_DONTWAIT);
+        for (unsigned i = 1; i < AOS_HOST_SPINS && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK); i++) {
+            sched_yield();
             n = recv(AOS_HOST_FD, at, room, MSG_DONTWAIT);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) sched_yield();
-            else break;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = recv(AOS_HOST_FD, at, room, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n = recv(AOS_HOST_FD, at, room, 0); /* sleep */
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) lost();
         in.end += (size_t)n;
