@@ -332,6 +332,14 @@ static int send_all(session *s, const uint8_t *data, size_t len, uint32_t timeou
     return 0;
 }
 
+/* A plugin's status as the kernel passes it on. AOS_ECRASHED means "the host
+ * died": a plugin that returns it (passing on a failed call's status) only
+ * failed, as it would in thread mode. */
+static aos_status plugin_status(uint32_t raw) {
+    aos_status status = (aos_status)raw;
+    return status == AOS_ECRASHED ? AOS_EHANDLER : status;
+}
+
 /* True when the page counts a return the kernel awaits and has not taken. */
 static int return_counted(const session *s) {
     return s->awaiting_return && __atomic_load_n(&s->returns->returned, __ATOMIC_SEQ_CST) != s->returned;
@@ -348,7 +356,7 @@ static int take_return(session *s, aos_status *status) {
         crashed(s, 1, "invalid_frame", "its returns page counts returns of messages it was never sent");
         return -1;
     }
-    *status = (aos_status)__atomic_load_n(&s->returns->status[s->returned % AOS_HOST_PIPELINE_MAX], __ATOMIC_RELAXED);
+    *status = plugin_status((uint32_t)__atomic_load_n(&s->returns->status[s->returned % AOS_HOST_PIPELINE_MAX], __ATOMIC_RELAXED));
     s->returned += 1;
     return 1;
 }
@@ -716,9 +724,6 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_
         case 0:
             return -1;
         case RETURN_IN_PAGE:
-            /* AOS_ECRASHED means "the host died": a plugin that returns it (passing
-             * on a failed call's status) only failed, as it would in thread mode. */
-            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             return 0;
         case AOS_HOST_WAKE:
             if (!aos_host_reader_done(&r)) { bad_frame(s, "wake"); return -1; }
@@ -727,15 +732,13 @@ static int serve(session *s, aos_ctx *ctx, aos_status *status, uint32_t timeout_
             if (serve_syscall(s, ctx, &r, timeout_ms) != 0) return -1;
             break;
         case AOS_HOST_RETURN: /* of INIT, RESTORE or STOP */
-            *status = (aos_status)aos_host_get_u32(&r);
+            *status = plugin_status(aos_host_get_u32(&r));
             if (s->awaiting_return || s->saving || !aos_host_reader_done(&r)) { bad_frame(s, "return"); return -1; }
-            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             return 0;
         case AOS_HOST_SAVED: { /* of SAVE */
-            *status = (aos_status)aos_host_get_u32(&r);
+            *status = plugin_status(aos_host_get_u32(&r));
             aos_bytes bytes = aos_host_get_bytes(&r);
             if (!s->saving || !aos_host_reader_done(&r) || (*status != AOS_OK && bytes.len)) { bad_frame(s, "saved"); return -1; }
-            if (*status == AOS_ECRASHED) *status = AOS_EHANDLER;
             if (bytes.len) {
                 s->saving->ptr = (uint8_t *)malloc(bytes.len);
                 if (!s->saving->ptr) { *status = AOS_ENOMEM; return 0; }
